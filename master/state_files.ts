@@ -1,0 +1,126 @@
+/**
+ * The master's persistent files: pid file, uuid, generation counter, FIFO.
+ * Each function returns the log lines Heartbeat writes for what it did, so
+ * the caller logs them in order.
+ *
+ * @module
+ */
+
+import type { Priority } from "../core/types.ts";
+
+/** A log line to write. */
+export interface Note {
+  /** Priority word. */
+  prio: Priority;
+  /** Text. */
+  text: string;
+}
+
+/** Reads the pid in a pid file; undefined when missing or garbage. */
+export function readPidFile(path: string): number | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+  const pid = parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** True if a process with this pid exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // a zombie is not "running"
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of a running master, from the pid file. */
+export function runningPid(pidFile: string): number | undefined {
+  const pid = readPidFile(pidFile);
+  return pid !== undefined && pid !== Deno.pid && processAlive(pid) ? pid : undefined;
+}
+
+/** Writes our pid (Heartbeat leaves the file in place at exit). */
+export function writePidFile(path: string, pid = Deno.pid): void {
+  Deno.writeTextFileSync(path, `${pid}\n`);
+}
+
+/**
+ * Reads this node's uuid, creating one when missing
+ * (`info: No uuid found for current node - generating a new uuid.`).
+ */
+export function loadOrCreateUuid(path: string): { uuid: Uint8Array; notes: Note[] } {
+  try {
+    const bytes = Deno.readFileSync(path);
+    if (bytes.length === 16) return { uuid: bytes, notes: [] };
+  } catch {
+    // missing: create below
+  }
+  const uuid = crypto.getRandomValues(new Uint8Array(16));
+  uuid[6] = (uuid[6] & 0x0f) | 0x40;
+  uuid[8] = (uuid[8] & 0x3f) | 0x80;
+  Deno.writeFileSync(path, uuid, { mode: 0o644 });
+  return {
+    uuid,
+    notes: [{ prio: "info", text: "No uuid found for current node - generating a new uuid." }],
+  };
+}
+
+/**
+ * Increments and stores the generation counter (`hbgenmethod file`).
+ * Missing file: starts at the current time
+ * (`WARN: No Previous generation - starting at N`) and uses N+1.
+ */
+export function nextGeneration(
+  path: string,
+  nowSeconds: number,
+): { generation: number; notes: Note[] } {
+  const notes: Note[] = [];
+  let previous: number | undefined;
+  try {
+    const n = parseInt(Deno.readTextFileSync(path).trim(), 10);
+    if (Number.isInteger(n) && n >= 0) previous = n;
+  } catch {
+    // missing
+  }
+  if (previous === undefined) {
+    previous = Math.floor(nowSeconds);
+    notes.push({ prio: "WARN", text: `No Previous generation - starting at ${previous}` });
+  }
+  const generation = previous + 1;
+  const file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  try {
+    file.writeSync(new TextEncoder().encode(String(generation).padStart(15) + "\n"));
+    file.syncSync();
+  } finally {
+    file.close();
+  }
+  return { generation, notes };
+}
+
+/** Creates the FIFO (mode 0600) if missing (`info: Creating FIFO <path>.`). */
+export function ensureFifo(path: string): Note[] {
+  try {
+    const st = Deno.statSync(path);
+    if (st.isFifo) return [];
+    Deno.removeSync(path);
+  } catch {
+    // missing
+  }
+  const r = new Deno.Command("mkfifo", { args: ["-m", "600", path], stderr: "piped" })
+    .outputSync();
+  if (!r.success) {
+    return [{
+      prio: "ERROR",
+      text: `Cannot create FIFO ${path}: ${new TextDecoder().decode(r.stderr).trim()}`,
+    }];
+  }
+  return [{ prio: "info", text: `Creating FIFO ${path}.` }];
+}

@@ -1,0 +1,268 @@
+/**
+ * The master's supervision of its core worker processes (HBFIFO, and an
+ * HBREAD/HBWRITE pair per medium): spawning them by re-invoking our own entry
+ * point, relaying frames, restarting a dead pair with back-off, and stopping
+ * everything with the log lines Heartbeat writes.
+ *
+ * @module
+ */
+
+import { FrameWriter, readFrames } from "../workers/channel.ts";
+import type { MediumSpec } from "../workers/media_spec.ts";
+import { selfCommand } from "../sys/self_exec.ts";
+import { describeExit } from "./signals.ts";
+
+/** Heartbeat's names for core processes. */
+export type CoreKind = "HBREAD" | "HBWRITE" | "HBFIFO";
+
+/** Log function used by the supervisor (priority word, text, pid to log as). */
+export type SupervisorLog = (prio: string, text: string, opts?: { pid?: number; glib?: boolean }) =>
+  void;
+
+/** Callbacks from the supervisor to the master. */
+export interface SupervisorHooks {
+  /** Logs a line. */
+  log: SupervisorLog;
+  /** A packet arrived on media channel `channel` (index in ha.cf order). */
+  onPacket(channel: number, bytes: Uint8Array): void;
+  /** A complete message arrived from the FIFO. */
+  onFifo(bytes: Uint8Array): void;
+  /** Extra environment for workers (e.g. HA_* values). */
+  env?: Record<string, string>;
+}
+
+interface Proc {
+  kind: CoreKind;
+  channel: number; // -1 for the FIFO reader
+  child: Deno.ChildProcess;
+  pid: number;
+  writer: FrameWriter;
+  ready: Promise<boolean>;
+  exited: Promise<Deno.CommandStatus>;
+  alive: boolean;
+}
+
+/** Restart back-off: 0 ms for the first restart, doubling up to this cap. */
+const MAX_BACKOFF_MS = 10_000;
+/** A channel that stayed up this long resets its back-off. */
+const STABLE_MS = 30_000;
+
+/**
+ * Supervises the core workers. Create, `await start()`, then `send()`
+ * packets; `await stop()` kills everything (Heartbeat's shutdown lines).
+ */
+export class Supervisor {
+  #media: MediumSpec[];
+  #fifoPath: string;
+  #hooks: SupervisorHooks;
+  #procs: Proc[] = [];
+  #stopping = false;
+  #restarts = new Map<number, { count: number; lastStart: number; timer?: number }>();
+
+  /** Prepares supervision of the given media (ha.cf order) and FIFO. */
+  constructor(media: MediumSpec[], fifoPath: string, hooks: SupervisorHooks) {
+    this.#media = media;
+    this.#fifoPath = fifoPath;
+    this.#hooks = hooks;
+  }
+
+  /** Pids of the running core workers (for tests and `-s`). */
+  get pids(): number[] {
+    return this.#procs.filter((p) => p.alive).map((p) => p.pid);
+  }
+
+  /** Describes every live worker: kind, channel and pid. */
+  describe(): { kind: CoreKind; channel: number; pid: number }[] {
+    return this.#procs.filter((p) => p.alive).map((p) => ({
+      kind: p.kind,
+      channel: p.channel,
+      pid: p.pid,
+    }));
+  }
+
+  /**
+   * Starts the FIFO reader, then a write and a read worker per medium, in
+   * Heartbeat's order, and waits until each reports it is running.
+   * Returns false (after logging) if a medium could not be opened.
+   */
+  async start(): Promise<boolean> {
+    const fifo = this.#spawn("HBFIFO", -1);
+    const started: Proc[] = [fifo];
+    for (let ch = 0; ch < this.#media.length; ch++) {
+      started.push(this.#spawn("HBWRITE", ch), this.#spawn("HBREAD", ch));
+      this.#restarts.set(ch, { count: 0, lastStart: Date.now() });
+    }
+    const ok = await Promise.all(started.map((p) => p.ready));
+    return ok.every((x) => x);
+  }
+
+  /** Sends a packet on every medium. */
+  broadcast(bytes: Uint8Array): void {
+    for (const p of this.#procs) {
+      if (p.kind === "HBWRITE" && p.alive) void p.writer.packet(bytes);
+    }
+  }
+
+  /** Sends a packet on one medium. */
+  send(channel: number, bytes: Uint8Array): void {
+    for (const p of this.#procs) {
+      if (p.kind === "HBWRITE" && p.alive && p.channel === channel) void p.writer.packet(bytes);
+    }
+  }
+
+  #spawn(kind: CoreKind, channel: number): Proc {
+    const role = kind === "HBFIFO" ? "fifo" : kind === "HBREAD" ? "read" : "write";
+    const spec = kind === "HBFIFO" ? { path: this.#fifoPath } : this.#media[channel];
+    const [cmd, ...args] = selfCommand(["__worker", role, JSON.stringify(spec)]);
+    const child = new Deno.Command(cmd, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+      env: this.#hooks.env,
+    }).spawn();
+    let resolveReady!: (ok: boolean) => void;
+    const ready = new Promise<boolean>((r) => resolveReady = r);
+    const proc: Proc = {
+      kind,
+      channel,
+      child,
+      pid: child.pid,
+      writer: new FrameWriter(child.stdin, () => {}),
+      ready,
+      exited: child.status,
+      alive: true,
+    };
+    this.#procs.push(proc);
+    this.#pump(proc, resolveReady);
+    proc.exited.then((status) => {
+      proc.alive = false;
+      resolveReady(false);
+      this.#onExit(proc, status);
+    });
+    return proc;
+  }
+
+  async #pump(proc: Proc, ready: (ok: boolean) => void): Promise<void> {
+    try {
+      for await (const f of readFrames(proc.child.stdout)) {
+        if (f.kind === "packet") {
+          if (proc.kind === "HBFIFO") this.#hooks.onFifo(f.bytes);
+          else if (proc.kind === "HBREAD") this.#hooks.onPacket(proc.channel, f.bytes);
+          continue;
+        }
+        const msg = f.value as { t?: string; prio?: string; msg?: string; glib?: boolean };
+        if (msg.t === "ready") ready(true);
+        else if (msg.t === "log" && msg.prio && msg.msg !== undefined) {
+          this.#hooks.log(msg.prio, msg.msg, { pid: proc.pid, glib: msg.glib });
+        }
+      }
+    } catch (e) {
+      this.#hooks.log("ERROR", `corrupt channel from ${proc.kind} process ${proc.pid}: ${e}`);
+      try {
+        proc.child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  #onExit(proc: Proc, status: Deno.CommandStatus): void {
+    if (this.#stopping) return;
+    const { prio, text } = describeExit(proc.kind, proc.pid, status);
+    this.#hooks.log(prio, text);
+    this.#procs = this.#procs.filter((p) => p !== proc);
+    if (proc.kind === "HBFIFO") {
+      this.#hooks.log("WARN", "Restarting HBFIFO process.");
+      this.#spawn("HBFIFO", -1);
+      return;
+    }
+    const ch = proc.channel;
+    const partner = this.#procs.find((p) => p.channel === ch && p.alive);
+    if (partner) {
+      this.#hooks.log(
+        "ERROR",
+        `${proc.kind} process died.  Beginning communications restart process for comm channel ${ch}.`,
+      );
+      try {
+        partner.child.kill("SIGKILL");
+      } catch {
+        // gone already: its exit handler continues the restart
+      }
+      return;
+    }
+    this.#hooks.log("ERROR", `Both comm processes for channel ${ch} have died.  Restarting.`);
+    this.#restartChannel(ch);
+  }
+
+  #restartChannel(ch: number): void {
+    const r = this.#restarts.get(ch) ?? { count: 0, lastStart: 0 };
+    if (Date.now() - r.lastStart > STABLE_MS) r.count = 0;
+    const delay = r.count === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** (r.count - 1));
+    r.count++;
+    this.#restarts.set(ch, r);
+    r.timer = setTimeout(async () => {
+      r.timer = undefined;
+      if (this.#stopping) return;
+      r.lastStart = Date.now();
+      const pair = [this.#spawn("HBWRITE", ch), this.#spawn("HBREAD", ch)];
+      const ok = await Promise.all(pair.map((p) => p.ready));
+      if (this.#stopping) return;
+      if (ok.every((x) => x)) {
+        this.#hooks.log("info", "Communications restart succeeded.");
+      } else {
+        this.#hooks.log("ERROR", "Communications restart failed. Will try again later.");
+      }
+    }, delay);
+  }
+
+  /**
+   * Stops every worker: SIGTERM in Heartbeat's order (read/write of the first
+   * channel, the FIFO reader, then the other channels), logging
+   * `killing HBREAD process N with signal 15` and, as each exits,
+   * `Core process N exited. K remaining`.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const r of this.#restarts.values()) if (r.timer !== undefined) clearTimeout(r.timer);
+    const live = this.#procs.filter((p) => p.alive);
+    const order: Proc[] = [];
+    const byChannel = (ch: number, kind: CoreKind) =>
+      live.find((p) => p.channel === ch && p.kind === kind);
+    const push = (p: Proc | undefined) => p && order.push(p);
+    push(byChannel(0, "HBREAD"));
+    push(byChannel(0, "HBWRITE"));
+    push(live.find((p) => p.kind === "HBFIFO"));
+    for (let ch = 1; ch < this.#media.length; ch++) {
+      push(byChannel(ch, "HBREAD"));
+      push(byChannel(ch, "HBWRITE"));
+    }
+    for (const p of live) if (!order.includes(p)) order.push(p);
+    for (const p of order) {
+      this.#hooks.log("info", `killing ${p.kind} process ${p.pid} with signal 15`);
+      try {
+        p.child.kill("SIGTERM");
+      } catch {
+        // already exited
+      }
+    }
+    let remaining = order.length + 1; // the master counts itself
+    const killTimer = setTimeout(() => {
+      for (const p of order) {
+        try {
+          p.child.kill("SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+    }, 30_000);
+    await Promise.all(order.map(async (p) => {
+      await p.exited;
+      remaining--;
+      this.#hooks.log("info", `Core process ${p.pid} exited. ${remaining} remaining`);
+    }));
+    clearTimeout(killTimer);
+    for (const p of order) await p.writer.close().catch(() => {});
+    this.#procs = [];
+  }
+}

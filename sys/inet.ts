@@ -1,0 +1,234 @@
+/**
+ * IPv4 datagram sockets through libc (Deno FFI).
+ *
+ * Deno's own UDP API is unstable and offers neither SO_BINDTODEVICE nor
+ * SO_BROADCAST control, which Heartbeat's media rely on (a bcast medium is
+ * bound to its interface; ucast sockets bind to the device too). Worker
+ * processes own one socket each, so a blocking `recvfrom` run on FFI's
+ * thread pool is exactly the read-child model of Heartbeat.
+ *
+ * Linux x86_64/aarch64 constants only (the platforms we ship).
+ *
+ * @module
+ */
+
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_REUSEADDR = 2;
+const SO_BROADCAST = 6;
+const SO_REUSEPORT = 15;
+const SO_BINDTODEVICE = 25;
+const IPPROTO_IP = 0;
+const IP_TOS = 1;
+const IP_MULTICAST_IF = 32;
+const IP_MULTICAST_TTL = 33;
+const IP_MULTICAST_LOOP = 34;
+const IP_ADD_MEMBERSHIP = 35;
+const IPTOS_LOWDELAY = 0x10;
+
+const symbols = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
+  recvfrom: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+    nonblocking: true,
+  },
+  close: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
+
+function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
+  lib ??= Deno.dlopen("libc.so.6", symbols);
+  return lib.symbols;
+}
+
+/** An OS error from a socket call, with errno and its text. */
+export class SocketError extends Error {
+  /** The errno value (0 when unknown). */
+  readonly errno: number;
+  /** Creates the error for the failed call `op`. */
+  constructor(op: string, errno: number, text: string) {
+    super(`${op}: ${text}`);
+    this.name = "SocketError";
+    this.errno = errno;
+  }
+}
+
+function lastError(op: string): SocketError {
+  const c = libc();
+  const p = c.__errno_location();
+  const errno = p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+  const s = c.strerror(errno);
+  const text = s ? new Deno.UnsafePointerView(s).getCString() : `errno ${errno}`;
+  return new SocketError(op, errno, text);
+}
+
+/** Parses dotted IPv4 text into 4 bytes; throws on bad input. */
+export function parseIPv4(addr: string): Uint8Array {
+  const parts = addr.split(".");
+  if (parts.length !== 4) throw new SocketError("inet_aton", 22, `bad IPv4 address ${addr}`);
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    if (!/^\d{1,3}$/.test(parts[i])) {
+      throw new SocketError("inet_aton", 22, `bad IPv4 address ${addr}`);
+    }
+    const n = Number(parts[i]);
+    if (n > 255) throw new SocketError("inet_aton", 22, `bad IPv4 address ${addr}`);
+    out[i] = n;
+  }
+  return out;
+}
+
+function sockaddr(addr: string, port: number): Uint8Array<ArrayBuffer> {
+  const sa = new Uint8Array(16);
+  const v = new DataView(sa.buffer);
+  v.setUint16(0, AF_INET, true);
+  v.setUint16(2, port, false);
+  sa.set(parseIPv4(addr), 4);
+  return sa;
+}
+
+function intOpt(n: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, n, true);
+  return b;
+}
+
+/** Options for {@link openUdp}. */
+export interface UdpOptions {
+  /** Local address to bind (default 0.0.0.0). */
+  bindAddr?: string;
+  /** Local port to bind (0 = ephemeral, no bind when undefined). */
+  port?: number;
+  /** Bind the socket to this network device (SO_BINDTODEVICE). */
+  device?: string;
+  /** Allow sending to broadcast addresses. */
+  broadcast?: boolean;
+  /** SO_REUSEADDR and SO_REUSEPORT, so several media can share a port. */
+  reuse?: boolean;
+  /** IP_TOS low delay, as Heartbeat's ucast writer sets. */
+  lowDelay?: boolean;
+  /** Multicast: join `group` on the interface whose address is `ifaddr`. */
+  multicast?: { group: string; ifaddr: string; ttl: number; loop: boolean };
+}
+
+/** A datagram received by {@link UdpSocket.receive}. */
+export interface Datagram {
+  /** The payload. */
+  bytes: Uint8Array;
+  /** Sender address (dotted IPv4). */
+  from: string;
+  /** Sender port. */
+  port: number;
+}
+
+/** One IPv4 UDP socket owned by the calling process. */
+export class UdpSocket {
+  /** The file descriptor. */
+  readonly fd: number;
+  #closed = false;
+  #buf = new Uint8Array(65536);
+  #from = new Uint8Array(16);
+  #fromLen = new Uint8Array(4);
+
+  private constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  /** Opens and configures a socket; throws {@link SocketError} naming the failed step. */
+  static open(opts: UdpOptions): UdpSocket {
+    const c = libc();
+    const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw lastError("socket");
+    const sock = new UdpSocket(fd);
+    try {
+      const set = (level: number, opt: number, val: Uint8Array<ArrayBuffer>, name: string) => {
+        if (c.setsockopt(fd, level, opt, val, val.length) < 0) throw lastError(name);
+      };
+      if (opts.reuse) {
+        set(SOL_SOCKET, SO_REUSEADDR, intOpt(1), "setsockopt(SO_REUSEADDR)");
+        set(SOL_SOCKET, SO_REUSEPORT, intOpt(1), "setsockopt(SO_REUSEPORT)");
+      }
+      if (opts.broadcast) set(SOL_SOCKET, SO_BROADCAST, intOpt(1), "setsockopt(SO_BROADCAST)");
+      if (opts.lowDelay) set(IPPROTO_IP, IP_TOS, intOpt(IPTOS_LOWDELAY), "setsockopt(IP_TOS)");
+      if (opts.device) {
+        const dev = new TextEncoder().encode(opts.device + "\0");
+        set(SOL_SOCKET, SO_BINDTODEVICE, dev, "setsockopt(SO_BINDTODEVICE)");
+      }
+      if (opts.multicast) {
+        const m = opts.multicast;
+        const mreq = new Uint8Array(8);
+        mreq.set(parseIPv4(m.group), 0);
+        mreq.set(parseIPv4(m.ifaddr), 4);
+        set(
+          IPPROTO_IP,
+          IP_MULTICAST_IF,
+          parseIPv4(m.ifaddr).slice(),
+          "setsockopt(IP_MULTICAST_IF)",
+        );
+        set(IPPROTO_IP, IP_MULTICAST_TTL, intOpt(m.ttl), "setsockopt(IP_MULTICAST_TTL)");
+        set(IPPROTO_IP, IP_MULTICAST_LOOP, intOpt(m.loop ? 1 : 0), "setsockopt(IP_MULTICAST_LOOP)");
+        if (opts.port !== undefined) {
+          set(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, "setsockopt(IP_ADD_MEMBERSHIP)");
+        }
+      }
+      if (opts.port !== undefined) {
+        const sa = sockaddr(opts.bindAddr ?? "0.0.0.0", opts.port);
+        if (c.bind(fd, sa, sa.length) < 0) throw lastError("bind");
+      }
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
+    return sock;
+  }
+
+  /** Sends one datagram; throws {@link SocketError} on failure. */
+  send(bytes: Uint8Array<ArrayBuffer>, addr: string, port: number): void {
+    const sa = sockaddr(addr, port);
+    const n = libc().sendto(this.fd, bytes, BigInt(bytes.length), 0, sa, sa.length);
+    if (Number(n) < 0) throw lastError("sendto");
+  }
+
+  /**
+   * Waits for one datagram (blocking recvfrom on a helper thread).
+   * Resolves `null` when the socket was closed or the call failed.
+   */
+  async receive(): Promise<Datagram | null> {
+    if (this.#closed) return null;
+    new DataView(this.#fromLen.buffer).setUint32(0, 16, true);
+    const n = Number(
+      await libc().recvfrom(
+        this.fd,
+        this.#buf,
+        BigInt(this.#buf.length),
+        0,
+        this.#from,
+        this.#fromLen,
+      ),
+    );
+    if (n < 0 || this.#closed) return null;
+    const v = new DataView(this.#from.buffer);
+    const port = v.getUint16(2, false);
+    const from = `${this.#from[4]}.${this.#from[5]}.${this.#from[6]}.${this.#from[7]}`;
+    return { bytes: this.#buf.slice(0, n), from, port };
+  }
+
+  /** Closes the socket (idempotent). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    libc().close(this.fd);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Re-invoking our own entry point, the way Heartbeat forks its children.
+ *
+ * From a checkout the program runs as `deno run -A main.ts ARGS`; compiled with
+ * `deno compile` it runs as `heartbeat ARGS`. Both must be able to start worker
+ * processes of themselves, so this module builds the command line that starts
+ * "the same program" with other arguments.
+ *
+ * @module
+ */
+
+/** The entry module (main.ts) of this program, as a file URL. */
+const MAIN_URL = new URL("../main.ts", import.meta.url);
+
+/** True when running inside a binary built by `deno compile`. */
+export function isCompiled(): boolean {
+  // deno compile places the module graph under a virtual "deno-compile-" directory.
+  return import.meta.url.includes("/deno-compile-");
+}
+
+/**
+ * The argv (program first) that runs this same program with `args`.
+ *
+ * From source: `[deno, "run", "-A", "--quiet", <main.ts>, ...args]`.
+ * Compiled: `[<binary>, ...args]`.
+ */
+export function selfCommand(args: readonly string[]): string[] {
+  const exe = Deno.execPath();
+  if (isCompiled()) return [exe, ...args];
+  return [exe, "run", "-A", "--quiet", MAIN_URL.pathname, ...args];
+}

@@ -1,0 +1,74 @@
+/**
+ * Paths of the real Heartbeat 3.0.6 installation and helpers that render its configuration
+ * files (`ha.cf`, `authkeys`) for tests.
+ *
+ * @module
+ */
+
+/** The real daemon (Debian package `heartbeat`). */
+export const REAL_HEARTBEAT = "/usr/libexec/heartbeat/heartbeat";
+/** The real `cl_status` client. */
+export const REAL_CL_STATUS = "/usr/bin/cl_status";
+/** Directory of the real helper scripts (`ResourceManager`, `hb_standby`, …). */
+export const REAL_SHARE_DIR = "/usr/share/heartbeat";
+/** The installed configuration directory whose scripts (harc, rc.d, resource.d, shellfuncs)
+ * are copied into every node's private config directory. */
+export const SYSTEM_HA_DIR = "/etc/ha.d";
+/** Files of {@link SYSTEM_HA_DIR} that are node configuration, never copied from the host. */
+export const NODE_CONFIG_FILES = ["ha.cf", "authkeys", "haresources"];
+
+/**
+ * The command that runs hb (the program, before the personality and its arguments).
+ *
+ * Taken from the environment variable `HB_CMD` when set: either a JSON array of strings
+ * (`["/usr/local/bin/hb"]`) or a whitespace-separated command line. Default:
+ * `[<this deno>, "run", "-A", "<repo>/main.ts"]`.
+ */
+export function hbCommand(): string[] {
+  const env = Deno.env.get("HB_CMD");
+  if (env && env.trim()) {
+    const t = env.trim();
+    if (t.startsWith("[")) {
+      const parsed = JSON.parse(t);
+      if (!Array.isArray(parsed) || parsed.some((x) => typeof x !== "string") || !parsed.length) {
+        throw new Error(`HB_CMD: expected a JSON array of strings, got ${t}`);
+      }
+      return parsed;
+    }
+    return t.split(/\s+/);
+  }
+  const mainTs = new URL("../../main.ts", import.meta.url).pathname;
+  return [Deno.execPath(), "run", "-A", mainTs];
+}
+
+/** A value of an `ha.cf` directive: one line per array element. */
+export type HaCfValue = string | number | Array<string | number>;
+
+/**
+ * Renders `ha.cf` text from directives in insertion order. An array value produces one line
+ * per element (`{ node: ["node1", "node2"] }` → two `node` lines); `undefined` values are
+ * skipped.
+ *
+ * @example haCf({ keepalive: "200ms", deadtime: 1, bcast: "eth0", node: ["node1", "node2"] })
+ */
+export function haCf(directives: Record<string, HaCfValue | undefined>): string {
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(directives)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${key} ${v}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Renders an `authkeys` file with a single key (index 1).
+ *
+ * @param method `crc` (no secret), `md5` or `sha1`
+ * @param secret the key for md5/sha1 (default `testbed-secret`)
+ */
+export function authkeys(
+  method: "crc" | "md5" | "sha1" = "crc",
+  secret = "testbed-secret",
+): string {
+  return method === "crc" ? "auth 1\n1 crc\n" : `auth 1\n1 ${method} ${secret}\n`;
+}

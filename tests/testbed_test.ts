@@ -1,0 +1,259 @@
+/**
+ * Tests of the network-namespace testbed (`tests/testbed/`), against the real Heartbeat 3.0.6.
+ *
+ * Needs root, iproute2, util-linux, nftables, iputils-ping and the Debian `heartbeat` package.
+ * When any of it is missing the tests fail with the reason; they never skip.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import {
+  authkeys,
+  cleanupStale,
+  haCf,
+  processesInPidNamespace,
+  REAL_CL_STATUS,
+  REAL_HEARTBEAT,
+  run,
+  Testbed,
+  type TestNode,
+  waitFor,
+} from "./testbed/mod.ts";
+
+/** Fails (never skips) when the real Heartbeat is not installed. */
+async function requireRealHeartbeat(): Promise<void> {
+  for (const p of [REAL_HEARTBEAT, REAL_CL_STATUS]) {
+    const st = await Deno.stat(p).catch(() => undefined);
+    assert(st?.isFile, `${p} is missing: install the Debian package heartbeat (3.0.6)`);
+  }
+}
+
+/** What `cl_status nodestatus <peer>` prints on `node` ("" plus stderr on failure). */
+async function nodeStatus(node: TestNode, peer: string): Promise<string> {
+  const r = await node.exec([REAL_CL_STATUS, "nodestatus", peer], { timeoutMs: 8000 });
+  return r.success ? r.stdout.trim() : `exit ${r.code}: ${r.stderr.trim()}`;
+}
+
+/** Names of the network namespaces that currently exist. */
+async function netnsList(): Promise<string[]> {
+  const out = (await run(["ip", "netns", "list"])).stdout;
+  return out.split("\n").map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+Deno.test("testbed: two real Heartbeat 3.0.6 nodes see each other; a hard kill is detected", async () => {
+  await requireRealHeartbeat();
+  const t0 = performance.now();
+  const lap = (what: string) =>
+    console.log(`  ${((performance.now() - t0) / 1000).toFixed(3)} s  ${what}`);
+  let id = "";
+  let baseDir = "";
+  let netnses: readonly string[] = [];
+  const pidNamespaces: string[] = [];
+  {
+    await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "real2" });
+    ({ id, baseDir } = tb);
+    netnses = tb.netnsNames;
+    lap(`testbed ${id} created`);
+    const [node1, node2] = tb.nodes;
+    // Accepted by 3.0.6: deadtime must exceed 2 x keepalive; initdead < 10 s only warns.
+    const conf = haCf({
+      logfile: "/var/log/ha-log",
+      logfacility: "none",
+      keepalive: "100ms",
+      deadtime: "500ms",
+      initdead: "1",
+      udpport: 694,
+      bcast: "eth0",
+      auto_failback: "on",
+      realtime: "off",
+      crm: "off",
+      node: ["node1", "node2"],
+    });
+    for (const n of tb.nodes) {
+      await n.writeHaCf(conf);
+      await n.writeAuthkeys(authkeys("crc"));
+      await n.writeHaresources("");
+      assertEquals((await Deno.stat(`${n.confDir}/authkeys`)).mode! & 0o777, 0o600);
+      assert(await exists(`${n.confDir}/harc`), "installed harc copied into the config dir");
+    }
+    await Promise.all(tb.nodes.map((n) => n.start({ impl: "heartbeat" })));
+    lap("both daemons started");
+    for (const n of tb.nodes) pidNamespaces.push(n.pidNamespace!);
+
+    // Both see each other active, as reported by the real cl_status inside each node.
+    await waitFor(
+      "node1 and node2 active on both sides",
+      async () =>
+        (await nodeStatus(node1, "node2")) === "active" &&
+        (await nodeStatus(node2, "node1")) === "active",
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    lap("both active (cl_status nodestatus)");
+
+    // The node's view: its own host name, the daemon is not pid 1, config mounted.
+    assertEquals((await node1.exec(["uname", "-n"], { check: true })).stdout.trim(), "node1");
+    const ps = (await node1.exec(["ps", "-eo", "pid=,args="], { check: true })).stdout;
+    assertMatch(ps, /^\s*1\s+bash /m);
+    assertMatch(ps, /heartbeat: master control process/);
+    assertEquals(
+      (await node1.exec(["cat", "/etc/ha.d/ha.cf"], { check: true })).stdout,
+      conf,
+    );
+    assertEquals(
+      (await node1.exec(["ip", "-4", "-o", "addr", "show", "eth0"])).stdout.includes(
+        "198.18.0.1/24 brd 198.18.0.255",
+      ),
+      true,
+    );
+
+    const from = await node1.logOffset();
+    await tb.killHard("node2");
+    lap("node2 killed hard");
+    assertEquals(node2.running, false);
+    assertEquals(processesInPidNamespace(pidNamespaces[1]), []);
+    assertEquals(node2.linkIsUp(0), false);
+    const dead = await node1.waitForLog("WARN: node node2: is dead", { from, timeoutMs: 10_000 });
+    lap(`node1 logged: ${dead}`);
+    assertEquals(await nodeStatus(node1, "node2"), "dead");
+    lap("cl_status on node1 says node2 dead");
+    // The real daemon's log line format (spec config-and-cli §6.2).
+    assertMatch(
+      dead,
+      /^\w{3} [ \d]\d \d\d:\d\d:\d\d node1 heartbeat: \[\d+\]: WARN: node node2: is dead$/,
+    );
+    assertEquals(node1.running, true);
+  }
+  lap("testbed destroyed");
+  const left = (await netnsList()).filter((n) => n.startsWith(id));
+  assertEquals(left, [], "no namespace left behind");
+  for (const ns of netnses) assert(!left.includes(ns));
+  for (const ns of pidNamespaces) {
+    assertEquals(processesInPidNamespace(ns), [], `processes in ${ns}`);
+  }
+  assertEquals(await exists(baseDir), false, `${baseDir} removed`);
+});
+
+Deno.test("testbed: link cut, loss, client, freeze, stops and reboot without a cluster daemon", async () => {
+  await using tb = await Testbed.create({
+    nodes: ["a", "b"],
+    links: 2,
+    client: true,
+    name: "faults",
+  });
+  const [a, b] = tb.nodes;
+  const client = tb.client!;
+  const ping = async (from: TestNode | typeof client, to: string, count = 1) =>
+    (await from.exec(["ping", "-n", "-q", "-c", String(count), "-i", "0.01", "-W", "1", to]))
+      .success;
+
+  // Addressing and reachability on both links; nothing runs yet (exec makes a transient node).
+  assertEquals(a.address(0), "198.18.0.1");
+  assertEquals(b.address(1), "198.18.1.2");
+  assertEquals(client.address, "198.18.0.250");
+  assert(await ping(client, b.address(0)), "client reaches b on link 0");
+  assert(await ping(a, b.address(1)), "a reaches b on link 1");
+  assertEquals((await a.exec(["uname", "-n"])).stdout.trim(), "a");
+
+  // Link cut and restore (bridge side).
+  await tb.cutLink("b", 0);
+  assert(!(await ping(client, b.address(0))), "cut link 0 of b");
+  assert(await ping(a, b.address(1)), "link 1 unaffected");
+  await tb.restoreLink("b", 0);
+  assert(await ping(client, b.address(0)), "restored");
+
+  // Loss with nftables: 100 % drops all, clearLoss restores; 50 % drops some of 200.
+  await tb.addLoss("b", 0, 100);
+  assert(!(await ping(client, b.address(0))), "100% loss");
+  await tb.clearLoss("b", 0);
+  assert(await ping(client, b.address(0)), "loss cleared");
+  await tb.addLoss("b", 0, 50, "in");
+  const stats =
+    (await client.exec(["ping", "-n", "-q", "-c", "200", "-i", "0.002", "-W", "1", b.address(0)]))
+      .stdout;
+  const received = Number(/(\d+) received/.exec(stats)?.[1]);
+  assert(received > 40 && received < 160, `about half of 200 pings answered, got ${received}`);
+  await tb.clearLoss("b", 0);
+
+  // A long-running "daemon": freeze/thaw, soft stop (SIGTERM), hard kill and reboot.
+  await b.start({ impl: "heartbeat", cmd: ["sleep", "600"] });
+  const state = (pid: number) => Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1][0];
+  await tb.freeze("b");
+  for (const p of b.pids()) assertEquals(state(p), "T", `pid ${p} stopped`);
+  await tb.thaw("b");
+  for (const p of b.pids()) assert(state(p) !== "T", `pid ${p} resumed`);
+  const soft = await tb.stopSoft("b");
+  assertEquals(soft.signal, null); // bash (pid 1) exits with the daemon's 128+15
+  assertEquals(soft.code, 143);
+  assertEquals(b.running, false);
+
+  // killHard: processes gone and links down at once; the next start is a boot: links up again,
+  // addresses reset (an address "left by a resource agent" disappears).
+  await b.start({ impl: "heartbeat", cmd: ["sleep", "600"] });
+  await b.exec(["ip", "addr", "add", "198.18.0.150/24", "dev", "eth0"], { check: true });
+  const ns = b.pidNamespace!;
+  await tb.killHard(b);
+  assertEquals(processesInPidNamespace(ns), []);
+  assert(!b.linkIsUp(0) && !b.linkIsUp(1));
+  assert(!(await ping(a, b.address(1))), "links of a killed node are down");
+  await b.start({ impl: "heartbeat", cmd: ["sleep", "600"] });
+  assert(b.linkIsUp(0) && b.linkIsUp(1));
+  assert(await ping(a, b.address(1)), "links back after the reboot");
+  const addrs = (await b.exec(["ip", "-4", "-o", "addr", "show", "eth0"])).stdout;
+  assert(!addrs.includes("198.18.0.150"), `extra address gone after reboot: ${addrs}`);
+});
+
+Deno.test("testbed: a killed test process leaves nothing that cleanupStale cannot remove", async () => {
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  const mod = new URL("./testbed/mod.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    script,
+    `import { Testbed } from "${mod}";
+const tb = await Testbed.create({ nodes: ["x"], name: "victim" });
+await tb.nodes[0].start({ impl: "heartbeat", cmd: ["sleep", "600"] });
+console.log(JSON.stringify({ id: tb.id, dir: tb.baseDir, ns: tb.nodes[0].pidNamespace }));
+await new Promise(() => {});
+`,
+  );
+  try {
+    for (const sig of ["SIGINT", "SIGKILL"] as const) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", script],
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let line = "";
+      while (!line.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        line += value;
+      }
+      const info = JSON.parse(line) as { id: string; dir: string; ns: string };
+      assert((await netnsList()).some((n) => n.startsWith(info.id)));
+      child.kill(sig);
+      const status = await child.status;
+      reader.cancel();
+      if (sig === "SIGINT") {
+        // The testbed's signal handler destroyed everything, then exited 130.
+        assertEquals(status.code, 130);
+      } else {
+        // pdeathsig + --kill-child: the node dies with its owner; namespaces stay until cleanup.
+        await waitFor("node processes gone", () => processesInPidNamespace(info.ns).length === 0, {
+          timeoutMs: 5000,
+        });
+        assert((await netnsList()).some((n) => n.startsWith(info.id)), "leftover before cleanup");
+        const removed = await cleanupStale();
+        assert(removed.some((r) => r.includes(info.id)), `cleanupStale removed ${removed}`);
+      }
+      assertEquals((await netnsList()).filter((n) => n.startsWith(info.id)), [], sig);
+      assertEquals(await exists(info.dir), false, `${sig}: ${info.dir} removed`);
+    }
+  } finally {
+    await Deno.remove(script);
+  }
+});

@@ -1,0 +1,66 @@
+/**
+ * The three Heartbeat 3.0.6 authentication digests (spec `wire.md` §3.4), as lowercase hex tokens.
+ * This is the only module that touches `node:crypto`: replacing the HMAC provider is a change of
+ * this one file.
+ *
+ * - `crc`: CRC-32/POSIX without the length suffix (MSB-first, polynomial 0x04C11DB7, initial 0,
+ *   result complemented), printed `%lx` — lowercase hex **without leading zeros**. Keys ignored.
+ * - `md5`: HMAC-MD5 (RFC 2104) with the key's bytes, 32 hex chars.
+ * - `sha1`: HMAC-SHA1 (RFC 2104) with the key's bytes, 40 hex chars.
+ *
+ * @module
+ */
+
+import { createHmac } from "node:crypto";
+
+/** The digest methods of `authkeys`. */
+export type DigestMethod = "crc" | "md5" | "sha1";
+
+const CRC_TABLE = new Uint32Array(256);
+for (let i = 0; i < 256; i++) {
+  let c = i << 24;
+  for (let k = 0; k < 8; k++) c = c & 0x80000000 ? (c << 1) ^ 0x04c11db7 : c << 1;
+  CRC_TABLE[i] = c >>> 0;
+}
+
+/** CRC-32/POSIX (no length suffix) of `data`, as an unsigned 32-bit number. */
+export function crc32Posix(data: Uint8Array): number {
+  let crc = 0;
+  for (let i = 0; i < data.length; i++) {
+    crc = (crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ data[i]) & 0xff];
+  }
+  return ~crc >>> 0;
+}
+
+const keyCache = new Map<string, Uint8Array>();
+const encoder = new TextEncoder();
+
+function keyBytes(secret: string | Uint8Array): Uint8Array {
+  if (typeof secret !== "string") return secret;
+  let k = keyCache.get(secret);
+  if (k === undefined) {
+    k = encoder.encode(secret);
+    if (keyCache.size > 64) keyCache.clear();
+    keyCache.set(secret, k);
+  }
+  return k;
+}
+
+/**
+ * Computes the token of `data` with `method`. `secret` is the key (its UTF-8 bytes when a string;
+ * authkeys keys are ASCII tokens in practice); `crc` ignores it.
+ */
+export function digestToken(
+  method: DigestMethod,
+  secret: string | Uint8Array,
+  data: Uint8Array,
+): string {
+  switch (method) {
+    case "crc":
+      return crc32Posix(data).toString(16);
+    case "md5":
+      return createHmac("md5", keyBytes(secret)).update(data).digest("hex");
+    case "sha1":
+      return createHmac("sha1", keyBytes(secret)).update(data).digest("hex");
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * What a media worker needs to know about its medium: a JSON-serialisable
+ * description the master derives from ha.cf and hands to the worker on its
+ * command line.
+ *
+ * @module
+ */
+
+/** UDP broadcast on one interface (`bcast IF`). */
+export interface BcastSpec {
+  /** Medium type. */
+  type: "bcast";
+  /** Interface name, also the link name. */
+  ifname: string;
+  /** UDP port (latched from `udpport` when the medium was declared). */
+  port: number;
+  /** The interface's IPv4 broadcast address. */
+  broadcast: string;
+}
+
+/** UDP unicast to one peer (`ucast IF PEER`). */
+export interface UcastSpec {
+  /** Medium type. */
+  type: "ucast";
+  /** Interface name, also the link name. */
+  ifname: string;
+  /** UDP port. */
+  port: number;
+  /** Peer IPv4 address. */
+  peer: string;
+}
+
+/** UDP multicast (`mcast IF GROUP PORT TTL LOOP`). */
+export interface McastSpec {
+  /** Medium type. */
+  type: "mcast";
+  /** Interface name, also the link name. */
+  ifname: string;
+  /** The interface's own IPv4 address (for IP_MULTICAST_IF and the join). */
+  ifaddr: string;
+  /** Multicast group. */
+  group: string;
+  /** UDP port. */
+  port: number;
+  /** Multicast TTL (0-4 as Heartbeat allows). */
+  ttl: number;
+  /** Whether our own packets loop back. */
+  loop: boolean;
+}
+
+/** Any medium handled by a read/write worker pair. */
+export type MediumSpec = BcastSpec | UcastSpec | McastSpec;
+
+/** The link name of a medium (what `Link node2:eth1 up.` and `cl_status listhblinks` show). */
+export function linkName(m: MediumSpec): string {
+  return m.ifname;
+}
+
+/** The text after `heartbeat: read: ` / `heartbeat: write: ` in process titles. */
+export function mediumLabel(m: MediumSpec): string {
+  return `${m.type} ${linkName(m)}`;
+}
+
+/** Heartbeat's one-line description of a medium in start/close log lines. */
+export function mediumStartLine(m: MediumSpec): string {
+  switch (m.type) {
+    case "bcast":
+      return `UDP Broadcast heartbeat started on port ${m.port} (${m.port}) interface ${m.ifname}`;
+    case "ucast":
+      return `ucast: started on port ${m.port} interface ${m.ifname} to ${m.peer}`;
+    case "mcast":
+      return `UDP multicast heartbeat started for group ${m.group} port ${m.port} interface ${m.ifname} (ttl=${m.ttl} loop=${
+        m.loop ? 1 : 0
+      })`;
+  }
+}

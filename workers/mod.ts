@@ -1,0 +1,85 @@
+/**
+ * Entry of a worker process (`main.ts __worker ROLE SPEC`).
+ *
+ * Roles: `read` and `write` for a medium (SPEC is its JSON {@link MediumSpec}),
+ * `fifo` for the FIFO reader (SPEC is `{"path": ...}`). The worker talks to the
+ * master over framed stdin/stdout ({@link FrameWriter}); when its stdin ends
+ * (the master is gone) it exits at once.
+ *
+ * @module
+ */
+
+import { FrameWriter, readFrames } from "./channel.ts";
+import { runFifoReader } from "./fifo.ts";
+import { runReader, type WorkerPort, Writer } from "./media.ts";
+import { mediumLabel, type MediumSpec } from "./media_spec.ts";
+import { setProcessTitle } from "../sys/proctitle.ts";
+
+/** Worker roles, as named on the command line. */
+export type WorkerRole = "read" | "write" | "fifo";
+
+/** The process title Heartbeat gives each kind of child. */
+export function workerTitle(role: WorkerRole, spec: unknown): string {
+  if (role === "fifo") return "heartbeat: FIFO reader";
+  return `heartbeat: ${role}: ${mediumLabel(spec as MediumSpec)}`;
+}
+
+/** Runs a worker; returns the process exit code. */
+export async function workerMain(args: string[]): Promise<number> {
+  const [role, specText] = args;
+  if (role !== "read" && role !== "write" && role !== "fifo") {
+    console.error(`heartbeat: unknown worker role ${role}`);
+    return 2;
+  }
+  let spec: unknown;
+  try {
+    spec = JSON.parse(specText ?? "");
+  } catch {
+    console.error(`heartbeat: bad worker spec ${specText}`);
+    return 2;
+  }
+  setProcessTitle(workerTitle(role, spec));
+  Deno.addSignalListener("SIGINT", () => {}); // the master handles interrupts
+  const out = new FrameWriter(Deno.stdout.writable, () => Deno.exit(0));
+  const port: WorkerPort = {
+    packet: (b) => void out.packet(b),
+    control: (v) => void out.control(v),
+    log: (prio, msg, glib) => void out.control({ t: "log", prio, msg, glib: glib ?? false }),
+  };
+  try {
+    if (role === "read") {
+      // stdin carries nothing for a reader; its end means the master died.
+      watchMaster(Deno.stdin.readable, () => {});
+      await runReader(spec as MediumSpec, port);
+      return 1;
+    }
+    if (role === "fifo") {
+      watchMaster(Deno.stdin.readable, () => {});
+      await runFifoReader((spec as { path: string }).path, port);
+      return 1;
+    }
+    const writer = new Writer(spec as MediumSpec, port);
+    port.control({ t: "ready" });
+    for await (const f of readFrames(Deno.stdin.readable)) {
+      if (f.kind === "packet") writer.send(f.bytes);
+    }
+    writer.close();
+    return 0;
+  } catch (e) {
+    port.log("ERROR", `${workerTitle(role, spec)}: ${e instanceof Error ? e.message : e}`);
+    await out.close();
+    return 1;
+  }
+}
+
+/** Exits the process when the master's end of our stdin goes away. */
+function watchMaster(stdin: ReadableStream<Uint8Array>, onFrame: (f: unknown) => void): void {
+  (async () => {
+    try {
+      for await (const f of readFrames(stdin)) onFrame(f);
+    } catch {
+      // corrupt channel: same as a dead master
+    }
+    Deno.exit(0);
+  })();
+}
