@@ -40,7 +40,8 @@ export async function clStatusMain(args: string[]): Promise<number> {
     return running ? 0 : 1;
   }
   const host = Deno.hostname();
-  const err = (t: string) => console.error(`${stamp()} ${host} cl_status: [${Deno.pid}]: ERROR: ${t}`);
+  const err = (t: string) =>
+    console.error(`${stamp()} ${host} cl_status: [${Deno.pid}]: ERROR: ${t}`);
   err("Cannot signon with heartbeat");
   err(
     running

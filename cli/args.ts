@@ -40,8 +40,7 @@ export function getopt(prog: string, args: string[], optstring: string): GetoptR
       flags.add(c);
     }
   }
-  const options: Record<string, { type: "boolean" | "string"; short: string; multiple: true }> =
-    {};
+  const options: Record<string, { type: "boolean" | "string"; short: string; multiple: true }> = {};
   for (const c of flags) options[`o${c}`] = { type: "boolean", short: c, multiple: true };
   for (const c of withValue) options[`o${c}`] = { type: "string", short: c, multiple: true };
 

@@ -22,7 +22,12 @@ export interface DirectiveInfo {
 export const OPTION_DIRECTIVES: readonly DirectiveInfo[] = [
   { name: "cluster", recorded: true, defaultValue: "linux-ha", explanation: "the name of cluster" },
   { name: "node", recorded: false },
-  { name: "hopfudge", recorded: true, defaultValue: "1", explanation: "# of hops above cluster size" },
+  {
+    name: "hopfudge",
+    recorded: true,
+    defaultValue: "1",
+    explanation: "# of hops above cluster size",
+  },
   { name: "keepalive", recorded: true, defaultValue: "1000ms", explanation: "keepalive time" },
   { name: "deadtime", recorded: true, defaultValue: "30000ms", explanation: "node deadtime" },
   { name: "deadping", recorded: true, explanation: "ping deadtime" },
@@ -43,9 +48,19 @@ export const OPTION_DIRECTIVES: readonly DirectiveInfo[] = [
     defaultValue: "file",
     explanation: "protocol generation computation method",
   },
-  { name: "realtime", recorded: true, defaultValue: "true", explanation: "enable realtime behavior?" },
+  {
+    name: "realtime",
+    recorded: true,
+    defaultValue: "true",
+    explanation: "enable realtime behavior?",
+  },
   { name: "debug", recorded: true, explanation: "debug level" },
-  { name: "msgfmt", recorded: true, defaultValue: "classic", explanation: "message format in the wire" },
+  {
+    name: "msgfmt",
+    recorded: true,
+    defaultValue: "classic",
+    explanation: "message format in the wire",
+  },
   { name: "use_logd", recorded: true, explanation: "use logging daemon" },
   {
     name: "conn_logd_time",
@@ -54,14 +69,24 @@ export const OPTION_DIRECTIVES: readonly DirectiveInfo[] = [
     explanation: "the interval to reconnect to logd",
   },
   { name: "use_apphbd", recorded: false, explanation: "register with apphbd" },
-  { name: "log_badpack", recorded: true, defaultValue: "true", explanation: "warn about bad packets" },
+  {
+    name: "log_badpack",
+    recorded: true,
+    defaultValue: "true",
+    explanation: "warn about bad packets",
+  },
   {
     name: "syslogmsgfmt",
     recorded: true,
     defaultValue: "true",
     explanation: "log to files in syslog format",
   },
-  { name: "coredumps", recorded: true, defaultValue: "true", explanation: "enable Linux-HA core dumps" },
+  {
+    name: "coredumps",
+    recorded: true,
+    defaultValue: "true",
+    explanation: "enable Linux-HA core dumps",
+  },
   { name: "coreroot", recorded: true, explanation: "set root directory of core dump area" },
   { name: "crm_daemon_dir", recorded: true, explanation: "location for Pacemaker daemons" },
   {
@@ -76,9 +101,24 @@ export const OPTION_DIRECTIVES: readonly DirectiveInfo[] = [
     defaultValue: "false",
     explanation: "enable Pacemaker resource management",
   },
-  { name: "autojoin", recorded: true, defaultValue: "none", explanation: "set automatic join mode/style" },
-  { name: "uuidfrom", recorded: true, defaultValue: "file", explanation: "set the source for uuid" },
-  { name: "compression", recorded: true, defaultValue: "zlib", explanation: "set compression module" },
+  {
+    name: "autojoin",
+    recorded: true,
+    defaultValue: "none",
+    explanation: "set automatic join mode/style",
+  },
+  {
+    name: "uuidfrom",
+    recorded: true,
+    defaultValue: "file",
+    explanation: "set the source for uuid",
+  },
+  {
+    name: "compression",
+    recorded: true,
+    defaultValue: "zlib",
+    explanation: "set compression module",
+  },
   {
     name: "compression_threshold",
     recorded: true,
@@ -138,7 +178,13 @@ export const WHOLE_LINE_DIRECTIVES: readonly string[] = [
 export const PER_TOKEN_MEDIA: readonly string[] = ["bcast", "ping", "ping6", "serial"];
 
 /** Media directives whose whole line goes to the plugin's parser. */
-export const WHOLE_LINE_MEDIA: readonly string[] = ["mcast", "mcast6", "ucast", "ucast6", "ping_group"];
+export const WHOLE_LINE_MEDIA: readonly string[] = [
+  "mcast",
+  "mcast6",
+  "ucast",
+  "ucast6",
+  "ping_group",
+];
 
 /** The Heartbeat version string printed in messages. */
 export const HEARTBEAT_VERSION = "3.0.6";

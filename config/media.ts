@@ -182,7 +182,8 @@ function glib(s: string): string {
 /** Allowed-value descriptions used in explanations. */
 const ALLOWED = {
   bcast: "names of interfaces that have an IPv4 address (e.g. bcast eth0)",
-  mcast: "mcast IF GROUP PORT TTL LOOP with GROUP in 224.0.0.0/4, PORT 1-65535, TTL 0-4, LOOP 0 or 1",
+  mcast:
+    "mcast IF GROUP PORT TTL LOOP with GROUP in 224.0.0.0/4, PORT 1-65535, TTL 0-4, LOOP 0 or 1",
   ucast: "ucast IF PEER where PEER is an IPv4 address or a resolvable host name",
   mcast6: "mcast6 IF GROUP PORT HOPS LOOP with an IPv6 multicast GROUP, HOPS 0-4, LOOP 0 or 1",
   ucast6: "ucast6 IF ADDR with a unicast IPv6 address (optionally %IF)",
@@ -195,14 +196,22 @@ const ALLOWED = {
 export function newTokenMedium(type: string, value: string, ctx: MediaContext): Medium | undefined {
   const { rep, sys } = ctx;
   const illegal = (t: Medium["type"]) =>
-    rep.emit("ERROR", `Illegal ${t} [${MEDIA_DESCRIPTIONS[t]}] in config file [${value}]`, `medium ${t} ${value} rejected`, ALLOWED[t as keyof typeof ALLOWED]);
+    rep.emit(
+      "ERROR",
+      `Illegal ${t} [${MEDIA_DESCRIPTIONS[t]}] in config file [${value}]`,
+      `medium ${t} ${value} rejected`,
+      ALLOWED[t as keyof typeof ALLOWED],
+    );
   if (type === "bcast") {
     if (ctx.latched.bcast === undefined) ctx.latched.bcast = defaultUdpPort(ctx);
     const r = ifAddr(sys, value);
     if (r.err) {
       rep.emit(
         "ERROR",
-        [glib(`Get broadcast for interface ${value} failed: ${r.err}`), glib(`IP interface [${value}] does not exist`)],
+        [
+          glib(`Get broadcast for interface ${value} failed: ${r.err}`),
+          glib(`IP interface [${value}] does not exist`),
+        ],
         r.err === "No such device"
           ? `interface ${value} does not exist`
           : `interface ${value} has no IPv4 address`,
@@ -216,7 +225,9 @@ export function newTokenMedium(type: string, value: string, ctx: MediaContext): 
   if (type === "serial") {
     if (ctx.latched.baud === undefined) {
       const b = atoi(ctx.params.get("baud") ?? "");
-      ctx.latched.baud = [9600, 19200, 38400, 57600, 115200, 230400, 460800].includes(b) ? b : 19200;
+      ctx.latched.baud = [9600, 19200, 38400, 57600, 115200, 230400, 460800].includes(b)
+        ? b
+        : 19200;
     }
     let msg: string | undefined;
     let what = "";
@@ -276,7 +287,11 @@ function tokens(line: string): string[] {
  * without creating a medium (Heartbeat 3.0.6 then crashes with SIGSEGV), or
  * undefined on failure.
  */
-export function parseLineMedium(type: string, line: string, ctx: MediaContext): Medium | null | undefined {
+export function parseLineMedium(
+  type: string,
+  line: string,
+  ctx: MediaContext,
+): Medium | null | undefined {
   const { rep, sys } = ctx;
   const t = tokens(line);
   if (type === "mcast") {
@@ -301,12 +316,22 @@ export function parseLineMedium(type: string, line: string, ctx: MediaContext): 
     }
     const group = t[1];
     if (group === undefined) {
-      rep.emit("ERROR", glib(`mcast [${dev}] missing mcast address`), "missing multicast group", ALLOWED.mcast);
+      rep.emit(
+        "ERROR",
+        glib(`mcast [${dev}] missing mcast address`),
+        "missing multicast group",
+        ALLOWED.mcast,
+      );
       return undefined;
     }
     const g = inetAton(group);
     if (g === undefined || (g & 0xf0000000) >>> 0 !== 0xe0000000) {
-      rep.emit("ERROR", glib(`mcast [${dev}] bad addr [${group}]`), `${group} is not a multicast address`, ALLOWED.mcast);
+      rep.emit(
+        "ERROR",
+        glib(`mcast [${dev}] bad addr [${group}]`),
+        `${group} is not a multicast address`,
+        ALLOWED.mcast,
+      );
       return undefined;
     }
     if (t[2] === undefined) {
@@ -315,7 +340,12 @@ export function parseLineMedium(type: string, line: string, ctx: MediaContext): 
     }
     const port = toUShort(atoi(t[2]));
     if (port <= 0) {
-      rep.emit("ERROR", glib(` mcast [${dev}] bad port [${port}]`), `bad port ${t[2]} (taken modulo 65536: ${port})`, ALLOWED.mcast);
+      rep.emit(
+        "ERROR",
+        glib(` mcast [${dev}] bad port [${port}]`),
+        `bad port ${t[2]} (taken modulo 65536: ${port})`,
+        ALLOWED.mcast,
+      );
       return undefined;
     }
     if (t[3] === undefined) {
@@ -333,7 +363,12 @@ export function parseLineMedium(type: string, line: string, ctx: MediaContext): 
     }
     const loop = toUChar(atoi(t[4]));
     if (loop > 1) {
-      rep.emit("ERROR", glib(` mcast [${dev}] bad loop [${loop}]`), `bad loop ${t[4]}`, ALLOWED.mcast);
+      rep.emit(
+        "ERROR",
+        glib(` mcast [${dev}] bad loop [${loop}]`),
+        `bad loop ${t[4]}`,
+        ALLOWED.mcast,
+      );
       return undefined;
     }
     if (!inetPton4(group)) {
@@ -355,10 +390,17 @@ export function parseLineMedium(type: string, line: string, ctx: MediaContext): 
     if (ctx.latched.ucast === undefined) ctx.latched.ucast = defaultUdpPort(ctx);
     const peer = t[1];
     if (peer === undefined) {
-      rep.emit("ERROR", glib(`ucast: [${dev}] missing target IP address/hostname`), "missing peer address", ALLOWED.ucast);
+      rep.emit(
+        "ERROR",
+        glib(`ucast: [${dev}] missing target IP address/hostname`),
+        "missing peer address",
+        ALLOWED.ucast,
+      );
       return undefined;
     }
-    const addr = inetAton(peer) !== undefined && /^[0-9]/.test(peer) ? numericV4(peer) : sys.resolveHostV4(peer);
+    const addr = inetAton(peer) !== undefined && /^[0-9]/.test(peer)
+      ? numericV4(peer)
+      : sys.resolveHostV4(peer);
     if (!addr) {
       rep.emit(
         "ERROR",
@@ -368,7 +410,14 @@ export function parseLineMedium(type: string, line: string, ctx: MediaContext): 
       );
       return undefined;
     }
-    return { type: "ucast", ifname: dev, peer, peerAddress: addr, port: ctx.latched.ucast, linkName: dev };
+    return {
+      type: "ucast",
+      ifname: dev,
+      peer,
+      peerAddress: addr,
+      port: ctx.latched.ucast,
+      linkName: dev,
+    };
   }
   if (type === "mcast6" || type === "ucast6") {
     const dev = t[0];
@@ -378,24 +427,44 @@ export function parseLineMedium(type: string, line: string, ctx: MediaContext): 
       return undefined;
     }
     if (!sys.interfaces().some((i) => i.name === dev)) {
-      rep.emit("ERROR", glib(`${type} device [${dev}] is invalid or not set up properly`), `interface ${dev} does not exist`, allowed);
+      rep.emit(
+        "ERROR",
+        glib(`${type} device [${dev}] is invalid or not set up properly`),
+        `interface ${dev} does not exist`,
+        allowed,
+      );
       return undefined;
     }
     const addr = t[1];
     if (addr === undefined) {
-      rep.emit("ERROR", glib(`${type} [${dev}] missing ${type} address`), "missing address", allowed);
+      rep.emit(
+        "ERROR",
+        glib(`${type} [${dev}] missing ${type} address`),
+        "missing address",
+        allowed,
+      );
       return undefined;
     }
     if (type === "ucast6") {
       if (!validUcast6(addr)) {
-        rep.emit("ERROR", glib(`ucast6 [${dev}] bad addr [${addr}]`), `${addr} is not a unicast IPv6 address`, allowed);
+        rep.emit(
+          "ERROR",
+          glib(`ucast6 [${dev}] bad addr [${addr}]`),
+          `${addr} is not a unicast IPv6 address`,
+          allowed,
+        );
         return undefined;
       }
       if (ctx.latched.ucast6 === undefined) ctx.latched.ucast6 = defaultUdpPort(ctx);
       return { type: "ucast6", ifname: dev, peer: addr, port: ctx.latched.ucast6, linkName: dev };
     }
     if (!validMcast6(addr)) {
-      rep.emit("ERROR", glib(` mcast6 [${dev}] bad addr [${addr}]`), `${addr} is not a usable IPv6 multicast group`, allowed);
+      rep.emit(
+        "ERROR",
+        glib(` mcast6 [${dev}] bad addr [${addr}]`),
+        `${addr} is not a usable IPv6 multicast group`,
+        allowed,
+      );
       return undefined;
     }
     if (t[2] === undefined) {

@@ -84,7 +84,9 @@ function parseColonFile(text: string | undefined): string[][] {
   return text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).map((l) => l.split(":"));
 }
 
-function parseServices(text: string | undefined): { name: string; aliases: string[]; port: number; proto: string }[] {
+function parseServices(
+  text: string | undefined,
+): { name: string; aliases: string[]; port: number; proto: string }[] {
   const out: { name: string; aliases: string[]; port: number; proto: string }[] = [];
   for (const raw of (text ?? "").split("\n")) {
     const line = raw.replace(/#.*/, "").trim();
@@ -167,7 +169,9 @@ export function createRealSystemView(opts: RealSystemViewOptions = {}): SystemVi
       return s?.port;
     },
     serviceByPort(port, proto) {
-      return parseServices(readOr("/etc/services")).find((e) => e.proto === proto && e.port === port)
+      return parseServices(readOr("/etc/services")).find((e) =>
+        e.proto === proto && e.port === port
+      )
         ?.name;
     },
     stat(path) {
@@ -191,7 +195,10 @@ export function createRealSystemView(opts: RealSystemViewOptions = {}): SystemVi
       }
       for (const raw of (readOr("/etc/hosts") ?? "").split("\n")) {
         const f = raw.replace(/#.*/, "").trim().split(/\s+/);
-        if (f.length >= 2 && /^[0-9.]+$/.test(f[0]) && f.slice(1).some((n) => n.toLowerCase() === name.toLowerCase())) return f[0];
+        if (
+          f.length >= 2 && /^[0-9.]+$/.test(f[0]) &&
+          f.slice(1).some((n) => n.toLowerCase() === name.toLowerCase())
+        ) return f[0];
       }
       return runSync("getent", ["ahostsv4", name])?.split(/\s+/)[0] || undefined;
     },

@@ -16,8 +16,11 @@ import { describeExit } from "./signals.ts";
 export type CoreKind = "HBREAD" | "HBWRITE" | "HBFIFO";
 
 /** Log function used by the supervisor (priority word, text, pid to log as). */
-export type SupervisorLog = (prio: string, text: string, opts?: { pid?: number; glib?: boolean }) =>
-  void;
+export type SupervisorLog = (
+  prio: string,
+  text: string,
+  opts?: { pid?: number; glib?: boolean },
+) => void;
 
 /** Callbacks from the supervisor to the master. */
 export interface SupervisorHooks {
@@ -57,7 +60,10 @@ export class Supervisor {
   #hooks: SupervisorHooks;
   #procs: Proc[] = [];
   #stopping = false;
-  #restarts = new Map<number, { count: number; lastStart: number; timer?: number }>();
+  #restarts = new Map<
+    number,
+    { count: number; lastStart: number; timer?: ReturnType<typeof setTimeout> }
+  >();
 
   /** Prepares supervision of the given media (ha.cf order) and FIFO. */
   constructor(media: MediumSpec[], fifoPath: string, hooks: SupervisorHooks) {

@@ -29,10 +29,17 @@ async function requireRealHeartbeat(): Promise<void> {
   }
 }
 
-/** What `cl_status nodestatus <peer>` prints on `node` ("" plus stderr on failure). */
+/**
+ * What `cl_status nodestatus <peer>` prints on `node`. Exit 0 for active/up/ping, 1 for dead
+ * or init (spec config-and-cli §5.7); anything else (cannot sign on, …) comes back as
+ * `exit N: <stderr>`.
+ */
 async function nodeStatus(node: TestNode, peer: string): Promise<string> {
   const r = await node.exec([REAL_CL_STATUS, "nodestatus", peer], { timeoutMs: 8000 });
-  return r.success ? r.stdout.trim() : `exit ${r.code}: ${r.stderr.trim()}`;
+  const out = r.stdout.trim();
+  if (r.code === 0 && ["active", "up", "ping"].includes(out)) return out;
+  if (r.code === 1 && ["dead", "init"].includes(out)) return out;
+  return `exit ${r.code}: ${out} ${r.stderr.trim()}`;
 }
 
 /** Names of the network namespaces that currently exist. */

@@ -26,8 +26,8 @@
 import { classicAuthText, encodeClassic } from "./classic.ts";
 import { detectFormat, type WireFormat } from "./codec.ts";
 import {
-  type CompressionAlgorithm,
   compressFields,
+  type CompressionAlgorithm,
   compressWhole,
   isCompressedWrapper,
   isCompressionSupported,
@@ -176,7 +176,10 @@ export function signAndEncode(msg: Message, keys: AuthKeys, opts: SignOptions = 
   if (size < 0) size = wireSizeForThreshold(m, msgfmt);
   if (size >= MAX_MSG) {
     if (!isCompressionSupported(algorithm)) {
-      throw new WireEncodeError("too-big", `msg too big (${size} bytes) and ${algorithm} unavailable`);
+      throw new WireEncodeError(
+        "too-big",
+        `msg too big (${size} bytes) and ${algorithm} unavailable`,
+      );
     }
     m = compressWhole(m, algorithm, msgfmt);
   }
@@ -265,7 +268,11 @@ function verify(bytes: Uint8Array, keys: AuthKeys, opts: VerifyOptions): Verifie
     const secret = opts.trailerKey === "named" ? named.secret : keys.keys.get(keys.active)?.secret;
     const expect = digestToken(named.method, secret ?? "", bytes.subarray(0, body.end));
     if (expect !== t.token) {
-      return failure("auth", `netstring authentication failed (trailer index ${t.index})`, body.end);
+      return failure(
+        "auth",
+        `netstring authentication failed (trailer index ${t.index})`,
+        body.end,
+      );
     }
     msg = body.msg;
     keyIndex = t.index;
@@ -277,7 +284,9 @@ function verify(bytes: Uint8Array, keys: AuthKeys, opts: VerifyOptions): Verifie
     const f = r.msg.getField(AUTH_FIELD);
     if (f === undefined || f.type !== FT_STRING) return failure("auth", "no auth field");
     const parsed = parseAuthValue(f.value);
-    if (parsed === undefined) return failure("auth", `malformed auth field ${JSON.stringify(f.value)}`);
+    if (parsed === undefined) {
+      return failure("auth", `malformed auth field ${JSON.stringify(f.value)}`);
+    }
     const named = keys.keys.get(parsed[0]);
     if (named === undefined) {
       return failure("unknown-key", `Invalid authentication type [${parsed[0]}] in message!`);

@@ -12,13 +12,7 @@
  * @module
  */
 
-import {
-  base64Decode,
-  base64Length,
-  latin1Decode,
-  writeBase64,
-  writeLatin1,
-} from "./bytes.ts";
+import { base64Decode, base64Length, latin1Decode, writeBase64, writeLatin1 } from "./bytes.ts";
 import { type DecodeFailure, failure, WireEncodeError } from "./errors.ts";
 import { MAX_DEPTH, MAX_UNCOMPRESSED } from "./limits.ts";
 import { packedListLength, parsePackedList, writePackedList } from "./list_pack.ts";
@@ -68,7 +62,10 @@ function fieldLength(f: Field, depth: number): number {
       return 3 + f.name.length + 1 + base64Length(f.value.length) + 1;
     case 3:
       if (f.value.length === 0 || f.value.some((e) => e.length === 0)) {
-        throw new WireEncodeError("invalid", `list field ${f.name} is empty or has an empty element`);
+        throw new WireEncodeError(
+          "invalid",
+          `list field ${f.name} is empty or has an empty element`,
+        );
       }
       return 3 + f.name.length + 1 + packedListLength(f.value) + 1;
     case 2:
@@ -176,7 +173,10 @@ export function classicLength(msg: Message, opts: ClassicEncodeOptions = {}): nu
 export function encodeClassic(msg: Message, opts: ClassicEncodeOptions = {}): Uint8Array {
   const n = classicLength(msg, opts);
   if (n >= MAX_UNCOMPRESSED) {
-    throw new WireEncodeError("too-big", `message encodes to ${n} bytes (limit ${MAX_UNCOMPRESSED})`);
+    throw new WireEncodeError(
+      "too-big",
+      `message encodes to ${n} bytes (limit ${MAX_UNCOMPRESSED})`,
+    );
   }
   const out = new Uint8Array(n);
   writeBody(msg, out, 0, 0, true, false);

@@ -47,7 +47,10 @@ function view(b: Uint8Array): Uint8Array {
  * Compresses `data` with `algorithm`. Throws {@link WireEncodeError} (`compression`) for `bz2` or
  * when the result would not fit in `MAX_MSG` bytes (cluster-glue's output buffer).
  */
-export function compressBytes(data: Uint8Array, algorithm: CompressionAlgorithm = "zlib"): Uint8Array {
+export function compressBytes(
+  data: Uint8Array,
+  algorithm: CompressionAlgorithm = "zlib",
+): Uint8Array {
   if (!isCompressionSupported(algorithm)) {
     throw new WireEncodeError("compression", `compression algorithm ${algorithm} is not supported`);
   }
@@ -76,7 +79,10 @@ export function decompressBytes(
   maxOutput: number = MAX_UNCOMPRESSED,
 ): Decompressed | DecodeFailure {
   if (!isCompressionSupported(algorithm)) {
-    return failure("compression", `compression algorithm ${JSON.stringify(algorithm)} not supported`);
+    return failure(
+      "compression",
+      `compression algorithm ${JSON.stringify(algorithm)} not supported`,
+    );
   }
   try {
     return { ok: true, bytes: view(inflateSync(data, { maxOutputLength: maxOutput })) };
@@ -154,7 +160,9 @@ export function unwrapCompressed(wrapper: Message): Unwrapped | DecodeFailure {
   if (!d.ok) return d;
   const r = decodeMessage(d.bytes);
   if (!r.ok) return failure(r.reason, `compressed payload: ${r.detail}`, r.offset);
-  if (isCompressedWrapper(r.msg)) return failure("compression", "compressed wrapper inside a wrapper");
+  if (isCompressedWrapper(r.msg)) {
+    return failure("compression", "compressed wrapper inside a wrapper");
+  }
   return { ok: true, msg: r.msg, format: r.format, inner: d.bytes };
 }
 

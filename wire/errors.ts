@@ -35,7 +35,9 @@ export function failure(
   detail: string,
   offset?: number,
 ): DecodeFailure {
-  return offset === undefined ? { ok: false, reason, detail } : { ok: false, reason, detail, offset };
+  return offset === undefined
+    ? { ok: false, reason, detail }
+    : { ok: false, reason, detail, offset };
 }
 
 /**

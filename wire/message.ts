@@ -109,7 +109,9 @@ export function assertFieldName(name: string): void {
     const c = name.charCodeAt(i);
     if (c === 0x3d || c === 0 || c === 0x0a || c > 0xff) {
       throw new TypeError(
-        `field name ${JSON.stringify(name)} contains a forbidden character (=, NUL, newline, >0xFF)`,
+        `field name ${
+          JSON.stringify(name)
+        } contains a forbidden character (=, NUL, newline, >0xFF)`,
       );
     }
   }

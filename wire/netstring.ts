@@ -137,7 +137,10 @@ export function writeNetstring(msg: Message, dst: Uint8Array, off: number): numb
 export function encodeNetstring(msg: Message): Uint8Array {
   const n = netstringLength(msg);
   if (n >= MAX_UNCOMPRESSED) {
-    throw new WireEncodeError("too-big", `message encodes to ${n} bytes (limit ${MAX_UNCOMPRESSED})`);
+    throw new WireEncodeError(
+      "too-big",
+      `message encodes to ${n} bytes (limit ${MAX_UNCOMPRESSED})`,
+    );
   }
   const out = new Uint8Array(n);
   writeBody(msg, out, 0, 0);
@@ -236,7 +239,9 @@ export function decodeNetstringBody(
     if (t < 0 || t > 5) {
       return failure(
         "format",
-        `field ${fields.length}: bad type marker ${JSON.stringify(String.fromCharCode(bytes[b + 1]))}`,
+        `field ${fields.length}: bad type marker ${
+          JSON.stringify(String.fromCharCode(bytes[b + 1]))
+        }`,
         b + 1,
       );
     }

@@ -532,6 +532,7 @@ export class TestNode {
    */
   async killHard(): Promise<void> {
     const down = this.links.filter((l) => this.#linkUp[l.index]);
+    const ns = this.#pidNs;
     if (this.#child) this.#signalAll("SIGKILL");
     if (down.length) {
       const batch = down.map((l) => `link set ${l.port} down`).join("\n") + "\n";
@@ -542,6 +543,7 @@ export class TestNode {
       }
     }
     if (this.#status) await this.#status;
+    await this.#waitGone(ns);
     this.#booted = false;
   }
 
@@ -613,8 +615,10 @@ export class TestNode {
 
   /** Kills whatever runs on the node (SIGKILL, links untouched) and waits for it. Used by destroy. */
   async kill(): Promise<void> {
+    const ns = this.#pidNs;
     if (this.#child) await this.#killAll();
     if (this.#status) await this.#status;
+    await this.#waitGone(ns);
   }
 
   // ---------------------------------------------------------------- internals
@@ -631,11 +635,25 @@ export class TestNode {
   }
 
   #signalAll(sig: Deno.Signal): void {
-    // pid 1 first: its death makes the kernel kill the rest of the namespace; the explicit
-    // signals below only shorten the window for processes that are mid-fork.
-    if (this.#initPid !== undefined) signal(this.#initPid, sig);
-    for (const p of this.pids()) signal(p, sig);
-    if (this.#child && pidExists(this.#child.pid)) signal(this.#child.pid, sig);
+    if (this.#initPid !== undefined) {
+      // pid 1 first: its death makes the kernel kill the rest of the namespace; the explicit
+      // signals below only shorten the window for processes that are mid-fork. unshare is
+      // left alone: it reaps pid 1 (killing it would leave pid 1 a zombie of the host's init).
+      signal(this.#initPid, sig);
+      for (const p of this.pids()) signal(p, sig);
+    } else if (this.#child && pidExists(this.#child.pid)) {
+      // Still starting: unshare's --kill-child takes pid 1 (if any yet) with it.
+      signal(this.#child.pid, sig);
+    }
+  }
+
+  /** Waits until no process of the run with pid namespace `ns` is left (zombies included). */
+  async #waitGone(ns: string | undefined): Promise<void> {
+    if (!ns) return;
+    await waitFor(`${this.name}: all processes gone`, () => pidsInNamespace(ns).length === 0, {
+      timeoutMs: 10_000,
+      intervalMs: 5,
+    });
   }
 
   #env(extra?: Record<string, string>): Record<string, string> {

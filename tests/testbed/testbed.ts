@@ -346,17 +346,20 @@ export class Testbed {
     const p = Math.round(percent);
     if (p < 0 || p > 100) throw new Error(`testbed: loss ${percent}% not in 0..100`);
     await this.clearLoss(n, link);
+    if (p === 0) return;
+    // numgen yields 0..99 and nft refuses "< 100": total loss is a plain drop.
+    const rule = p === 100 ? "drop" : `numgen random mod 100 < ${p} drop`;
     const chains: string[] = [];
     if (direction !== "out") {
       chains.push(
         `  chain in_${iface} {\n    type filter hook ingress device "${iface}" priority -500;\n` +
-          `    numgen random mod 100 < ${p} drop\n  }`,
+          `    ${rule}\n  }`,
       );
     }
     if (direction !== "in") {
       chains.push(
         `  chain out_${iface} {\n    type filter hook egress device "${iface}" priority -500;\n` +
-          `    numgen random mod 100 < ${p} drop\n  }`,
+          `    ${rule}\n  }`,
       );
     }
     await run(["ip", "netns", "exec", n.netns, "nft", "-f", "-"], {

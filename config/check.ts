@@ -1,0 +1,68 @@
+/**
+ * `check [DIR]`: validates a configuration directory and reports every
+ * problem, exiting 0 when the real Heartbeat 3.0.6 would start on it and 1
+ * when it would refuse.
+ *
+ * @module
+ */
+import { heartbeatLines } from "./diagnostics.ts";
+import { loadConfig } from "./load.ts";
+import type { SystemView } from "./system_view.ts";
+
+/** Options of {@link checkConfigDir}. */
+export interface CheckOptions {
+  /** Local node name (default: nodeinfo / uname -n). */
+  nodeName?: string;
+  /** Resource management (false = `-M`). */
+  resourceManagement?: boolean;
+  /** Environment (default: real). */
+  system?: SystemView;
+  /** Also print Heartbeat's own message lines under each problem (default true). */
+  showHeartbeatText?: boolean;
+}
+
+/** Result of {@link checkConfigDir}. */
+export interface CheckResult {
+  /** 0 = Heartbeat would start, 1 = it would refuse. */
+  exitCode: 0 | 1;
+  /** Report lines (no trailing newlines). */
+  lines: string[];
+}
+
+/** Checks DIR (default `/etc/ha.d`) and lists every error and warning. */
+export function checkConfigDir(dir = "/etc/ha.d", opts: CheckOptions = {}): CheckResult {
+  const res = loadConfig({
+    dir,
+    nodeName: opts.nodeName,
+    resourceManagement: opts.resourceManagement,
+    system: opts.system,
+    exhaustive: true,
+  });
+  const lines: string[] = [];
+  const show = opts.showHeartbeatText ?? true;
+  let errors = 0;
+  let warnings = 0;
+  const ds = res.diagnostics;
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i];
+    if (d.continuation || d.noise || d.level === "debug") continue;
+    const isProblem = d.fatal || d.level === "WARN" || d.level === "ERROR" || d.level === "CRIT";
+    if (!isProblem) continue;
+    if (d.fatal) errors++;
+    else warnings++;
+    lines.push(`${d.fatal ? "error" : "warning"}: ${d.explain}`);
+    if (show) {
+      const hb = [...heartbeatLines(d)];
+      for (let j = i + 1; j < ds.length && ds[j].continuation && ds[j].explain === d.explain; j++) {
+        hb.push(...heartbeatLines(ds[j]));
+      }
+      for (const h of hb) lines.push(`    heartbeat says: ${h.replace(/\n$/, "")}`);
+    }
+  }
+  lines.push(
+    res.exitCode === 0
+      ? `${dir}: OK: Heartbeat 3.0.6 would start (${warnings} warning(s)).`
+      : `${dir}: REFUSED: Heartbeat 3.0.6 would not start (${errors} error(s), ${warnings} warning(s)).`,
+  );
+  return { exitCode: res.exitCode === 0 ? 0 : 1, lines };
+}

@@ -1,0 +1,95 @@
+/**
+ * Configuration of hb: `ha.cf`, `authkeys` and `haresources` parsers that
+ * behave like Heartbeat 3.0.6, typed results, diagnostics, printers and the
+ * `check` command's core.
+ *
+ * @module
+ */
+export { type Diagnostic, explainText, heartbeatLines, type Level } from "./diagnostics.ts";
+export {
+  atoi,
+  inetAton,
+  inetPton4,
+  inetPton6,
+  parseBoolean,
+  parseTimeMs,
+  toUChar,
+  toUShort,
+} from "./values.ts";
+export {
+  type DirectiveInfo,
+  formatDefaults,
+  HEARTBEAT_VERSION,
+  OPTION_DIRECTIVES,
+  optionDirective,
+  PER_TOKEN_MEDIA,
+  WHOLE_LINE_DIRECTIVES,
+  WHOLE_LINE_MEDIA,
+} from "./defaults.ts";
+export {
+  createFakeSystemView,
+  createRealSystemView,
+  type FakeFile,
+  type FakeSystemSpec,
+  type FileInfo,
+  type Ipv4Address,
+  isExecutable,
+  type NetInterface,
+  type RealSystemViewOptions,
+  type SystemView,
+  type UserEntry,
+  withRealDir,
+} from "./system_view.ts";
+export {
+  type BcastMedium,
+  type Mcast6Medium,
+  type McastMedium,
+  MEDIA_DESCRIPTIONS,
+  type Medium,
+  type PingGroupMedium,
+  type PingMedium,
+  type SerialMedium,
+  type Ucast6Medium,
+  type UcastMedium,
+} from "./media.ts";
+export {
+  ALLOWED_VALUES,
+  type ApiAuthEntry,
+  type ClientChild,
+  fgetsLines,
+  type HaCfState,
+  MAXLINE,
+  type NodeDecl,
+  type PacemakerMode,
+  type StonithConfig,
+} from "./ha_cf.ts";
+export {
+  AUTH_METHODS,
+  type AuthKey,
+  type Authkeys,
+  type AuthMethod,
+  parseAuthkeys,
+} from "./authkeys.ts";
+export {
+  checkHaresources,
+  type Haresources,
+  isIpShorthand,
+  locateScript,
+  parseHaresources,
+  parseResource,
+  type Resource,
+  type ResourceGroup,
+  resourceManagerLines,
+  type ScriptDirs,
+} from "./haresources.ts";
+export {
+  type AutoFailback,
+  formatVerbose,
+  type HaConfig,
+  loadConfig,
+  type LoadedConfig,
+  type LoadOptions,
+  type LoadResult,
+  localNodeName,
+} from "./load.ts";
+export { checkConfigDir, type CheckOptions, type CheckResult } from "./check.ts";

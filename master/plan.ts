@@ -1,0 +1,226 @@
+/**
+ * From a loaded configuration to what the master runs: the start-up
+ * diagnostics as Heartbeat prints them, the logging targets, the core's
+ * configuration and the media workers' specs.
+ *
+ * @module
+ */
+
+import { loadConfig, type LoadedConfig, type LoadResult } from "../config/load.ts";
+import { formatVerbose as configVerbose } from "../config/load.ts";
+import {
+  formatDefaults as configDefaults,
+  HEARTBEAT_VERSION as VERSION,
+} from "../config/defaults.ts";
+import { type Diagnostic, heartbeatLines } from "../config/diagnostics.ts";
+import type { Medium } from "../config/media.ts";
+import { createRealSystemView, type SystemView } from "../config/system_view.ts";
+import type { CoreConfig } from "../core/types.ts";
+import { logLine as hbLog } from "./log_bridge.ts";
+import type { AuthKeys } from "../wire/auth.ts";
+import type { MediumSpec } from "../workers/media_spec.ts";
+import type { RuntimePlan } from "./runtime.ts";
+
+/** Heartbeat's version, as every compatible tool reports it. */
+export const HEARTBEAT_VERSION = VERSION;
+/** What `heartbeat -V` prints. */
+export const HEARTBEAT_VERSION_LINE = `${VERSION} (node: 958e11be8686759f1b99204c17812f2c2633b169)`;
+
+/** A configuration loaded for starting (or refusing to start) the daemon. */
+export interface StartConfig {
+  /** True when Heartbeat would start. */
+  ok: boolean;
+  /** Diagnostics in Heartbeat's order. */
+  diagnostics: Diagnostic[];
+  /** The loaded configuration (when ok). */
+  loaded?: LoadedConfig;
+  /** Logging targets. */
+  logging: {
+    logfile?: string;
+    debugfile?: string;
+    facility?: string;
+    syslogmsgfmt: boolean;
+    debugLevel?: number;
+  };
+  /** The core's configuration, without identity (generation, uuid). */
+  core: Omit<CoreConfig, "generation" | "uuid">;
+  /** Media workers. */
+  media: MediumSpec[];
+  /** Media that workers cannot run yet (named in a log line at start). */
+  unsupported: string[];
+  /** Keys. */
+  keys: AuthKeys;
+  /** Wire format. */
+  msgfmt: "classic" | "netstring";
+  /** `HA_<name>` environment for children. */
+  env: Record<string, string>;
+}
+
+/** Loads the configuration directory for a start (or a reload check). */
+export function loadForStart(
+  opts: { confDir: string; manageResources: boolean; debug: number; system?: SystemView },
+): StartConfig {
+  const system = opts.system ?? createRealSystemView();
+  const r: LoadResult = loadConfig({
+    dir: opts.confDir,
+    resourceManagement: opts.manageResources,
+    debugLevel: opts.debug,
+    system,
+  });
+  const empty: StartConfig = {
+    ok: false,
+    diagnostics: r.diagnostics,
+    logging: { syslogmsgfmt: true },
+    core: {
+      nodeName: "",
+      nodes: [],
+      pingNodes: [],
+      links: [],
+      keepaliveMs: 1000,
+      deadtimeMs: 30000,
+      warntimeMs: 15000,
+      initdeadMs: 60000,
+      deadpingMs: 30000,
+      hopfudge: 1,
+    },
+    media: [],
+    unsupported: [],
+    keys: { active: 1, keys: new Map() },
+    msgfmt: "classic",
+    env: {},
+  };
+  const c = r.config;
+  if (!c) return empty;
+  const ha = c.ha;
+  const logging = {
+    logfile: nonNull(ha.logfile),
+    debugfile: nonNull(ha.debugfile),
+    facility: ha.logFacility > 0 ? ha.logFacilityName : undefined,
+    syslogmsgfmt: ha.syslogmsgfmt,
+    debugLevel: ha.debugLevel,
+  };
+  const media: MediumSpec[] = [];
+  const unsupported: string[] = [];
+  for (const m of ha.media) {
+    const spec = toSpec(m, system);
+    if (spec) media.push(spec);
+    else if (m.type !== "ping" && m.type !== "ping6" && m.type !== "ping_group") {
+      unsupported.push(`${m.type} ${m.linkName}`);
+    }
+  }
+  const pingNodes = ha.nodes.filter((n) => n.type === "ping").map((n) => n.name);
+  const nodeNames = [...new Set(ha.nodeNames)];
+  const env: Record<string, string> = {};
+  for (const [k, v] of ha.params) env[`HA_${k}`] = v;
+  Object.assign(env, ha.env);
+  const keys: AuthKeys = {
+    active: c.authkeys.activeIndex,
+    keys: new Map(
+      [...c.authkeys.keys].map(([i, k]) => [i, { method: k.method, secret: k.secret }]),
+    ),
+  };
+  return {
+    ok: r.ok,
+    diagnostics: r.diagnostics,
+    loaded: c,
+    logging,
+    core: {
+      nodeName: ha.nodeName,
+      nodes: nodeNames,
+      pingNodes,
+      links: media.map((m) => m.ifname),
+      keepaliveMs: ha.keepaliveMs,
+      deadtimeMs: ha.deadtimeMs,
+      warntimeMs: ha.warntimeMs,
+      initdeadMs: ha.initdeadMs,
+      deadpingMs: ha.deadpingMs,
+      hopfudge: ha.hopfudge,
+    },
+    media,
+    unsupported,
+    keys,
+    msgfmt: ha.msgfmt,
+    env,
+  };
+}
+
+function nonNull(path: string): string | undefined {
+  if (!path || path.toLowerCase() === "/dev/null") return undefined;
+  return path;
+}
+
+function toSpec(m: Medium, system: SystemView): MediumSpec | undefined {
+  const iface = (name: string) => system.interfaces().find((i) => i.name === name);
+  switch (m.type) {
+    case "bcast": {
+      const bc = iface(m.ifname)?.ipv4.find((a) => a.broadcast)?.broadcast;
+      if (!bc) return undefined;
+      return { type: "bcast", ifname: m.ifname, port: m.port, broadcast: bc };
+    }
+    case "ucast":
+      return { type: "ucast", ifname: m.ifname, port: m.port, peer: m.peerAddress };
+    case "mcast": {
+      const addr = iface(m.ifname)?.ipv4[0]?.address;
+      if (!addr) return undefined;
+      return {
+        type: "mcast",
+        ifname: m.ifname,
+        ifaddr: addr,
+        group: m.group,
+        port: m.port,
+        ttl: m.ttl,
+        loop: m.loop !== 0,
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Identity of this start. */
+export interface StartIdentity {
+  /** 16-byte uuid. */
+  uuid: Uint8Array;
+  /** Generation number. */
+  generation: number;
+  /** FIFO path. */
+  fifo: string;
+}
+
+/** The runtime plan for a validated configuration. */
+export function toRuntimePlan(cfg: StartConfig, id: StartIdentity): RuntimePlan {
+  return {
+    core: { ...cfg.core, uuid: id.uuid, generation: id.generation },
+    media: cfg.media,
+    keys: cfg.keys,
+    msgfmt: cfg.msgfmt,
+    fifo: id.fifo,
+    env: cfg.env,
+  };
+}
+
+/** Writes the start-up diagnostics: to stderr and the configured log targets. */
+export function emitDiagnostics(cfg: StartConfig): void {
+  for (const d of cfg.diagnostics) {
+    if (d.noise) continue;
+    if (d.stderrOnly) {
+      const text = d.text.join("\n");
+      Deno.stderr.writeSync(new TextEncoder().encode(d.noNewline ? text : text + "\n"));
+      continue;
+    }
+    for (const t of d.text) hbLog(d.level, t);
+  }
+}
+
+/** `heartbeat -v` output. */
+export function formatVerbose(cfg: StartConfig): string {
+  return cfg.loaded ? configVerbose(cfg.loaded) : "";
+}
+
+/** `heartbeat -D` / `-DW` output. */
+export function formatDefaults(wiki: boolean): string {
+  return configDefaults(wiki);
+}
+
+/** Heartbeat's lines for a diagnostic (re-exported for the check command). */
+export { heartbeatLines };

@@ -1,0 +1,242 @@
+/**
+ * The master control process: the I/O shell around the deterministic core.
+ *
+ * It owns the real clock and timers, feeds the core events (start, ticks,
+ * verified messages from the media and the FIFO, shutdown), and carries out
+ * the core's actions (sign and send on every medium, log, status changes).
+ * Workers are supervised by {@link Supervisor}.
+ *
+ * @module
+ */
+
+import { HbCore } from "../core/core.ts";
+import type { CoreAction, CoreConfig, CoreEvent, Origin, Priority } from "../core/types.ts";
+import type { MediumSpec } from "../workers/media_spec.ts";
+import { mediumStartLine } from "../workers/media_spec.ts";
+import { Supervisor } from "./supervisor.ts";
+import { PacketCodec } from "./wire_bridge.ts";
+import type { AuthKeys, MsgFmt } from "../wire/auth.ts";
+import { decodeMessage } from "../wire/codec.ts";
+import { toCore } from "./wire_bridge.ts";
+
+/** Logging as the runtime needs it. */
+export type RuntimeLog = (
+  prio: Priority,
+  text: string,
+  opts?: { pid?: number; glib?: boolean },
+) => void;
+
+/** Everything the runtime needs, derived from the configuration. */
+export interface RuntimePlan {
+  /** Core configuration (node name, timers, nodes, links, generation, uuid). */
+  core: CoreConfig;
+  /** Media in ha.cf order. */
+  media: MediumSpec[];
+  /** Authentication keys. */
+  keys: AuthKeys;
+  /** `msgfmt`. */
+  msgfmt: MsgFmt;
+  /** Path of the FIFO. */
+  fifo: string;
+  /** Environment for workers. */
+  env?: Record<string, string>;
+}
+
+/** Minimum interval between two "bad packet" log lines. */
+const BAD_PACKET_LOG_INTERVAL_MS = 10_000;
+
+/** The running master. */
+export class MasterRuntime {
+  readonly #plan: RuntimePlan;
+  readonly #log: RuntimeLog;
+  readonly #core: HbCore;
+  readonly #codec: PacketCodec;
+  readonly #supervisor: Supervisor;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #stopping = false;
+  #lastBadLog = -Infinity;
+  #badSinceLog = 0;
+  #done: Promise<number>;
+  #resolveDone!: (code: number) => void;
+
+  /** Prepares the runtime (nothing starts until {@link start}). */
+  constructor(plan: RuntimePlan, log: RuntimeLog) {
+    this.#plan = plan;
+    this.#log = log;
+    this.#core = new HbCore(plan.core);
+    this.#codec = new PacketCodec(plan.keys, plan.msgfmt);
+    this.#supervisor = new Supervisor(plan.media, plan.fifo, {
+      log: (prio, text, opts) => log(prio as Priority, text, opts),
+      onPacket: (ch, bytes) => this.#onPacket(ch, bytes),
+      onFifo: (bytes) => this.#onFifo(bytes),
+      env: plan.env,
+    });
+    this.#done = new Promise((r) => this.#resolveDone = r);
+  }
+
+  /** The core (read-only use: status queries). */
+  get core(): HbCore {
+    return this.#core;
+  }
+
+  /** The worker supervisor. */
+  get supervisor(): Supervisor {
+    return this.#supervisor;
+  }
+
+  /** Bad packets dropped so far, by reason. */
+  get dropped(): Record<string, number> {
+    return { ...this.#codec.dropped };
+  }
+
+  /** Resolves with the exit code when the runtime has stopped. */
+  get done(): Promise<number> {
+    return this.#done;
+  }
+
+  /** Starts workers, then the core. Returns false if a medium could not be opened. */
+  async start(): Promise<boolean> {
+    for (const m of this.#plan.media) {
+      this.#log("info", mediumStartLine(m), { glib: true });
+      if (m.type === "bcast") {
+        this.#log(
+          "info",
+          `UDP Broadcast heartbeat closed on port ${m.port} interface ${m.ifname} - Status: 1`,
+          { glib: true },
+        );
+      }
+    }
+    const ok = await this.#supervisor.start();
+    if (!ok) {
+      this.#log("ERROR", "make_io_childpair: cannot open all media");
+      return false;
+    }
+    this.#feed({
+      type: "start",
+      now: performance.now(),
+      wallClock: Date.now(),
+      loadavg: loadavg(),
+    });
+    return true;
+  }
+
+  /** Graceful stop: stops the workers (Heartbeat's lines) and resolves {@link done}. */
+  async shutdown(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#supervisor.stop();
+    this.#resolveDone(0);
+  }
+
+  #onPacket(channel: number, bytes: Uint8Array): void {
+    if (this.#stopping) return;
+    const r = this.#codec.decode(bytes);
+    if (!r.ok) {
+      this.#badPacket(r.reason, r.detail);
+      return;
+    }
+    this.#deliver({ kind: "medium", channel }, r.msg);
+  }
+
+  #onFifo(bytes: Uint8Array): void {
+    if (this.#stopping) return;
+    const r = decodeMessage(bytes);
+    if (!r.ok) {
+      this.#badPacket("fifo", r.detail);
+      return;
+    }
+    this.#deliver({ kind: "fifo" }, toCore(r.msg));
+  }
+
+  #badPacket(reason: string, detail: string): void {
+    this.#badSinceLog++;
+    const now = performance.now();
+    if (now - this.#lastBadLog >= BAD_PACKET_LOG_INTERVAL_MS) {
+      this.#log(
+        "ERROR",
+        `Dropped ${this.#badSinceLog} bad packet(s) (last: ${reason}: ${detail}); total dropped ${this.#codec.droppedTotal}`,
+      );
+      this.#lastBadLog = now;
+      this.#badSinceLog = 0;
+    }
+  }
+
+  #deliver(origin: Origin, msg: ReturnType<typeof toCore>): void {
+    this.#feed({
+      type: "message",
+      now: performance.now(),
+      wallClock: Date.now(),
+      origin,
+      msg,
+    });
+  }
+
+  #feed(ev: CoreEvent): void {
+    let actions: CoreAction[];
+    try {
+      actions = this.#core.handle(ev);
+    } catch (e) {
+      this.#log("ERROR", `core failure on ${ev.type}: ${e instanceof Error ? e.stack : e}`);
+      return;
+    }
+    for (const a of actions) this.#act(a);
+    this.#arm();
+  }
+
+  #act(a: CoreAction): void {
+    switch (a.type) {
+      case "log":
+        this.#log(a.prio, a.text);
+        break;
+      case "send": {
+        let bytes: Uint8Array;
+        try {
+          bytes = this.#codec.encode(a.msg);
+        } catch (e) {
+          this.#log("ERROR", `cannot encode message ${a.msg.type}: ${e}`);
+          return;
+        }
+        this.#supervisor.broadcast(bytes);
+        break;
+      }
+      case "exit":
+        void this.shutdown();
+        break;
+      default:
+        break;
+    }
+  }
+
+  #arm(): void {
+    if (this.#stopping) return;
+    const at = this.#core.nextDeadline();
+    if (at === this.#timerAt && this.#timer !== undefined) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (!Number.isFinite(at)) return;
+    const delay = Math.max(0, at - performance.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#feed({
+        type: "tick",
+        now: performance.now(),
+        wallClock: Date.now(),
+        loadavg: loadavg(),
+      });
+    }, delay);
+  }
+}
+
+/** First line of /proc/loadavg without the newline, or "n/a". */
+function loadavg(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").trim();
+  } catch {
+    return "n/a";
+  }
+}
