@@ -174,6 +174,8 @@ interface HbProps {
   glib: boolean;
   /** script lines only */
   tag: string;
+  /** pid printed in the line (a worker's, for lines it relays through the master) */
+  pid?: number;
 }
 
 const LOGTAPE_LEVEL: Readonly<Record<Priority, LogLevel>> = {
@@ -202,7 +204,7 @@ function clLogLine(record: LogRecord, p: HbProps): Uint8Array {
       time: new Date(record.timestamp),
       host: host(),
       entity: state.entity,
-      pid: Deno.pid,
+      pid: p.pid ?? Deno.pid,
       prio: p.prio,
       msg: p.msg,
       glib: p.glib,
@@ -280,7 +282,7 @@ const syslogSink: Sink = (record) => {
   const p = propsOf(record);
   if (p === null || state.facility === null) return;
   if (p.kind === "cl_log") {
-    syslogSend(SYSLOG_PRIORITY[p.prio], formatSyslogText(Deno.pid, p.prio, p.msg, p.glib));
+    syslogSend(SYSLOG_PRIORITY[p.prio], formatSyslogText(p.pid ?? Deno.pid, p.prio, p.msg, p.glib));
   } else {
     const prio = p.prio === "debug" ? SYSLOG_PRIORITY.debug : scriptSyslogPriority(p.msg);
     syslogSendAs(p.tag, prio, p.msg);
@@ -487,13 +489,15 @@ export function debugEnabled(level: number): boolean {
 export interface HbLogOptions {
   /** Message from a plugin or glib: printed as `<PRIO>: glib: <message>`. */
   glib?: boolean;
+  /** Log as this pid instead of ours (a worker's line relayed by the master). */
+  pid?: number;
 }
 
 /** Logs one message with the given priority, like Heartbeat's cl_log. Never throws. */
 export function hbLog(prio: Priority, msg: string, opts?: HbLogOptions): void {
   try {
     checkRotation();
-    emit({ kind: "cl_log", prio, msg, glib: opts?.glib ?? false, tag: "" });
+    emit({ kind: "cl_log", prio, msg, glib: opts?.glib ?? false, tag: "", pid: opts?.pid });
   } catch {
     // logging must never take the process down
   }

@@ -202,8 +202,10 @@ export function toRuntimePlan(cfg: StartConfig, id: StartIdentity): RuntimePlan 
 /** Writes the start-up diagnostics: to stderr and the configured log targets. */
 export function emitDiagnostics(cfg: StartConfig): void {
   for (const d of cfg.diagnostics) {
-    if (d.noise) continue;
     if (d.stderrOnly) {
+      // Heartbeat's console-only noise ("udpport setting must precede media
+      // statements" on correct files) is left out: it never reaches a log.
+      if (d.noise) continue;
       const text = d.text.join("\n");
       Deno.stderr.writeSync(new TextEncoder().encode(d.noNewline ? text : text + "\n"));
       continue;

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { classicAuthText, encodeClassic } from "./classic.ts";
+import { classicAuthText, decodeClassic, encodeClassic } from "./classic.ts";
 import { detectFormat, type WireFormat } from "./codec.ts";
 import {
   compressFields,
@@ -38,7 +38,6 @@ import { type DigestMethod, digestToken } from "./digest.ts";
 import { type DecodeFailure, failure, WireEncodeError } from "./errors.ts";
 import { DEFAULT_COMPRESSION_THRESHOLD, MAX_AUTH_BYTES, MAX_MSG } from "./limits.ts";
 import { type Field, FT_STRING, Message } from "./message.ts";
-import { decodeClassic } from "./classic.ts";
 import {
   decodeNetstringBody,
   netstringLength,

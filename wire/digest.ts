@@ -11,7 +11,7 @@
  * @module
  */
 
-import { createHmac } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 
 /** The digest methods of `authkeys`. */
 export type DigestMethod = "crc" | "md5" | "sha1";
@@ -32,18 +32,42 @@ export function crc32Posix(data: Uint8Array): number {
   return ~crc >>> 0;
 }
 
-const keyCache = new Map<string, Uint8Array>();
 const encoder = new TextEncoder();
+const BLOCK = 64;
 
-function keyBytes(secret: string | Uint8Array): Uint8Array {
-  if (typeof secret !== "string") return secret;
-  let k = keyCache.get(secret);
-  if (k === undefined) {
-    k = encoder.encode(secret);
-    if (keyCache.size > 64) keyCache.clear();
-    keyCache.set(secret, k);
+/** HMAC (RFC 2104) with the key's inner and outer pad states hashed once and then copied. */
+interface HmacPads {
+  readonly inner: Hash;
+  readonly outer: Hash;
+}
+
+const padCache = new Map<string, HmacPads>();
+
+function pads(method: "md5" | "sha1", secret: string | Uint8Array): HmacPads {
+  const id = typeof secret === "string"
+    ? `${method}:s:${secret}`
+    : `${method}:b:${Array.from(secret).join(",")}`;
+  let p = padCache.get(id);
+  if (p === undefined) {
+    let key = typeof secret === "string" ? encoder.encode(secret) : secret;
+    if (key.length > BLOCK) key = new Uint8Array(createHash(method).update(key).digest());
+    const ipad = new Uint8Array(BLOCK).fill(0x36);
+    const opad = new Uint8Array(BLOCK).fill(0x5c);
+    for (let i = 0; i < key.length; i++) {
+      ipad[i] ^= key[i];
+      opad[i] ^= key[i];
+    }
+    p = { inner: createHash(method).update(ipad), outer: createHash(method).update(opad) };
+    if (padCache.size >= 32) padCache.clear();
+    padCache.set(id, p);
   }
-  return k;
+  return p;
+}
+
+function hmacHex(method: "md5" | "sha1", secret: string | Uint8Array, data: Uint8Array): string {
+  const p = pads(method, secret);
+  const innerDigest = p.inner.copy().update(data).digest();
+  return p.outer.copy().update(innerDigest).digest("hex");
 }
 
 /**
@@ -59,8 +83,7 @@ export function digestToken(
     case "crc":
       return crc32Posix(data).toString(16);
     case "md5":
-      return createHmac("md5", keyBytes(secret)).update(data).digest("hex");
     case "sha1":
-      return createHmac("sha1", keyBytes(secret)).update(data).digest("hex");
+      return hmacHex(method, secret, data);
   }
 }

@@ -1,0 +1,198 @@
+/**
+ * The process model with real processes: daemon start (fork-like re-exec),
+ * pid file, worker titles, a SIGKILLed worker respawned and logged within
+ * 1 s, and `heartbeat -k` leaving no process behind.
+ *
+ * Runs one hb node in a throw-away network namespace (root required; the
+ * test fails loudly otherwise).
+ */
+
+import { assert, assertEquals, assertMatch, fail } from "./assert.ts";
+import { selfCommand } from "../sys/self_exec.ts";
+
+const NS = `hbpm${Deno.pid}`;
+
+async function sh(cmd: string[], opts: { env?: Record<string, string> } = {}) {
+  const out = await new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    env: opts.env,
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+async function must(cmd: string[]) {
+  const r = await sh(cmd);
+  if (r.code !== 0) fail(`${cmd.join(" ")} failed: ${r.stderr}`);
+  return r;
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(e.name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+function title(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
+  } catch {
+    return "";
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/\) [ZX] /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (pred()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return pred();
+}
+
+Deno.test("process model: start, worker respawn, -k stops everything", async () => {
+  if (Deno.uid() !== 0) fail("this test needs root (network namespaces)");
+  const dir = await Deno.makeTempDir({ prefix: "hb-pm-" });
+  const conf = `${dir}/conf`;
+  const env = {
+    HB_CONFDIR: conf,
+    HB_STATEDIR: `${dir}/state`,
+    HB_RUNDIR: `${dir}/run`,
+  };
+  await Deno.mkdir(conf, { recursive: true });
+  await Deno.mkdir(env.HB_STATEDIR, { recursive: true });
+  await Deno.mkdir(env.HB_RUNDIR, { recursive: true });
+  await Deno.writeTextFile(
+    `${conf}/ha.cf`,
+    [
+      `logfile ${dir}/ha-log`,
+      "keepalive 100ms",
+      "deadtime 500ms",
+      "warntime 300ms",
+      "initdead 1",
+      "auto_failback on",
+      "realtime off",
+      "coredumps false",
+      "bcast eth0",
+      "node node1",
+      "",
+    ].join("\n"),
+  );
+  await Deno.writeTextFile(`${conf}/authkeys`, "auth 1\n1 sha1 pm-secret\n", { mode: 0o600 });
+  await Deno.chmod(`${conf}/authkeys`, 0o600);
+  await Deno.writeTextFile(`${conf}/haresources`, "");
+  await Deno.writeTextFile(`${conf}/nodeinfo`, "node1\n");
+  await must(["ip", "netns", "add", NS]);
+  let master: number | undefined;
+  try {
+    // this kernel has no dummy driver: a veth pair inside the namespace gives eth0 a carrier
+    await must(["ip", "-n", NS, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"]);
+    await must(["ip", "-n", NS, "link", "set", "eth0p", "up"]);
+    await must(["ip", "-n", NS, "addr", "add", "198.18.90.1/24", "brd", "+", "dev", "eth0"]);
+    await must(["ip", "-n", NS, "link", "set", "eth0", "up"]);
+    await must(["ip", "-n", NS, "link", "set", "lo", "up"]);
+    const hb = (args: string[]) =>
+      sh([
+        "ip",
+        "netns",
+        "exec",
+        NS,
+        "env",
+        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        ...selfCommand(["heartbeat", ...args]),
+      ]);
+
+    const started = await hb([]);
+    assertEquals(started.code, 0, started.stderr);
+    assertMatch(started.stderr, /info: Configuration validated\. Starting heartbeat 3\.0\.6/);
+    master = Number((await Deno.readTextFile(`${env.HB_RUNDIR}/heartbeat.pid`)).trim());
+    assert(alive(master), "master runs");
+    assertEquals(title(master), "heartbeat: master control process");
+
+    let kids: number[] = [];
+    assert(await waitFor(() => (kids = childrenOf(master!)).length === 3, 5000), "3 workers");
+    const titles = kids.map(title).sort();
+    assertEquals(titles, [
+      "heartbeat: FIFO reader",
+      "heartbeat: read: bcast eth0",
+      "heartbeat: write: bcast eth0",
+    ]);
+
+    const status = await hb(["-s"]);
+    assertEquals(status.code, 0);
+    assertMatch(status.stdout, new RegExp(`heartbeat OK \\[pid ${master} et al\\] is running`));
+
+    // SIGKILL the reader: the pair is restarted and it is logged within 1 s
+    const reader = kids.find((p) => title(p) === "heartbeat: read: bcast eth0")!;
+    const killedAt = Date.now();
+    Deno.kill(reader, "SIGKILL");
+    const log = () => {
+      try {
+        return Deno.readTextFileSync(`${dir}/ha-log`);
+      } catch {
+        return "";
+      }
+    };
+    assert(
+      await waitFor(() => log().includes("Communications restart succeeded."), 1000),
+      `respawn not logged within 1 s:\n${log()}`,
+    );
+    const tookMs = Date.now() - killedAt;
+    assertMatch(
+      log(),
+      new RegExp(
+        `WARN: Managed HBREAD process ${reader} killed by signal 9 \\[SIGKILL - Kill, unblockable\\]\\.`,
+      ),
+    );
+    assert(tookMs <= 1000, `respawn took ${tookMs} ms`);
+    assert(await waitFor(() => childrenOf(master!).length === 3, 2000), "3 workers again");
+    const after = childrenOf(master);
+
+    const stop = await hb(["-k"]);
+    assertEquals(stop.code, 0, stop.stderr);
+    assert(!alive(master), "master gone after -k");
+    for (const p of after) assert(!alive(p), `worker ${p} (${title(p)}) left behind`);
+    const text = log();
+    assertMatch(text, /info: Heartbeat shutdown in progress\./);
+    assertMatch(text, /info: killing HBREAD process \d+ with signal 15/);
+    assertMatch(text, /info: Core process \d+ exited\. 1 remaining/);
+    assertMatch(text, /info: node1 Heartbeat shutdown complete\./);
+    master = undefined;
+
+    const again = await hb(["-k"]);
+    assertEquals(again.code, 0);
+    assertMatch(again.stderr, /Heartbeat already stopped\./);
+    const st = await hb(["-s"]);
+    assertEquals(st.code, 1, "pid file left in place, process gone: exit 1");
+  } finally {
+    if (master !== undefined && alive(master)) {
+      for (const p of childrenOf(master)) Deno.kill(p, "SIGKILL");
+      Deno.kill(master, "SIGKILL");
+    }
+    await sh(["ip", "netns", "del", NS]);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
