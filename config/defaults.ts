@@ -232,7 +232,8 @@ export function formatDefaults(wiki: boolean): string {
   r = Math.max(r, "Description".length);
   out += `${padCut("Directive", l)}  ${padCut("Default", c)}  Description\n`;
   // Heartbeat pads the dash line to sizeof(char*) and cuts it at 80 dashes.
-  out += `${padCut("-".repeat(Math.min(80, l + c + r + 4)), 8)}\n`;
+  const dashes = "-".repeat(Math.min(80, l + c + r + 4));
+  out += `${dashes}${" ".repeat(Math.max(0, 8 - dashes.length))}\n`;
   for (const d of rows) {
     out += `${padCut(d.name, l)}  ${padCut(d.defaultValue!, c)}  ${d.explanation ?? ""}\n`;
   }

@@ -189,6 +189,7 @@ const ALLOWED = {
   ucast6: "ucast6 IF ADDR with a unicast IPv6 address (optionally %IF)",
   serial: "absolute paths of existing character devices (e.g. /dev/ttyS0)",
   ping: "IPv4 addresses or resolvable host names",
+  ping6: "IPv6 addresses",
   ping_group: "ping_group NAME ADDR [ADDR...]",
 };
 
