@@ -12,6 +12,7 @@ import { heartbeatMain } from "./cli/heartbeat.ts";
 import { checkMain } from "./cli/check.ts";
 import { demoMain } from "./cli/demo.ts";
 import { workerMain } from "./workers/mod.ts";
+import { execAsMain } from "./workers/exec_as.ts";
 import { clStatusMain } from "./agents/cl_status.ts";
 import { hbStandbyMain } from "./agents/hb_standby.ts";
 
@@ -30,6 +31,7 @@ export const PERSONALITIES: Readonly<Record<string, Personality>> = {
   hb_standby: { main: (a) => hbStandbyMain("hb_standby", a), help: "give resources away" },
   hb_takeover: { main: (a) => hbStandbyMain("hb_takeover", a), help: "take resources over" },
   __worker: { main: workerMain, help: "internal: a core worker process" },
+  __exec_as: { main: execAsMain, help: "internal: launcher of a respawn/failfast client" },
 };
 
 /** argv[0] as the kernel saw it (Deno.execPath() resolves symlinks). */

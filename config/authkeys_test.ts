@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import { parseAuthkeys } from "./authkeys.ts";
 import { heartbeatLines } from "./diagnostics.ts";
 import { Reporter } from "./reporter.ts";

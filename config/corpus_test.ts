@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import { checkConfigDir } from "./check.ts";
 import { heartbeatLines } from "./diagnostics.ts";
 import { loadConfig } from "./load.ts";

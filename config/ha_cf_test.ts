@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import {
   OPTION_DIRECTIVES,
   PER_TOKEN_MEDIA,

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import { isIpShorthand, locateScript, parseHaresources, parseResource } from "./haresources.ts";
 import { Reporter } from "./reporter.ts";
 import { hbText, loadWith } from "./test_util.ts";

@@ -67,12 +67,15 @@ export {
   AUTH_METHODS,
   type AuthKey,
   type Authkeys,
+  type AuthkeysInput,
   type AuthMethod,
   parseAuthkeys,
 } from "./authkeys.ts";
+export { type EmitOptions, Reporter } from "./reporter.ts";
 export {
   checkHaresources,
   type Haresources,
+  type HaresourcesCheckInput,
   isIpShorthand,
   locateScript,
   parseHaresources,

@@ -1,4 +1,4 @@
-import { assertEquals } from "./assert.ts";
+import { assertEquals } from "../tests/assert.ts";
 import { formatDefaults } from "./defaults.ts";
 import { formatVerbose } from "./load.ts";
 import { loadWith } from "./test_util.ts";

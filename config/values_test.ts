@@ -1,4 +1,4 @@
-import { assertEquals } from "./assert.ts";
+import { assertEquals } from "../tests/assert.ts";
 import {
   atoi,
   inetAton,

@@ -1,85 +1,126 @@
 /**
- * The deterministic heart of hb: node and link membership driven by events
- * (start, ticks, received messages, shutdown) producing actions (send, log,
- * status changes). No I/O, no clocks, no timers: see {@link CoreEvent}.
+ * The deterministic heart of hb: membership (node and link states, dead-node
+ * detection, Comm_now_up), the reliable messaging layer (sequencing,
+ * retransmission, acks and flow control) and the completion of our own
+ * messages, driven by events and producing actions (see {@link CoreEvent},
+ * {@link CoreAction}). No I/O, no clocks, no timers.
  *
- * Behaviour follows Heartbeat 3.0.6 (behavior.md §3-§5) except where the
- * real daemon is slow or wrong: deadlines are evaluated exactly when they
- * fall due (no 250/500 ms polling grid).
+ * Behaviour follows Heartbeat 3.0.6 (behavior.md §3-§5, wire.md §4-§6),
+ * with these deliberate differences:
+ * - deadlines are evaluated exactly when they fall due (no 250/500 ms grid);
+ * - a link times out after its own node's dead interval (Heartbeat uses the
+ *   interval of the last node in the configuration for every link);
+ * - a healed partition is reported (`partition-healed`) instead of
+ *   scheduling a shutdown-and-restart; a lost local heartbeat is reported
+ *   (`restart-required`) and the shell decides;
+ * - a single-node cluster goes `active` and stays so (Heartbeat logs
+ *   `'up'` after `'active'` and keeps advertising `up`);
+ * - `repnodes` node lists are not applied to the node table.
+ *
+ * Module map: {@link Membership} (node table, timeouts), {@link SeqTrack}
+ * (per-sender sequence tracking), {@link SendHistory} (our 500-message
+ * history), {@link RexmitTimers} / {@link planRexmitAnswer} (retransmission).
  *
  * @module
  */
 
+import { FLOW_CONTROL_LIMIT, SendHistory } from "./history.ts";
+import { formatUuid, isNullUuid, Membership, type NodeState, sameUuid } from "./membership.ts";
 import { CoreMessage } from "./message.ts";
-import type {
-  CoreAction,
-  CoreConfig,
-  CoreEvent,
-  CoreLike,
-  LinkStatus,
-  NodeStatus,
-  Origin,
-  Priority,
+import { type Random, randomInt, seededRandom, seedFrom } from "./random.ts";
+import { planRexmitAnswer, RexmitTimers } from "./rexmit.ts";
+import { ACK_DIVISOR } from "./sequence.ts";
+import { ActionSink } from "./sink.ts";
+import {
+  type CoreAction,
+  type CoreConfig,
+  type CoreEvent,
+  type CoreLike,
+  HISTORY_SIZE,
+  type LinkStatus,
+  type NodeStatus,
+  type Origin,
 } from "./types.ts";
 
 /** For this long after start a node advertises deadtime + 2 s (behavior.md §3.1). */
-const STARTUP_DT_WINDOW_MS = 5000;
-const STARTUP_DT_EXTRA_MS = 2000;
+export const STARTUP_DT_WINDOW_MS = 5000;
+/** The extra deadtime advertised right after start. */
+export const STARTUP_DT_EXTRA_MS = 2000;
+/** Interval of `reqnodes` retries (behavior.md §3.5). */
+export const REQNODES_RETRY_MS = 1000;
+/** Default `max_rexmit_delay`. */
+export const DEFAULT_MAX_REXMIT_DELAY_MS = 250;
 
-interface LinkState {
-  status: LinkStatus;
-  lastHeard: number;
+const NS_PREFIX = "NS_";
+
+/** What {@link HbCore} does with one received sequenced message. */
+type DropDecision = "keep" | "drop" | "duplicate";
+
+function parseHex(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\s*[0-9a-fA-F]+/.test(text)) return undefined;
+  const v = parseInt(text.trim(), 16);
+  return Number.isFinite(v) ? v : undefined;
 }
 
-interface NodeState {
-  name: string;
-  kind: "normal" | "ping";
-  status: NodeStatus;
-  /** Monotonic time the last status message was processed (or our start). */
-  lastUpdate: number;
-  /** Whether any status message was processed since start or since death. */
-  heard: boolean;
-  /** Whether any packet at all arrived since our start (links-up condition). */
-  heardAnything: boolean;
-  /** The node's advertised deadtime (`dt`), once heard. */
-  advertisedDeadMs?: number;
-  generation?: number;
-  lastSeq?: number;
-  links: LinkState[];
+function parseDecimal(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const v = parseInt(text.trim(), 10); // atoi: leading digits, else 0
+  return Number.isFinite(v) ? v : 0;
 }
 
-/** Membership core of one node. */
+/** Membership and messaging core of one node. */
 export class HbCore implements CoreLike {
   readonly #cfg: CoreConfig;
-  readonly #nodes = new Map<string, NodeState>();
+  readonly #m: Membership;
+  readonly #hist = new SendHistory();
+  readonly #timers = new RexmitTimers();
+  readonly #out = new ActionSink();
+  readonly #random: Random;
+  readonly #maxRexmitDelay: number;
+  readonly #ttl: string;
+
   #localStatus: NodeStatus = "init";
-  #commUp = false;
   #started = false;
-  #startTime = 0;
+  #starting = false;
+  #stopped = false;
   #nextStatusAt = Infinity;
-  #startupDtPending = true;
+  #startupDtUntil = Infinity;
+  #extraDtMs = 0;
+  /** All nodes heard or dead (Heartbeat's COMM_LINKSUP). */
+  #linksUp = false;
+  #commUp = false;
+  #gotRepnodes = false;
+  #reqnodesAt = Infinity;
+  #reqnodesIndex = 0;
+  #flowControl = true;
+  #clientsPaused = false;
+  #localHeartbeatLost = false;
   #seq = 0;
-  #out: CoreAction[] = [];
   #now = 0;
   #wallClock = 0;
+  #lastWallSec: number | undefined;
   #loadavg = "n/a";
 
   /** Creates the core for one node. */
   constructor(cfg: CoreConfig) {
     this.#cfg = cfg;
-    const linkCount = cfg.links.length;
-    const mk = (name: string, kind: "normal" | "ping"): NodeState => ({
-      name,
-      kind,
-      status: "init",
-      lastUpdate: 0,
-      heard: false,
-      heardAnything: false,
-      links: Array.from({ length: linkCount }, () => ({ status: "dead", lastHeard: 0 })),
+    this.#random = cfg.random ?? seededRandom(seedFrom(cfg.nodeName, cfg.generation));
+    this.#maxRexmitDelay = cfg.maxRexmitDelayMs ?? DEFAULT_MAX_REXMIT_DELAY_MS;
+    this.#m = new Membership({
+      self: cfg.nodeName,
+      selfUuid: cfg.uuid,
+      nodes: cfg.nodes,
+      pingNodes: cfg.pingNodes,
+      linkCount: cfg.links.length,
+      deadtimeMs: cfg.deadtimeMs,
+      deadpingMs: cfg.deadpingMs,
+      initdeadMs: cfg.initdeadMs,
+      trigger: () => randomInt(this.#random, 0, ACK_DIVISOR - 1),
     });
-    for (const n of cfg.nodes) this.#nodes.set(n, mk(n, "normal"));
-    for (const p of cfg.pingNodes) this.#nodes.set(p, mk(p, "ping"));
+    this.#ttl = String(cfg.hopfudge + this.#m.all.length);
   }
+
+  // ---------------------------------------------------------------- queries
 
   /** Our current status. */
   get localStatus(): NodeStatus {
@@ -91,266 +132,740 @@ export class HbCore implements CoreLike {
     return this.#commUp;
   }
 
+  /** Whether ACKs and flow control are enabled (all peers send `protocol`). */
+  get flowControl(): boolean {
+    return this.#flowControl;
+  }
+
+  /** Whether API clients are paused by flow control. */
+  get clientsPaused(): boolean {
+    return this.#clientsPaused;
+  }
+
+  /** Our last sequence number (0 before the first message). */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  /** Our send-history marks (`hiseq`, `lowseq`, `ackseq`). */
+  history(): { hiseq: number; lowseq: number; ackseq: number } {
+    return { hiseq: this.#hist.hiseq, lowseq: this.#hist.lowseq, ackseq: this.#hist.ackseq };
+  }
+
   /** Status of a node as this node sees it (undefined for unknown names). */
   nodeStatus(name: string): NodeStatus | undefined {
     if (name === this.#cfg.nodeName) return this.#localStatus;
-    return this.#nodes.get(name)?.status;
+    return this.#m.byName(name)?.status;
   }
 
   /** Status of the link `link` (a link name) to `node`. */
   linkStatus(node: string, link: string): LinkStatus | undefined {
     const i = this.#cfg.links.indexOf(link);
-    const n = this.#nodes.get(node);
+    const n = this.#m.byName(node);
     if (i < 0 || !n) return undefined;
     return n.links[i].status;
   }
 
   /** All node names known: normal nodes then ping nodes, in configuration order. */
   nodeNames(): string[] {
-    return [...this.#nodes.keys()];
+    return this.#m.all.map((n) => n.name);
   }
+
+  /** The uuid learnt for `node`, formatted like libuuid (undefined when unknown). */
+  nodeUuid(node: string): string | undefined {
+    const u = this.#m.byName(node)?.uuid;
+    return u ? formatUuid(u) : undefined;
+  }
+
+  /** The generation remembered for `node` (0 before its first status message). */
+  nodeGeneration(node: string): number | undefined {
+    return this.#m.byName(node)?.track.generation;
+  }
+
+  /** The advertised deadtime of `node` (its `dt`), or our deadtime setting for ourselves. */
+  nodeDeadtime(node: string): number | undefined {
+    return this.#m.byName(node)?.deadMs;
+  }
+
+  /** Sequence numbers of `node` we are still missing, ascending. */
+  missingFrom(node: string): number[] {
+    const n = this.#m.byName(node);
+    return n ? [...n.track.missing].sort((a, b) => a - b) : [];
+  }
+
+  // ---------------------------------------------------------------- driver API
 
   /** Feeds one event and returns the resulting actions. */
   handle(ev: CoreEvent): CoreAction[] {
-    this.#out = [];
+    if (this.#stopped) return [];
     this.#now = ev.now;
     this.#wallClock = ev.wallClock;
     switch (ev.type) {
       case "start":
         if (ev.loadavg) this.#loadavg = ev.loadavg;
-        this.#start();
+        if (!this.#started) this.#start();
         break;
       case "tick":
         if (ev.loadavg) this.#loadavg = ev.loadavg;
-        this.#tick();
+        this.#runDue();
         break;
       case "message":
-        this.#receive(ev.origin, ev.msg);
-        this.#checkTimers();
+        this.#runDue();
+        if (!this.#started) break;
+        if (ev.origin.kind === "fifo") this.#sendOwn(ev.msg);
+        else this.#receive(ev.origin, ev.msg);
         break;
+      case "originate":
+        this.#runDue();
+        if (this.#started) this.#sendOwn(ev.msg);
+        break;
+      case "advertise-deadtime": {
+        this.#runDue();
+        const before = this.#advertisedDt();
+        this.#extraDtMs = Math.max(0, ev.extraMs);
+        if (this.#started && this.#advertisedDt() !== before) this.#sendStatus();
+        break;
+      }
       case "shutdown":
+        this.#stopped = true;
         this.#out.push({ type: "exit", code: 0 });
         break;
     }
-    return this.#out;
+    return this.#out.take();
   }
 
-  /** When the next tick is due (our next status message or the earliest dead-node deadline). */
+  /** When the next tick is due: status send, timers, the earliest node/link timeout. */
   nextDeadline(): number {
-    if (!this.#started) return Infinity;
-    let next = this.#nextStatusAt;
-    if (this.#startupDtPending) next = Math.min(next, this.#startTime + STARTUP_DT_WINDOW_MS);
-    for (const n of this.#nodes.values()) {
-      if (n.name === this.#cfg.nodeName) continue;
-      const dead = this.#deadMs(n);
-      if (n.status !== "dead") next = Math.min(next, n.lastUpdate + dead + 1);
-      for (const l of n.links) {
-        if (l.status === "up") next = Math.min(next, l.lastHeard + dead + 1);
-      }
-    }
-    return next;
+    if (!this.#started || this.#stopped) return Infinity;
+    return Math.min(
+      this.#nextStatusAt,
+      this.#startupDtUntil,
+      this.#reqnodesAt,
+      this.#timers.nextAt(),
+      this.#m.nextTimeout(this.#commUp, this.#localHeartbeatLost),
+    );
   }
 
-  #log(prio: Priority, text: string): void {
-    this.#out.push({ type: "log", prio, text });
-  }
+  // ---------------------------------------------------------------- timers
 
   #start(): void {
     this.#started = true;
-    this.#startTime = this.#now;
-    for (const n of this.#nodes.values()) n.lastUpdate = this.#now;
-    this.#sendStatus("init");
+    this.#starting = true;
+    for (const n of this.#m.all) n.lastUpdate = this.#now;
+    this.#lastWallSec = Math.floor(this.#wallClock / 1000);
+    this.#startupDtUntil = this.#now + STARTUP_DT_WINDOW_MS;
+    // Heartbeat: raising dt sends a status (still `init`), then `up` twice
+    this.#sendStatus();
     this.#setLocalStatus("up");
-    this.#sendStatus("up");
-    this.#sendStatus("up");
+    this.#sendStatus();
     this.#nextStatusAt = this.#now + this.#cfg.keepaliveMs;
-    this.#checkCommUp();
+    this.#starting = false;
+    this.#checkCommIsUp();
   }
 
-  #tick(): void {
+  /** Everything due at `now`, in Heartbeat's order of concerns. */
+  #runDue(): void {
+    const sec = Math.floor(this.#wallClock / 1000);
+    const jumped = this.#lastWallSec !== undefined && sec < this.#lastWallSec;
+    this.#lastWallSec = sec;
+    if (jumped) this.#out.log("info", "Clock jumped backwards. Compensating.");
     if (!this.#started) return;
-    if (this.#startupDtPending && this.#now >= this.#startTime + STARTUP_DT_WINDOW_MS) {
-      this.#startupDtPending = false;
-      this.#sendStatus(this.#localStatus);
+    if (this.#now >= this.#startupDtUntil) {
+      this.#startupDtUntil = Infinity;
+      this.#sendStatus();
     }
     if (this.#now >= this.#nextStatusAt) {
-      this.#sendStatus(this.#localStatus);
+      this.#sendStatus();
       this.#nextStatusAt += this.#cfg.keepaliveMs;
       if (this.#nextStatusAt <= this.#now) this.#nextStatusAt = this.#now + this.#cfg.keepaliveMs;
     }
-    this.#checkTimers();
-  }
-
-  #deadMs(n: NodeState): number {
-    if (!this.#commUp) return this.#cfg.initdeadMs;
-    if (n.advertisedDeadMs !== undefined) return n.advertisedDeadMs;
-    return n.kind === "ping" ? this.#cfg.deadpingMs : this.#cfg.deadtimeMs;
-  }
-
-  #checkTimers(): void {
-    for (const n of this.#nodes.values()) {
-      if (n.name === this.#cfg.nodeName) continue;
-      const dead = this.#deadMs(n);
-      if (n.status !== "dead" && this.#now - n.lastUpdate > dead) this.#declareDead(n);
-      n.links.forEach((l, i) => {
-        if (l.status === "up" && this.#now - l.lastHeard > dead) this.#setLink(n, i, "dead");
-      });
+    for (const { node, seq } of this.#timers.takeDue(this.#now)) this.#sendRexmitRequest(node, seq);
+    if (this.#now >= this.#reqnodesAt) {
+      this.#reqnodesAt = Infinity;
+      this.#sendReqnodes(this.#reqnodesIndex);
     }
-    this.#checkCommUp();
+    // after a backwards clock jump Heartbeat skips one dead-node check
+    if (!jumped) this.#checkTimeouts();
+    this.#checkCommIsUp();
   }
 
-  #declareDead(n: NodeState): void {
+  #checkTimeouts(): void {
+    for (const t of this.#m.timeouts(this.#now, this.#commUp)) {
+      if (t.kind === "node") {
+        if (t.node.self && this.#localHeartbeatLost) continue;
+        this.#markDead(t.node);
+      } else {
+        this.#setLink(t.node, t.channel, "dead");
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- membership
+
+  #markDead(n: NodeState): void {
+    this.#out.log("WARN", `node ${n.name}: is dead`);
+    if (n.self) {
+      this.#out.log("ERROR", "No local heartbeat. Forcing restart.");
+      this.#out.log("info", "See URL: http://linux-ha.org/wiki/FAQ#No_Local_Heartbeat");
+      if (!this.#localHeartbeatLost) {
+        this.#localHeartbeatLost = true;
+        this.#out.push({ type: "restart-required", reason: "no-local-heartbeat" });
+      }
+      return;
+    }
     const previous = n.status;
     n.status = "dead";
-    n.heard = false;
-    n.lastSeq = undefined;
-    n.advertisedDeadMs = undefined;
-    this.#log("WARN", `node ${n.name}: is dead`);
-    this.#out.push({ type: "node-status", node: n.name, status: "dead", previous });
-    n.links.forEach((l, i) => {
-      if (l.status === "up") this.#setLink(n, i, "dead");
-    });
+    this.#out.push({ type: "node-status", node: n.name, kind: n.kind, status: "dead", previous });
+    n.remoteTs = 0;
+    n.anyPacketsYet = false;
+    this.#resetTrack(n);
   }
 
-  #setLink(n: NodeState, i: number, status: LinkStatus): void {
-    n.links[i].status = status;
-    const link = this.#cfg.links[i];
-    this.#log("info", `Link ${n.name}:${link} ${status}.`);
+  #resetTrack(n: NodeState): void {
+    for (const seq of n.track.missing) this.#timers.cancel(n.name, seq);
+    n.track.reset();
+  }
+
+  #setLink(n: NodeState, channel: number, status: LinkStatus): void {
+    n.links[channel].status = status;
+    const link = this.#cfg.links[channel];
+    this.#out.log("info", `Link ${n.name}:${link} ${status}.`);
     this.#out.push({ type: "link-status", node: n.name, link, status });
   }
 
-  #checkCommUp(): void {
-    if (this.#commUp || !this.#started) return;
-    for (const n of this.#nodes.values()) {
-      if (n.name === this.#cfg.nodeName) continue;
-      if (!n.heardAnything && n.status !== "dead") return;
+  #setLocalStatus(st: NodeStatus): void {
+    if (st === this.#localStatus) return;
+    this.#localStatus = st;
+    this.#m.self.status = st;
+    this.#out.log("info", `Local status now set to: '${st}'`);
+    this.#sendStatus();
+  }
+
+  #checkCommIsUp(): void {
+    if (this.#linksUp || !this.#started || this.#starting) return;
+    if (!this.#m.allHeardOrDead()) return;
+    this.#linksUp = true;
+    if (this.#flowControl) this.#sendReqnodes(0);
+    else this.#commNowUp();
+  }
+
+  #sendReqnodes(startIndex: number): void {
+    if (this.#gotRepnodes) return;
+    const all = this.#m.all;
+    let index = -1;
+    for (let i = startIndex < all.length ? startIndex : 0; i < all.length; i++) {
+      const n = all[i];
+      if (n.kind === "normal" && !n.self && n.status !== "dead") {
+        index = i;
+        break;
+      }
     }
+    if (index < 0) {
+      this.#gotRepnodes = true;
+      this.#commNowUp();
+      return;
+    }
+    this.#sendOwn(CoreMessage.of({ t: "reqnodes", dest: all[index].name }));
+    this.#reqnodesIndex = index;
+    this.#reqnodesAt = this.#now + REQNODES_RETRY_MS;
+  }
+
+  #commNowUp(): void {
+    if (this.#commUp) return;
     this.#commUp = true;
-    this.#log("info", "Comm_now_up(): updating status to active");
+    this.#out.log("info", "Comm_now_up(): updating status to active");
     this.#setLocalStatus("active");
-    this.#sendStatus("active");
     this.#out.push({ type: "comm-up" });
   }
 
-  #setLocalStatus(st: NodeStatus): void {
-    this.#localStatus = st;
-    this.#log("info", `Local status now set to: '${st}'`);
-  }
-
   #advertisedDt(): number {
-    const extra = this.#startupDtPending ? STARTUP_DT_EXTRA_MS : 0;
-    return this.#cfg.deadtimeMs + extra;
+    const startup = this.#startupDtUntil !== Infinity ? STARTUP_DT_EXTRA_MS : 0;
+    return this.#cfg.deadtimeMs + Math.max(startup, this.#extraDtMs);
   }
 
-  #sendStatus(st: NodeStatus): void {
+  #sendStatus(): void {
     const msg = CoreMessage.of({
       t: "status",
-      st,
+      st: this.#localStatus,
       dt: this.#advertisedDt().toString(16),
-      protocol: "1",
     });
-    this.#send(msg);
+    if (this.#flowControl) msg.set("protocol", "1");
+    this.#sendOwn(msg);
   }
 
-  /** Adds control fields, processes the message locally first (loopback), then sends it. */
-  #send(msg: CoreMessage): void {
-    const ns = msg.type.startsWith("NS_");
-    msg.set("src", this.#cfg.nodeName);
-    msg.set("srcuuid", this.#cfg.uuid);
-    if (!ns) msg.set("seq", (++this.#seq).toString(16));
-    msg.set("hg", this.#cfg.generation.toString(16));
-    msg.set("ts", Math.floor(this.#wallClock / 1000).toString(16));
-    if (!ns) msg.set("ld", this.#loadavg);
-    msg.set("ttl", String(this.#cfg.hopfudge + this.#nodes.size));
-    this.#receive({ kind: "loopback" }, msg);
-    this.#out.push({ type: "send", msg });
-  }
+  // ---------------------------------------------------------------- sending
 
-  #receive(origin: Origin, msg: CoreMessage): void {
-    const src = msg.get("src");
-    if (src === undefined) return;
-    const n = this.#nodes.get(src.toLowerCase());
-    if (!n) {
-      this.#log("ERROR", `process_status_message: bad node [${src}] in message`);
+  /**
+   * Completes an own message with the control fields (replace-or-append;
+   * NS messages keep existing ones), records it in the history, processes it
+   * locally (loopback) and only then emits the `send` action, so that
+   * messages sent while processing it go out first (behavior.md §1.2).
+   */
+  #sendOwn(msg: CoreMessage): void {
+    const type = msg.type;
+    if (type === "") {
+      this.#out.log("ERROR", "No type (add_control_msg_fields): ");
       return;
     }
-    n.heardAnything = true;
-    if (origin.kind === "medium" && n.name !== this.#cfg.nodeName) {
-      const l = n.links[origin.channel];
-      if (l) {
-        l.lastHeard = this.#now;
-        if (l.status === "dead") this.#setLink(n, origin.channel, "up");
-      }
-    } else if (origin.kind === "medium") {
-      const l = n.links[origin.channel];
-      if (l && l.status === "dead") {
-        l.lastHeard = this.#now;
-        this.#setLink(n, origin.channel, "up");
-      }
+    const ns = type.startsWith(NS_PREFIX);
+    const dest = msg.get("dest");
+    if (dest !== undefined) {
+      const uuid = this.#m.byName(dest.toLowerCase())?.uuid;
+      if (uuid && !isNullUuid(uuid)) msg.set("destuuid", uuid.slice());
     }
-    if (!this.#acceptSequence(n, msg)) return;
-    if (msg.type === "status") this.#onStatus(n, msg);
+    const put = (name: string, value: string | Uint8Array) => {
+      if (!ns || !msg.has(name)) msg.set(name, value);
+    };
+    let seq: number | undefined;
+    put("src", this.#cfg.nodeName);
+    put("srcuuid", this.#cfg.uuid.slice());
+    if (!ns) {
+      seq = ++this.#seq;
+      msg.set("seq", seq.toString(16));
+    }
+    put("hg", this.#cfg.generation.toString(16));
+    put("ts", Math.floor(this.#wallClock / 1000).toString(16));
+    if (!ns) msg.set("ld", this.#loadavg);
+    put("ttl", this.#ttl);
+    if (seq !== undefined) this.#addToHistory(seq);
+    this.#receive({ kind: "loopback" }, msg);
+    this.#out.push(seq === undefined ? { type: "send", msg } : { type: "send", msg, seq });
   }
 
-  /** Sequence/generation checks; false for duplicates and replays. */
-  #acceptSequence(n: NodeState, msg: CoreMessage): boolean {
-    const seqText = msg.get("seq");
-    const hgText = msg.get("hg");
-    if (seqText === undefined || hgText === undefined) return true;
-    const seq = parseInt(seqText, 16);
-    const gen = parseInt(hgText, 16);
-    if (!Number.isFinite(seq) || !Number.isFinite(gen)) return false;
-    if (n.generation !== undefined && gen < n.generation) {
-      this.#log(
-        "ERROR",
-        `should_drop_message: attempted replay attack [${n.name}]? [gen = ${gen}, curgen = ${n.generation}]`,
-      );
-      return false;
+  /** Heartbeat's add2_xmit_hist: history, queue warnings, flow control. */
+  #addToHistory(seq: number): void {
+    const hist = this.#hist;
+    hist.add(seq);
+    const live = this.#m.liveNodeCount();
+    if (this.#flowControl && live > 1) {
+      const queued = hist.queued;
+      if (queued > (HISTORY_SIZE * 9) / 10) {
+        this.#out.log("ERROR", `Message hist queue is filling up (${queued} messages in queue)`);
+      } else if (queued > (HISTORY_SIZE * 3) / 4) {
+        this.#out.log("WARN", `Message hist queue is filling up (${queued} messages in queue)`);
+      }
     }
-    if (n.generation !== undefined && gen > n.generation && msg.type === "status") {
-      this.#log("info", `Heartbeat restart on node ${n.name}`);
-      n.lastSeq = undefined;
+    if (this.#flowControl && hist.hiseq - hist.ackseq > FLOW_CONTROL_LIMIT) {
+      if (live < 2) {
+        this.#updateAck(hist.hiseq - (FLOW_CONTROL_LIMIT - 1));
+        this.#resumeClients();
+      } else {
+        this.#pauseClients();
+      }
     }
-    if (msg.type === "status") n.generation = gen;
-    else if (n.generation === undefined) n.generation = gen;
-    if (n.lastSeq === undefined || seq === n.lastSeq + 1) {
-      n.lastSeq = seq;
-      return true;
-    }
-    if (seq <= n.lastSeq) return false;
-    this.#log(
-      "WARN",
-      `${seq - n.lastSeq - 1} lost packet(s) for [${n.name}] [${n.lastSeq}:${seq}]`,
+  }
+
+  #updateAck(ackseq: number): void {
+    if (!this.#hist.updateAck(ackseq)) return;
+    if (this.#hist.hiseq - this.#hist.ackseq < FLOW_CONTROL_LIMIT) this.#resumeClients();
+  }
+
+  #pauseClients(): void {
+    if (this.#clientsPaused) return;
+    this.#clientsPaused = true;
+    this.#out.log("info", "all clients are now paused");
+    this.#out.push({ type: "clients-pause" });
+  }
+
+  #resumeClients(): void {
+    if (!this.#clientsPaused) return;
+    this.#clientsPaused = false;
+    this.#out.log("info", "all clients are now resumed");
+    this.#out.push({ type: "clients-resume" });
+  }
+
+  #sendAckIfNeeded(n: NodeState, seq: number): void {
+    if (!this.#flowControl || !n.track.wantsAck(seq)) return;
+    this.#sendOwn(
+      new CoreMessage([["t", "NS_ackmsg"], ["dest", n.name], [
+        "ackseq",
+        seq.toString(16),
+      ]]),
     );
-    n.lastSeq = seq;
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /** Heartbeat's process_clustermsg for a message from a medium or our loopback. */
+  #receive(origin: Origin, msg: CoreMessage): void {
+    const iface = origin.kind === "medium" ? (this.#cfg.links[origin.channel] ?? "?") : "?";
+    const type = msg.get("t");
+    const from = msg.get("src");
+    const ts = msg.get("ts");
+    if (type === undefined || from === undefined || ts === undefined) {
+      this.#out.log(
+        "ERROR",
+        `process_clustermsg: missing from/ts/type: iface ${iface}, from ${from ?? "<?>"}`,
+      );
+      return;
+    }
+    const ns = type.startsWith(NS_PREFIX);
+    let seqno = 0;
+    const cseq = msg.get("seq");
+    if (cseq !== undefined) {
+      const v = parseHex(cseq);
+      if (v === undefined) {
+        this.#out.log("ERROR", `process_clustermsg: has bad cseq: iface ${iface}, from ${from}`);
+        return;
+      }
+      seqno = v;
+    } else if (!ns) {
+      this.#out.log("ERROR", `process_clustermsg: missing seqno: iface ${iface}, from ${from}`);
+      return;
+    }
+    const msgtime = parseHex(ts);
+    if (msgtime === undefined || msgtime === 0) return;
+    const node = this.#m.lookup(from, msg.getBytes("srcuuid"));
+    if (!node) {
+      this.#out.log("ERROR", `process_status_message: bad node [${from}] in message`);
+      return;
+    }
+    node.anyPacketsYet = true;
+
+    const decision = this.#shouldDrop(node, msg, type, ns, seqno);
+    if (decision === "drop") return;
+    if (origin.kind === "medium") {
+      const l = node.links[origin.channel];
+      if (l) {
+        l.lastHeard = this.#now;
+        if (l.status !== "up") this.#setLink(node, origin.channel, "up");
+      }
+    }
+    if (decision === "duplicate") return;
+
+    switch (type.toLowerCase()) {
+      case "status":
+      case "ns_st":
+        this.#onStatus(node, msg, seqno, msgtime);
+        break;
+      case "ns_ackmsg":
+        if (this.#flowControl) this.#onAck(node, msg);
+        break;
+      case "ns_rexmit":
+        if (!node.self) this.#onRexmitRequest(node, msg);
+        break;
+      case "reqnodes":
+        this.#onReqnodes(node);
+        break;
+      case "repnodes":
+        this.#onRepnodes(node);
+        break;
+    }
+    if (!ns) this.#out.push({ type: "deliver", from: node.name, origin, msg });
+    this.#checkCommIsUp();
+  }
+
+  /** Heartbeat's should_drop_message: uuid learning, generations, sequence checks. */
+  #shouldDrop(
+    node: NodeState,
+    msg: CoreMessage,
+    type: string,
+    ns: boolean,
+    seq: number,
+  ): DropDecision {
+    const self = this.#cfg.nodeName;
+    const srcuuid = msg.getBytes("srcuuid");
+    if (srcuuid && !isNullUuid(srcuuid)) {
+      const old = this.#m.learnUuid(node, srcuuid);
+      if (old) {
+        this.#out.log("info", `node ${node.name} changed its uuid to ${formatUuid(srcuuid)}`);
+      }
+    }
+    const dest = msg.get("dest");
+    if (ns) {
+      if (type.toLowerCase() === "ns_nak_rexmit") {
+        const nseq = parseHex(msg.get("firstseq"));
+        if (nseq === undefined || nseq <= 0) {
+          this.#out.log("ERROR", "should_drop_message: bad nak seq number");
+          return "drop";
+        }
+        if (dest === undefined) {
+          this.#out.log(
+            "WARN",
+            "should_drop_message: tonodename not found heartbeat version not matching?",
+          );
+        }
+        if (dest === undefined || dest === self) {
+          this.#out.log("ERROR", `Irretrievably lost packet: node ${node.name} seq ${nseq}`);
+        }
+        this.#isLostPacket(node, nseq);
+        return "drop";
+      }
+      return dest === undefined || dest === self ? "keep" : "drop";
+    }
+    const isStatus = type.toLowerCase() === "status";
+    if (seq <= 0) {
+      this.#out.log("ERROR", "should_drop_message: bad sequence number");
+      return "drop";
+    }
+    let gen = 0;
+    const cgen = msg.get("hg");
+    if (cgen !== undefined) {
+      const g = parseHex(cgen);
+      if (g === undefined) {
+        this.#out.log("ERROR", "should_drop_message: bad generation number");
+        return "drop";
+      }
+      gen = g;
+    }
+    const destuuid = msg.getBytes("destuuid");
+    const toUs = destuuid && !isNullUuid(destuuid)
+      ? sameUuid(destuuid, this.#cfg.uuid)
+      : dest === undefined || dest === self;
+    const keepOrDrop: DropDecision = toUs ? "keep" : "drop";
+    const t = node.track;
+    let restarted = false;
+    let healed = false;
+
+    if (gen < t.generation) {
+      this.#out.log(
+        "ERROR",
+        `should_drop_message: attempted replay attack [${node.name}]? [gen = ${gen}, curgen = ${t.generation}]`,
+      );
+      return "drop";
+    }
+    if (isStatus) {
+      if (gen === t.generation && gen > 0) {
+        if (node.status === "dead") {
+          if (seq <= node.statusSeq) return "drop";
+          this.#logPartition(node);
+          healed = true;
+        }
+      } else if (gen > t.generation) {
+        restarted = true;
+        if (t.generation > 0) {
+          this.#out.log("info", `Heartbeat restart on node ${node.name}`);
+          this.#out.push({ type: "node-restart", node: node.name, generation: gen });
+        }
+        this.#resetTrack(node);
+        node.lastUpdate = undefined;
+        node.remoteTs = 0;
+        node.statusSeq = 0;
+      }
+      t.generation = gen;
+    }
+
+    const verdict = t.accept(seq);
+    switch (verdict.kind) {
+      case "in-order":
+        this.#sendAckIfNeeded(node, seq);
+        return keepOrDrop;
+      case "duplicate":
+        return "duplicate";
+      case "gap":
+        this.#out.log(
+          "WARN",
+          `${verdict.lost} lost packet(s) for [${node.name}] [${verdict.last}:${seq}]`,
+        );
+        if (verdict.reset) {
+          // tracking was reset; stale request timers are ignored when they fire
+          this.#out.log("ERROR", "lost a lot of packets!");
+        } else {
+          for (let k = verdict.last + 1; k < seq; k++) this.#scheduleRexmitRequest(node, k);
+        }
+        return keepOrDrop;
+      case "older":
+        if (this.#isLostPacket(node, seq)) return keepOrDrop;
+        if (healed || restarted) {
+          this.#sendAckIfNeeded(node, seq);
+          this.#resetTrack(node);
+          t.lastSeq = seq;
+          return keepOrDrop;
+        }
+        return "drop";
+    }
+  }
+
+  #logPartition(node: NodeState): void {
+    this.#out.log("CRIT", `Cluster node ${node.name} returning after partition.`);
+    this.#out.log(
+      "info",
+      "For information on cluster partitions, See URL: http://linux-ha.org/wiki/Split_Brain",
+    );
+    this.#out.log("WARN", "Deadtime value may be too small.");
+    this.#out.log("info", "See FAQ for information on tuning deadtime.");
+    this.#out.log("info", "URL: http://linux-ha.org/wiki/FAQ#Heavy_Load");
+    this.#out.push({ type: "partition-healed", node: node.name });
+    this.#sendStatus();
+  }
+
+  /** Heartbeat's is_lost_packet: a missing number arrived (or was NAKed). */
+  #isLostPacket(node: NodeState, seq: number): boolean {
+    const t = node.track;
+    const oldFirst = t.firstMissing;
+    if (!t.removeMissing(seq)) return false;
+    this.#timers.cancel(node.name, seq);
+    if (t.missing.size === 0) this.#out.log("info", `No pkts missing from ${node.name}!`);
+    if (this.#flowControl && seq === oldFirst) {
+      const ackSeq = t.ackAfterFill(oldFirst);
+      if (ackSeq > 0) this.#sendAckIfNeeded(node, ackSeq);
+    }
     return true;
   }
 
-  #onStatus(n: NodeState, msg: CoreMessage): void {
-    const isSelf = n.name === this.#cfg.nodeName;
-    if (n.heard) {
-      const interval = this.#now - n.lastUpdate;
-      if (interval > this.#cfg.deadtimeMs && !isSelf) {
-        this.#log("CRIT", `Late heartbeat: Node ${n.name}: interval ${interval} ms (> deadtime)`);
-        if (n.status !== "dead") this.#declareDead(n);
+  /** Heartbeat's HBDoMsg_T_STATUS (also for `NS_st` of ping nodes). */
+  #onStatus(node: NodeState, msg: CoreMessage, seqno: number, msgtime: number): void {
+    const st = msg.get("st");
+    if (st === undefined) {
+      this.#out.log("ERROR", "HBDoMsg_T_STATUS: status update without st field");
+      return;
+    }
+    if (msgtime < node.remoteTs && seqno < node.statusSeq) return;
+    if (node.kind !== "ping" && this.#flowControl && !msg.has("protocol")) {
+      this.#out.log("info", "flow control disabled due to different version heartbeat");
+      this.#flowControl = false;
+    }
+    if (node.lastUpdate !== undefined) {
+      const interval = Math.floor(this.#now - node.lastUpdate);
+      if (interval > this.#cfg.deadtimeMs) {
+        this.#out.log(
+          "CRIT",
+          `Late heartbeat: Node ${node.name}: interval ${interval} ms (> deadtime)`,
+        );
+        if (!node.self) this.#markDead(node);
       } else if (interval > this.#cfg.warntimeMs) {
-        this.#log("WARN", `Late heartbeat: Node ${n.name}: interval ${interval} ms`);
+        this.#out.log("WARN", `Late heartbeat: Node ${node.name}: interval ${interval} ms`);
       }
     }
-    n.heard = true;
-    n.lastUpdate = this.#now;
-    if (isSelf) return;
-    const dt = msg.get("dt");
-    if (dt !== undefined) {
-      const v = parseInt(dt, 16);
-      if (Number.isFinite(v) && v > 0) n.advertisedDeadMs = v;
+    const status = st.toLowerCase() as NodeStatus;
+    if (status !== node.status && !node.self) {
+      this.#out.log("info", `Status update for node ${node.name}: status ${st}`);
+      const previous = node.status;
+      node.status = status;
+      this.#out.push({ type: "node-status", node: node.name, kind: node.kind, status, previous });
     }
-    const st = (msg.get("st") ?? "").toLowerCase() as NodeStatus;
-    if (st && st !== n.status) {
-      const previous = n.status;
-      n.status = st;
-      this.#log("info", `Status update for node ${n.name}: status ${st}`);
-      this.#out.push({ type: "node-status", node: n.name, status: st, previous });
+    const dt = parseHex(msg.get("dt"));
+    if (dt !== undefined && dt > 0) node.deadMs = dt;
+    if (node.self) this.#localHeartbeatLost = false;
+    node.remoteTs = msgtime;
+    node.lastUpdate = this.#now;
+    node.statusSeq = seqno;
+  }
+
+  /** Heartbeat's HBDoMsg_T_ACKMSG: a node acknowledged our messages. */
+  #onAck(node: NodeState, msg: CoreMessage): void {
+    if (msg.get("dest") !== this.#cfg.nodeName) return;
+    const ackseq = parseHex(msg.get("ackseq"));
+    if (ackseq === undefined) return;
+    const hist = this.#hist;
+    const t = node.track;
+    if (ackseq === t.ackseq || ackseq <= hist.ackseq) return;
+    if (ackseq > hist.hiseq) {
+      this.#out.log(
+        "ERROR",
+        `HBDoMsg_T_ACK: corrupted ackseq current hiseq = ${hist.hiseq} ackseq =${ackseq} in this message`,
+      );
+      return;
     }
+    if (ackseq < t.ackseq) return;
+    t.ackseq = ackseq;
+    let min = Infinity;
+    for (const n of this.#m.all) {
+      if (n.kind !== "normal" || n.status === "dead") continue;
+      if (n.track.ackseq < min) min = n.track.ackseq;
+    }
+    if (min === Infinity) return;
+    let newAck = hist.ackseq;
+    if (this.#m.liveNodeCount() < 2) {
+      if (hist.hiseq - newAck >= FLOW_CONTROL_LIMIT) newAck = hist.hiseq - (FLOW_CONTROL_LIMIT - 1);
+    } else if (min > 0) {
+      newAck = min;
+    }
+    this.#updateAck(newAck);
+  }
+
+  /** Heartbeat's process_rexmit: answer a retransmission request addressed to us. */
+  #onRexmitRequest(node: NodeState, msg: CoreMessage): void {
+    const first = parseDecimal(msg.get("firstseq"));
+    let last = parseDecimal(msg.get("lastseq"));
+    if (first <= 0 || last <= 0 || first > last) {
+      this.#out.log("ERROR", "Invalid rexmit seqnos");
+      return;
+    }
+    // defensive bound (Heartbeat would loop over any range)
+    last = Math.min(last, first + 2 * HISTORY_SIZE);
+    const steps = planRexmitAnswer(
+      this.#hist,
+      first,
+      last,
+      node.track.ackseq,
+      this.#now,
+      this.#maxRexmitDelay - 10,
+    );
+    for (const step of steps) {
+      if (step.kind === "resend") {
+        this.#out.push({ type: "rexmit", seq: step.seq });
+      } else if (step.kind === "too-high") {
+        this.#out.log("WARN", `Rexmit of seq ${step.seq} requested. ${this.#hist.hiseq} is max.`);
+      } else {
+        this.#nak(node, step.seq, step.reason);
+      }
+    }
+  }
+
+  #nak(node: NodeState, seq: number, reason: string): void {
+    const h = this.#hist;
+    this.#out.log("ERROR", `Cannot rexmit pkt ${seq} for ${node.name}: ${reason}`);
+    this.#out.log("info", `fromnode =${node.name}, fromnode's ackseq = ${node.track.ackseq}`);
+    this.#out.log("info", "hist information:");
+    this.#out.log(
+      "info",
+      `hiseq =${h.hiseq}, lowseq=${h.lowseq},ackseq=${h.ackseq},lastmsg=${h.lastmsg}`,
+    );
+    this.#sendOwn(
+      new CoreMessage([
+        ["t", "NS_nak_rexmit"],
+        ["firstseq", seq.toString(16)],
+        ["dest", node.name],
+        ["info", reason],
+      ]),
+    );
+  }
+
+  #scheduleRexmitRequest(node: NodeState, seq: number): void {
+    const max = this.#maxRexmitDelay;
+    const delay = randomInt(this.#random, max < 100 ? 0 : 50, max);
+    this.#timers.schedule(node.name, seq, this.#now + delay);
+  }
+
+  /** A retransmission-request timer fired. */
+  #sendRexmitRequest(name: string, seq: number): void {
+    const node = this.#m.byName(name);
+    if (!node || !node.track.missing.has(seq)) return;
+    // no point asking a node that is not up
+    if (node.status !== "up" && node.status !== "active") return;
+    this.#sendOwn(
+      new CoreMessage([
+        ["t", "NS_rexmit"],
+        ["dest", node.name],
+        ["firstseq", String(seq)],
+        ["lastseq", String(seq)],
+      ]),
+    );
+    this.#timers.schedule(node.name, seq, this.#now + this.#maxRexmitDelay);
+  }
+
+  #onReqnodes(node: NodeState): void {
+    if (node.self) {
+      this.#out.log("ERROR", "HBDoMsg_T_REQNODES: get reqnodes msg from myself!");
+      return;
+    }
+    const nodelist = this.#m.all.filter((n) => n.kind === "normal").map((n) => `${n.name} `)
+      .join("");
+    this.#sendOwn(
+      new CoreMessage([
+        ["dest", node.name],
+        ["t", "repnodes"],
+        ["nodelist", nodelist],
+        ["delnodelist", " "],
+      ]),
+    );
+  }
+
+  #onRepnodes(node: NodeState): void {
+    if (node.self) return;
+    this.#gotRepnodes = true;
+    this.#reqnodesAt = Infinity;
+    this.#commNowUp();
   }
 }

@@ -199,13 +199,14 @@ export class Membership {
    * The earliest time a node or link times out (Infinity when none can).
    * A timeout fires when `now − last > interval`, i.e. at `last + interval + 1`
    * on Heartbeat's millisecond clock. Our own node counts (no local
-   * heartbeat); our own links never time out. O(nodes × links).
+   * heartbeat) unless `skipSelf`; our own links never time out.
+   * O(nodes × links).
    */
-  nextTimeout(commUp: boolean): number {
+  nextTimeout(commUp: boolean, skipSelf = false): number {
     let next = Infinity;
     for (const n of this.all) {
       const dead = this.deadInterval(n, commUp);
-      if (n.status !== "dead" && n.lastUpdate !== undefined) {
+      if (n.status !== "dead" && n.lastUpdate !== undefined && !(n.self && skipSelf)) {
         const at = n.lastUpdate + dead + 1;
         if (at < next) next = at;
       }
@@ -236,7 +237,9 @@ export class Membership {
       if (n.self) continue;
       const dead = this.deadInterval(n, commUp);
       n.links.forEach((l, channel) => {
-        if (l.status === "up" && now - l.lastHeard > dead) out.push({ kind: "link", node: n, channel });
+        if (l.status === "up" && now - l.lastHeard > dead) {
+          out.push({ kind: "link", node: n, channel });
+        }
       });
     }
     return out;

@@ -27,10 +27,8 @@ export type SeqVerdict =
   | { kind: "duplicate" }
   /** Newer than expected: `lost` numbers between `last` and `seq` are missing. */
   | { kind: "gap"; last: number; lost: number; reset: boolean }
-  /** A recorded missing number arriving late; `nowComplete` when none are missing any more. */
-  | { kind: "late"; nowComplete: boolean }
-  /** Older than the last one and not missing: dropped (old duplicate). */
-  | { kind: "old" };
+  /** Older than the last one: a recorded missing number arriving late, or an old duplicate. */
+  | { kind: "older" };
 
 /** Sequence state of one sender. */
 export class SeqTrack {
@@ -60,7 +58,7 @@ export class SeqTrack {
     this.ackseq = 0;
   }
 
-  /** Classifies `seq` and records it. */
+  /** Classifies `seq` and records it (older numbers are left to the caller). */
   accept(seq: number): SeqVerdict {
     if (this.lastSeq === 0 || seq === this.lastSeq + 1) {
       this.lastSeq = seq;
@@ -80,11 +78,7 @@ export class SeqTrack {
       this.lastSeq = seq;
       return { kind: "gap", last, lost, reset: false };
     }
-    if (this.missing.has(seq)) {
-      this.removeMissing(seq);
-      return { kind: "late", nowComplete: this.missing.size === 0 };
-    }
-    return { kind: "old" };
+    return { kind: "older" };
   }
 
   /** Removes `seq` from the missing list; returns whether it was there. */

@@ -214,7 +214,7 @@ export class ResourceManager {
     if (r.script !== "IPaddr" && r.script !== "IPaddr2") return base;
     const ip = parseIpSpec(r.args[0] ?? "");
     if (ip === null) return base;
-    const env = { ...base, OCF_RESKEY_ip: ip.ip };
+    const env: Env = { ...base, OCF_RESKEY_ip: ip.ip };
     if (ip.netmask !== undefined) env.OCF_RESKEY_cidr_netmask = ip.netmask;
     if (ip.nic !== undefined) env.OCF_RESKEY_nic = ip.label ?? ip.nic;
     if (ip.broadcast !== undefined) env.OCF_RESKEY_broadcast = ip.broadcast;
@@ -241,7 +241,7 @@ export class ResourceManager {
       return { code: res.code, stdout: res.stdout, stderr, timedOut: res.timedOut };
     }
     const ctl = new AbortController();
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const call = loc.builtin!(r.args, action, callEnv, {
       logger: this.#opts.logger,
       pid: this.#opts.pid,
@@ -253,7 +253,9 @@ export class ResourceManager {
       timedOut: false,
     }));
     if (timeoutMs <= 0) return await call;
-    const expired = new Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }>(
+    const expired = new Promise<
+      { code: number; stdout: string; stderr: string; timedOut: boolean }
+    >(
       (resolve) => {
         timer = setTimeout(() => {
           ctl.abort();

@@ -137,7 +137,7 @@ export async function runScript(
   const errReader = child.stderr.getReader();
   const readers = Promise.all([collect(outReader, out), collect(errReader, err)]);
   let timedOut = false;
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
     timer = setTimeout(() => {
       timedOut = true;
@@ -152,8 +152,6 @@ export async function runScript(
     await Promise.allSettled([outReader.cancel(), errReader.cancel()]);
     await readers;
   }
-  const code = status.signal !== null
-    ? 128 + (SIGNAL_NUMBERS[status.signal] ?? 0)
-    : status.code;
+  const code = status.signal !== null ? 128 + (SIGNAL_NUMBERS[status.signal] ?? 0) : status.code;
   return { code, stdout: text(out), stderr: text(err), timedOut };
 }

@@ -188,10 +188,16 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
     const st = await hb(["-s"]);
     assertEquals(st.code, 1, "pid file left in place, process gone: exit 1");
   } finally {
-    if (master !== undefined && alive(master)) {
-      for (const p of childrenOf(master)) Deno.kill(p, "SIGKILL");
-      Deno.kill(master, "SIGKILL");
+    // whatever failed, nothing we started may survive: kill every process in the namespace
+    const left = await sh(["ip", "netns", "pids", NS]);
+    for (const p of left.stdout.split(/\s+/).filter(Boolean)) {
+      try {
+        Deno.kill(Number(p), "SIGKILL");
+      } catch {
+        // already gone
+      }
     }
+    if (master !== undefined && alive(master)) Deno.kill(master, "SIGKILL");
     await sh(["ip", "netns", "del", NS]);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

@@ -302,9 +302,9 @@ await new Promise(() => {});
         await waitFor("node processes gone", () => processesInPidNamespace(info.ns).length === 0, {
           timeoutMs: 5000,
         });
-        assert((await netnsList()).some((n) => n.startsWith(info.id)), "leftover before cleanup");
-        const removed = await cleanupStale();
-        assert(removed.some((r) => r.includes(info.id)), `cleanupStale removed ${removed}`);
+        // The namespaces are left over now, unless a concurrent testbed run has already called
+        // cleanupStale itself (it removes leftovers of every dead owner).
+        await cleanupStale();
       }
       assertEquals((await netnsList()).filter((n) => n.startsWith(info.id)), [], sig);
       assertEquals(await exists(info.dir), false, `${sig}: ${info.dir} removed`);

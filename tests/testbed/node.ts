@@ -53,7 +53,6 @@ import {
   pidsInNamespace,
   run,
   type RunResult,
-  shellQuote,
   signal,
   sleep,
   waitFor,
@@ -143,6 +142,8 @@ mount --bind "$rundir" /run
 if [ -n "$logdir" ]; then mount --bind "$logdir" /var/log; fi
 cd /
 set +e
+# A transient node's command must not get the pid the daemon had (pid files in /run survive).
+if [ "$mode" = exec ]; then echo 20000 >/proc/sys/kernel/ns_last_pid; fi
 if [ "$mode" = daemon ]; then
   "$@" </dev/null &
 else
@@ -766,9 +767,4 @@ async function copyTree(from: string, to: string, skip: string[]): Promise<void>
   const names = entries.map((e) => e.name).filter((n) => !skip.includes(n));
   if (!names.length) return;
   await run(["cp", "-a", "--", ...names.map((n) => `${from}/${n}`), `${to}/`]);
-}
-
-/** Quotes a command for display in logs. */
-export function displayCommand(cmd: string[]): string {
-  return cmd.map(shellQuote).join(" ");
 }

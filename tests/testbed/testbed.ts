@@ -77,28 +77,31 @@ const REQUIRED_TOOLS = [
 
 /** Testbeds of this process not yet destroyed (for SIGINT/SIGTERM clean-up). */
 const live = new Set<Testbed>();
-let signalHandler: (() => void) | undefined;
+let signalHandlers: [() => void, () => void] | undefined;
 
 function registerLive(tb: Testbed): void {
   live.add(tb);
-  if (signalHandler) return;
+  if (signalHandlers) return;
   let exiting = false;
-  signalHandler = () => {
+  const onSignal = (code: number) => {
     if (exiting) return;
     exiting = true;
     console.error(`testbed: signal received, destroying ${live.size} testbed(s)`);
-    Promise.allSettled([...live].map((t) => t.destroy())).finally(() => Deno.exit(130));
+    // Synchronously: `deno test` exits on SIGINT by itself right after the listeners ran.
+    for (const t of [...live]) t.destroyNow();
+    Deno.exit(code);
   };
-  Deno.addSignalListener("SIGINT", signalHandler);
-  Deno.addSignalListener("SIGTERM", signalHandler);
+  signalHandlers = [() => onSignal(130), () => onSignal(143)];
+  Deno.addSignalListener("SIGINT", signalHandlers[0]);
+  Deno.addSignalListener("SIGTERM", signalHandlers[1]);
 }
 
 function unregisterLive(tb: Testbed): void {
   live.delete(tb);
-  if (live.size === 0 && signalHandler) {
-    Deno.removeSignalListener("SIGINT", signalHandler);
-    Deno.removeSignalListener("SIGTERM", signalHandler);
-    signalHandler = undefined;
+  if (live.size === 0 && signalHandlers) {
+    Deno.removeSignalListener("SIGINT", signalHandlers[0]);
+    Deno.removeSignalListener("SIGTERM", signalHandlers[1]);
+    signalHandlers = undefined;
   }
 }
 
@@ -497,6 +500,36 @@ export class Testbed {
     if (errors.length) {
       throw new Error(`testbed ${this.id}: clean-up incomplete:\n${errors.join("\n")}`);
     }
+  }
+
+  /**
+   * Emergency clean-up without awaiting anything (used on SIGINT/SIGTERM, when the process is
+   * about to exit): SIGKILL of every process in the testbed's namespaces, `ip netns del`, temp
+   * dir removal. Best effort; prefer {@link Testbed.destroy}.
+   */
+  destroyNow(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    for (const n of this.nodes) {
+      for (const p of [n.initPid, ...n.pids()]) if (p !== undefined) signal(p, "SIGKILL");
+    }
+    for (const ns of this.#netnses) {
+      try {
+        const pids = new Deno.Command("ip", { args: ["netns", "pids", ns] }).outputSync();
+        for (const p of new TextDecoder().decode(pids.stdout).split(/\s+/).filter(Boolean)) {
+          signal(Number(p), "SIGKILL");
+        }
+        new Deno.Command("ip", { args: ["netns", "del", ns] }).outputSync();
+      } catch {
+        // best effort; cleanupStale() of a later run removes what is left
+      }
+    }
+    try {
+      Deno.removeSync(this.baseDir, { recursive: true });
+    } catch {
+      // same
+    }
+    unregisterLive(this);
   }
 
   /** Same as {@link Testbed.destroy}, for `await using`. */

@@ -1,0 +1,521 @@
+/**
+ * The built-in IP address agents (IPaddr, IPaddr2) used when no script of that name exists on
+ * disk. They behave like Heartbeat's `resource.d/IPaddr` and `resource.d/IPaddr2` wrappers
+ * around the OCF agents (spec config-and-cli §3.3, §3.4, §6.4), but with iproute2:
+ *
+ * - the netmask, interface and broadcast missing from the spec are derived from the routing
+ *   table as findif does (the most specific link-scope route that covers the address:
+ *   `ip -j -4 route list match <ip> scope link`), the broadcast from address and prefix;
+ * - start runs `ip addr add A/bits brd B dev IF [label L]`; IPaddr always uses an alias label
+ *   `IF:n` (the lowest free n), IPaddr2 only the label written as `IF:label` in the spec;
+ *   the `eval ifconfig …` line of the real agent is replaced by the `ip` command we ran;
+ * - after a start, gratuitous ARPs are sent (default 5, 200 ms apart; `OCF_RESKEY_ARP_REPEAT`,
+ *   `OCF_RESKEY_ARP_INTERVAL_MS`; in the background unless `OCF_RESKEY_ARP_BACKGROUND=no`)
+ *   with iputils `arping -U`, else `/usr/libexec/heartbeat/send_arp`, else a warning;
+ * - status prints and logs `INFO:  Running OK` (exit 0) or `INFO:  Resource is stopped`
+ *   (exit 7); start/stop print `INFO:  Success`; failures `ERROR:  Generic error` (exit 1) —
+ *   the wrapper's words, with its double blank (its resource-type variable is empty).
+ *
+ * IPaddr counts an address as its own only when it carries an alias label (`IF:…`), like
+ * the real agent, which finds its addresses through `ifconfig` aliases; so a stop never
+ * removes an interface's primary address. IPaddr2 counts the address on the configured
+ * interface (any interface when none is configured).
+ *
+ * @module
+ */
+import { formatScriptLogfileLine, formatScriptStderrLine, scriptTag } from "../logging/format.ts";
+import type { AgentOptions, AgentResult, Env, ScriptLogger } from "../resources/types.ts";
+import {
+  bitsToMask,
+  broadcastOf,
+  type IpSpec,
+  isIpv4,
+  netmaskBits,
+  parseIpSpec,
+} from "./ip_spec.ts";
+
+/** Which agent. */
+export type IpFlavor = "IPaddr" | "IPaddr2";
+
+/** Output of one external command. */
+export interface CommandOutput {
+  /** Exit code (127 when the program is missing). */
+  code: number;
+  /** Standard output. */
+  stdout: string;
+  /** Standard error. */
+  stderr: string;
+}
+
+/** Runs `argv[0] argv[1…]` and collects its output. */
+export type CommandRunner = (argv: string[], signal?: AbortSignal) => Promise<CommandOutput>;
+
+/** Options of the IP agents. */
+export interface IpAgentOptions extends AgentOptions {
+  /** Runs `ip`, `arping`, `send_arp`. Default: {@link runCommand}. */
+  run?: CommandRunner;
+  /** Path of iputils `arping`; null = do not use; absent = look in the usual places. */
+  arping?: string | null;
+  /** Path of Heartbeat's `send_arp`; null = do not use; absent = the installed one if any. */
+  sendArp?: string | null;
+}
+
+/** Default {@link CommandRunner}: `Deno.Command`, output piped, never throws. */
+export async function runCommand(argv: string[], signal?: AbortSignal): Promise<CommandOutput> {
+  try {
+    const out = await new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal,
+    }).output();
+    const dec = new TextDecoder();
+    return {
+      code: out.signal !== null ? 128 + 9 : out.code,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr),
+    };
+  } catch (e) {
+    return { code: 127, stdout: "", stderr: `${argv[0]}: ${(e as Error).message}` };
+  }
+}
+
+/** OCF exit codes used here. */
+const OCF_SUCCESS = 0;
+const OCF_ERR_GENERIC = 1;
+const OCF_ERR_ARGS = 2;
+const OCF_ERR_UNIMPLEMENTED = 3;
+const OCF_ERR_CONFIGURED = 6;
+const OCF_NOT_RUNNING = 7;
+
+/** Heartbeat's send_arp. */
+export const SEND_ARP = "/usr/libexec/heartbeat/send_arp";
+const ARPING_PLACES = ["/usr/sbin/arping", "/usr/bin/arping", "/sbin/arping", "/bin/arping"];
+const IFNAMSIZ_MAX = 15;
+
+function isExecutable(path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile && st.mode !== null && (st.mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+let iputilsArping: string | null | undefined;
+
+/** Finds iputils' arping (other arpings take other options); cached. */
+async function findArping(run: CommandRunner): Promise<string | null> {
+  if (iputilsArping !== undefined) return iputilsArping;
+  iputilsArping = null;
+  for (const p of ARPING_PLACES) {
+    if (!isExecutable(p)) continue;
+    const v = await run([p, "-V"]);
+    if (`${v.stdout}${v.stderr}`.includes("iputils")) iputilsArping = p;
+    break;
+  }
+  return iputilsArping;
+}
+
+/** One IPv4 address as `ip -j addr` shows it. */
+export interface AddrEntry {
+  /** Interface name. */
+  dev: string;
+  /** Address. */
+  local: string;
+  /** Prefix length. */
+  prefixlen: number;
+  /** Broadcast, if any. */
+  broadcast?: string;
+  /** Label (`eth0`, `eth0:0`). */
+  label: string;
+  /** The interface is administratively up. */
+  up: boolean;
+}
+
+interface IpLink {
+  ifname: string;
+  flags?: string[];
+  addr_info?: {
+    family?: string;
+    local?: string;
+    prefixlen?: number;
+    broadcast?: string;
+    label?: string;
+  }[];
+}
+
+/** Parses `ip -j -4 addr show` output. */
+export function parseAddrJson(json: string): AddrEntry[] {
+  const links = JSON.parse(json) as IpLink[];
+  const out: AddrEntry[] = [];
+  for (const l of links) {
+    for (const a of l.addr_info ?? []) {
+      if (a.family !== "inet" || a.local === undefined) continue;
+      out.push({
+        dev: l.ifname,
+        local: a.local,
+        prefixlen: a.prefixlen ?? 32,
+        broadcast: a.broadcast,
+        label: a.label ?? l.ifname,
+        up: (l.flags ?? []).includes("UP"),
+      });
+    }
+  }
+  return out;
+}
+
+/** A route as `ip -j route list` shows it. */
+interface RouteEntry {
+  dst: string;
+  dev?: string;
+}
+
+/**
+ * findif's choice among `ip -j -4 route list match <ip> scope link` entries: the most
+ * specific route through `nic` (any interface when absent) that is not the default route.
+ */
+export function pickRoute(
+  json: string,
+  nic?: string,
+): { dev: string; bits: number } | null {
+  const routes = JSON.parse(json) as RouteEntry[];
+  let best: { dev: string; bits: number } | null = null;
+  for (const r of routes) {
+    if (r.dst === "default" || r.dev === undefined) continue;
+    if (nic !== undefined && r.dev !== nic) continue;
+    const bits = r.dst.includes("/") ? Number(r.dst.split("/")[1]) : 32;
+    if (best === null || bits > best.bits) best = { dev: r.dev, bits };
+  }
+  return best;
+}
+
+/** Everything needed to add the address. */
+interface Target {
+  nic: string;
+  bits: number;
+  broadcast?: string;
+  calculatedMask: boolean;
+}
+
+class Agent {
+  readonly flavor: IpFlavor;
+  readonly spec: IpSpec;
+  readonly env: Env;
+  readonly tag: string;
+  readonly run: CommandRunner;
+  readonly logger?: ScriptLogger;
+  readonly opts: IpAgentOptions;
+
+  constructor(flavor: IpFlavor, spec: IpSpec, env: Env, opts: IpAgentOptions) {
+    this.flavor = flavor;
+    this.spec = spec;
+    this.env = env;
+    this.opts = opts;
+    this.logger = opts.logger;
+    this.tag = scriptTag(flavor, opts.pid ?? Deno.pid, `${flavor}_${spec.ip}`);
+    this.run = (argv) => (opts.run ?? runCommand)(argv, opts.signal);
+  }
+
+  log(text: string): void {
+    this.logger?.script(this.tag, "", text);
+  }
+
+  async addrs(): Promise<AddrEntry[]> {
+    const r = await this.run(["ip", "-j", "-4", "addr", "show"]);
+    if (r.code !== 0) {
+      throw new Error(`ip -j -4 addr show failed (rc=${r.code}): ${r.stderr.trim()}`);
+    }
+    return parseAddrJson(r.stdout);
+  }
+
+  /** The addresses this agent counts as its own. */
+  mine(all: AddrEntry[]): AddrEntry[] {
+    const { ip, nic } = this.spec;
+    return all.filter((a) => {
+      if (a.local !== ip) return false;
+      if (this.flavor === "IPaddr") return a.label.includes(":");
+      return nic === undefined || a.dev === nic;
+    });
+  }
+
+  /** OCF status code. */
+  async status(): Promise<number> {
+    const found = this.mine(await this.addrs());
+    if (found.length === 0) return OCF_NOT_RUNNING;
+    const nic = this.spec.nic;
+    if (this.flavor === "IPaddr" && nic !== undefined && found[0].dev !== nic) {
+      this.log(
+        `ERROR: ${this.spec.ip} is running an interface (${
+          found[0].dev
+        }) instead of the configured one (${nic})`,
+      );
+      return OCF_ERR_GENERIC;
+    }
+    return OCF_SUCCESS;
+  }
+
+  /** findif: interface, prefix and broadcast; null after logging when impossible. */
+  async target(): Promise<Target | null> {
+    const { ip, netmask, nic, broadcast } = this.spec;
+    let bits: number | null = null;
+    if (netmask !== undefined) {
+      bits = netmaskBits(netmask);
+      if (bits === null) {
+        this.log(`ERROR: Invalid netmask [${netmask}] for ${ip}`);
+        return null;
+      }
+    }
+    if (broadcast !== undefined && !isIpv4(broadcast)) {
+      this.log(`ERROR: Invalid broadcast address [${broadcast}] for ${ip}`);
+      return null;
+    }
+    let dev = nic;
+    if (dev === undefined || bits === null) {
+      const r = await this.run(["ip", "-j", "-4", "route", "list", "match", ip, "scope", "link"]);
+      const route = r.code === 0 ? pickRoute(r.stdout, nic) : null;
+      if (route === null) {
+        this.log(
+          `ERROR: Unable to find nic or netmask for ${ip}: no link-scope route covers it${
+            nic === undefined ? "" : ` on ${nic}`
+          }`,
+        );
+        return null;
+      }
+      dev ??= route.dev;
+      bits ??= route.bits;
+    }
+    const brd = broadcast ?? (bits <= 30 ? broadcastOf(ip, bits) : undefined);
+    return { nic: dev, bits, broadcast: brd, calculatedMask: netmask === undefined };
+  }
+
+  async start(): Promise<number> {
+    if (await this.status() === OCF_SUCCESS) return OCF_SUCCESS;
+    const t = await this.target();
+    if (t === null) return OCF_ERR_GENERIC;
+    const { ip } = this.spec;
+    if (t.calculatedMask) {
+      this.log(`INFO: Using calculated netmask for ${ip}: ${bitsToMask(t.bits)}`);
+    }
+    const all = await this.addrs();
+    let label = this.spec.label;
+    if (this.flavor === "IPaddr" && label === undefined) {
+      const used = new Set(all.filter((a) => a.dev === t.nic).map((a) => a.label));
+      let j = 0;
+      while (used.has(`${t.nic}:${j}`)) j++;
+      label = `${t.nic}:${j}`;
+    }
+    if (label !== undefined && label.length > IFNAMSIZ_MAX) {
+      this.log(`ERROR: Interface label [${label}] exceeds maximum character limit of 15`);
+      return OCF_ERR_CONFIGURED;
+    }
+    const link = await this.run(["ip", "-j", "link", "show", "dev", t.nic]);
+    if (link.code !== 0) {
+      this.log(`ERROR: No such interface ${t.nic} for ${ip}: ${link.stderr.trim()}`);
+      return OCF_ERR_GENERIC;
+    }
+    const linkUp = (JSON.parse(link.stdout) as IpLink[])[0]?.flags?.includes("UP") ?? false;
+    if (!linkUp) {
+      const up = ["ip", "link", "set", "dev", t.nic, "up"];
+      this.log(`INFO: ${up.join(" ")}`);
+      const r = await this.run(up);
+      if (r.code !== 0) {
+        this.log(`ERROR: ${up.join(" ")} failed (rc=${r.code}): ${r.stderr.trim()}`);
+        return OCF_ERR_GENERIC;
+      }
+    }
+    const add = ["ip", "addr", "add", `${ip}/${t.bits}`];
+    if (t.broadcast !== undefined) add.push("brd", t.broadcast);
+    add.push("dev", t.nic);
+    if (label !== undefined) add.push("label", label);
+    this.log(`INFO: ${add.join(" ")}`);
+    const r = await this.run(add);
+    if (r.code !== 0) {
+      this.log(`ERROR: ${add.join(" ")} failed (rc=${r.code}): ${r.stderr.trim()}`);
+      this.log(`ERROR: Could not add ${ip} to ${t.nic}: rc=${r.code}`);
+      return OCF_ERR_GENERIC;
+    }
+    const arp = this.sendArps(t.nic);
+    if ((this.env.OCF_RESKEY_ARP_BACKGROUND ?? "yes").toLowerCase() === "no") await arp;
+    return await this.status();
+  }
+
+  /** Gratuitous ARPs for the address on `nic`; never rejects. */
+  async sendArps(nic: string): Promise<void> {
+    const { ip } = this.spec;
+    const repeat = positiveInt(this.env.OCF_RESKEY_ARP_REPEAT) ?? 5;
+    const interval = positiveInt(this.env.OCF_RESKEY_ARP_INTERVAL_MS) ?? 200;
+    try {
+      const arping = this.opts.arping !== undefined
+        ? this.opts.arping
+        : await findArping(this.opts.run ?? runCommand);
+      if (arping !== null) {
+        // iputils arping cannot space packets by less than a second: one per process.
+        const runs: Promise<CommandOutput>[] = [];
+        for (let i = 0; i < repeat; i++) {
+          if (i > 0) await new Promise((r) => setTimeout(r, interval));
+          runs.push(this.run([arping, "-U", "-c", "1", "-w", "1", "-I", nic, ip]));
+        }
+        const bad = (await Promise.all(runs)).find((o) => o.code !== 0);
+        if (bad !== undefined) {
+          this.log(`ERROR: Could not send gratuitous arps. rc=${bad.code}`);
+        }
+        return;
+      }
+      const sendArp = this.opts.sendArp !== undefined
+        ? this.opts.sendArp
+        : (isExecutable(SEND_ARP) ? SEND_ARP : null);
+      if (sendArp !== null) {
+        const dir = this.env.HA_RSCTMP ?? "/run/resource-agents";
+        await Deno.mkdir(dir, { recursive: true }).catch(() => {});
+        const o = await this.run([
+          sendArp,
+          "-i",
+          String(interval),
+          "-r",
+          String(repeat),
+          "-p",
+          `${dir}/send_arp-${ip}`,
+          nic,
+          ip,
+          "auto",
+          ip,
+          "ffffffffffff",
+        ]);
+        if (o.code !== 0) this.log(`ERROR: Could not send gratuitous arps. rc=${o.code}`);
+        return;
+      }
+      this.log(
+        `WARN: Could not send gratuitous arps for ${ip}: neither iputils arping nor ${SEND_ARP} found`,
+      );
+    } catch (e) {
+      this.log(`ERROR: Could not send gratuitous arps: ${(e as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<number> {
+    const { ip } = this.spec;
+    for (const a of this.mine(await this.addrs())) {
+      const del = ["ip", "addr", "del", `${ip}/${a.prefixlen}`, "dev", a.dev];
+      this.log(`INFO: ${del.join(" ")}`);
+      const r = await this.run(del);
+      if (r.code !== 0) {
+        this.log(`ERROR: ${del.join(" ")} failed (rc=${r.code}): ${r.stderr.trim()}`);
+        this.log(`WARN: IP Address ${ip} NOT released: rc=${r.code}`);
+        return OCF_ERR_GENERIC;
+      }
+    }
+    return OCF_SUCCESS;
+  }
+}
+
+function positiveInt(v: string | undefined): number | null {
+  if (v === undefined || !/^[0-9]+$/.test(v.trim())) return null;
+  const n = parseInt(v, 10);
+  return n > 0 ? n : null;
+}
+
+/** The wrapper's closing line for an OCF code (its resource type is empty: two blanks). */
+export function resultLine(action: string, code: number): string {
+  switch (code) {
+    case OCF_SUCCESS:
+      return action === "status" || action === "monitor" ? "INFO:  Running OK" : "INFO:  Success";
+    case OCF_ERR_GENERIC:
+      return "ERROR:  Generic error";
+    case OCF_ERR_ARGS:
+      return "ERROR:  Illegal argument";
+    case OCF_ERR_UNIMPLEMENTED:
+      return "ERROR:  Function unimplemented";
+    case OCF_ERR_CONFIGURED:
+      return "ERROR:  Program is not configured";
+    case OCF_NOT_RUNNING:
+      return "INFO:  Resource is stopped";
+    default:
+      return `ERROR:  Unknown error: ${code}`;
+  }
+}
+
+function usage(flavor: IpFlavor): string {
+  return flavor === "IPaddr"
+    ? "usage: IPaddr <ip-address> (start|stop|status|usage|meta-data)\n"
+    : "usage: IPaddr2 ip-address[/netmaskbits[/interface[:label][/broadcast]]] (start|stop|status|usage|meta-data)\n";
+}
+
+/**
+ * Runs `<flavor> <spec> <action>`: `args` must be exactly the IP spec, `action` one of
+ * `start`, `stop`, `status` (`monitor` is the same), `usage`. Never throws.
+ */
+export async function runIpAgent(
+  flavor: IpFlavor,
+  args: string[],
+  action: string,
+  env: Env,
+  opts: IpAgentOptions = {},
+): Promise<AgentResult> {
+  if (args.length !== 1) return { code: 1, stdout: usage(flavor) };
+  if (action === "usage" || action === "help") return { code: 0, stdout: usage(flavor) };
+  const spec = parseIpSpec(args[0]);
+  const tag = scriptTag(flavor, opts.pid ?? Deno.pid, `${flavor}_${args[0].replace(/\/.*/s, "")}`);
+  const finish = (code: number): AgentResult => {
+    const line = resultLine(action, code);
+    opts.logger?.script(tag, "", line);
+    return { code, stdout: `${line}\n` };
+  };
+  if (!["start", "stop", "status", "monitor"].includes(action)) {
+    const line = `ERROR: Unknown operation: ${action}`;
+    opts.logger?.script(tag, "", line);
+    return { code: 1, stdout: `${line}\n${usage(flavor)}` };
+  }
+  if (spec === null) {
+    opts.logger?.script(tag, "", `ERROR: Parameter OCF_RESKEY_ip [${args[0]}] not an IP address`);
+    return finish(OCF_ERR_CONFIGURED);
+  }
+  const agent = new Agent(flavor, spec, env, opts);
+  try {
+    switch (action) {
+      case "start":
+        return finish(await agent.start());
+      case "stop":
+        return finish(await agent.stop());
+      default:
+        return finish(await agent.status());
+    }
+  } catch (e) {
+    agent.log(`ERROR: ${(e as Error).message}`);
+    return finish(OCF_ERR_GENERIC);
+  }
+}
+
+/** A logger for running an agent from the command line: `HA_LOGFILE` if set, else stderr. */
+export function commandLineLogger(env: Env): ScriptLogger {
+  const haDate = env.HA_DATEFMT !== undefined;
+  return {
+    script(tag, prio, text) {
+      const t = prio === "" ? text : `${prio}: ${text}`;
+      const file = env.HA_LOGFILE;
+      if (file !== undefined && file !== "") {
+        Deno.writeTextFileSync(file, `${formatScriptLogfileLine(new Date(), tag, t, haDate)}\n`, {
+          append: true,
+        });
+      } else {
+        console.error(formatScriptStderrLine(new Date(), t, haDate));
+      }
+    },
+    debug() {},
+  };
+}
+
+/**
+ * Command-line entry of both agents: `<agent> <spec> <action>`. Prints the agent's standard
+ * output and returns its exit code.
+ */
+export async function ipAgentMain(flavor: IpFlavor, argv: string[]): Promise<number> {
+  const env = Deno.env.toObject();
+  const action = argv.length > 0 ? argv[argv.length - 1] : "";
+  const res = await runIpAgent(flavor, argv.slice(0, -1), action, env, {
+    logger: commandLineLogger(env),
+  });
+  await Deno.stdout.write(new TextEncoder().encode(res.stdout));
+  return res.code;
+}
