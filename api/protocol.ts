@@ -139,6 +139,12 @@ export class ApiProtocol {
     return this.#conns.size;
   }
 
+  /** True when connection `conn` has signed on. */
+  isRegistered(conn: number): boolean {
+    const c = this.#conns.get(conn);
+    return c !== undefined && c.registered && !c.removed;
+  }
+
   /** The registered clients. */
   clients(): ApiClientInfo[] {
     const out: ApiClientInfo[] = [];

@@ -56,10 +56,24 @@ const NS_PREFIX = "NS_";
 /** What {@link HbCore} does with one received sequenced message. */
 type DropDecision = "keep" | "drop" | "duplicate";
 
+/** sscanf("%lx")-like: leading hex digits (after blanks), undefined when there are none. */
 function parseHex(text: string | undefined): number | undefined {
-  if (text === undefined || !/^\s*[0-9a-fA-F]+/.test(text)) return undefined;
-  const v = parseInt(text.trim(), 16);
-  return Number.isFinite(v) ? v : undefined;
+  if (text === undefined) return undefined;
+  let i = 0;
+  while (i < text.length && (text[i] === " " || text[i] === "\t")) i++;
+  let v = 0;
+  let digits = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else if (c >= 65 && c <= 70) d = c - 55;
+    else break;
+    v = v * 16 + d;
+    digits++;
+  }
+  return digits > 0 ? v : undefined;
 }
 
 function parseDecimal(text: string | undefined): number {
@@ -100,6 +114,8 @@ export class HbCore implements CoreLike {
   #wallClock = 0;
   #lastWallSec: number | undefined;
   #loadavg = "n/a";
+  /** Earliest node/link timeout, valid between events (computed at the end of each). */
+  #timeoutAt = Infinity;
 
   /** Creates the core for one node. */
   constructor(cfg: CoreConfig) {
@@ -231,6 +247,7 @@ export class HbCore implements CoreLike {
         this.#out.push({ type: "exit", code: 0 });
         break;
     }
+    this.#timeoutAt = this.#m.nextTimeout(this.#commUp, this.#localHeartbeatLost);
     return this.#out.take();
   }
 
@@ -242,7 +259,7 @@ export class HbCore implements CoreLike {
       this.#startupDtUntil,
       this.#reqnodesAt,
       this.#timers.nextAt(),
-      this.#m.nextTimeout(this.#commUp, this.#localHeartbeatLost),
+      this.#timeoutAt,
     );
   }
 
@@ -290,6 +307,8 @@ export class HbCore implements CoreLike {
   }
 
   #checkTimeouts(): void {
+    // nothing changed since the end of the previous event: its deadline is exact
+    if (this.#now < this.#timeoutAt) return;
     for (const t of this.#m.timeouts(this.#now, this.#commUp)) {
       if (t.kind === "node") {
         if (t.node.self && this.#localHeartbeatLost) continue;

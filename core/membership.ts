@@ -60,6 +60,13 @@ export function formatUuid(uuid: Uint8Array): string {
   }`;
 }
 
+/** A cheap map key for a uuid. */
+function uuidKey(u: Uint8Array): string {
+  let k = "";
+  for (let i = 0; i < u.length; i++) k += String.fromCharCode(u[i]);
+  return k;
+}
+
 /** Whether two uuids are equal. */
 export function sameUuid(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -69,7 +76,9 @@ export function sameUuid(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Whether a uuid is absent or all zero. */
 export function isNullUuid(u: Uint8Array | undefined): boolean {
-  return u === undefined || u.every((b) => b === 0);
+  if (u === undefined) return true;
+  for (let i = 0; i < u.length; i++) if (u[i] !== 0) return false;
+  return true;
 }
 
 /** Settings the node table needs. */
@@ -136,7 +145,7 @@ export class Membership {
     }
     this.self = self;
     self.uuid = s.selfUuid;
-    this.#byUuid.set(formatUuid(s.selfUuid), self);
+    this.#byUuid.set(uuidKey(s.selfUuid), self);
   }
 
   #add(n: NodeState): void {
@@ -146,8 +155,11 @@ export class Membership {
 
   /** Looks a sender up by uuid first, then by name (Heartbeat's lookup_tables). */
   lookup(name: string, uuid?: Uint8Array): NodeState | undefined {
+    const named = this.#byName.get(name);
+    // fast path: the name and the known uuid agree
+    if (named && uuid && named.uuid && sameUuid(named.uuid, uuid)) return named;
     if (uuid && !isNullUuid(uuid)) {
-      const n = this.#byUuid.get(formatUuid(uuid));
+      const n = this.#byUuid.get(uuidKey(uuid));
       if (n) return n;
     }
     return this.#byName.get(name.toLowerCase());
@@ -166,9 +178,9 @@ export class Membership {
     if (isNullUuid(uuid)) return undefined;
     const old = node.uuid;
     if (old && sameUuid(old, uuid)) return undefined;
-    if (old) this.#byUuid.delete(formatUuid(old));
+    if (old) this.#byUuid.delete(uuidKey(old));
     node.uuid = uuid.slice();
-    this.#byUuid.set(formatUuid(uuid), node);
+    this.#byUuid.set(uuidKey(uuid), node);
     return old;
   }
 

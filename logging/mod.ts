@@ -550,6 +550,21 @@ export function scriptLog(tag: string, prio: Priority | null, msg: string): void
   }
 }
 
+/**
+ * Appends `text` as it is to the debug file (Heartbeat sends resource scripts'
+ * stdout/stderr to `HA_DEBUGLOG` unchanged). Nothing happens without a debugfile.
+ * Never throws.
+ */
+export function debugRaw(text: string): void {
+  const f = state.debugfile;
+  if (f === null || text === "") return;
+  try {
+    f.write(encoder.encode(text.endsWith("\n") ? text : text + "\n"), state.rotateCheckMs);
+  } catch {
+    // never throws
+  }
+}
+
 /** Checks the files for rotation now (normally done at most once a minute while logging). */
 export function checkLogRotation(): void {
   lastRotateCheck = -Infinity;

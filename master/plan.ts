@@ -18,7 +18,7 @@ import { createRealSystemView, type SystemView } from "../config/system_view.ts"
 import type { CoreConfig } from "../core/types.ts";
 import { logLine as hbLog } from "./log_bridge.ts";
 import type { AuthKeys } from "../wire/auth.ts";
-import type { MediumSpec } from "../workers/media_spec.ts";
+import { linkName, type MediumSpec } from "../workers/media_spec.ts";
 import type { RuntimePlan } from "./runtime.ts";
 
 /** Heartbeat's version, as every compatible tool reports it. */
@@ -128,7 +128,7 @@ export function loadForStart(
       nodeName: ha.nodeName,
       nodes: nodeNames,
       pingNodes,
-      links: media.map((m) => m.ifname),
+      links: media.map(linkName),
       keepaliveMs: ha.keepaliveMs,
       deadtimeMs: ha.deadtimeMs,
       warntimeMs: ha.warntimeMs,
@@ -172,6 +172,8 @@ function toSpec(m: Medium, system: SystemView): MediumSpec | undefined {
         loop: m.loop !== 0,
       };
     }
+    case "serial":
+      return { type: "serial", device: m.device, baud: m.baud };
     default:
       return undefined;
   }

@@ -52,6 +52,8 @@ export class MasterRuntime {
   readonly #core: HbCore;
   readonly #codec: PacketCodec;
   readonly #supervisor: Supervisor;
+  /** Channels (ha.cf order) that are serial lines. */
+  readonly #serialChannels: number[];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #stopping = false;
@@ -66,6 +68,7 @@ export class MasterRuntime {
     this.#log = log;
     this.#core = new HbCore(plan.core);
     this.#codec = new PacketCodec(plan.keys, plan.msgfmt);
+    this.#serialChannels = plan.media.flatMap((m, ch) => m.type === "serial" ? [ch] : []);
     this.#supervisor = new Supervisor(plan.media, plan.fifo, {
       log: (prio, text, opts) => log(prio as Priority, text, opts),
       onPacket: (ch, bytes) => this.#onPacket(ch, bytes),
@@ -192,14 +195,25 @@ export class MasterRuntime {
         this.#log(a.prio, a.text);
         break;
       case "send": {
-        let bytes: Uint8Array;
+        // packet media get one netstring packet, serial lines one classic frame (wire.md §2.3)
+        let bytes: Uint8Array | undefined;
+        let frame: Uint8Array | undefined;
         try {
-          bytes = this.#codec.encode(a.msg);
+          if (this.#serialChannels.length < this.#plan.media.length) {
+            bytes = this.#codec.encode(a.msg);
+          }
+          if (this.#serialChannels.length > 0) frame = this.#codec.encodeSerial(a.msg);
         } catch (e) {
           this.#log("ERROR", `cannot encode message ${a.msg.type}: ${e}`);
           return;
         }
-        this.#supervisor.broadcast(bytes);
+        if (frame === undefined) {
+          this.#supervisor.broadcast(bytes!);
+        } else {
+          this.#plan.media.forEach((m, ch) =>
+            this.#supervisor.send(ch, m.type === "serial" ? frame : bytes!)
+          );
+        }
         break;
       }
       case "exit":

@@ -65,6 +65,11 @@ export class PacketCodec {
     return signAndEncode(toWire(msg), this.#keys, { msgfmt: this.#msgfmt, medium: "packet" });
   }
 
+  /** Encodes a core message for a serial line: one classic frame with the `auth` field. */
+  encodeSerial(msg: CoreMessage): Uint8Array {
+    return signAndEncode(toWire(msg), this.#keys, { msgfmt: this.#msgfmt, medium: "serial" });
+  }
+
   /** Decodes and verifies received bytes; never throws. */
   decode(bytes: Uint8Array): DecodeResult {
     const r = decodeAndVerify(bytes, this.#keys);

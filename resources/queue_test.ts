@@ -64,7 +64,14 @@ Deno.test("queue: one action at a time, in arrival order, events started/result"
   assertEquals(q.current?.op, "takegroup");
   const [ra, rb, rc] = await Promise.all([a.done, b.done, c.done]);
   assertEquals(rm.maxActive, 1);
-  assertEquals(rm.log, ["begin take a", "end take a", "begin give b", "end give b", "begin stat c", "end stat c"]);
+  assertEquals(rm.log, [
+    "begin take a",
+    "end take a",
+    "begin give b",
+    "end give b",
+    "begin stat c",
+    "end stat c",
+  ]);
   assertEquals([ra.id, rb.id, rc.id], [1, 2, 3]);
   assertEquals(ra.request.tag, "first");
   assertEquals(ra.outcome?.op, "takegroup");

@@ -38,7 +38,14 @@ Deno.test("parseResourceSpec: script and :: args, IP shorthand", () => {
 });
 
 Deno.test("statusSaysOwned follows ResourceManager's case patterns on stdout", () => {
-  const yes = ["running", "foo is running\n", "OK", "INFO:  Running OK\n", "x OK y", "a\nrunning\n"];
+  const yes = [
+    "running",
+    "foo is running\n",
+    "OK",
+    "INFO:  Running OK\n",
+    "x OK y",
+    "a\nrunning\n",
+  ];
   const no = [
     "",
     "stopped",

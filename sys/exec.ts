@@ -17,10 +17,12 @@ const O_CLOEXEC = 0o2000000;
 const CLOSE_RANGE_CLOEXEC = 1 << 2;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
-/** Signal numbers 1-31 except SIGKILL (9) and SIGSTOP (19), which cannot be changed. */
-const RESETTABLE_SIGNALS = Array.from({ length: 31 }, (_, i) => i + 1).filter((s) =>
+/** Signal numbers 1-64 except SIGKILL (9) and SIGSTOP (19), which cannot be changed. */
+const RESETTABLE_SIGNALS = Array.from({ length: 64 }, (_, i) => i + 1).filter((s) =>
   s !== 9 && s !== 19
 );
+/** `rt_sigaction` system call number (glibc's `signal` refuses its reserved signals 32, 33). */
+const SYS_RT_SIGACTION = Deno.build.arch === "aarch64" ? 134 : 13;
 
 const symbols = {
   execv: { parameters: ["buffer", "buffer"], result: "i32" },
@@ -29,7 +31,8 @@ const symbols = {
   close: { parameters: ["i32"], result: "i32" },
   close_range: { parameters: ["u32", "u32", "i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  signal: { parameters: ["i32", "pointer"], result: "pointer" },
+  // syscall is variadic; integer arguments pass as fixed ones on x86_64 and aarch64 Linux.
+  syscall: { parameters: ["i64", "i64", "buffer", "buffer", "u64"], result: "i64" },
   sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
@@ -105,14 +108,17 @@ export function closeOnExecFrom3(): ExecError | null {
 
 /**
  * Restores default dispositions of every signal and unblocks them all for
- * the calling thread: ignored signals (the Rust runtime ignores SIGPIPE) and
- * the signal mask survive `execv`, handlers do not.
+ * the calling thread: ignored signals (the Rust runtime ignores SIGPIPE;
+ * something in the runtime ignores signal 32 too) and the signal mask
+ * survive `execv`, handlers do not.
  */
 export function resetSignals(): void {
   const c = libc();
-  for (const s of RESETTABLE_SIGNALS) c.signal(s, null);
+  // kernel struct sigaction all zero: SIG_DFL, no flags, empty mask
+  const dfl = new Uint8Array(new ArrayBuffer(32));
+  for (const s of RESETTABLE_SIGNALS) c.syscall(BigInt(SYS_RT_SIGACTION), BigInt(s), dfl, null, 8n);
   const empty = new Uint8Array(new ArrayBuffer(128)); // sigset_t, all clear
-  c.sigprocmask(2 /* SIG_SETMASK */, empty, null as unknown as Uint8Array<ArrayBuffer>);
+  c.sigprocmask(2 /* SIG_SETMASK */, empty, null);
 }
 
 /**

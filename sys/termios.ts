@@ -149,7 +149,11 @@ function errno(): number {
 function lastError(call: string, known?: number): LibcError {
   const e = known ?? errno();
   const s = libc().strerror(e);
-  return new LibcError(call, e, s === null ? `errno ${e}` : new Deno.UnsafePointerView(s).getCString());
+  return new LibcError(
+    call,
+    e,
+    s === null ? `errno ${e}` : new Deno.UnsafePointerView(s).getCString(),
+  );
 }
 
 /** Line settings of {@link TtyPort.open}. */
@@ -230,8 +234,11 @@ export class TtyPort {
       const get = (off: number) => v.getUint32(off, true);
       const set = (off: number, x: number) => v.setUint32(off, x >>> 0, true);
       // Heartbeat's input flags: parity check, strip bit 7, drop CRs, a break flushes.
-      set(OFF_IFLAG, (get(OFF_IFLAG) & ~(IGNBRK | IXANY | IXOFF | IXON | ICRNL | PARMRK)) |
-        INPCK | ISTRIP | IGNCR | BRKINT);
+      set(
+        OFF_IFLAG,
+        (get(OFF_IFLAG) & ~(IGNBRK | IXANY | IXOFF | IXON | ICRNL | PARMRK)) |
+          INPCK | ISTRIP | IGNCR | BRKINT,
+      );
       set(OFF_OFLAG, get(OFF_OFLAG) & ~OPOST);
       let cflag = (get(OFF_CFLAG) & ~(CSIZE | PARENB | CSTOPB | CRTSCTS)) | CS8 | CREAD | CLOCAL;
       if (opts.flowControl) cflag |= CRTSCTS;

@@ -8,7 +8,7 @@
  */
 
 import { SocketError, UdpSocket } from "../sys/inet.ts";
-import type { MediumSpec } from "./media_spec.ts";
+import type { UdpSpec } from "./media_spec.ts";
 
 /** What a worker body reports to the master. */
 export interface WorkerPort {
@@ -21,7 +21,7 @@ export interface WorkerPort {
 }
 
 /** Opens the receiving socket of a medium, as Heartbeat's plugins do. */
-export function openReader(m: MediumSpec): UdpSocket {
+export function openReader(m: UdpSpec): UdpSocket {
   switch (m.type) {
     case "bcast":
       return UdpSocket.open({ port: m.port, device: m.ifname, reuse: true, broadcast: true });
@@ -38,7 +38,7 @@ export function openReader(m: MediumSpec): UdpSocket {
 }
 
 /** Opens the sending socket of a medium. */
-export function openWriter(m: MediumSpec): UdpSocket {
+export function openWriter(m: UdpSpec): UdpSocket {
   switch (m.type) {
     case "bcast":
       return UdpSocket.open({ device: m.ifname, broadcast: true, reuse: true });
@@ -53,7 +53,7 @@ export function openWriter(m: MediumSpec): UdpSocket {
   }
 }
 
-function destination(m: MediumSpec): [string, number] {
+function destination(m: UdpSpec): [string, number] {
   switch (m.type) {
     case "bcast":
       return [m.broadcast, m.port];
@@ -65,7 +65,7 @@ function destination(m: MediumSpec): [string, number] {
 }
 
 /** Runs a read worker until the socket fails; resolves when it stops. */
-export async function runReader(m: MediumSpec, port: WorkerPort): Promise<void> {
+export async function runReader(m: UdpSpec, port: WorkerPort): Promise<void> {
   const sock = openReader(m);
   port.control({ t: "ready" });
   while (true) {
@@ -85,12 +85,12 @@ const SUPPRESS_AFTER = 10;
  */
 export class Writer {
   #sock: UdpSocket;
-  #m: MediumSpec;
+  #m: UdpSpec;
   #port: WorkerPort;
   #failures = 0;
 
   /** Opens the medium's sending socket. */
-  constructor(m: MediumSpec, port: WorkerPort) {
+  constructor(m: UdpSpec, port: WorkerPort) {
     this.#m = m;
     this.#port = port;
     this.#sock = openWriter(m);

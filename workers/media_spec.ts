@@ -48,12 +48,25 @@ export interface McastSpec {
   loop: boolean;
 }
 
+/** A serial line (`serial /dev/ttyX`). */
+export interface SerialSpec {
+  /** Medium type. */
+  type: "serial";
+  /** Device path as written in ha.cf, also the link name. */
+  device: string;
+  /** Line speed (`baud`, latched at the first serial medium). */
+  baud: number;
+}
+
+/** The UDP media (handled by `workers/media.ts`). */
+export type UdpSpec = BcastSpec | UcastSpec | McastSpec;
+
 /** Any medium handled by a read/write worker pair. */
-export type MediumSpec = BcastSpec | UcastSpec | McastSpec;
+export type MediumSpec = UdpSpec | SerialSpec;
 
 /** The link name of a medium (what `Link node2:eth1 up.` and `cl_status listhblinks` show). */
 export function linkName(m: MediumSpec): string {
-  return m.ifname;
+  return m.type === "serial" ? m.device : m.ifname;
 }
 
 /** The text after `heartbeat: read: ` / `heartbeat: write: ` in process titles. */
@@ -72,5 +85,7 @@ export function mediumStartLine(m: MediumSpec): string {
       return `UDP multicast heartbeat started for group ${m.group} port ${m.port} interface ${m.ifname} (ttl=${m.ttl} loop=${
         m.loop ? 1 : 0
       })`;
+    case "serial":
+      return `Starting serial heartbeat on tty ${m.device} (${m.baud} baud)`;
   }
 }

@@ -13,6 +13,7 @@ import { FrameWriter, readFrames } from "./channel.ts";
 import { runFifoReader } from "./fifo.ts";
 import { runReader, type WorkerPort, Writer } from "./media.ts";
 import { mediumLabel, type MediumSpec } from "./media_spec.ts";
+import { runSerialReader, SerialWriter } from "./serial.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
 
 /** Worker roles, as named on the command line. */
@@ -50,7 +51,10 @@ export async function workerMain(args: string[]): Promise<number> {
     if (role === "read") {
       // stdin carries nothing for a reader; its end means the master died.
       watchMaster(Deno.stdin.readable, () => {});
-      await runReader(spec as MediumSpec, port);
+      const m = spec as MediumSpec;
+      if (m.type === "serial") await runSerialReader(m, port);
+      else await runReader(m, port);
+      await out.close(); // deliver the reader's last log line before exiting
       return 1;
     }
     if (role === "fifo") {
@@ -58,7 +62,8 @@ export async function workerMain(args: string[]): Promise<number> {
       await runFifoReader((spec as { path: string }).path, port);
       return 1;
     }
-    const writer = new Writer(spec as MediumSpec, port);
+    const m = spec as MediumSpec;
+    const writer = m.type === "serial" ? new SerialWriter(m, port) : new Writer(m, port);
     port.control({ t: "ready" });
     for await (const f of readFrames(Deno.stdin.readable)) {
       if (f.kind === "packet") writer.send(f.bytes);

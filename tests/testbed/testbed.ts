@@ -75,6 +75,29 @@ const REQUIRED_TOOLS = [
   "sysctl",
 ];
 
+/**
+ * The reaper: a child that holds the read end of a pipe from the test process. `destroy()`
+ * writes `ok` and it exits; if the test process dies first (SIGKILL, or `deno test` exiting on
+ * Ctrl-C before any clean-up could run) it reads EOF and removes the namespaces and the temp dir.
+ * Arguments: temp dir, namespace names.
+ */
+const REAPER_SCRIPT = `
+trap '' INT TERM HUP
+read -r line
+[ "$line" = ok ] && exit 0
+dir=$1
+shift
+for ns in "$@"; do
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+done
+sleep 0.2
+for ns in "$@"; do
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+  ip netns del "$ns" 2>/dev/null
+done
+rm -rf -- "$dir"
+`;
+
 /** Testbeds of this process not yet destroyed (for SIGINT/SIGTERM clean-up). */
 const live = new Set<Testbed>();
 let signalHandlers: [() => void, () => void] | undefined;
@@ -143,6 +166,7 @@ export class Testbed {
   readonly client: TestClient | undefined;
   readonly #netnses: string[];
   readonly #captures = new Set<Capture>();
+  #reaper: Deno.ChildProcess | undefined;
   #destroyed = false;
 
   private constructor(
@@ -226,6 +250,12 @@ export class Testbed {
     if (client) netnses.push(client.netns);
     const tb = new Testbed(id, baseDir, linkCount, nodes, client, netnses);
     registerLive(tb);
+    tb.#reaper = new Deno.Command("bash", {
+      args: ["-c", REAPER_SCRIPT, "hbtb-reaper", baseDir, ...netnses],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
     try {
       await Deno.mkdir(baseDir, { recursive: true, mode: 0o755 });
       const me = procInfo(Deno.pid);
@@ -496,10 +526,21 @@ export class Testbed {
     await Deno.remove(this.baseDir, { recursive: true }).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) errors.push(`rm ${this.baseDir}: ${e}`);
     });
+    await this.#stopReaper().catch((e) => errors.push(`reaper: ${e}`));
     unregisterLive(this);
     if (errors.length) {
       throw new Error(`testbed ${this.id}: clean-up incomplete:\n${errors.join("\n")}`);
     }
+  }
+
+  async #stopReaper(): Promise<void> {
+    const reaper = this.#reaper;
+    if (!reaper) return;
+    this.#reaper = undefined;
+    const writer = reaper.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("ok\n")).catch(() => {});
+    await writer.close().catch(() => {});
+    await reaper.status;
   }
 
   /**

@@ -1,0 +1,243 @@
+/**
+ * Serial media end to end: nodes joined only by a `socat` pty pair (a
+ * null-modem cable in software), each in its own network namespace with
+ * nothing but `lo`, so no UDP can pass between them.
+ *
+ * 1. hb ↔ hb: both see each other active over the line, stay up 30 s
+ *    without a "dead" line, then one is SIGKILLed (master and workers) and
+ *    the other declares it dead within deadtime + keepalive + slack.
+ * 2. hb ↔ real Heartbeat 3.0.6 over the same kind of line.
+ *
+ * Needs root (namespaces), socat and, for the second test, the real
+ * heartbeat package; fails loudly when any is missing.
+ */
+
+import { assert, assertMatch, fail } from "./assert.ts";
+import { openPtyPair } from "./pty_pair.ts";
+import { selfCommand } from "../sys/self_exec.ts";
+
+const REAL_HEARTBEAT = "/usr/libexec/heartbeat/heartbeat";
+
+async function sh(cmd: string[], env?: Record<string, string>) {
+  const out = await new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    env,
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+async function must(cmd: string[]) {
+  const r = await sh(cmd);
+  if (r.code !== 0) fail(`${cmd.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return r;
+}
+
+function readText(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const stat = readText(`/proc/${e.name}/stat`);
+    if (!stat) continue;
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (ppid === pid) out.push(Number(e.name));
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  const stat = readText(`/proc/${pid}/stat`);
+  return stat !== "" && !/\) [ZX] /.test(stat);
+}
+
+function title(pid: number): string {
+  return readText(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
+}
+
+async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (pred()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return pred();
+}
+
+const AUTHKEYS = "auth 1\n1 sha1 serial-secret\n";
+
+/** One hb node in its own network namespace (only `lo`). */
+class HbNode {
+  readonly name: string;
+  readonly dir: string;
+  readonly ns: string;
+  readonly env: Record<string, string>;
+  master: number | undefined;
+
+  constructor(name: string, dir: string) {
+    this.name = name;
+    this.dir = dir;
+    this.ns = `hbser${Deno.pid}${name}`;
+    this.env = {
+      HB_CONFDIR: `${dir}/conf`,
+      HB_STATEDIR: `${dir}/state`,
+      HB_RUNDIR: `${dir}/run`,
+    };
+  }
+
+  get logPath(): string {
+    return `${this.dir}/ha-log`;
+  }
+
+  log(): string {
+    return readText(this.logPath);
+  }
+
+  async setUp(tty: string, nodes: string[]): Promise<void> {
+    for (const d of Object.values(this.env)) await Deno.mkdir(d, { recursive: true });
+    const conf = this.env.HB_CONFDIR;
+    await Deno.writeTextFile(
+      `${conf}/ha.cf`,
+      [
+        `logfile ${this.logPath}`,
+        "keepalive 100ms",
+        "deadtime 500ms",
+        "warntime 300ms",
+        "initdead 1",
+        "auto_failback on",
+        "realtime off",
+        "coredumps false",
+        `serial ${tty}`,
+        ...nodes.map((n) => `node ${n}`),
+        "",
+      ].join("\n"),
+    );
+    await Deno.writeTextFile(`${conf}/authkeys`, AUTHKEYS, { mode: 0o600 });
+    await Deno.chmod(`${conf}/authkeys`, 0o600);
+    await Deno.writeTextFile(`${conf}/haresources`, "");
+    await Deno.writeTextFile(`${conf}/nodeinfo`, `${this.name}\n`);
+    await must(["ip", "netns", "add", this.ns]);
+    await must(["ip", "-n", this.ns, "link", "set", "lo", "up"]);
+  }
+
+  async start(): Promise<void> {
+    const r = await sh([
+      "ip",
+      "netns",
+      "exec",
+      this.ns,
+      "env",
+      ...Object.entries(this.env).map(([k, v]) => `${k}=${v}`),
+      ...selfCommand(["heartbeat"]),
+    ]);
+    if (r.code !== 0) fail(`${this.name}: heartbeat exited ${r.code}: ${r.stderr}`);
+    this.master = Number(readText(`${this.env.HB_RUNDIR}/heartbeat.pid`).trim());
+    assert(this.master > 0 && alive(this.master), `${this.name}: master not running`);
+  }
+
+  /** SIGKILLs the master and every worker at once (a hard crash). */
+  killHard(): void {
+    if (this.master === undefined) return;
+    const pids = [this.master, ...childrenOf(this.master)];
+    for (const p of pids) {
+      try {
+        Deno.kill(p, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    this.master = undefined;
+  }
+
+  async tearDown(): Promise<void> {
+    this.killHard();
+    await sh(["ip", "netns", "del", this.ns]);
+  }
+}
+
+function requireRootAndSocat(): void {
+  if (Deno.uid() !== 0) fail("serial tests need root (network namespaces)");
+  try {
+    new Deno.Command("socat", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync();
+  } catch {
+    fail("serial tests need socat (apt-get install socat)");
+  }
+}
+
+Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill detected", async () => {
+  requireRootAndSocat();
+  const dir = await Deno.makeTempDir({ prefix: "hb-serial-" });
+  const pair = await openPtyPair(`${dir}/ttyA`, `${dir}/ttyB`);
+  const n1 = new HbNode("node1", `${dir}/node1`);
+  const n2 = new HbNode("node2", `${dir}/node2`);
+  try {
+    await n1.setUp(pair.a, ["node1", "node2"]);
+    await n2.setUp(pair.b, ["node1", "node2"]);
+    await n1.start();
+    await n2.start();
+
+    // each node names the link by its own device path, as Heartbeat does
+    const up = await waitFor(
+      () =>
+        n1.log().includes("Status update for node node2: status active") &&
+        n2.log().includes("Status update for node node1: status active") &&
+        n1.log().includes(`Link node2:${pair.a} up.`) &&
+        n2.log().includes(`Link node1:${pair.b} up.`),
+      15_000,
+    );
+    assert(
+      up,
+      `nodes did not see each other active:\n--- node1\n${n1.log()}\n--- node2\n${n2.log()}`,
+    );
+    assertMatch(n1.log(), /info: glib: Starting serial heartbeat on tty \S+ \(19200 baud\)/);
+    const titles = childrenOf(n1.master!).map(title).sort();
+    assert(titles.includes(`heartbeat: read: serial ${pair.a}`), titles.join(", "));
+    assert(titles.includes(`heartbeat: write: serial ${pair.a}`), titles.join(", "));
+
+    // the issue's acceptance point: 30 s on the line with no node or link declared dead
+    const mark1 = n1.log().length;
+    const mark2 = n2.log().length;
+    await new Promise((r) => setTimeout(r, 30_000));
+    for (const [n, mark] of [[n1, mark1], [n2, mark2]] as const) {
+      const since = n.log().slice(mark);
+      assert(!/dead/i.test(since), `${n.name} logged a death while stable:\n${since}`);
+      assert(!/Late heartbeat/.test(since), `${n.name} saw late heartbeats:\n${since}`);
+      assert(alive(n.master!), `${n.name} master died`);
+    }
+
+    // hard crash of node2: node1 must declare it dead within deadtime + keepalive + slack
+    const mark = n1.log().length;
+    const killedAt = Date.now();
+    n2.killHard();
+    const slackMs = 1000;
+    const deadline = 500 + 100 + slackMs;
+    const dead = await waitFor(
+      () => n1.log().slice(mark).includes("node node2: is dead"),
+      deadline + 5000,
+    );
+    const took = Date.now() - killedAt;
+    assert(dead, `node1 never declared node2 dead:\n${n1.log().slice(mark)}`);
+    assert(took <= deadline, `node2 declared dead after ${took} ms (limit ${deadline} ms)`);
+    assertMatch(
+      n1.log().slice(mark),
+      new RegExp(`Link node2:${pair.a.replaceAll("/", "\\/")} dead\\.`),
+    );
+  } finally {
+    await n1.tearDown();
+    await n2.tearDown();
+    await pair.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
