@@ -174,6 +174,15 @@ function toSpec(m: Medium, system: SystemView): MediumSpec | undefined {
     }
     case "serial":
       return { type: "serial", device: m.device, baud: m.baud };
+    case "ping":
+      return m.address ? { type: "ping", host: m.host, address: m.address } : undefined;
+    case "ping_group": {
+      const hosts = m.hosts.map((host) => ({
+        host,
+        address: /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : system.resolveHostV4(host),
+      })).filter((h): h is { host: string; address: string } => h.address !== undefined);
+      return { type: "ping_group", name: m.group, hosts };
+    }
     default:
       return undefined;
   }

@@ -235,6 +235,7 @@ Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill
       new RegExp(`Link node2:${pair.a.replaceAll("/", "\\/")} dead\\.`),
     );
   } finally {
+    if (Deno.env.get("HB_SERIAL_DUMP")) console.log(n1.log(), "\n----\n", n2.log());
     await n1.tearDown();
     await n2.tearDown();
     await pair.close();

@@ -58,15 +58,44 @@ export interface SerialSpec {
   baud: number;
 }
 
+/** A ping node (`ping HOST`), handled by `workers/ping.ts`. */
+export interface PingSpec {
+  /** Medium type. */
+  type: "ping";
+  /** Host as written in ha.cf: the ping node's name and the link name. */
+  host: string;
+  /** Its IPv4 address. */
+  address: string;
+}
+
+/** A ping group (`ping_group NAME HOST…`), one ping node up while any member answers. */
+export interface PingGroupSpec {
+  /** Medium type. */
+  type: "ping_group";
+  /** Group name: the ping node's name and the link name. */
+  name: string;
+  /** Members that resolved: host as written and IPv4 address. */
+  hosts: { host: string; address: string }[];
+}
+
 /** The UDP media (handled by `workers/media.ts`). */
 export type UdpSpec = BcastSpec | UcastSpec | McastSpec;
 
 /** Any medium handled by a read/write worker pair. */
-export type MediumSpec = UdpSpec | SerialSpec;
+export type MediumSpec = UdpSpec | SerialSpec | PingSpec | PingGroupSpec;
 
 /** The link name of a medium (what `Link node2:eth1 up.` and `cl_status listhblinks` show). */
 export function linkName(m: MediumSpec): string {
-  return m.type === "serial" ? m.device : m.ifname;
+  switch (m.type) {
+    case "serial":
+      return m.device;
+    case "ping":
+      return m.host;
+    case "ping_group":
+      return m.name;
+    default:
+      return m.ifname;
+  }
 }
 
 /** The text after `heartbeat: read: ` / `heartbeat: write: ` in process titles. */
@@ -87,5 +116,9 @@ export function mediumStartLine(m: MediumSpec): string {
       })`;
     case "serial":
       return `Starting serial heartbeat on tty ${m.device} (${m.baud} baud)`;
+    case "ping":
+      return "ping heartbeat started.";
+    case "ping_group":
+      return "ping group heartbeat started.";
   }
 }

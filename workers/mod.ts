@@ -14,6 +14,7 @@ import { runFifoReader } from "./fifo.ts";
 import { runReader, type WorkerPort, Writer } from "./media.ts";
 import { mediumLabel, type MediumSpec } from "./media_spec.ts";
 import { runSerialReader, SerialWriter } from "./serial.ts";
+import { isPingSpec, PingWriter, runPingReader } from "./ping.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
 
 /** Worker roles, as named on the command line. */
@@ -53,6 +54,7 @@ export async function workerMain(args: string[]): Promise<number> {
       watchMaster(Deno.stdin.readable, () => {});
       const m = spec as MediumSpec;
       if (m.type === "serial") await runSerialReader(m, port);
+      else if (isPingSpec(m)) await runPingReader(m, port);
       else await runReader(m, port);
       await out.close(); // deliver the reader's last log line before exiting
       return 1;
@@ -63,7 +65,11 @@ export async function workerMain(args: string[]): Promise<number> {
       return 1;
     }
     const m = spec as MediumSpec;
-    const writer = m.type === "serial" ? new SerialWriter(m, port) : new Writer(m, port);
+    const writer = m.type === "serial"
+      ? new SerialWriter(m, port)
+      : isPingSpec(m)
+      ? new PingWriter(m, port)
+      : new Writer(m, port);
     port.control({ t: "ready" });
     for await (const f of readFrames(Deno.stdin.readable)) {
       if (f.kind === "packet") writer.send(f.bytes);
