@@ -18,6 +18,7 @@ import { PacketCodec } from "./wire_bridge.ts";
 import type { AuthKeys, MsgFmt } from "../wire/auth.ts";
 import { decodeMessage } from "../wire/codec.ts";
 import { toCore } from "./wire_bridge.ts";
+import { isPingSpec, pingStatusMessage } from "../workers/ping.ts";
 
 /** Logging as the runtime needs it. */
 export type RuntimeLog = (
@@ -214,6 +215,7 @@ export class MasterRuntime {
             this.#supervisor.send(ch, m.type === "serial" ? frame : bytes!)
           );
         }
+        if (a.msg.type === "status") this.#sendPings(a.msg.get("ts") ?? "");
         break;
       }
       case "exit":
@@ -222,6 +224,22 @@ export class MasterRuntime {
       default:
         break;
     }
+  }
+
+  /**
+   * With every status message, each ping medium gets its signed `NS_st`
+   * payload, which its writer sends as ICMP echo requests (wire.md §7.6;
+   * the split between master and worker is explained in workers/ping.ts).
+   */
+  #sendPings(ts: string): void {
+    this.#plan.media.forEach((m, ch) => {
+      if (!isPingSpec(m)) return;
+      try {
+        this.#supervisor.send(ch, this.#codec.encode(pingStatusMessage(m, ts)));
+      } catch (e) {
+        this.#log("ERROR", `cannot encode NS_st for ${m.type}: ${e}`);
+      }
+    });
   }
 
   #arm(): void {
