@@ -15,6 +15,7 @@ import { workerMain } from "./workers/mod.ts";
 import { execAsMain } from "./workers/exec_as.ts";
 import { clStatusMain } from "./agents/cl_status.ts";
 import { hbStandbyMain } from "./agents/hb_standby.ts";
+import { stonithHelperMain } from "./stonith/helper.ts";
 
 /** A personality: its main function and one line of help. */
 interface Personality {
@@ -31,6 +32,7 @@ export const PERSONALITIES: Readonly<Record<string, Personality>> = {
   hb_standby: { main: (a) => hbStandbyMain("hb_standby", a), help: "give resources away" },
   hb_takeover: { main: (a) => hbStandbyMain("hb_takeover", a), help: "take resources over" },
   __worker: { main: workerMain, help: "internal: a core worker process" },
+  __stonith: { main: stonithHelperMain, help: "internal: a STONITH reset or status helper" },
   __exec_as: { main: execAsMain, help: "internal: launcher of a respawn/failfast client" },
 };
 

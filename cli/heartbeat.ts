@@ -76,7 +76,9 @@ export async function heartbeatMain(args: string[]): Promise<number> {
   const daemonChild = Deno.env.get("HB_DAEMON_CHILD") === "1";
 
   const loaded = loadForStart({ confDir: paths.confDir, manageResources, debug });
-  // The re-invoked daemon child validated nothing new: its parent already printed everything.
+  // Start-up messages go to stderr and to the log targets ha.cf names, as Heartbeat's do.
+  configureLogging({ ...loaded.logging, entity: "heartbeat", stderr: !daemonChild });
+  // The re-invoked daemon child validated nothing new: its parent already logged everything.
   if (!daemonChild) emitDiagnostics(loaded);
   if (!loaded.ok) {
     if (has("r") && !has("R")) {

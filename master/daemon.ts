@@ -64,12 +64,14 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   let generation: number;
   try {
     Deno.mkdirSync(paths.stateDir, { recursive: true });
+    // Heartbeat's order: generation, then uuid, then the FIFO.
     const g = nextGeneration(paths.generationFile, Date.now() / 1000);
     for (const n of g.notes) log(n.prio, n.text);
+    generation = g.generation;
+    log("info", `Heartbeat generation: ${generation}`);
     const u = loadOrCreateUuid(paths.uuidFile);
     for (const n of u.notes) log(n.prio, n.text);
     uuid = u.uuid;
-    generation = g.generation;
     for (const n of ensureFifo(paths.fifo)) log(n.prio, n.text);
     Deno.mkdirSync(paths.apiDir, { recursive: true });
     try {
@@ -83,7 +85,6 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     log("ERROR", `cannot prepare state files: ${e instanceof Error ? e.message : e}`);
     return 1;
   }
-  log("info", `Heartbeat generation: ${generation}`);
 
   const runtime = new MasterRuntime(
     toRuntimePlan(cfg, { uuid, generation, fifo: paths.fifo }),

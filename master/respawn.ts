@@ -170,7 +170,10 @@ export class RespawnSupervisor {
         env: this.#env,
       }).spawn();
     } catch (e) {
-      this.#log("ERROR", `Cannot start client "${c.command}": ${e instanceof Error ? e.message : e}`);
+      this.#log(
+        "ERROR",
+        `Cannot start client "${c.command}": ${e instanceof Error ? e.message : e}`,
+      );
       s.finished = true;
       return;
     }

@@ -19,7 +19,10 @@ interface Line {
   at: number;
 }
 
-function recorder(): { lines: Line[]; log: (p: Priority, t: string, o?: { pid?: number }) => void } {
+function recorder(): {
+  lines: Line[];
+  log: (p: Priority, t: string, o?: { pid?: number }) => void;
+} {
   const lines: Line[] = [];
   return {
     lines,
@@ -118,7 +121,12 @@ Deno.test("respawn: credentials, process group, stdio, env, log lines, stop", as
     const fds = [...Deno.readDirSync(`/proc/${pid}/fd`)].map((e) =>
       `${e.name} -> ${Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`)}`
     );
-    assertEquals(fds.sort(), ["0 -> /dev/null", "1 -> /dev/null", `10 -> ${path}`, "2 -> /dev/null"]);
+    assertEquals(fds.sort(), [
+      "0 -> /dev/null",
+      "1 -> /dev/null",
+      `10 -> ${path}`,
+      "2 -> /dev/null",
+    ]);
     assertMatch(info, /^env=hello world$/m);
     // no signal blocked or ignored behind the client's back (the Deno runtime ignores SIGPIPE)
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -136,15 +144,19 @@ Deno.test("respawn: credentials, process group, stdio, env, log lines, stop", as
       `WARN: Managed ${command} process ${pid} killed by signal 15 [SIGTERM - Termination].`,
     ]);
     assert(!alive(pid));
-    assert(await waitFor(() => !Deno.readDirSync("/proc").some((e) => {
-      try {
-        return /^\d+$/.test(e.name) &&
-          Deno.readTextFileSync(`/proc/${e.name}/stat`).split(") ")[1].split(" ")[2] ===
-            String(pid);
-      } catch {
-        return false;
-      }
-    }), 2000), "the whole process group is gone");
+    assert(
+      await waitFor(() =>
+        !Deno.readDirSync("/proc").some((e) => {
+          try {
+            return /^\d+$/.test(e.name) &&
+              Deno.readTextFileSync(`/proc/${e.name}/stat`).split(") ")[1].split(" ")[2] ===
+                String(pid);
+          } catch {
+            return false;
+          }
+        }), 2000),
+      "the whole process group is gone",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -171,8 +183,14 @@ Deno.test("respawn: exit 100 is final; exit 1 respawns 10 times 1 s apart, then 
     const t = texts(r.lines);
     const n100 = t.filter((x) => x.startsWith(`info: Starting "${ex100}"`)).length;
     assertEquals(n100, 1, "exit 100 is never respawned");
-    assert(t.some((x) => new RegExp(`^WARN: Managed ${ex100} process \\d+ exited with return code 100\\.$`).test(x)));
-    const starts = r.lines.filter((l) => l.text.startsWith(`Starting "${ex1}" as uid 0  gid 0 (pid `));
+    assert(
+      t.some((x) =>
+        new RegExp(`^WARN: Managed ${ex100} process \\d+ exited with return code 100\\.$`).test(x)
+      ),
+    );
+    const starts = r.lines.filter((l) =>
+      l.text.startsWith(`Starting "${ex1}" as uid 0  gid 0 (pid `)
+    );
     assertEquals(starts.length, 11, "1 start + 10 respawns");
     const respawns = t.filter((x) => x === `ERROR: Respawning client "${ex1}":`);
     assertEquals(respawns.length, 10);
@@ -184,7 +202,10 @@ Deno.test("respawn: exit 100 is final; exit 1 respawns 10 times 1 s apart, then 
     }
     // The order of one respawn, as in Heartbeat's log
     const i = t.indexOf(`ERROR: Respawning client "${ex1}":`);
-    assertMatch(t[i - 1], new RegExp(`^WARN: Managed ${ex1} process \\d+ exited with return code 1\\.$`));
+    assertMatch(
+      t[i - 1],
+      new RegExp(`^WARN: Managed ${ex1} process \\d+ exited with return code 1\\.$`),
+    );
     assertEquals(t[i + 1], `info: Starting child client "${ex1}" (0,0)`);
     assertEquals(sup.describe().map((c) => c.finished), [true, true]);
 
@@ -219,7 +240,11 @@ Deno.test("respawn: a run longer than the short-run limit resets the count and s
     }
     const t = texts(r.lines);
     assert(!t.some((x) => x.includes("respawning too fast")));
-    assert(t.some((x) => new RegExp(`^info: Managed ${cmd} process \\d+ exited with return code 0\\.$`).test(x)));
+    assert(
+      t.some((x) =>
+        new RegExp(`^info: Managed ${cmd} process \\d+ exited with return code 0\\.$`).test(x)
+      ),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -243,7 +268,9 @@ Deno.test("failfast: death by a signal logs EMERG and calls the reboot action, n
     const t = texts(r.lines);
     assertMatch(
       t[t.length - 2],
-      new RegExp(`^WARN: Managed ${cmd} process \\d+ killed by signal 9 \\[SIGKILL - Kill, unblockable\\]\\.$`),
+      new RegExp(
+        `^WARN: Managed ${cmd} process \\d+ killed by signal 9 \\[SIGKILL - Kill, unblockable\\]\\.$`,
+      ),
     );
     assertEquals(t[t.length - 1], `EMERG: Rebooting system.  Reason: ${cmd}`);
     assert(!t.some((x) => x.startsWith("ERROR: Respawning")));
@@ -270,7 +297,10 @@ Deno.test("respawn: stop goes in reverse declaration order and waits for each cl
     );
     sup.start();
     assert(
-      await waitFor(() => sup.describe().filter((x) => x.finished).length === 1 && sup.pids.length === 2, 10_000),
+      await waitFor(
+        () => sup.describe().filter((x) => x.finished).length === 1 && sup.pids.length === 2,
+        10_000,
+      ),
     );
     await new Promise((res) => setTimeout(res, 300)); // let the traps be set
     const [pa, pb] = sup.describe().map((x) => x.pid);

@@ -43,6 +43,9 @@ export interface RuntimePlan {
   env?: Record<string, string>;
 }
 
+/** Sent messages kept for retransmission (the core's history holds 500). */
+const HISTORY_KEEP = 500;
+
 /** Minimum interval between two "bad packet" log lines. */
 const BAD_PACKET_LOG_INTERVAL_MS = 10_000;
 
@@ -57,6 +60,7 @@ export class MasterRuntime {
   readonly #serialChannels: number[];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
+  #history = new Map<number, { bytes?: Uint8Array; frame?: Uint8Array }>();
   #stopping = false;
   #lastBadLog = -Infinity;
   #badSinceLog = 0;
@@ -208,14 +212,18 @@ export class MasterRuntime {
           this.#log("ERROR", `cannot encode message ${a.msg.type}: ${e}`);
           return;
         }
-        if (frame === undefined) {
-          this.#supervisor.broadcast(bytes!);
-        } else {
-          this.#plan.media.forEach((m, ch) =>
-            this.#supervisor.send(ch, m.type === "serial" ? frame : bytes!)
-          );
+        this.#transmit(bytes, frame);
+        if (a.seq !== undefined) {
+          // keep the exact bytes for byte-identical retransmission (wire.md §6.3)
+          this.#history.set(a.seq, { bytes, frame });
+          this.#history.delete(a.seq - HISTORY_KEEP);
         }
         if (a.msg.type === "status") this.#sendPings(a.msg.get("ts") ?? "");
+        break;
+      }
+      case "rexmit": {
+        const stored = this.#history.get(a.seq);
+        if (stored) this.#transmit(stored.bytes, stored.frame);
         break;
       }
       case "exit":
@@ -223,6 +231,17 @@ export class MasterRuntime {
         break;
       default:
         break;
+    }
+  }
+
+  /** Sends encoded bytes on every medium (serial media get the classic frame). */
+  #transmit(bytes: Uint8Array | undefined, frame: Uint8Array | undefined): void {
+    if (frame === undefined) {
+      this.#supervisor.broadcast(bytes!);
+    } else {
+      this.#plan.media.forEach((m, ch) =>
+        this.#supervisor.send(ch, m.type === "serial" ? frame : bytes!)
+      );
     }
   }
 

@@ -76,7 +76,7 @@ export function loadOrCreateUuid(path: string): { uuid: Uint8Array; notes: Note[
 /**
  * Increments and stores the generation counter (`hbgenmethod file`).
  * Missing file: starts at the current time
- * (`WARN: No Previous generation - starting at N`) and uses N+1.
+ * (`WARN: No Previous generation - starting at N`) and uses N, as the real binary does.
  */
 export function nextGeneration(
   path: string,
@@ -84,6 +84,7 @@ export function nextGeneration(
 ): { generation: number; notes: Note[] } {
   const notes: Note[] = [];
   let previous: number | undefined;
+  let fresh = false;
   try {
     const n = parseInt(Deno.readTextFileSync(path).trim(), 10);
     if (Number.isInteger(n) && n >= 0) previous = n;
@@ -91,10 +92,12 @@ export function nextGeneration(
     // missing
   }
   if (previous === undefined) {
+    // The real 3.0.6 binary uses the start value itself (the spec says N+1; the binary wins).
     previous = Math.floor(nowSeconds);
+    fresh = true;
     notes.push({ prio: "WARN", text: `No Previous generation - starting at ${previous}` });
   }
-  const generation = previous + 1;
+  const generation = fresh ? previous : previous + 1;
   const file = Deno.openSync(path, { write: true, create: true, truncate: true });
   try {
     file.writeSync(new TextEncoder().encode(String(generation).padStart(15) + "\n"));

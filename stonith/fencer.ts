@@ -91,7 +91,7 @@ export type FenceOutcome =
 interface Pending {
   node: string;
   callbacks: (() => void)[];
-  timer?: number;
+  timer?: ReturnType<typeof setTimeout>;
   child?: Deno.ChildProcess;
   attempts: number;
 }
@@ -111,7 +111,7 @@ export class Fencer {
   readonly #pending = new Map<string, Pending>();
   readonly #children = new Set<Deno.ChildProcess>();
   readonly #work = new Set<Promise<void>>();
-  #statusTimer: number | undefined;
+  #statusTimer: ReturnType<typeof setTimeout> | undefined;
   #statusRunning = false;
   #statusStarted = false;
   #stopped = false;
@@ -289,11 +289,12 @@ export class Fencer {
         this.#opts.log("ERROR", "STONITH status operation failed.");
         this.#opts.log("info", "This may mean that the STONITH device has failed!");
       }
-      this.#statusTimer = setTimeout(
+      const timer = setTimeout(
         () => this.#runStatus(),
         this.#opts.statusIntervalMs ?? DEFAULT_STATUS_MS,
       );
-      Deno.unrefTimer(this.#statusTimer);
+      Deno.unrefTimer(timer);
+      this.#statusTimer = timer;
     });
   }
 

@@ -16,6 +16,7 @@ const O_CLOEXEC = 0o2000000;
 /** `close_range` flag: mark the range close-on-exec instead of closing it now. */
 const CLOSE_RANGE_CLOEXEC = 1 << 2;
 const F_SETFD = 2;
+const SIG_SETMASK = 2;
 const FD_CLOEXEC = 1;
 /** Signal numbers 1-64 except SIGKILL (9) and SIGSTOP (19), which cannot be changed. */
 const RESETTABLE_SIGNALS = Array.from({ length: 64 }, (_, i) => i + 1).filter((s) =>
@@ -118,7 +119,7 @@ export function resetSignals(): void {
   const dfl = new Uint8Array(new ArrayBuffer(32));
   for (const s of RESETTABLE_SIGNALS) c.syscall(BigInt(SYS_RT_SIGACTION), BigInt(s), dfl, null, 8n);
   const empty = new Uint8Array(new ArrayBuffer(128)); // sigset_t, all clear
-  c.sigprocmask(2 /* SIG_SETMASK */, empty, null);
+  c.sigprocmask(SIG_SETMASK, empty, null);
 }
 
 /**

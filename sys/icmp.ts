@@ -62,7 +62,11 @@ function lastError(op: string): SocketError {
   const p = c.__errno_location();
   const errno = p ? new Deno.UnsafePointerView(p).getInt32() : 0;
   const s = c.strerror(errno);
-  return new SocketError(op, errno, s ? new Deno.UnsafePointerView(s).getCString() : `errno ${errno}`);
+  return new SocketError(
+    op,
+    errno,
+    s ? new Deno.UnsafePointerView(s).getCString() : `errno ${errno}`,
+  );
 }
 
 /** The Internet checksum (RFC 1071) of `bytes`: ones' complement of the ones' complement sum. */
