@@ -57,7 +57,9 @@ Deno.test("api vectors: hbapi-resp replies are byte-identical for every capture"
     if (cap.file === "cl_status-refused.hex" || cap.file === "api_test-start.hex") {
       b.apiauth = builtinApiAuth(102, 105, [{ client: "anon", uids: [0], builtin: false }]);
     }
-    if (cap.file === "api_test-start.hex") b.rsc = { ok: true, rscHold: "none" };
+    if (cap.file === "api_test-start.hex" || cap.file === "ipfail-pingloss.hex") {
+      b.rsc = { ok: true, rscHold: "none" };
+    }
     b.params.set("hopfudge", "1");
     const { p, rec } = engine(b);
     const m = signon.msg;
@@ -74,18 +76,44 @@ Deno.test("api vectors: hbapi-resp replies are byte-identical for every capture"
     }
     p.connect(1, {
       pid: Number(m.get("pid")),
-      uid: Number(m.get("uid")),
-      gid: Number(m.get("gid")),
+      uid: Number(m.get("uid") ?? 102),
+      gid: Number(m.get("gid") ?? 105),
     });
+    const want = splitIpcFrames(cap.server).map((body) => encodeFrame(body))
+      .filter((f) => tOf(f) === "hbapi-resp");
+    if (m.get("reqtype") !== "signon") {
+      // A capture taken mid-session (ipfail-pingloss): sign ipfail on first, out of band.
+      p.input(
+        1,
+        new TextEncoder().encode(
+          `>>>\nt=hbapi-req\nreqtype=signon\npid=${m.get("pid")}\nfrom_id=ipfail\nuid=102\ngid=105\n<<<\n`,
+        ),
+      );
+      rec.frames.length = 0;
+    }
+    // The ping node's state changes during ipfail-pingloss: take it from the next expected
+    // nodelist reply (the daemon's state at that moment), then check the encoding.
+    const track = (body: Uint8Array) => {
+      const d = decodeMessage(body);
+      if (!d.ok || d.msg.get("reqtype") !== "nodelist") return;
+      const k = rec.frames.filter((f) => tOf(f) === "hbapi-resp").length;
+      for (const f of want.slice(k, k + b.nodeList.length)) {
+        const r = decodeMessage(f.subarray(8));
+        if (!r.ok) continue;
+        const i = b.nodeList.findIndex((n) => n.name === r.msg.get("node"));
+        if (i >= 0) b.nodeList[i] = { ...b.nodeList[i], status: r.msg.get("st") ?? "" };
+      }
+    };
     // Re-split the client byte stream at prime-sized chunks to exercise reassembly.
     const reader = new FrameReader();
     for (let off = 0; off < cap.client.length; off += 37) {
       const r = reader.push(cap.client.subarray(off, off + 37));
       assertEquals(r.error, undefined);
-      for (const body of r.frames) p.input(1, body);
+      for (const body of r.frames) {
+        track(body);
+        p.input(1, body);
+      }
     }
-    const want = splitIpcFrames(cap.server).map((body) => encodeFrame(body))
-      .filter((f) => tOf(f) === "hbapi-resp");
     const got = rec.frames.filter((f) => tOf(f) === "hbapi-resp");
     assertEquals(got.map(toHex), want.map(toHex), cap.file);
     compared += want.length;

@@ -171,6 +171,14 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
     assert(await waitFor(() => childrenOf(master!).length === 3, 2000), "3 workers again");
     const after = childrenOf(master);
 
+    // logrotate: move the log away, SIGHUP; the daemon reopens the path and writes there
+    await Deno.rename(`${dir}/ha-log`, `${dir}/ha-log.1`);
+    Deno.kill(master, "SIGHUP");
+    assert(
+      await waitFor(() => log().includes("info: Configuration unchanged."), 2000),
+      "no line in the reopened log after SIGHUP",
+    );
+
     const stop = await hb(["-k"]);
     assertEquals(stop.code, 0, stop.stderr);
     assert(!alive(master), "master gone after -k");

@@ -1,0 +1,170 @@
+/**
+ * The `watchdog <device>` directive (config-and-cli.md §7.9, §6.6.18).
+ *
+ * The master opens the device write-only and close-on-exec when it enters its main loop,
+ * sets the timeout with `WDIOC_SETTIMEOUT` to `ceil((deadtime_ms + 10) / 1000)` seconds,
+ * writes one NUL byte at open and then each time its **own** heartbeat comes back, and at
+ * shutdown (start of resource release), before an exec and at exit writes the magic
+ * character `V` and closes it, which disarms a `nowayout=0` driver.
+ *
+ * Feeding is a plain synchronous `write(2)` called from the master's event loop (the code
+ * that handles its looped-back heartbeat). There is deliberately no timer and no thread of
+ * its own: when the master is stuck (or stopped), nobody feeds and the machine reboots.
+ *
+ * Deno can neither give the descriptor of a `Deno.FsFile` nor call `ioctl`, so the device is
+ * opened, written and closed through libc (Deno FFI); `O_CLOEXEC` keeps it out of every
+ * process we start.
+ *
+ * @module
+ */
+
+import { strerror } from "../sys/libc.ts";
+
+/** Heartbeat's priority words used here. */
+export type WatchdogPriority = "notice" | "ERROR" | "info" | "debug";
+
+/** Logging callback (the master's log function fits). */
+export type WatchdogLog = (prio: WatchdogPriority, text: string) => void;
+
+const O_WRONLY = 0o1;
+const O_CLOEXEC = 0o2000000;
+
+/** `_IOWR('W', 6, int)`. */
+export const WDIOC_SETTIMEOUT = 0xc0045706n;
+
+const symbols = {
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
+  // ioctl is variadic; one pointer argument after the request is ABI-compatible.
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+let lib: Deno.DynamicLibrary<typeof symbols>["symbols"] | undefined;
+
+function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
+  lib ??= Deno.dlopen("libc.so.6", symbols).symbols;
+  return lib;
+}
+
+function errnoText(): string {
+  const p = libc().__errno_location();
+  return strerror(p === null ? 0 : new Deno.UnsafePointerView(p).getInt32());
+}
+
+const NUL = new Uint8Array(new ArrayBuffer(1));
+const MAGIC = new Uint8Array(new ArrayBuffer(1));
+MAGIC[0] = 0x56; // 'V'
+
+/** The timeout Heartbeat programs: `ceil((deadtimeMs + 10) / 1000)` seconds. */
+export function watchdogTimeoutSeconds(deadtimeMs: number): number {
+  return Math.ceil((deadtimeMs + 10) / 1000);
+}
+
+/** An open watchdog device. */
+export class Watchdog {
+  readonly #device: string;
+  readonly #log: WatchdogLog;
+  readonly #timeoutSeconds: number;
+  #fd: number;
+  #feeds = 0;
+  readonly #onUnload = () => this.close();
+
+  private constructor(device: string, fd: number, timeoutSeconds: number, log: WatchdogLog) {
+    this.#device = device;
+    this.#fd = fd;
+    this.#timeoutSeconds = timeoutSeconds;
+    this.#log = log;
+  }
+
+  /**
+   * Opens `device` (call when the master enters its main loop). Logs
+   * `notice: Using watchdog device: <device>`, programs the timeout (failure:
+   * `ERROR: WDIOC_SETTIMEOUT: Failed to set watchdog timer to N seconds.: <errno text>`, the
+   * device stays in use) and feeds it once. Returns null after
+   * `ERROR: Cannot open watchdog device: <device>` (the master runs without).
+   *
+   * As a safety net the device is also closed (with `V`) by the `unload` event of a normal
+   * exit; the master should still call {@link close} itself at shutdown and before exec.
+   */
+  static open(device: string, deadtimeMs: number, log: WatchdogLog): Watchdog | null {
+    const path = new TextEncoder().encode(`${device}\0`);
+    const fd = libc().open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      log("ERROR", `Cannot open watchdog device: ${device}`);
+      return null;
+    }
+    log("notice", `Using watchdog device: ${device}`);
+    const secs = watchdogTimeoutSeconds(deadtimeMs);
+    const arg = new Int32Array(new ArrayBuffer(4));
+    arg[0] = secs;
+    if (libc().ioctl(fd, WDIOC_SETTIMEOUT, new Uint8Array(arg.buffer)) < 0) {
+      log(
+        "ERROR",
+        `WDIOC_SETTIMEOUT: Failed to set watchdog timer to ${secs} seconds.: ${errnoText()}`,
+      );
+    }
+    const wd = new Watchdog(device, fd, secs, log);
+    globalThis.addEventListener("unload", wd.#onUnload);
+    wd.feed();
+    return wd;
+  }
+
+  /** The device path. */
+  get device(): string {
+    return this.#device;
+  }
+
+  /** True until closed (or closed after a write failure). */
+  get isOpen(): boolean {
+    return this.#fd >= 0;
+  }
+
+  /** The timeout programmed (or attempted), seconds. */
+  get timeoutSeconds(): number {
+    return this.#timeoutSeconds;
+  }
+
+  /** NUL bytes written so far. */
+  get feeds(): number {
+    return this.#feeds;
+  }
+
+  /**
+   * Writes one NUL byte. The master calls it each time it receives its own heartbeat back.
+   * On a write failure logs `ERROR: Watchdog write failure: closing <dev>!: <errno text>` and
+   * closes the device. Returns false when nothing was written.
+   */
+  feed(): boolean {
+    if (this.#fd < 0) return false;
+    if (Number(libc().write(this.#fd, NUL, 1n)) !== 1) {
+      this.#log("ERROR", `Watchdog write failure: closing ${this.#device}!: ${errnoText()}`);
+      this.close();
+      return false;
+    }
+    this.#feeds++;
+    return true;
+  }
+
+  /**
+   * Magic close: writes `V` and closes (`ERROR: Watchdog write magic character failure:
+   * closing <dev>!: <errno text>` if the write fails). Idempotent.
+   */
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    globalThis.removeEventListener("unload", this.#onUnload);
+    if (Number(libc().write(fd, MAGIC, 1n)) !== 1) {
+      this.#log(
+        "ERROR",
+        `Watchdog write magic character failure: closing ${this.#device}!: ${errnoText()}`,
+      );
+    } else {
+      this.#log("debug", "Successful watchdog 'V' write");
+    }
+    if (libc().close(fd) < 0) this.#log("ERROR", `Watchdog close(2) failed.: ${errnoText()}`);
+    else this.#log("debug", "Successful watchdog close");
+  }
+}
