@@ -207,6 +207,7 @@ export function toRuntimePlan(cfg: StartConfig, id: StartIdentity): RuntimePlan 
     msgfmt: cfg.msgfmt,
     fifo: id.fifo,
     env: cfg.env,
+    clients: cfg.loaded?.ha.clients ?? [],
   };
 }
 

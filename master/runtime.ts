@@ -14,6 +14,7 @@ import type { CoreAction, CoreConfig, CoreEvent, Origin, Priority } from "../cor
 import type { MediumSpec } from "../workers/media_spec.ts";
 import { mediumStartLine } from "../workers/media_spec.ts";
 import { Supervisor } from "./supervisor.ts";
+import { type RespawnClient, RespawnSupervisor } from "./respawn.ts";
 import { PacketCodec } from "./wire_bridge.ts";
 import type { AuthKeys, MsgFmt } from "../wire/auth.ts";
 import { decodeMessage } from "../wire/codec.ts";
@@ -41,6 +42,8 @@ export interface RuntimePlan {
   fifo: string;
   /** Environment for workers. */
   env?: Record<string, string>;
+  /** `respawn` / `failfast` clients, started at comm-up. */
+  clients?: readonly RespawnClient[];
 }
 
 /** Sent messages kept for retransmission (the core's history holds 500). */
@@ -56,6 +59,7 @@ export class MasterRuntime {
   readonly #core: HbCore;
   readonly #codec: PacketCodec;
   readonly #supervisor: Supervisor;
+  readonly #respawn: RespawnSupervisor;
   /** Channels (ha.cf order) that are serial lines. */
   readonly #serialChannels: number[];
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -78,6 +82,10 @@ export class MasterRuntime {
       log: (prio, text, opts) => log(prio as Priority, text, opts),
       onPacket: (ch, bytes) => this.#onPacket(ch, bytes),
       onFifo: (bytes) => this.#onFifo(bytes),
+      env: plan.env,
+    });
+    this.#respawn = new RespawnSupervisor(plan.clients ?? [], {
+      log: (prio, text, opts) => log(prio, text, opts),
       env: plan.env,
     });
     this.#done = new Promise((r) => this.#resolveDone = r);
@@ -135,6 +143,8 @@ export class MasterRuntime {
     this.#stopping = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    // clients first (reverse declaration order), then the core children (config-and-cli §7.6)
+    await this.#respawn.stop();
     await this.#supervisor.stop();
     this.#resolveDone(0);
   }
@@ -226,6 +236,9 @@ export class MasterRuntime {
         if (stored) this.#transmit(stored.bytes, stored.frame);
         break;
       }
+      case "comm-up":
+        this.#respawn.start();
+        break;
       case "exit":
         void this.shutdown();
         break;

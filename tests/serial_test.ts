@@ -235,10 +235,198 @@ Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill
       new RegExp(`Link node2:${pair.a.replaceAll("/", "\\/")} dead\\.`),
     );
   } finally {
-    if (Deno.env.get("HB_SERIAL_DUMP")) console.log(n1.log(), "\n----\n", n2.log());
     await n1.tearDown();
     await n2.tearDown();
     await pair.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+/** Shell script run as PID 1 of the real node's namespaces: private mounts, own config and state. */
+const REAL_INNER = `#!/bin/bash
+set -e
+D=$1
+mount --make-rprivate /
+hostname "$2"
+mount --bind "$D/ha.d" /etc/ha.d
+mount -t tmpfs tmpfs /run
+mkdir -p /run/lock /run/heartbeat/ccm /run/heartbeat/crm /run/heartbeat/dopd
+chown -R hacluster:haclient /run/heartbeat
+mount --bind "$D/varlib" /var/lib/heartbeat
+ip link set lo up
+${REAL_HEARTBEAT} -f >"$D/stdout" 2>&1 &
+wait
+`;
+
+/** The real Heartbeat 3.0.6 in its own uts/mount/pid/net namespaces. */
+class RealNode {
+  readonly name: string;
+  readonly dir: string;
+  #child: Deno.ChildProcess | undefined;
+
+  constructor(name: string, dir: string) {
+    this.name = name;
+    this.dir = dir;
+  }
+
+  log(): string {
+    return readText(`${this.dir}/ha-log`);
+  }
+
+  async setUp(tty: string, nodes: string[]): Promise<void> {
+    try {
+      Deno.statSync(REAL_HEARTBEAT);
+    } catch {
+      fail(`the real Heartbeat is not installed (${REAL_HEARTBEAT}; apt-get install heartbeat)`);
+    }
+    const d = this.dir;
+    await Deno.mkdir(`${d}/ha.d`, { recursive: true });
+    await Deno.mkdir(`${d}/varlib`, { recursive: true });
+    await must([
+      "sh",
+      "-c",
+      `cp -a /etc/ha.d/harc /etc/ha.d/rc.d /etc/ha.d/resource.d \
+/etc/ha.d/shellfuncs ${d}/ha.d/ && cp -a /var/lib/heartbeat/. ${d}/varlib/`,
+    ]);
+    await Deno.writeTextFile(
+      `${d}/ha.d/ha.cf`,
+      [
+        `logfile ${d}/ha-log`,
+        "keepalive 100ms",
+        "deadtime 500ms",
+        "warntime 300ms",
+        "initdead 1",
+        "auto_failback on",
+        "realtime off",
+        "coredumps false",
+        "crm off",
+        `serial ${tty}`,
+        ...nodes.map((n) => `node ${n}`),
+        "",
+      ].join("\n"),
+    );
+    await Deno.writeTextFile(`${d}/ha.d/authkeys`, AUTHKEYS);
+    await Deno.chmod(`${d}/ha.d/authkeys`, 0o600);
+    await Deno.writeTextFile(`${d}/ha.d/haresources`, "");
+    await Deno.writeTextFile(`${d}/inner.sh`, REAL_INNER);
+    await Deno.chmod(`${d}/inner.sh`, 0o755);
+  }
+
+  start(): void {
+    this.#child = new Deno.Command("unshare", {
+      args: [
+        "--uts",
+        "--mount",
+        "--pid",
+        "--net",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+        `${this.dir}/inner.sh`,
+        this.dir,
+        this.name,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  }
+
+  /** SIGKILLs unshare; --kill-child then SIGKILLs the namespace's init and with it everything. */
+  async killHard(): Promise<void> {
+    if (!this.#child) return;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // gone
+    }
+    await this.#child.status;
+    this.#child = undefined;
+  }
+}
+
+Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () => {
+  requireRootAndSocat();
+  const dir = await Deno.makeTempDir({ prefix: "hb-serial-real-" });
+  const pair = await openPtyPair(`${dir}/ttyA`, `${dir}/ttyB`);
+  const hb = new HbNode("node1", `${dir}/node1`);
+  const real = new RealNode("node2", `${dir}/node2`);
+  const both = () => `--- hb node1\n${hb.log()}\n--- real node2\n${real.log()}`;
+  try {
+    await real.setUp(pair.b, ["node1", "node2"]);
+    await hb.setUp(pair.a, ["node1", "node2"]);
+    real.start();
+    // the real one accepts a pty as its serial device, at the default 19200 baud
+    assert(
+      await waitFor(
+        () => /Starting serial heartbeat on tty \S+ \(19200 baud\)/.test(real.log()),
+        15_000,
+      ),
+      `real Heartbeat did not open the pty:\n${both()}`,
+    );
+    await hb.start();
+    const up = () =>
+      hb.log().includes("Status update for node node2: status active") &&
+      hb.log().includes(`Link node2:${pair.a} up.`) &&
+      real.log().includes("Status update for node node1: status active") &&
+      real.log().includes(`Link node1:${pair.b} up.`);
+    assert(await waitFor(up, 20_000), `hb and the real node did not come up together:\n${both()}`);
+
+    // 5 s on the line: no node or link death, no frame the other side rejected
+    const hbMark = hb.log().length;
+    const realMark = real.log().length;
+    await new Promise((r) => setTimeout(r, 5000));
+    const hbSince = hb.log().slice(hbMark);
+    const realSince = real.log().slice(realMark);
+    assert(!/dead|Dropped|bad packet/i.test(hbSince), `hb while stable:\n${hbSince}`);
+    assert(
+      !/dead|authentication|bad packet|ERROR|CRIT/i.test(realSince),
+      `real node while stable:\n${realSince}`,
+    );
+
+    // hb crashes: the real node declares it dead
+    let mark = real.log().length;
+    let t0 = Date.now();
+    hb.killHard();
+    assert(
+      await waitFor(() => real.log().slice(mark).includes("node node1: is dead"), 5000),
+      `the real node did not declare hb dead:\n${real.log().slice(mark)}`,
+    );
+    console.log(`real node declared hb dead after ${Date.now() - t0} ms`);
+    assertMatch(real.log().slice(mark), new RegExp(`Link node1:${esc(pair.b)} dead\\.`));
+
+    // hb restarts (new generation): the real node takes it back
+    mark = real.log().length;
+    const hbMark2 = hb.log().length;
+    await hb.start();
+    assert(
+      await waitFor(
+        () =>
+          real.log().slice(mark).includes("Status update for node node1: status active") &&
+          hb.log().slice(hbMark2).includes("Status update for node node2: status active"),
+        20_000,
+      ),
+      `restarted hb not taken back:\n${both()}`,
+    );
+
+    // the real node crashes: hb declares it dead
+    mark = hb.log().length;
+    t0 = Date.now();
+    await real.killHard();
+    assert(
+      await waitFor(() => hb.log().slice(mark).includes("node node2: is dead"), 5000),
+      `hb did not declare the real node dead:\n${hb.log().slice(mark)}`,
+    );
+    console.log(`hb declared the real node dead after ${Date.now() - t0} ms`);
+    assertMatch(hb.log().slice(mark), new RegExp(`Link node2:${esc(pair.a)} dead\\.`));
+  } finally {
+    await real.killHard();
+    await hb.tearDown();
+    await pair.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+function esc(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}

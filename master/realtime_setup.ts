@@ -1,0 +1,166 @@
+/**
+ * `realtime`, `rtprio` and `memreserve` for a core process (config-and-cli.md §7.8), with
+ * Heartbeat's log lines, on top of sys/realtime.ts.
+ *
+ * What Heartbeat does in every core process, and what this does:
+ *
+ * - `realtime off`: logs `info: Request to set pid <pid> to realtime ignored.` and changes
+ *   nothing (SCHED_OTHER, not locked).
+ * - `realtime on` (default): SCHED_RR at `rtprio` (default: the policy minimum, 1) for the
+ *   master; `rtprio - 1` for children when rtprio > 1. Failure:
+ *   `ERROR: Unable to set scheduler parameters.: <errno text>` (and it goes on).
+ * - Then RLIMIT_MEMLOCK is raised as far as allowed (unlimited, else soft = hard). If the
+ *   reservation — stack + heap: master 32 KB + `memreserve` KB, media children 16 + 64 KB,
+ *   FIFO reader 16 + 8 KB — is at least half of a finite limit:
+ *   `ERROR: Cannot lock ourselves into memory:  System limits on locked-in memory are too
+ *   small.` and the process stays unlocked.
+ * - Else `mlockall`. Failure: `ERROR: Unable to lock pid <pid> in memory: <errno text>`
+ *   (`WARN:` when the system has no mlockall, ENOSYS).
+ *
+ * Differences, on purpose:
+ *
+ * - Locking uses `MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT` unless `populate` is set: pages are
+ *   locked when first touched instead of all at once. Heartbeat's plain
+ *   `MCL_CURRENT | MCL_FUTURE` faults in every accessible mapping, which for a Deno process
+ *   (V8 code space, ICU data, an 8 MB stack per runtime thread) costs tens to hundreds of MB
+ *   of RSS per core process for nothing; with ON_FAULT every page the process actually uses
+ *   is still locked and never swapped out, which is what the directive is for.
+ * - Heartbeat pre-touches `memreserve` KB of malloc heap (and 32 KB of stack) before locking
+ *   so that later allocations do not fault. V8's garbage-collected heap cannot be
+ *   pre-reserved that way, so the reservation only enters the limit check above (the same
+ *   decision and line as Heartbeat); pages are locked as V8 grows the heap.
+ * - Scheduling is per thread on Linux: all existing threads of the process (V8 and runtime
+ *   helpers, whose work the event loop may wait for) are switched, not only the main thread;
+ *   threads created later inherit the policy (`allThreads: false` to switch the main thread
+ *   only).
+ *
+ * @module
+ */
+
+import {
+  getrlimit,
+  MCL_CURRENT,
+  MCL_FUTURE,
+  MCL_ONFAULT,
+  mlockall,
+  RLIM_INFINITY,
+  RLIMIT_MEMLOCK,
+  setrlimit,
+} from "../sys/libc.ts";
+import { makeRealtime, minRealtimePriority } from "../sys/realtime.ts";
+
+/** The configuration fields used (`HaCfConfig` has them: realtime, rtprio, memreserveKb). */
+export interface RealtimeSetupConfig {
+  /** `realtime` directive (default true). */
+  realtime: boolean;
+  /** `rtprio`, if given. */
+  rtprio?: number;
+  /** `memreserve` in KB (default 6500). */
+  memreserveKb: number;
+  /** Lock with plain `MCL_CURRENT | MCL_FUTURE` (fault everything in now). Default false. */
+  populate?: boolean;
+  /** Switch every thread of the process (default true). */
+  allThreads?: boolean;
+}
+
+/**
+ * Which core process: `master` (rtprio, memreserve), `child` (a medium read/write child:
+ * rtprio-1, 64 KB), `fifo` (the FIFO reader: rtprio-1, 8 KB).
+ */
+export type RealtimeRole = "master" | "child" | "fifo";
+
+/** Heartbeat's priority words used here. */
+export type RealtimePriority = "ERROR" | "WARN" | "info" | "debug";
+
+/** Logging callback (the master's log function fits). */
+export type RealtimeLog = (prio: RealtimePriority, text: string) => void;
+
+/** What {@link applyRealtime} did. */
+export interface RealtimeSetupReport {
+  /** False for `realtime off`. */
+  enabled: boolean;
+  /** SCHED_RR priority in effect (0 when not switched). */
+  priority: number;
+  /** True when mlockall succeeded. */
+  locked: boolean;
+  /** RLIMIT_MEMLOCK soft limit after raising it (null if unknown). */
+  memlockLimit: bigint | null;
+  /** Bytes reserved (stack + heap) for the limit check. */
+  reserveBytes: number;
+}
+
+/** The priority Heartbeat gives `role` for `rtprio`. */
+export function realtimePriority(rtprio: number | undefined, role: RealtimeRole): number {
+  const base = rtprio === undefined || rtprio <= 0 ? minRealtimePriority() : rtprio;
+  return role !== "master" && base > 1 ? base - 1 : base;
+}
+
+/** Stack + heap reservation in KB per role (Heartbeat's cl_make_realtime arguments). */
+export function reserveKb(role: RealtimeRole, memreserveKb: number): number {
+  if (role === "master") return 32 + memreserveKb;
+  if (role === "child") return 16 + 64;
+  return 16 + 8;
+}
+
+function errnoText(message: string): string {
+  const i = message.indexOf(": ");
+  return i >= 0 ? message.slice(i + 2) : message;
+}
+
+/**
+ * Applies `realtime` to the calling process as core process `role`, logging Heartbeat's
+ * lines through `log`. Call once, early: the master right after start-up (before its main
+ * loop), each worker at its start. Never throws.
+ */
+export function applyRealtime(
+  cfg: RealtimeSetupConfig,
+  role: RealtimeRole,
+  log: RealtimeLog,
+): RealtimeSetupReport {
+  const reserveBytes = reserveKb(role, cfg.memreserveKb) * 1024;
+  if (!cfg.realtime) {
+    log("info", `Request to set pid ${Deno.pid} to realtime ignored.`);
+    return { enabled: false, priority: 0, locked: false, memlockLimit: null, reserveBytes };
+  }
+  const sched = makeRealtime(realtimePriority(cfg.rtprio, role), {
+    lock: false,
+    allThreads: cfg.allThreads ?? true,
+  });
+  if (!sched.scheduled) {
+    log("ERROR", `Unable to set scheduler parameters.: ${errnoText(sched.errors[0] ?? "")}`);
+  }
+  const report: RealtimeSetupReport = {
+    enabled: true,
+    priority: sched.priority,
+    locked: false,
+    memlockLimit: null,
+    reserveBytes,
+  };
+
+  // Remove the locked-memory limit if we can, else get what we can.
+  if (!setrlimit(RLIMIT_MEMLOCK, { cur: RLIM_INFINITY, max: RLIM_INFINITY }).ok) {
+    const cur = getrlimit(RLIMIT_MEMLOCK);
+    if (cur.ok) setrlimit(RLIMIT_MEMLOCK, { cur: cur.value.max, max: cur.value.max });
+  }
+  const lim = getrlimit(RLIMIT_MEMLOCK);
+  if (lim.ok) {
+    report.memlockLimit = lim.value.cur;
+    if (lim.value.cur !== RLIM_INFINITY && BigInt(reserveBytes) >= lim.value.cur / 2n) {
+      log(
+        "ERROR",
+        "Cannot lock ourselves into memory:  System limits on locked-in memory are too small.",
+      );
+      return report;
+    }
+  }
+  const m = mlockall(MCL_CURRENT | MCL_FUTURE | (cfg.populate ? 0 : MCL_ONFAULT));
+  if (m.ok) {
+    report.locked = true;
+    log("debug", `pid ${Deno.pid} locked in memory.`);
+  } else if (m.error.code === "ENOSYS") {
+    log("WARN", `Unable to lock pid ${Deno.pid} in memory: ${errnoText(m.error.message)}`);
+  } else {
+    log("ERROR", `Unable to lock pid ${Deno.pid} in memory: ${errnoText(m.error.message)}`);
+  }
+  return report;
+}
