@@ -27,8 +27,8 @@ function stamp(t0: number): string {
 /** Follows the ha-logs of the nodes and prints interesting lines as they appear. */
 class LogFollower {
   #offsets = new Map<string, number>();
-  #timer: number | undefined;
-  constructor(private nodes: TestNode[], private t0: number) {}
+  #timer: ReturnType<typeof setInterval> | undefined;
+  constructor(private nodes: readonly TestNode[], private t0: number) {}
 
   start(): void {
     this.#timer = setInterval(() => void this.poll(), 100);
