@@ -74,7 +74,9 @@ export async function demoMain(args: string[]): Promise<number> {
     return 1;
   }
   const t0 = performance.now();
-  console.log(`hb demo: two nodes, bcast on one link, keepalive ${keepalive} ms, deadtime ${deadtime} ms`);
+  console.log(
+    `hb demo: two nodes, bcast on one link, keepalive ${keepalive} ms, deadtime ${deadtime} ms`,
+  );
   await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "demo" });
   const [n1, n2] = tb.nodes;
   for (const n of tb.nodes) {

@@ -30,6 +30,7 @@
  */
 
 import { mkfifo } from "./posix.ts";
+import { trackChild } from "./procs.ts";
 import { BUILTIN_DEVICE_IDS, findOnPath } from "./devices.ts";
 import {
   type HelperLogRecord,
@@ -150,6 +151,7 @@ async function runRelayed(
   } catch {
     return null;
   }
+  trackChild(child);
   const relay = async (s: ReadableStream<Uint8Array>, which: "stdout" | "stderr") => {
     let buf = "";
     for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
@@ -196,9 +198,7 @@ function sshDevice(req: HelperRequest, emit: Emit): BuiltinDevice {
       const attempts = req.sshPingAttempts ?? 15;
       const ping = findOnPath("ping");
       for (let i = 0; i < attempts; i++) {
-        const p = ping === null
-          ? null
-          : await runRelayed(ping, ["-w1", "-c1", node], {}, () => {});
+        const p = ping === null ? null : await runRelayed(ping, ["-w1", "-c1", node], {}, () => {});
         if (p !== null && p.signal === null && p.code === 1) return S_OK;
         await new Promise((r) => setTimeout(r, 1000));
       }

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { trackChild } from "./procs.ts";
 import type { HelperLogRecord, StonithDeviceSpec, StonithPriority } from "./types.ts";
 
 const LINE_RE =
@@ -124,6 +125,7 @@ export async function clusterGlueRun(
     });
     return -1;
   }
+  trackChild(child);
   const relay = async (stream: ReadableStream<Uint8Array>) => {
     let buf = "";
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {

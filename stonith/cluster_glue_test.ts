@@ -31,7 +31,10 @@ Deno.test("parseClusterGlueLine: cl_log stderr format, CRIT to ERROR, summaries 
     ),
     { prio: "ERROR", text: "SSH STONITH device doesn't control host [node2]", glib: true },
   );
-  assertEquals(parseClusterGlueLine("Nov 21 23:50:40 vm stonith: [1]: debug: null device OK."), null);
+  assertEquals(
+    parseClusterGlueLine("Nov 21 23:50:40 vm stonith: [1]: debug: null device OK."),
+    null,
+  );
   assertEquals(parseClusterGlueLine(""), null);
   assertEquals(parseClusterGlueLine("raw script noise"), {
     prio: "info",

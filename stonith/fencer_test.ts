@@ -247,7 +247,7 @@ Deno.test("stop() kills a helper that hangs and cancels its retries", async () =
   Deno.chmodSync(dir, 0o755);
   writeScript(
     `${dir}/hang`,
-    `#!/bin/sh\ncase "$1" in reset) exec sleep 30 ;; getconfignames) echo hostlist ;; *) exit 0 ;; esac\n`,
+    `#!/bin/sh\ncase "$1" in reset) echo $$ > ${dir}/pid; exec sleep 30 ;; getconfignames) echo hostlist ;; *) exit 0 ;; esac\n`,
   );
   const rec = recordingLog();
   let fenced = false;
@@ -258,8 +258,31 @@ Deno.test("stop() kills a helper that hangs and cancels its retries", async () =
   });
   f.fence("node2", { mayHoldResources: true }, () => fenced = true);
   await waitFor(() => rec.lines.length >= 1, 10_000, "helper start");
+  await waitFor(
+    () => {
+      try {
+        return Deno.readTextFileSync(`${dir}/pid`).trim() !== "";
+      } catch {
+        return false;
+      }
+    },
+    10_000,
+    "script start",
+  );
+  const scriptPid = Number(Deno.readTextFileSync(`${dir}/pid`).trim());
   await f.stop();
   assert(!fenced);
+  await waitFor(
+    () => {
+      try {
+        return Deno.readTextFileSync(`/proc/${scriptPid}/stat`).split(" ")[2] === "Z";
+      } catch {
+        return true; // gone
+      }
+    },
+    5_000,
+    "the script to be stopped with its helper",
+  );
   assertMatch(rec.text().at(-1)!, /Managed STONITH node2 process \d+ killed by signal 15/);
   Deno.removeSync(dir, { recursive: true });
 });

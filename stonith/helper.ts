@@ -16,6 +16,7 @@
 import { setProcessTitle } from "../sys/proctitle.ts";
 import { builtinDevice } from "./builtin.ts";
 import { clusterGlueDeviceId, clusterGlueRun } from "./cluster_glue.ts";
+import { killTrackedChildren } from "./procs.ts";
 import {
   EXIT_BADHOST,
   EXIT_FAILED,
@@ -91,7 +92,14 @@ export async function stonithHelperMain(args: string[]): Promise<number> {
     return 2;
   }
   setProcessTitle("heartbeat: Initiate_Reset()");
-  // The master's interrupt handling applies; a helper ends on SIGTERM (default action).
+  // The master's interrupt handling applies.
   Deno.addSignalListener("SIGINT", () => {});
+  // SIGTERM (the master stopping): stop the plugin program too, then die of the signal.
+  const onTerm = () => {
+    killTrackedChildren("SIGTERM");
+    Deno.removeSignalListener("SIGTERM", onTerm);
+    Deno.kill(Deno.pid, "SIGTERM");
+  };
+  Deno.addSignalListener("SIGTERM", onTerm);
   return await runHelperRequest(req, emitToMaster);
 }

@@ -59,17 +59,20 @@ Deno.test("built-in meatware: waits for the operator, confirmed by meatclient", 
     "ERROR: glib: OPERATOR INTERVENTION REQUIRED to reset node2.",
     'ERROR: glib: Run "meatclient -c node2" AFTER power-cycling the machine.',
   ];
-  assertEquals(rec.text().map((l) => l.replace(` ${pids[0]} `, " <pid> ").replace(` ${pids[1]} `, " <pid> ")), [
-    ...request,
-    "ERROR: glib: Format error - failed to Meatware-reset node node2",
-    "ERROR: Host node2 not reset!",
-    "WARN: Managed STONITH node2 process <pid> exited with return code 1.",
-    "ERROR: STONITH of node2 failed.  Retrying...",
-    ...request,
-    "info: glib: node Meatware-reset: node2",
-    "info: node node2 now reset.",
-    "info: Managed STONITH node2 process <pid> exited with return code 0.",
-  ]);
+  assertEquals(
+    rec.text().map((l) => l.replace(` ${pids[0]} `, " <pid> ").replace(` ${pids[1]} `, " <pid> ")),
+    [
+      ...request,
+      "ERROR: glib: Format error - failed to Meatware-reset node node2",
+      "ERROR: Host node2 not reset!",
+      "WARN: Managed STONITH node2 process <pid> exited with return code 1.",
+      "ERROR: STONITH of node2 failed.  Retrying...",
+      ...request,
+      "info: glib: node Meatware-reset: node2",
+      "info: node node2 now reset.",
+      "info: Managed STONITH node2 process <pid> exited with return code 0.",
+    ],
+  );
   assert(!exists(`${runDir}/meatware.node2`), "FIFO removed after the reset");
   Deno.removeSync(runDir, { recursive: true });
 });

@@ -13,7 +13,7 @@ export {
   type FencerOptions,
 } from "./fencer.ts";
 export { runHelperRequest, stonithHelperMain } from "./helper.ts";
-export { meatclientMain, type MeatclientIo } from "./meatclient.ts";
+export { type MeatclientIo, meatclientMain } from "./meatclient.ts";
 export {
   availableStonithTypes,
   BUILTIN_DEVICE_IDS,

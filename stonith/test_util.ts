@@ -23,7 +23,8 @@ export function recordingLog(): { log: StonithLog; lines: LoggedLine[]; text: ()
   const lines: LoggedLine[] = [];
   return {
     lines,
-    log: (prio, text, opts) => lines.push({ prio, text, pid: opts?.pid, glib: opts?.glib === true }),
+    log: (prio, text, opts) =>
+      lines.push({ prio, text, pid: opts?.pid, glib: opts?.glib === true }),
     text: () => lines.map((l) => `${l.prio}: ${l.glib ? "glib: " : ""}${l.text}`),
   };
 }

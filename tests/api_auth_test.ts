@@ -105,13 +105,20 @@ Deno.test("apiauth: unlisted uid/gid and false claims are refused from kernel cr
     const d = await py(rig.path, ["--reuid=nobody", "--regid=haclient", "--clear-groups"]);
     assertStringIncludes(d, "result=OK");
     // Named clients: ipfail needs uid hacluster; an unknown name has no default entry.
-    const e = await py(rig.path, ["--reuid=hacluster", "--regid=haclient", "--clear-groups"], "ipfail");
+    const e = await py(
+      rig.path,
+      ["--reuid=hacluster", "--regid=haclient", "--clear-groups"],
+      "ipfail",
+    );
     assertStringIncludes(e, "t=hbapi-clstat,st=join,from_id=ipfail");
     assertStringIncludes(e, "result=OK");
     const f = await py(rig.path, NOBODY, "ipfail");
     assertStringIncludes(f, "info=client failed authorization");
     // …and a refused named client gets its leave before the close.
-    assertStringIncludes(f, "t=hbapi-clstat,st=leave,from_id=ipfail,to_id=ipfail,src=wa1,info=client failed authorization");
+    assertStringIncludes(
+      f,
+      "t=hbapi-clstat,st=leave,from_id=ipfail,to_id=ipfail,src=wa1,info=client failed authorization",
+    );
     const g = await py(rig.path, NOBODY, "someapp");
     assertStringIncludes(g, "info=no default client auth");
     // The server still serves root.

@@ -96,7 +96,9 @@ export async function runReal(
   args: string[],
   runAs?: string[],
 ): Promise<RunResult> {
-  const exec = runAs ? `exec setpriv ${runAs.join(" ")} ${REAL_CL_STATUS}` : `exec ${REAL_CL_STATUS}`;
+  const exec = runAs
+    ? `exec setpriv ${runAs.join(" ")} ${REAL_CL_STATUS}`
+    : `exec ${REAL_CL_STATUS}`;
   const varRun = (() => {
     try {
       return Deno.lstatSync("/var/run").isSymlink;
@@ -109,12 +111,24 @@ export async function runReal(
     "mount -t tmpfs hbapitest /run",
     "mkdir -p /run/heartbeat",
     `mount --bind "$1" /run/heartbeat`,
-    varRun ? "" : `mount -t tmpfs hbapitest /var/run && mkdir -p /var/run/heartbeat && mount --bind "$1" /var/run/heartbeat`,
+    varRun
+      ? ""
+      : `mount -t tmpfs hbapitest /var/run && mkdir -p /var/run/heartbeat && mount --bind "$1" /var/run/heartbeat`,
     "shift",
     `${exec} "$@"`,
   ].filter((l) => l !== "").join("\n");
   const out = await new Deno.Command("unshare", {
-    args: ["--mount", "--propagation", "private", "sh", "-c", sh, "sh", `${runDir}/heartbeat`, ...args],
+    args: [
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      sh,
+      "sh",
+      `${runDir}/heartbeat`,
+      ...args,
+    ],
     stdin: "null",
   }).output();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: mask(out.stderr) };
@@ -138,7 +152,7 @@ export class RawClient {
   readonly #reader = new FrameReader();
   readonly #inbox: Message[] = [];
   #eof = false;
-  #buf = new Uint8Array(65536);
+  #pending: Promise<Uint8Array | null> | undefined;
 
   private constructor(conn: Deno.UnixConn) {
     this.conn = conn;
@@ -173,17 +187,24 @@ export class RawClient {
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      // One read stays pending across timeouts so that no bytes are lost.
+      this.#pending ??= (async () => {
+        const buf = new Uint8Array(65536);
+        const n = await this.conn.read(buf).catch(() => null);
+        return n === null ? null : buf.slice(0, n);
+      })();
       const r = await Promise.race([
-        this.conn.read(this.#buf).catch(() => null),
+        this.#pending,
         new Promise<"t">((res) => timer = setTimeout(() => res("t"), left)),
       ]);
       clearTimeout(timer);
       if (r === "t") return undefined;
+      this.#pending = undefined;
       if (r === null) {
         this.#eof = true;
         break;
       }
-      const p = this.#reader.push(this.#buf.slice(0, r));
+      const p = this.#reader.push(r);
       for (const body of p.frames) {
         const d = decodeMessage(body);
         if (d.ok) this.#inbox.push(d.msg);

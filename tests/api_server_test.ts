@@ -185,7 +185,10 @@ Deno.test("cl_status: pacemaker on, getrsc refused, msgfmt netstring, node state
       { args: ["clientstatus", "wa2", "ipfail"], code: 1 },
     ]);
     rig.backend.pacemaker = "off";
-    rig.backend.rsc = { ok: false, info: "Resource is managed by crm. Use crm tool to query resource" };
+    rig.backend.rsc = {
+      ok: false,
+      info: "Resource is managed by crm. Use crm tool to query resource",
+    };
     await compare(rig, [{ args: ["rscstatus"], code: 13 }, { args: ["test"], code: 0 }]);
   } finally {
     await rig.dispose();

@@ -86,7 +86,9 @@ Deno.test("api vectors: hbapi-resp replies are byte-identical for every capture"
       p.input(
         1,
         new TextEncoder().encode(
-          `>>>\nt=hbapi-req\nreqtype=signon\npid=${m.get("pid")}\nfrom_id=ipfail\nuid=102\ngid=105\n<<<\n`,
+          `>>>\nt=hbapi-req\nreqtype=signon\npid=${
+            m.get("pid")
+          }\nfrom_id=ipfail\nuid=102\ngid=105\n<<<\n`,
         ),
       );
       rec.frames.length = 0;
@@ -152,7 +154,10 @@ Deno.test("api vectors: hbapi-resp replies are byte-identical for every capture"
 Deno.test("api framing: header, split frames, bad magic, oversize", () => {
   const body = new TextEncoder().encode(">>>\nt=x\n<<<\n\0");
   const f = encodeFrame(body);
-  assertEquals(toHex(f.subarray(0, 8)), toHex(new Uint8Array([body.length, 0, 0, 0, 0xcd, 0xab, 0, 0])));
+  assertEquals(
+    toHex(f.subarray(0, 8)),
+    toHex(new Uint8Array([body.length, 0, 0, 0, 0xcd, 0xab, 0, 0])),
+  );
   const r = new FrameReader();
   const two = new Uint8Array([...f, ...f]);
   let n = 0;

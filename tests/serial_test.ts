@@ -230,9 +230,10 @@ Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill
     const took = Date.now() - killedAt;
     assert(dead, `node1 never declared node2 dead:\n${n1.log().slice(mark)}`);
     assert(took <= deadline, `node2 declared dead after ${took} ms (limit ${deadline} ms)`);
-    assertMatch(
-      n1.log().slice(mark),
-      new RegExp(`Link node2:${pair.a.replaceAll("/", "\\/")} dead\\.`),
+    console.log(`node1 declared node2 dead after ${took} ms`);
+    assert(
+      await waitFor(() => n1.log().slice(mark).includes(`Link node2:${pair.a} dead.`), 2000),
+      `no link-dead line:\n${n1.log().slice(mark)}`,
     );
   } finally {
     await n1.tearDown();
@@ -389,11 +390,15 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     let t0 = Date.now();
     hb.killHard();
     assert(
-      await waitFor(() => real.log().slice(mark).includes("node node1: is dead"), 5000),
+      await waitFor(
+        () =>
+          real.log().slice(mark).includes("node node1: is dead") &&
+          real.log().slice(mark).includes(`Link node1:${pair.b} dead.`),
+        5000,
+      ),
       `the real node did not declare hb dead:\n${real.log().slice(mark)}`,
     );
     console.log(`real node declared hb dead after ${Date.now() - t0} ms`);
-    assertMatch(real.log().slice(mark), new RegExp(`Link node1:${esc(pair.b)} dead\\.`));
 
     // hb restarts (new generation): the real node takes it back
     mark = real.log().length;
@@ -414,11 +419,15 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     t0 = Date.now();
     await real.killHard();
     assert(
-      await waitFor(() => hb.log().slice(mark).includes("node node2: is dead"), 5000),
+      await waitFor(
+        () =>
+          hb.log().slice(mark).includes("node node2: is dead") &&
+          hb.log().slice(mark).includes(`Link node2:${pair.a} dead.`),
+        5000,
+      ),
       `hb did not declare the real node dead:\n${hb.log().slice(mark)}`,
     );
     console.log(`hb declared the real node dead after ${Date.now() - t0} ms`);
-    assertMatch(hb.log().slice(mark), new RegExp(`Link node2:${esc(pair.a)} dead\\.`));
   } finally {
     await real.killHard();
     await hb.tearDown();
@@ -426,7 +435,3 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
-
-function esc(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}

@@ -1,0 +1,270 @@
+/**
+ * Benchmark clusters on the testbed: the same `ha.cf`, `authkeys` and `haresources` for hb
+ * and the real Heartbeat 3.0.6, plus helpers that watch logs, find which node holds the
+ * service address and wait for a cluster to settle.
+ *
+ * @module
+ */
+
+import { authkeys, haCf, type Impl, run, Testbed, type TestNode } from "../tests/testbed/mod.ts";
+import { forgetTestbed, installGuard, trackTestbed } from "./guard.ts";
+
+/** The service address of the benchmark's resource group (link 0, client-reachable). */
+export const SERVICE_IP = "198.18.0.100";
+
+/** The `haresources` line: node1 prefers one IPaddr resource on eth0. */
+export const HARESOURCES = `node1 ${SERVICE_IP}/24/eth0\n`;
+
+/** The implementations compared; re-exported from the testbed. */
+export type { Impl };
+
+/** Heartbeat timers of one configuration. */
+export interface Timing {
+  /** `keepalive` in milliseconds. */
+  keepaliveMs: number;
+  /** `deadtime` in milliseconds. */
+  deadtimeMs: number;
+}
+
+/** Short label of a timing, e.g. `200ms/1s`. */
+export function timingLabel(t: Timing): string {
+  return `${fmtDuration(t.keepaliveMs)}/${fmtDuration(t.deadtimeMs)}`;
+}
+
+function fmtDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** An `ha.cf` time value: whole seconds as a plain number, anything else with `ms`. */
+function haTime(ms: number): string {
+  return ms % 1000 === 0 ? String(ms / 1000) : `${ms}ms`;
+}
+
+/** Options of {@link BenchCluster.create}. */
+export interface ClusterOptions {
+  /** Which daemon every node runs. */
+  impl: Impl;
+  /** Node names (default node1, node2). */
+  nodes?: string[];
+  /** Number of media: one `bcast ethK` line per link (default 1). */
+  media?: number;
+  /** Timers. */
+  timing: Timing;
+  /** Put the service address group into `haresources` (default true). */
+  resources?: boolean;
+  /** Make the client namespace (198.18.0.250) for probing (default false). */
+  client?: boolean;
+  /** `realtime` directive (default true, Heartbeat's default). */
+  realtime?: boolean;
+  /** Label for the testbed's temp dir. */
+  name: string;
+}
+
+/** Renders the `ha.cf` both implementations get. */
+export function benchHaCf(
+  nodes: string[],
+  timing: Timing,
+  media: number,
+  realtime: boolean,
+): string {
+  const initdeadS = Math.max(1, Math.ceil((2 * timing.deadtimeMs) / 1000));
+  return haCf({
+    logfile: "/var/log/ha-log",
+    logfacility: "none",
+    keepalive: haTime(timing.keepaliveMs),
+    deadtime: haTime(timing.deadtimeMs),
+    initdead: initdeadS,
+    udpport: 694,
+    bcast: Array.from({ length: media }, (_, k) => `eth${k}`),
+    auto_failback: "off",
+    realtime: realtime ? "on" : "off",
+    crm: "off",
+    node: nodes,
+  });
+}
+
+/** A configured testbed cluster running one implementation on every node. */
+export class BenchCluster {
+  /** The testbed. */
+  readonly tb: Testbed;
+  /** The implementation. */
+  readonly impl: Impl;
+  /** Timers. */
+  readonly timing: Timing;
+  /** Number of media. */
+  readonly media: number;
+
+  private constructor(tb: Testbed, impl: Impl, timing: Timing, media: number) {
+    this.tb = tb;
+    this.impl = impl;
+    this.timing = timing;
+    this.media = media;
+  }
+
+  /** Builds the testbed and writes the configuration into every node. Does not start anything. */
+  static async create(opts: ClusterOptions): Promise<BenchCluster> {
+    installGuard();
+    const names = opts.nodes ?? ["node1", "node2"];
+    const media = opts.media ?? 1;
+    const tb = await Testbed.create({
+      nodes: names,
+      links: media,
+      client: opts.client ?? false,
+      name: opts.name,
+      prefix: "hbbench",
+    });
+    trackTestbed(tb);
+    try {
+      const conf = benchHaCf(names, opts.timing, media, opts.realtime ?? true);
+      for (const n of tb.nodes) {
+        await n.writeHaCf(conf);
+        await n.writeAuthkeys(authkeys("sha1", "hb-bench"));
+        await n.writeHaresources(opts.resources === false ? "" : HARESOURCES);
+      }
+    } catch (e) {
+      await tb.destroy().catch(() => {});
+      forgetTestbed(tb);
+      throw e;
+    }
+    return new BenchCluster(tb, opts.impl, opts.timing, media);
+  }
+
+  /** The nodes. */
+  get nodes(): readonly TestNode[] {
+    return this.tb.nodes;
+  }
+
+  /** The node called `name`. */
+  node(name: string): TestNode {
+    return this.tb.node(name);
+  }
+
+  /** Starts the daemon on `node` (the cluster's implementation). */
+  async start(node: TestNode): Promise<void> {
+    await node.start({ impl: this.impl, timeoutMs: 30_000 });
+  }
+
+  /** Starts every node (concurrently). */
+  async startAll(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.start(n)));
+  }
+
+  /** Which nodes currently carry the service address on an interface. */
+  async ipHolders(): Promise<string[]> {
+    const out: string[] = [];
+    await Promise.all(this.nodes.map(async (n) => {
+      if (await holdsAddress(n, SERVICE_IP)) out.push(n.name);
+    }));
+    return out.sort();
+  }
+
+  /** Removes everything (idempotent). */
+  async destroy(): Promise<void> {
+    try {
+      await this.tb.destroy();
+    } finally {
+      forgetTestbed(this.tb);
+    }
+  }
+}
+
+/** True when `node`'s network namespace has `address` on any interface. */
+export async function holdsAddress(node: TestNode, address: string): Promise<boolean> {
+  const r = await run(["ip", "-n", node.netns, "-4", "-o", "addr", "show"], {
+    check: false,
+    timeoutMs: 5000,
+  });
+  return r.stdout.includes(` ${address}/`);
+}
+
+/**
+ * Follows a node's `ha-log` from an offset, returning whole new lines. Cheap enough to poll
+ * every few milliseconds (reads only what was appended).
+ */
+export class LogTail {
+  readonly #path: string;
+  #offset: number;
+  #partial = "";
+  readonly #decoder = new TextDecoder();
+
+  /** Follows `node`'s ha-log from byte `offset` (default: its current end, see {@link LogTail.at}). */
+  constructor(node: TestNode, offset = 0) {
+    this.#path = `${node.logDir}/ha-log`;
+    this.#offset = offset;
+  }
+
+  /** A tail that starts at the current end of `node`'s log. */
+  static async at(node: TestNode): Promise<LogTail> {
+    const size = await Deno.stat(`${node.logDir}/ha-log`).then((s) => s.size, () => 0);
+    return new LogTail(node, size);
+  }
+
+  /** Byte offset read so far. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** New complete lines since the last call. */
+  async poll(): Promise<string[]> {
+    let f: Deno.FsFile;
+    try {
+      f = await Deno.open(this.#path, { read: true });
+    } catch {
+      return [];
+    }
+    try {
+      const size = (await f.stat()).size;
+      if (size < this.#offset) this.#offset = 0; // truncated or replaced
+      if (size === this.#offset) return [];
+      const buf = new Uint8Array(size - this.#offset);
+      await f.seek(this.#offset, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < buf.length) {
+        const n = await f.read(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      this.#offset += got;
+      const text = this.#partial + this.#decoder.decode(buf.subarray(0, got), { stream: true });
+      const lines = text.split("\n");
+      this.#partial = lines.pop() ?? "";
+      return lines;
+    } finally {
+      f.close();
+    }
+  }
+
+  /**
+   * Polls every `intervalMs` until a line matches; resolves with the line and the wall-clock
+   * time (`Date.now()`) it was seen, or undefined after `timeoutMs` or when `abort` fires.
+   */
+  async waitFor(
+    pattern: RegExp,
+    timeoutMs: number,
+    intervalMs = 5,
+  ): Promise<{ line: string; at: number } | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const line of await this.poll()) {
+        if (pattern.test(line)) return { line, at: Date.now() };
+      }
+      if (Date.now() >= deadline) return undefined;
+      await sleep(intervalMs);
+    }
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Escapes a string for use inside a RegExp. */
+export function reEscape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Matches a node's "peer is dead" line (`WARN: node <peer>: is dead`). */
+export function deadLine(peer: string): RegExp {
+  return new RegExp(`node ${reEscape(peer)}: is dead`);
+}
