@@ -177,17 +177,27 @@ export async function holdsAddress(node: TestNode, address: string): Promise<boo
   return r.stdout.includes(` ${address}/`);
 }
 
+/** A log line and when the benchmark saw it. */
+export interface SeenLine {
+  /** The line without its newline. */
+  text: string;
+  /** Wall-clock time (`Date.now()`) of the poll that read it. */
+  at: number;
+}
+
 /**
- * Follows a node's `ha-log` from an offset, returning whole new lines. Cheap enough to poll
- * every few milliseconds (reads only what was appended).
+ * Follows a node's `ha-log` from an offset, keeping every whole line read (with the time it
+ * was seen). Cheap enough to poll every few milliseconds: it reads only what was appended.
  */
 export class LogTail {
+  /** Every line read so far. */
+  readonly lines: SeenLine[] = [];
   readonly #path: string;
   #offset: number;
   #partial = "";
   readonly #decoder = new TextDecoder();
 
-  /** Follows `node`'s ha-log from byte `offset` (default: its current end, see {@link LogTail.at}). */
+  /** Follows `node`'s ha-log from byte `offset` (see {@link LogTail.at} for "from now"). */
   constructor(node: TestNode, offset = 0) {
     this.#path = `${node.logDir}/ha-log`;
     this.#offset = offset;
@@ -199,13 +209,8 @@ export class LogTail {
     return new LogTail(node, size);
   }
 
-  /** Byte offset read so far. */
-  get offset(): number {
-    return this.#offset;
-  }
-
-  /** New complete lines since the last call. */
-  async poll(): Promise<string[]> {
+  /** Reads what was appended since the last poll; returns the new whole lines. */
+  async poll(): Promise<SeenLine[]> {
     let f: Deno.FsFile;
     try {
       f = await Deno.open(this.#path, { read: true });
@@ -225,32 +230,36 @@ export class LogTail {
         got += n;
       }
       this.#offset += got;
+      const at = Date.now();
       const text = this.#partial + this.#decoder.decode(buf.subarray(0, got), { stream: true });
-      const lines = text.split("\n");
-      this.#partial = lines.pop() ?? "";
-      return lines;
+      const parts = text.split("\n");
+      this.#partial = parts.pop() ?? "";
+      const fresh = parts.map((t) => ({ text: t, at }));
+      this.lines.push(...fresh);
+      return fresh;
     } finally {
       f.close();
     }
   }
 
+  /** Lines read so far that match `pattern`. */
+  matching(pattern: RegExp): SeenLine[] {
+    return this.lines.filter((l) => pattern.test(l.text));
+  }
+
   /**
-   * Polls every `intervalMs` until a line matches; resolves with the line and the wall-clock
-   * time (`Date.now()`) it was seen, or undefined after `timeoutMs` or when `abort` fires.
+   * The first line (of everything read since the tail was made) matching `pattern`, polling
+   * every `intervalMs` for up to `timeoutMs`; undefined on timeout.
    */
-  async waitFor(
-    pattern: RegExp,
-    timeoutMs: number,
-    intervalMs = 5,
-  ): Promise<{ line: string; at: number } | undefined> {
+  async waitFor(pattern: RegExp, timeoutMs: number, intervalMs = 5): Promise<SeenLine | undefined> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (const line of await this.poll()) {
-        if (pattern.test(line)) return { line, at: Date.now() };
-      }
+    let found = this.lines.find((l) => pattern.test(l.text));
+    while (!found) {
       if (Date.now() >= deadline) return undefined;
       await sleep(intervalMs);
+      found = (await this.poll()).find((l) => pattern.test(l.text));
     }
+    return found;
   }
 }
 

@@ -87,7 +87,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   }
 
   const runtime = new MasterRuntime(
-    toRuntimePlan(cfg, { uuid, generation, fifo: paths.fifo }),
+    toRuntimePlan(cfg, { uuid, generation, fifo: paths.fifo, apiSocket: paths.apiSocket }),
     log,
   );
 

@@ -8,10 +8,7 @@
 
 import { loadConfig, type LoadedConfig, type LoadResult } from "../config/load.ts";
 import { formatVerbose as configVerbose } from "../config/load.ts";
-import {
-  formatDefaults as configDefaults,
-  HEARTBEAT_VERSION as VERSION,
-} from "../config/defaults.ts";
+import { formatDefaults as configDefaults } from "../config/defaults.ts";
 import { type Diagnostic, heartbeatLines } from "../config/diagnostics.ts";
 import type { Medium } from "../config/media.ts";
 import { createRealSystemView, type SystemView } from "../config/system_view.ts";
@@ -20,11 +17,9 @@ import { logLine as hbLog } from "./log_bridge.ts";
 import type { AuthKeys } from "../wire/auth.ts";
 import { linkName, type MediumSpec } from "../workers/media_spec.ts";
 import type { RuntimePlan } from "./runtime.ts";
+import type { ApiBackendConfig } from "./api_backend.ts";
 
-/** Heartbeat's version, as every compatible tool reports it. */
-export const HEARTBEAT_VERSION = VERSION;
-/** What `heartbeat -V` prints. */
-export const HEARTBEAT_VERSION_LINE = `${VERSION} (node: 958e11be8686759f1b99204c17812f2c2633b169)`;
+export { HEARTBEAT_VERSION, HEARTBEAT_VERSION_LINE } from "./version.ts";
 
 /** A configuration loaded for starting (or refusing to start) the daemon. */
 export interface StartConfig {
@@ -196,6 +191,8 @@ export interface StartIdentity {
   generation: number;
   /** FIFO path. */
   fifo: string;
+  /** API socket path (no API server when absent). */
+  apiSocket?: string;
 }
 
 /** The runtime plan for a validated configuration. */
@@ -208,6 +205,25 @@ export function toRuntimePlan(cfg: StartConfig, id: StartIdentity): RuntimePlan 
     fifo: id.fifo,
     env: cfg.env,
     clients: cfg.loaded?.ha.clients ?? [],
+    api: id.apiSocket && cfg.loaded ? { socket: id.apiSocket, backend: apiConfig(cfg) } : undefined,
+  };
+}
+
+function apiConfig(cfg: StartConfig): ApiBackendConfig {
+  const ha = cfg.loaded!.ha;
+  const pingTypes = new Set(["ping", "ping6", "ping_group"]);
+  return {
+    nodeName: cfg.core.nodeName,
+    deadtimeMs: cfg.core.deadtimeMs,
+    keepaliveMs: cfg.core.keepaliveMs,
+    pacemaker: ha.params.get("pacemaker") ?? "false",
+    logFacility: ha.logFacility,
+    msgfmt: ha.msgfmt,
+    apiauth: ha.apiauth,
+    params: ha.params,
+    links: cfg.media.filter((m) => !pingTypes.has(m.type)).map(linkName),
+    coreLinks: cfg.core.links,
+    pingNodes: cfg.core.pingNodes,
   };
 }
 

@@ -14,11 +14,15 @@ import type { CoreAction, CoreConfig, CoreEvent, Origin, Priority } from "../cor
 import type { MediumSpec } from "../workers/media_spec.ts";
 import { mediumStartLine } from "../workers/media_spec.ts";
 import { Supervisor } from "./supervisor.ts";
+import { ApiServer } from "../api/server.ts";
+import type { ApiResourceStatus } from "../api/backend.ts";
+import { apiEvents, type ApiBackendConfig, MasterApiBackend } from "./api_backend.ts";
+import type { CoreMessage } from "../core/message.ts";
 import { type RespawnClient, RespawnSupervisor } from "./respawn.ts";
 import { PacketCodec } from "./wire_bridge.ts";
 import type { AuthKeys, MsgFmt } from "../wire/auth.ts";
 import { decodeMessage } from "../wire/codec.ts";
-import { toCore } from "./wire_bridge.ts";
+import { toCore, toWire } from "./wire_bridge.ts";
 import { isPingSpec, pingStatusMessage } from "../workers/ping.ts";
 
 /** Logging as the runtime needs it. */
@@ -44,6 +48,8 @@ export interface RuntimePlan {
   env?: Record<string, string>;
   /** `respawn` / `failfast` clients, started at comm-up. */
   clients?: readonly RespawnClient[];
+  /** The client API socket and what its backend needs (no API when absent). */
+  api?: { socket: string; backend: ApiBackendConfig };
 }
 
 /** Sent messages kept for retransmission (the core's history holds 500). */
@@ -60,6 +66,7 @@ export class MasterRuntime {
   readonly #codec: PacketCodec;
   readonly #supervisor: Supervisor;
   readonly #respawn: RespawnSupervisor;
+  readonly #api: ApiServer | undefined;
   /** Channels (ha.cf order) that are serial lines. */
   readonly #serialChannels: number[];
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -88,7 +95,31 @@ export class MasterRuntime {
       log: (prio, text, opts) => log(prio, text, opts),
       env: plan.env,
     });
+    if (plan.api) {
+      const backend = new MasterApiBackend(
+        plan.api.backend,
+        () => this.#core,
+        (msg) => this.originate(msg),
+        () => this.resourceStatus(),
+      );
+      this.#api = new ApiServer({
+        path: plan.api.socket,
+        backend,
+        log: (prio, text) => log(prio as Priority, text),
+      });
+    }
     this.#done = new Promise((r) => this.#resolveDone = r);
+  }
+
+  /** Sends a message from this node to the cluster (API clients, resource layer). */
+  originate(msg: CoreMessage): void {
+    if (this.#stopping) return;
+    this.#feed({ type: "originate", now: performance.now(), wallClock: Date.now(), msg });
+  }
+
+  /** The `rscstatus` answer (the resource layer refines it). */
+  resourceStatus(): ApiResourceStatus {
+    return { ok: true, rscHold: "none" };
   }
 
   /** The core (read-only use: status queries). */
@@ -145,6 +176,7 @@ export class MasterRuntime {
     this.#timer = undefined;
     // clients first (reverse declaration order), then the core children (config-and-cli §7.6)
     await this.#respawn.stop();
+    await this.#api?.stop();
     await this.#supervisor.stop();
     this.#resolveDone(0);
   }
@@ -201,6 +233,7 @@ export class MasterRuntime {
       return;
     }
     for (const a of actions) this.#act(a);
+    if (this.#api?.running) this.#toClients(actions);
     this.#arm();
   }
 
@@ -237,6 +270,7 @@ export class MasterRuntime {
         break;
       }
       case "comm-up":
+        this.#startApi();
         this.#respawn.start();
         break;
       case "exit":
@@ -272,6 +306,26 @@ export class MasterRuntime {
         this.#log("ERROR", `cannot encode NS_st for ${m.type}: ${e}`);
       }
     });
+  }
+
+  #startApi(): void {
+    if (!this.#api) return;
+    try {
+      this.#api.start();
+    } catch (e) {
+      this.#log("ERROR", `cannot open the API socket ${this.#plan.api?.socket}: ${e}`);
+    }
+  }
+
+  /** Delivers what a batch of core actions means to API clients (api.md §5). */
+  #toClients(actions: CoreAction[]): void {
+    const api = this.#api!;
+    for (const m of apiEvents(actions, Date.now())) api.deliver(m);
+    for (const a of actions) {
+      if (a.type !== "deliver" || a.msg.type !== "query-cstatus") continue;
+      const reply = api.answerStatusQuery(toWire(a.msg), a.from);
+      if (reply) this.originate(toCore(reply));
+    }
   }
 
   #arm(): void {

@@ -12,8 +12,8 @@
 
 import type { CoreMessage } from "../message.ts";
 
-/** Heartbeat's log priority words (same set as the core's). */
-export type OwnershipPriority = "CRIT" | "ERROR" | "WARN" | "info" | "debug";
+/** Heartbeat's log priority words; `""` = a script line printed exactly as given. */
+export type OwnershipPriority = "CRIT" | "ERROR" | "WARN" | "info" | "debug" | "";
 
 /**
  * Who writes a log line, as Heartbeat's log shows it:

@@ -1,0 +1,1419 @@
+/**
+ * {@link Ownership}: Heartbeat 3.0.6's haresources resource-ownership
+ * protocol (behavior.md §6–§7, wire.md §5.2) as a deterministic state
+ * machine. The membership core embeds one instance and feeds it membership
+ * changes, delivered resource messages, ticks, shutdown requests and the
+ * results of the resource runs it asked for.
+ *
+ * It also plays the shell programs Heartbeat runs for this protocol
+ * (`rc.d/status` → `mach_down`, `req_resource`, `rc.d/ip-request`,
+ * `rc.d/ip-request-resp`, `rc.d/hb_takeover`, the delayed `hb_standby` after a
+ * failed start) and produces their log lines; the embedder must not run
+ * those stock scripts as well.
+ *
+ * Own messages: {@link Ownership} processes every message it sends before
+ * emitting the `send` action (Heartbeat's loopback, §1.2), so messages
+ * created while processing appear earlier in the action list, i.e. reach the
+ * wire first, exactly as with Heartbeat.
+ *
+ * Deliberate differences from Heartbeat 3.0.6 (wire-compatible; each only
+ * matters when Heartbeat would misbehave):
+ * 1. Event driven: messages are acted upon at once and deadlines are exact
+ *    (no 500 ms batching, §1.3).
+ * 2. With 3+ nodes a dead node's groups are taken by exactly one survivor:
+ *    the first living normal node in ha.cf order (others log it and do
+ *    nothing); a standby answerer only acquires the groups it is designated
+ *    for; a starting node waits for the reports of every living peer.
+ * 3. Duplicates after a healed partition or a late heartbeat are resolved
+ *    without the shutdown-and-restart: each side announces its held set;
+ *    for a group both hold, the preferred node keeps it when alive, else the
+ *    first living node in ha.cf order, and the other releases it. A real
+ *    3.0.6 peer restarts itself as usual; its `shutdone` then hands its
+ *    groups to us (standard path).
+ * 4. Standby exchanges do not hang: a requester re-sends `me` when no
+ *    `other` comes (every `standbyRetryMs`, `standbyRetries` times) and
+ *    re-sends `done` while the answerer's `done` is missing; an answerer
+ *    re-sends `other` on a repeated `me` and ignores repeated `done`s;
+ *    unanswered exchanges are cancelled in seconds, not after 1 hour.
+ * 5. hb does not send `ip-request-resp` to itself for a group it already
+ *    holds per its bookkeeping (req_resource's status check), and rc.d/ip-request
+ *    answers `weown` from that bookkeeping.
+ * 6. Quirk kept for compatibility: `hb_takeover failback` makes the peer go
+ *    standby `all` (rc.d/hb_takeover has no mapping for it).
+ *
+ * @module
+ */
+
+import { CoreMessage } from "../message.ts";
+import {
+  className,
+  complementClass,
+  designatedNode,
+  encodeClass,
+  keysOf,
+  keysOfClass,
+  peerClassCovers,
+  updateHeld,
+} from "./rules.ts";
+import {
+  type GroupOutcome,
+  type LogLine,
+  type LogTag,
+  type OwnershipAction,
+  type OwnershipConfig,
+  type OwnershipEvent,
+  type OwnershipLike,
+  type OwnershipPriority,
+  type PeerStatus,
+  RSC_ALL,
+  RSC_FOREIGN,
+  RSC_LOCAL,
+  RSC_NONE,
+  type RscStatus,
+  RState,
+  type RunReason,
+  Standby,
+} from "./types.ts";
+
+/** Heartbeat's STANDBY_INIT_TO_MS: a requester waits this long for `other`. */
+export const STANDBY_INIT_TIMEOUT_MS = 10_000;
+/** Heartbeat's HB_STANDBY_RSC_TO_MS: one hour. */
+export const STANDBY_RESOURCE_TIMEOUT_MS = 3_600_000;
+/** Auto failback retry interval (AutoFailbackProc). */
+export const AUTO_FAILBACK_RETRY_MS = 1000;
+
+interface Run {
+  reason: RunReason;
+  op: "take" | "give";
+  pending: Set<string>;
+  onKey?: (key: string, result: GroupOutcome) => void;
+  onDone: () => void;
+}
+
+interface Timer {
+  at: number;
+  fn: () => void;
+  /** Counts as a running resource child (Heartbeat's ResourceMgmt_child_count). */
+  child: boolean;
+  /** The handle() call that created it: a child's effects never run in the same call. */
+  serial?: number;
+}
+
+interface PeerInfo {
+  status: PeerStatus | "unknown";
+  /** anypacketsyet. */
+  heard: boolean;
+  /** Legacy: has_resources. */
+  hasResources: boolean;
+  /** A restart was reported since it was last dead. */
+  restarted: boolean;
+  /** Last `resource` report (N-node bookkeeping). */
+  held?: number;
+  /** Last heartbeat time from the death event. */
+  lastHeard?: number;
+  /** It had been heard when it was last declared dead (a return is then a healed partition). */
+  diedHeard: boolean;
+}
+
+/** The ownership state machine of one node. */
+export class Ownership implements OwnershipLike {
+  readonly #cfg: Required<Omit<OwnershipConfig, "stonith">> & { stonith: boolean };
+  readonly #me: string;
+  readonly #nice: boolean;
+  #out: OwnershipAction[] = [];
+  #now = 0;
+  #serial = 0;
+
+  #commUp = false;
+  #rstate: RState = RState.INIT;
+  #held = RSC_NONE;
+  #otherHeld = RSC_NONE;
+  #otherStable = false;
+  #standby: Standby = Standby.NOT;
+  #standbyDeadline = 0;
+  #standbyClass = RSC_ALL;
+  #takeoverInProgress = false;
+  #failbackNeeded = false;
+  #failbackRetryAt = Infinity;
+  #localWorkDone = false;
+  #foreignWorkDone = false;
+  #announced = false;
+  #localTakeoverAt = 0;
+  #shutdownInProgress = false;
+  #needsShutdown = false;
+  #giveupStarted = false;
+  #shutdownAfterCommUp = false;
+  #restartAfterShutdown = false;
+
+  // hb fix 4 (standby retries)
+  #standbyPeer = "";
+  #releaseStarted = false;
+  #peerReleaseSeen = false;
+  #retryAt = Infinity;
+  #retries = 0;
+  #otherTimeoutAt = Infinity;
+  #acquiring = false;
+  #lastExchangePeer = "";
+  #lastExchangeEnd = -Infinity;
+
+  // hb fix 3 (duplicates)
+  #healPending = false;
+  #dupAnnounced = false;
+  #dupCheckFrom = "";
+
+  readonly #runs = new Map<number, Run>();
+  #nextRunId = 1;
+  #timers: Timer[] = [];
+  readonly #peers = new Map<string, PeerInfo>();
+  readonly #holding = new Set<string>();
+  readonly #fenceLastHeard = new Map<string, number | undefined>();
+
+  /** Creates the machine for `config`. */
+  constructor(config: OwnershipConfig) {
+    this.#cfg = {
+      nodeName: config.nodeName,
+      nodes: [...config.nodes],
+      groups: [...config.groups],
+      autoFailback: config.autoFailback,
+      keepaliveMs: config.keepaliveMs,
+      stonith: config.stonith ?? false,
+      pid: config.pid ?? 0,
+      haDir: config.haDir ?? "/etc/ha.d/",
+      rqstDelayMs: config.rqstDelayMs ?? 10_000,
+      standbyRetryMs: config.standbyRetryMs ?? Math.max(config.keepaliveMs, 500),
+      standbyRetries: config.standbyRetries ?? 3,
+      failedStartStandbyMs: config.failedStartStandbyMs ?? 30_000,
+      stonithRetryMs: config.stonithRetryMs ?? 5000,
+    };
+    this.#me = config.nodeName;
+    this.#nice = config.autoFailback !== "legacy";
+    for (const n of this.#cfg.nodes) {
+      if (n !== this.#me) {
+        this.#peers.set(n, {
+          status: "unknown",
+          heard: false,
+          hasResources: true,
+          restarted: false,
+          diedHeard: false,
+        });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ public
+
+  /** The held set as Heartbeat names it (`none`/`local`/`foreign`/`all`). */
+  get held(): string {
+    return className(this.#held);
+  }
+
+  /** Resource state number (INIT 0 … SHUTDOWN 5). */
+  get resourceState(): RState {
+    return this.#rstate;
+  }
+
+  /** Standby state number (NOT 0 … DONE 3). */
+  get standbyState(): Standby {
+    return this.#standby;
+  }
+
+  /** Group keys this node runs per its bookkeeping (started and not released). */
+  get holding(): string[] {
+    return this.#cfg.groups.map((g) => g.key).filter((k) => this.#holding.has(k));
+  }
+
+  /** `cl_status rscstatus` (behavior.md §6.2). */
+  rscstatus(): RscStatus {
+    if (!this.#nice) return this.#childCount() > 0 ? "transition" : "none";
+    return this.#isStable() ? className(this.#held) as RscStatus : "transition";
+  }
+
+  /** When the next tick is wanted. */
+  nextDeadline(): number {
+    let t = Infinity;
+    for (const x of this.#timers) t = Math.min(t, x.at);
+    if (this.#nice && this.#rstate === RState.RSCRCVD && this.#localTakeoverAt > 0) {
+      t = Math.min(t, this.#localTakeoverAt);
+    }
+    if (this.#standbyDeadline > 0) t = Math.min(t, this.#standbyDeadline);
+    return Math.min(t, this.#failbackRetryAt, this.#retryAt, this.#otherTimeoutAt);
+  }
+
+  /** Feeds one event; returns the actions in order. */
+  handle(ev: OwnershipEvent): OwnershipAction[] {
+    this.#out = [];
+    this.#serial++;
+    this.#now = Math.max(this.#now, ev.now);
+    switch (ev.type) {
+      case "comm-up":
+        this.#onCommUp(ev.restarting ?? false);
+        break;
+      case "node-status":
+        this.#onNodeStatus(ev.node, ev.status, ev.previous, ev.lastHeard, ev.heard);
+        break;
+      case "node-restart": {
+        const p = this.#peers.get(ev.node);
+        if (p !== undefined) {
+          p.restarted = true;
+          p.hasResources = true;
+          p.held = undefined;
+        }
+        break;
+      }
+      case "partition-healed":
+        if (this.#peers.has(ev.node)) this.#healPending = true;
+        break;
+      case "message":
+        this.#onMessage(ev.from, ev.msg);
+        break;
+      case "tick":
+        break;
+      case "shutdown-request":
+        this.#onShutdownRequest(ev.restart ?? false);
+        break;
+      case "group-result":
+        this.#onGroupResult(ev.id, ev.key, ev.result, ev.standby);
+        break;
+      case "fenced":
+        this.#onFenced(ev.node, ev.result);
+        break;
+    }
+    this.#runDue();
+    this.#afterEvent();
+    return this.#out;
+  }
+
+  // ------------------------------------------------------------------ output helpers
+
+  #log(prio: OwnershipPriority, text: string, tag: LogTag = "heartbeat"): void {
+    this.#out.push({ type: "log", line: { prio, text, tag } });
+  }
+
+  /** send_cluster_msg: process locally first (nested), then emit. */
+  #send(fields: [string, string][]): void {
+    const msg = new CoreMessage(fields);
+    this.#onMessage(this.#me, msg);
+    this.#out.push({ type: "send", msg });
+  }
+
+  /** Emits without local processing (hb's retries of a message already processed). */
+  #sendRaw(fields: [string, string][]): void {
+    this.#out.push({ type: "send", msg: new CoreMessage(fields) });
+  }
+
+  #sendHeld(stable: boolean, comment?: string): void {
+    if (!this.#nice) return;
+    const f: [string, string][] = [
+      ["t", "resource"],
+      ["rsc_hold", className(this.#held)],
+      ["rtype", "full"],
+      ["isstable", stable ? "1" : "0"],
+    ];
+    if (comment !== undefined) f.push(["info", comment]);
+    this.#send(f);
+  }
+
+  #standbyFields(info: string): [string, string][] {
+    return [["t", "ask_resources"], ["rsc_hold", className(this.#standbyClass)], ["info", info]];
+  }
+
+  #sendStandby(info: "me" | "other" | "done"): void {
+    this.#send(this.#standbyFields(info));
+  }
+
+  #run(
+    op: "take" | "give",
+    keys: string[],
+    reason: RunReason,
+    env: Record<string, string>,
+    onDone: () => void,
+    extra: { before?: LogLine[]; announce?: Record<string, LogLine[]>; onKey?: Run["onKey"] } = {},
+  ): void {
+    const id = this.#nextRunId++;
+    if (keys.length === 0) {
+      // a child with nothing to do: its effects come at the next step
+      for (const l of extra.before ?? []) this.#log(l.prio, l.text, l.tag);
+      this.#timers.push({ at: this.#now, fn: onDone, child: true, serial: this.#serial });
+      return;
+    }
+    this.#runs.set(id, { reason, op, pending: new Set(keys), onKey: extra.onKey, onDone });
+    const action: OwnershipAction = { type: "run", id, op, keys: [...keys], reason, env };
+    if (extra.before !== undefined) action.before = extra.before;
+    if (extra.announce !== undefined) action.announce = extra.announce;
+    this.#out.push(action);
+  }
+
+  #childLine(text: string): LogLine {
+    return { prio: "info", text, tag: "heartbeat-child" };
+  }
+
+  #baseEnv(): Record<string, string> {
+    return this.#nice ? { HA_NICEFAILBACK: "yes" } : {};
+  }
+
+  // ------------------------------------------------------------------ bookkeeping
+
+  #childCount(): number {
+    return this.#runs.size + this.#timers.filter((t) => t.child).length;
+  }
+
+  #alive = (n: string): boolean => {
+    if (n === this.#me) return true;
+    const p = this.#peers.get(n);
+    return p !== undefined && (p.status === "up" || p.status === "active");
+  };
+
+  #deadCount(): number {
+    let c = 0;
+    for (const p of this.#peers.values()) if (p.status === "dead") c++;
+    return c;
+  }
+
+  #multi(): boolean {
+    return this.#cfg.nodes.length > 2;
+  }
+
+  /** hb_rsc_isstable. */
+  #isStable(): boolean {
+    if (!this.#nice) return this.#childCount() === 0;
+    if (this.#shutdownInProgress && this.#rstate === RState.INIT) return true;
+    return this.#otherStable && !this.#takeoverInProgress && this.#standby === Standby.NOT &&
+      this.#standbyDeadline === 0 && this.#childCount() === 0 &&
+      (this.#rstate === RState.STABLE || this.#rstate === RState.SHUTDOWN ||
+        this.#rstate === RState.INIT);
+  }
+
+  #announce(reason: string): void {
+    if (this.#announced || !this.#localWorkDone || !this.#foreignWorkDone) return;
+    this.#log("info", `Initial resource acquisition complete (${reason})`);
+    this.#announced = true;
+  }
+
+  #audit(): void {
+    if (!this.#nice || this.#multi()) return;
+    if ((this.#held & RSC_LOCAL) && (this.#otherHeld & RSC_FOREIGN)) {
+      this.#log("ERROR", "Both machines own our resources!");
+    }
+    if ((this.#otherHeld & RSC_LOCAL) && (this.#held & RSC_FOREIGN)) {
+      this.#log("ERROR", "Both machines own foreign resources!");
+    }
+    if (this.#isStable() && !this.#shutdownInProgress && this.#rstate !== RState.SHUTDOWN) {
+      if (!(this.#held & RSC_LOCAL) && !(this.#otherHeld & RSC_FOREIGN)) {
+        this.#log("ERROR", "No one owns our local resources!");
+      }
+      if (!(this.#otherHeld & RSC_LOCAL) && !(this.#held & RSC_FOREIGN)) {
+        this.#log("ERROR", "No one owns foreign resources!");
+      }
+    }
+  }
+
+  #runDue(): void {
+    for (let guard = 0; guard < 1000; guard++) {
+      const i = this.#timers.findIndex((t) => t.at <= this.#now && t.serial !== this.#serial);
+      if (i < 0) break;
+      const [t] = this.#timers.splice(i, 1);
+      t.fn();
+      this.#shutdownIfNeeded();
+    }
+    if (
+      this.#nice && this.#rstate === RState.RSCRCVD && this.#localTakeoverAt > 0 &&
+      this.#now >= this.#localTakeoverAt
+    ) {
+      this.#rstate = RState.STABLE;
+      this.#reqOurResources(false);
+      this.#log("info", "local resource transition completed.");
+      this.#sendHeld(true);
+      this.#audit();
+    }
+    if (this.#standbyDeadline > 0 && this.#now >= this.#standbyDeadline) this.#standbyExpired();
+    if (this.#now >= this.#failbackRetryAt) {
+      this.#failbackRetryAt = Infinity;
+      this.#performAutoFailback();
+    }
+    if (this.#now >= this.#retryAt) this.#standbyRetry();
+    if (this.#now >= this.#otherTimeoutAt) {
+      this.#otherTimeoutAt = Infinity;
+      if (this.#standby === Standby.OTHER && !this.#peerReleaseSeen) {
+        this.#log(
+          "WARN",
+          `Standby request from ${this.#standbyPeer} was not carried out.  Standby request cancelled.`,
+        );
+        this.#endExchange();
+      }
+    }
+  }
+
+  #afterEvent(): void {
+    this.#shutdownIfNeeded();
+    if (!this.#nice || !this.#commUp) return;
+    if (this.#healPending && this.#quiet()) {
+      this.#healPending = false;
+      this.#log("info", "Announcing held resources after partition.");
+      this.#dupAnnounced = true;
+      this.#sendHeld(true);
+    }
+    if (this.#dupCheckFrom !== "" && this.#quiet()) {
+      const from = this.#dupCheckFrom;
+      this.#dupCheckFrom = "";
+      this.#resolveDuplicates(from);
+    }
+  }
+
+  #quiet(): boolean {
+    return this.#rstate === RState.STABLE && this.#standby === Standby.NOT &&
+      this.#childCount() === 0 && !this.#shutdownInProgress && !this.#needsShutdown &&
+      !this.#takeoverInProgress;
+  }
+
+  // ------------------------------------------------------------------ comm-up, membership
+
+  #onCommUp(restarting: boolean): void {
+    if (this.#commUp) return;
+    this.#commUp = true;
+    if (this.#deadCount() === 0) this.#foreignWorkDone = true;
+    if (this.#nice) {
+      this.#send([["t", "starting"]]);
+      this.#rstate = RState.STARTING;
+    } else if (!restarting) {
+      this.#reqOurResources(false);
+    }
+    if (this.#shutdownAfterCommUp) {
+      this.#shutdownAfterCommUp = false;
+      this.#giveupResources();
+    }
+  }
+
+  #onNodeStatus(
+    node: string,
+    status: PeerStatus,
+    previous: PeerStatus,
+    lastHeard: number | undefined,
+    heard: boolean | undefined,
+  ): void {
+    const p = this.#peers.get(node);
+    if (p === undefined) return;
+    p.status = status;
+    if (status === "dead") {
+      const wasHeard = heard ?? p.heard;
+      p.lastHeard = lastHeard;
+      p.restarted = false;
+      p.diedHeard = wasHeard || p.diedHeard;
+      this.#cancelFence(node, false);
+      this.#recoverDead(node, wasHeard, lastHeard);
+      p.heard = false;
+      return;
+    }
+    p.heard = true;
+    p.hasResources = true;
+    this.#cancelFence(node, true);
+    if (previous === "dead" && p.diedHeard && !p.restarted && this.#nice && this.#commUp) {
+      this.#healPending = true;
+    }
+    p.diedHeard = false;
+  }
+
+  /** hb_rsc_recover_dead_resources. */
+  #recoverDead(node: string, heard: boolean, lastHeard: number | undefined): void {
+    if (this.#standby !== Standby.NOT) {
+      this.#log("info", "Cancelling pending standby operation");
+      this.#standby = Standby.NOT;
+      this.#standbyDeadline = 0;
+      this.#clearRetry();
+      if (!this.#otherStable && this.#held === RSC_ALL) this.#otherStable = true;
+      this.#shutdownIfNeeded();
+    }
+    if (this.#shutdownInProgress) {
+      switch (this.#rstate) {
+        case RState.SHUTDOWN:
+        case RState.STABLE:
+          return;
+        default:
+          this.#giveupResources();
+          return;
+      }
+    }
+    if (this.#multi()) {
+      const taker = designatedNode(this.#cfg.nodes, this.#alive, node, new Set([node]));
+      if (taker !== this.#me) {
+        this.#log(
+          "info",
+          `Resources of dead node ${node} are acquired by ${taker ?? "nobody"}, not by us.`,
+        );
+        return;
+      }
+    }
+    this.#failbackNeeded = true;
+    let needStonith = true;
+    if (heard) {
+      if (this.#nice) {
+        if (this.#otherHeld === RSC_NONE) needStonith = false;
+      } else if (!(this.#peers.get(node)?.hasResources ?? true)) {
+        needStonith = false;
+      }
+    }
+    if (needStonith) {
+      if (this.#cfg.stonith) {
+        this.#fenceLastHeard.set(node, lastHeard);
+        this.#out.push({ type: "fence", node });
+        return;
+      }
+      this.#send([["t", "stonith"], ["node", node], ["result", "n_stnth"]]);
+      this.#log("WARN", "No STONITH device configured.");
+      this.#log("WARN", "Shared disks are not protected.");
+      this.#takeoverFromNode(node, lastHeard, "heartbeat");
+      return;
+    }
+    this.#log("info", `Dead node ${node} gave up resources.`);
+    this.#send([["t", "stonith"], ["node", node], ["result", "unneeded"]]);
+    if (this.#nice) {
+      if (this.#held === RSC_ALL) {
+        this.#otherStable = true;
+        return;
+      }
+      if (!(this.#held & RSC_LOCAL)) this.#reqOurResources(true);
+      if (!(this.#held & RSC_FOREIGN)) this.#takeoverFromNode(node, lastHeard, "heartbeat");
+    } else {
+      this.#takeoverFromNode(node, lastHeard, "heartbeat");
+    }
+  }
+
+  #onFenced(node: string, result: "OK" | "bad" | "badhost"): void {
+    if (!this.#fenceLastHeard.has(node)) return;
+    const lastHeard = this.#fenceLastHeard.get(node);
+    this.#send([["t", "stonith"], ["node", node], ["result", result]]);
+    if (result === "OK") {
+      this.#fenceLastHeard.delete(node);
+      this.#takeoverFromNode(node, lastHeard, "heartbeat");
+      return;
+    }
+    this.#log("ERROR", `STONITH of ${node} failed.  Retrying...`);
+    this.#timers.push({
+      at: this.#now + this.#cfg.stonithRetryMs,
+      child: false,
+      fn: () => {
+        if (this.#fenceLastHeard.has(node)) this.#out.push({ type: "fence", node });
+      },
+    });
+  }
+
+  #cancelFence(node: string, _alive: boolean): void {
+    this.#fenceLastHeard.delete(node);
+  }
+
+  /** takeover_from_node + the mach_down notification. */
+  #takeoverFromNode(
+    node: string,
+    lastHeard: number | undefined,
+    via: "heartbeat" | "shutdone",
+  ): void {
+    if (this.#shutdownInProgress) {
+      this.#log("info", "Resource takeover cancelled - shutdown in progress.");
+      this.#shutdownIfNeeded();
+      return;
+    }
+    this.#log("info", `Resources being acquired from ${node}.`);
+    const keys = keysOf(this.#cfg.groups, node);
+    const announce: Record<string, LogLine[]> = {};
+    for (const k of keys) {
+      announce[k] = [{ prio: "info", text: `Taking over resource group ${k}`, tag: "mach_down" }];
+    }
+    const since = lastHeard ?? (via === "shutdone" ? this.#now : undefined);
+    const what = via === "shutdone" ? "its shutdown notice" : "its last heartbeat";
+    const env = { ...this.#baseEnv(), HA_t: "status", HA_st: "dead", HA_src: node, HA_seq: "1" };
+    this.#run("take", keys, "mach_down", env, () => {
+      if (this.#nice) {
+        this.#log(
+          "info",
+          "/usr/share/heartbeat/mach_down: nice_failback: foreign resources acquired",
+          "mach_down",
+        );
+      }
+      this.#log("info", `mach_down takeover complete for node ${node}.`, "mach_down");
+      if (this.#nice) {
+        this.#send([["t", "resource"], ["rsc_hold", "foreign"], ["info", "mach_down"]]);
+      } else if (this.#deadCount() > 0) {
+        this.#foreignWorkDone = true;
+        this.#announce("status");
+      }
+    }, {
+      before: [{
+        prio: "info",
+        text: `Running ${this.#cfg.haDir}/rc.d/status status`,
+        tag: "harc",
+      }],
+      announce,
+      onKey: (key, result) => {
+        if (result === "started" && since !== undefined) {
+          this.#log(
+            "info",
+            `Takeover of group ${key} from ${node} complete: ${
+              Math.round(this.#now - since)
+            } ms since ${what}`,
+          );
+        }
+      },
+    });
+    if (this.#nice) {
+      this.#held |= RSC_FOREIGN;
+      this.#otherHeld = RSC_NONE;
+      this.#otherStable = true;
+      this.#takeoverInProgress = true;
+    }
+    this.#reqOurResources(true);
+    const p = this.#peers.get(node);
+    if (p !== undefined) {
+      p.heard = true;
+      p.held = RSC_NONE;
+    }
+  }
+
+  /** req_our_resources: the child runs req_resource for each local group at the next step. */
+  #reqOurResources(getAnyway: boolean): void {
+    if (this.#shutdownInProgress) return;
+    if (this.#nice) {
+      const someoneHasOurs = (this.#peersHeldOr() & RSC_FOREIGN) !== 0;
+      if ((someoneHasOurs || (this.#held & RSC_LOCAL) !== 0) && !getAnyway) {
+        if (this.#standby === Standby.NOT) {
+          this.#log("info", "Local Resource acquisition completed. (none)");
+          return;
+        }
+      }
+      this.#held |= RSC_LOCAL;
+    }
+    let activePeers = 0;
+    for (const p of this.#peers.values()) if (p.status === "active") activePeers++;
+    const dontAsk = activePeers + 1 < 2;
+    this.#timers.push({
+      at: this.#now,
+      child: true,
+      serial: this.#serial,
+      fn: () => {
+        const keys = keysOf(this.#cfg.groups, this.#me);
+        for (const key of keys) {
+          if (this.#holding.has(key)) continue;
+          if (!this.#nice && !dontAsk) {
+            this.#send([["t", "ip-request"], ["ipaddr", key]]);
+          } else {
+            this.#send([
+              ["t", "ip-request-resp"],
+              ["dest", this.#me],
+              ["ipaddr", key],
+              ["weown", "yes"],
+              ["ok", "OK"],
+            ]);
+          }
+        }
+        if (keys.length === 0) {
+          this.#log(
+            "info",
+            `No local resources [/usr/share/heartbeat/ResourceManager listkeys ${this.#me}] to acquire.`,
+            "heartbeat-child",
+          );
+        } else {
+          this.#log("info", "Local Resource acquisition completed.", "heartbeat-child");
+        }
+        this.#sendHeld(true, "req_our_resources()");
+        // the child exits (RscMgmtProcessDied)
+        this.#timers.push({
+          at: this.#now,
+          child: false,
+          fn: () => {
+            if (dontAsk) {
+              this.#localWorkDone = true;
+              this.#announce("req_our_resources");
+            }
+          },
+        });
+      },
+    });
+  }
+
+  #peersHeldOr(): number {
+    if (!this.#multi()) return this.#otherHeld;
+    let h = RSC_NONE;
+    for (const p of this.#peers.values()) {
+      if (p.status !== "dead" && p.held !== undefined) h |= p.held;
+    }
+    return h;
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  #onMessage(from: string, msg: CoreMessage): void {
+    const fromMe = from === this.#me;
+    const peer = this.#peers.get(from);
+    if (!fromMe && peer === undefined) return;
+    if (peer !== undefined) peer.heard = true;
+    if (this.#standbyDeadline > 0 && this.#now >= this.#standbyDeadline) this.#standbyExpired();
+    const t = msg.type;
+    if (!this.#commUp && t !== "shutdone") return;
+    switch (t) {
+      case "starting":
+      case "resource":
+        this.#processResources(t, from, msg);
+        break;
+      case "ask_resources":
+        this.#askForResources(from, msg);
+        break;
+      case "hb_takeover":
+        this.#onHbTakeover(from, msg);
+        break;
+      case "ip-request":
+        if (!fromMe) this.#onIpRequest(from, msg);
+        break;
+      case "ip-request-resp":
+        if (!this.#shutdownInProgress) this.#onIpRequestResp(msg);
+        break;
+      case "shutdone":
+        this.#onShutdone(from);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** process_resources for `starting` and `resource`. */
+  #processResources(type: "starting" | "resource", from: string, msg: CoreMessage): void {
+    this.#shutdownIfNeeded();
+    if (!this.#nice) return;
+    const fromMe = from === this.#me;
+    let newState = this.#rstate;
+    if (type === "starting" && !fromMe) {
+      switch (this.#rstate) {
+        case RState.RSCRCVD:
+        case RState.STABLE:
+        case RState.SHUTDOWN:
+          break;
+        case RState.STARTING:
+          newState = RState.BOTHSTARTING;
+          this.#foreignWorkDone = true;
+          this.#announce("HB_R_BOTHSTARTING");
+          break;
+        default:
+          this.#log("ERROR", `Received 'starting' message in state ${this.#rstate}`);
+          return;
+      }
+      this.#otherStable = false;
+      if (this.#takeoverInProgress) this.#log("WARN", "T_STARTING received during takeover.");
+      const p = this.#peers.get(from);
+      if (p !== undefined) p.held = undefined;
+      this.#sendHeld(this.#rstate === RState.STABLE);
+    }
+    if (type === "resource") {
+      const hold = msg.get("rsc_hold");
+      if (hold === undefined) {
+        this.#log("ERROR", "resource message without rsc_hold field.");
+        return;
+      }
+      let n = encodeClass(hold);
+      if (n < 0) {
+        this.#log("ERROR", `encode_resources: bad resource type [${hold}]`);
+        n = RSC_NONE;
+      }
+      const full = msg.get("rtype") === "full";
+      switch (this.#rstate) {
+        case RState.BOTHSTARTING:
+        case RState.STARTING:
+          newState = RState.RSCRCVD;
+          if (this.#cfg.autoFailback === "off") {
+            this.#foreignWorkDone = true;
+            this.#announce("T_RESOURCES");
+          }
+          break;
+        case RState.RSCRCVD:
+        case RState.STABLE:
+        case RState.SHUTDOWN:
+          break;
+        default:
+          this.#log("ERROR", `resource message received in state ${this.#rstate}`);
+          return;
+      }
+      if (!fromMe) {
+        this.#otherHeld = updateHeld(full, this.#otherHeld, n);
+        const p = this.#peers.get(from)!;
+        p.held = updateHeld(full, p.held ?? RSC_NONE, n);
+        if (msg.get("info") === "standby" && from === this.#standbyPeer) {
+          this.#peerReleaseSeen = true;
+        }
+        const stable = msg.get("isstable");
+        if (stable !== undefined) {
+          if (stable === "1") {
+            if (!this.#otherStable) {
+              this.#log("info", "remote resource transition completed.");
+              this.#otherStable = true;
+              this.#sendHeld(this.#rstate === RState.STABLE);
+              this.#performAutoFailback();
+            }
+          } else {
+            this.#otherStable = false;
+          }
+        }
+        if (
+          this.#rstate !== RState.STABLE && this.#rstate !== RState.SHUTDOWN &&
+          this.#otherStable && this.#allPeersReported()
+        ) {
+          this.#log("info", "remote resource transition completed.");
+          this.#reqOurResources(false);
+          newState = RState.STABLE;
+          this.#sendHeld(true);
+          this.#performAutoFailback();
+          this.#foreignWorkDone = true;
+          if (this.#cfg.autoFailback !== "on" && (this.#otherHeld & RSC_FOREIGN)) {
+            this.#localWorkDone = true;
+          }
+          this.#announce("T_RESOURCES(them)");
+        }
+        if (stable === "1" && full) this.#noteDuplicates(from, n);
+      } else {
+        this.#held = updateHeld(full, this.#held, n);
+        if (this.#held & RSC_LOCAL) {
+          this.#localWorkDone = true;
+          this.#announce("T_RESOURCES(us)");
+        }
+        const comment = msg.get("info");
+        if (comment === "mach_down") {
+          this.#log("info", "mach_down takeover complete.");
+          this.#takeoverInProgress = false;
+          this.#held |= RSC_FOREIGN;
+          this.#failbackNeeded = true;
+          this.#otherStable = true;
+          this.#foreignWorkDone = true;
+          this.#announce("mach_down");
+        } else if (comment === "shutdown") {
+          this.#rstate = newState = RState.SHUTDOWN;
+        }
+      }
+    }
+    this.#rstate = newState;
+    if (this.#rstate === RState.RSCRCVD && this.#localTakeoverAt === 0) {
+      this.#localTakeoverAt = this.#now + this.#cfg.rqstDelayMs;
+    }
+    this.#audit();
+    this.#shutdownIfNeeded();
+  }
+
+  /** hb fix 2: with 3+ nodes a starting node waits for every living peer's report. */
+  #allPeersReported(): boolean {
+    if (!this.#multi()) return true;
+    for (const [n, p] of this.#peers) {
+      if (this.#alive(n) && p.held === undefined) return false;
+    }
+    return true;
+  }
+
+  /** hb fix 3: remember a stable peer report that overlaps our groups. */
+  #noteDuplicates(from: string, peerCls: number): void {
+    const overlap = this.#cfg.groups.some((g) =>
+      this.#holdsClassOf(g.node) && peerClassCovers(peerCls, from, g)
+    );
+    if (!overlap) {
+      this.#dupAnnounced = false;
+      return;
+    }
+    this.#dupCheckFrom = from;
+  }
+
+  #holdsClassOf(owner: string): boolean {
+    return owner === this.#me ? (this.#held & RSC_LOCAL) !== 0 : (this.#held & RSC_FOREIGN) !== 0;
+  }
+
+  /** hb fix 3: keep each duplicated group on its designated node only. */
+  #resolveDuplicates(from: string): void {
+    const peerCls = this.#peers.get(from)?.held ?? RSC_NONE;
+    const dups = this.#cfg.groups.filter((g) =>
+      this.#holdsClassOf(g.node) && peerClassCovers(peerCls, from, g)
+    );
+    if (dups.length === 0) return;
+    this.#log(
+      "CRIT",
+      `Resource groups held by both ${this.#me} and ${from}: resolving to one owner.`,
+    );
+    if (!this.#dupAnnounced) {
+      this.#dupAnnounced = true;
+      this.#sendHeld(true);
+    }
+    const release: string[] = [];
+    for (const g of dups) {
+      const keeper = designatedNode(this.#cfg.nodes, this.#alive, g.node);
+      if (keeper === this.#me) {
+        this.#log("info", `Keeping resource group ${g.key} (owner ${keeper}).`);
+      } else {
+        this.#log("WARN", `Releasing resource group ${g.key}: it belongs on ${keeper}.`);
+        release.push(g.key);
+      }
+    }
+    if (release.length === 0) return;
+    this.#run("give", release, "resolve", this.#baseEnv(), () => {
+      let held = RSC_NONE;
+      for (const g of this.#cfg.groups) {
+        if (!this.#holding.has(g.key)) continue;
+        held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
+      }
+      // groups of a class never started here keep the class bit they had
+      this.#held = held | (this.#held & ~this.#classesOf(release));
+      this.#dupAnnounced = false;
+      this.#sendHeld(true);
+    });
+  }
+
+  #classesOf(keys: string[]): number {
+    let c = RSC_NONE;
+    for (const g of this.#cfg.groups) {
+      if (keys.includes(g.key)) c |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
+    }
+    return c;
+  }
+
+  /** HBDoMsg_T_SHUTDONE. */
+  #onShutdone(from: string): void {
+    const fromMe = from === this.#me;
+    if (this.#commUp && this.#nice) {
+      if (!fromMe) {
+        this.#otherStable = true;
+        this.#otherHeld = RSC_NONE;
+        if (this.#held !== RSC_ALL && !this.#shutdownInProgress) {
+          const rtype = this.#held === RSC_FOREIGN
+            ? RSC_LOCAL
+            : this.#held === RSC_LOCAL
+            ? RSC_FOREIGN
+            : RSC_ALL;
+          this.#standby = Standby.DONE;
+          this.#standbyClass = rtype;
+          this.#standbyPeer = from;
+          this.#goStandby(Standby.OTHER, rtype, from);
+        }
+      } else {
+        this.#rstate = RState.SHUTDOWN;
+        this.#held = RSC_NONE;
+      }
+    }
+    if (fromMe) {
+      this.#out.push({ type: "shutdown-complete", restart: this.#restartAfterShutdown });
+      return;
+    }
+    const p = this.#peers.get(from);
+    if (p !== undefined) {
+      p.hasResources = false;
+      p.held = RSC_NONE;
+    }
+    this.#otherStable = false;
+    this.#otherHeld = RSC_NONE;
+    this.#log("info", `Received shutdown notice from '${from}'.`);
+    this.#takeoverFromNode(from, undefined, "shutdone");
+  }
+
+  // ------------------------------------------------------------------ standby
+
+  /** ask_for_resources. */
+  #askForResources(from: string, msg: CoreMessage): void {
+    if (!this.#nice) {
+      this.#log("info", "Standby mode only implemented when nice_failback on");
+      return;
+    }
+    if (this.#rstate === RState.SHUTDOWN) return;
+    const info = msg.get("info");
+    const rsctype = msg.get("rsc_hold");
+    let rtype = RSC_ALL;
+    if (rsctype !== undefined) {
+      rtype = encodeClass(rsctype);
+      if (rtype < 0) {
+        this.#log("ERROR", `encode_resources: bad resource type [${rsctype}]`);
+        rtype = RSC_NONE;
+      }
+    }
+    if (info === undefined) {
+      this.#log("ERROR", "Received standby message without info/from");
+      return;
+    }
+    const fromMe = from === this.#me;
+
+    // hb fix 4: repeated messages of an exchange are answered idempotently
+    if (!fromMe && from === this.#standbyPeer) {
+      if (info === "me" && this.#standby === Standby.OTHER && !this.#peerReleaseSeen) {
+        this.#sendRaw(this.#standbyFields("other"));
+        return;
+      }
+      if (info === "other" && (this.#releaseStarted || this.#standby === Standby.DONE)) return;
+      if (info === "done" && this.#standby === Standby.DONE && this.#acquiring) return;
+    }
+    if (
+      !fromMe && info === "done" && this.#standby === Standby.NOT &&
+      from === this.#lastExchangePeer && this.#now - this.#lastExchangeEnd < STANDBY_INIT_TIMEOUT_MS
+    ) {
+      return;
+    }
+
+    if (this.#standbyDeadline > 0 && this.#now < this.#standbyDeadline && info === "me") {
+      const left = Math.floor((this.#standbyDeadline - this.#now + 999) / 1000);
+      this.#log(
+        "WARN",
+        `Standby in progress- new request from ${from} ignored [${left} seconds left]`,
+      );
+      return;
+    }
+    const orig = this.#standby;
+    let ignored = false;
+    switch (this.#standby) {
+      case Standby.NOT:
+        if (!this.#otherStable) {
+          this.#log(
+            "WARN",
+            `standby message [${info}] from ${from} ignored.  Other side is in flux.`,
+          );
+          return;
+        }
+        if (this.#rstate !== RState.STABLE) {
+          this.#log(
+            "WARN",
+            `standby message [${info}] from ${from} ignored.  local resources in flux.`,
+          );
+          return;
+        }
+        this.#standbyClass = rtype;
+        if (info === "me") {
+          this.#otherStable = false;
+          this.#log("info", `${from} wants to go standby [${className(rtype)}]`);
+          this.#releaseStarted = false;
+          this.#peerReleaseSeen = false;
+          this.#acquiring = false;
+          if (fromMe) {
+            this.#standbyDeadline = this.#now + STANDBY_INIT_TIMEOUT_MS;
+            this.#standby = Standby.ME;
+            this.#standbyPeer = "";
+            this.#retries = 0;
+            this.#retryAt = this.#now + this.#cfg.standbyRetryMs;
+          } else {
+            this.#standby = Standby.OTHER;
+            this.#standbyPeer = from;
+            this.#sendStandby("other");
+            this.#standbyDeadline = this.#now + STANDBY_RESOURCE_TIMEOUT_MS;
+            this.#otherTimeoutAt = this.#now +
+              this.#cfg.standbyRetryMs * (this.#cfg.standbyRetries + 2);
+          }
+        } else {
+          ignored = true;
+        }
+        break;
+      case Standby.ME:
+        if (!fromMe) {
+          this.#standbyClass = rtype;
+          this.#standbyDeadline = this.#now + STANDBY_RESOURCE_TIMEOUT_MS;
+          if (info === "other") {
+            this.#clearRetry();
+            this.#standbyPeer = from;
+            this.#releaseStarted = true;
+            this.#log("info", `standby: ${from} can take our ${className(rtype)} resources`);
+            this.#goStandby(Standby.ME, rtype, from);
+          } else {
+            ignored = true;
+          }
+        } else if (info === "done") {
+          this.#log("info", `Local standby process completed [${className(rtype)}].`);
+          this.#standby = Standby.DONE;
+          this.#held &= ~this.#standbyClass;
+          this.#standbyDeadline = this.#now + STANDBY_RESOURCE_TIMEOUT_MS;
+          this.#retries = 0;
+          this.#retryAt = this.#now + this.#cfg.standbyRetryMs;
+        } else {
+          ignored = true;
+        }
+        break;
+      case Standby.OTHER:
+        this.#standbyClass = rtype;
+        if (info === "done") {
+          this.#standbyDeadline = this.#now + STANDBY_RESOURCE_TIMEOUT_MS;
+          if (!fromMe) {
+            this.#otherTimeoutAt = Infinity;
+            this.#log("info", `standby: acquire [${className(rtype)}] resources from ${from}`);
+            this.#goStandby(Standby.OTHER, this.#standbyClass, from);
+            this.#standby = Standby.DONE;
+          } else {
+            ignored = true;
+          }
+        } else if (!fromMe || info !== "other") {
+          ignored = true;
+        }
+        break;
+      case Standby.DONE:
+        this.#standbyClass = rtype;
+        if (info === "done") {
+          this.#standbyDeadline = 0;
+          this.#standby = Standby.NOT;
+          if (fromMe) {
+            this.#log("info", `Standby resource acquisition done [${className(rtype)}].`);
+            if (this.#cfg.autoFailback === "on") {
+              this.#localWorkDone = true;
+              this.#announce("auto_failback");
+            }
+            this.#held |= complementClass(rtype);
+          } else {
+            this.#log(
+              "info",
+              `Other node completed standby takeover of ${className(rtype)} resources.`,
+            );
+          }
+          this.#endExchange();
+          this.#sendHeld(true);
+        } else {
+          ignored = true;
+        }
+        break;
+    }
+    if (ignored) {
+      this.#log("ERROR", `Ignored standby message '${info}' from ${from} in state ${orig}`);
+    }
+    this.#shutdownIfNeeded();
+  }
+
+  #clearRetry(): void {
+    this.#retryAt = Infinity;
+    this.#retries = 0;
+  }
+
+  /** Ends an exchange (hb bookkeeping of fix 4). */
+  #endExchange(): void {
+    this.#lastExchangePeer = this.#standbyPeer;
+    this.#lastExchangeEnd = this.#now;
+    this.#standby = Standby.NOT;
+    this.#standbyDeadline = 0;
+    this.#clearRetry();
+    this.#otherTimeoutAt = Infinity;
+    this.#releaseStarted = false;
+    this.#peerReleaseSeen = false;
+    this.#acquiring = false;
+    this.#standbyPeer = "";
+  }
+
+  /** Heartbeat's standby deadline check. */
+  #standbyExpired(): void {
+    this.#standbyDeadline = 0;
+    this.#otherStable = true;
+    this.#log("WARN", "No reply to standby request.  Standby request cancelled.");
+    this.#endExchange();
+    this.#shutdownIfNeeded();
+  }
+
+  /** hb fix 4: re-send the request (ME) or our `done` (DONE as releaser), then give up. */
+  #standbyRetry(): void {
+    const asRequester = this.#standby === Standby.ME && !this.#releaseStarted;
+    const asReleaser = this.#standby === Standby.DONE && this.#releaseStarted;
+    if (!asRequester && !asReleaser) {
+      this.#clearRetry();
+      return;
+    }
+    if (this.#retries < this.#cfg.standbyRetries) {
+      this.#retries++;
+      this.#retryAt = this.#now + this.#cfg.standbyRetryMs;
+      this.#sendRaw(this.#standbyFields(asRequester ? "me" : "done"));
+      return;
+    }
+    this.#otherStable = true;
+    this.#log("WARN", "No reply to standby request.  Standby request cancelled.");
+    this.#endExchange();
+  }
+
+  /** go_standby: give up (ME) or acquire (OTHER) a class in a child. */
+  #goStandby(who: Standby, set: number, peer: string): void {
+    const give = who === Standby.ME;
+    if (give) {
+      this.#otherStable = false;
+      this.#held &= ~set;
+      this.#sendHeld(false, "standby");
+    } else {
+      this.#acquiring = true;
+    }
+    const act = set === RSC_FOREIGN
+      ? (give ? RSC_FOREIGN : RSC_LOCAL)
+      : set === RSC_LOCAL
+      ? (give ? RSC_LOCAL : RSC_FOREIGN)
+      : RSC_ALL;
+    let keys = keysOfClass(this.#cfg.groups, this.#me, act);
+    if (!give && this.#multi()) {
+      const exclude = new Set([peer]);
+      keys = keys.filter((k) => {
+        const g = this.#cfg.groups.find((x) => x.key === k)!;
+        return designatedNode(this.#cfg.nodes, this.#alive, g.node, exclude) === this.#me;
+      });
+    }
+    const verb = give ? "give up" : "acquire";
+    this.#run(give ? "give" : "take", keys, "standby", {}, () => {
+      this.#log(
+        "info",
+        `${className(act)} HA resource ${give ? "release" : "acquisition"} completed (standby).`,
+        "heartbeat-child",
+      );
+      if (!give) this.#acquiring = false;
+      this.#sendStandby("done");
+    }, { before: [this.#childLine(`${verb} ${className(act)} HA resources (standby).`)] });
+  }
+
+  /** rc.d/hb_takeover on a peer: hb_standby with the mapped class (failback → all, quirk). */
+  #onHbTakeover(from: string, msg: CoreMessage): void {
+    this.#log("info", `Running ${this.#cfg.haDir}/rc.d/hb_takeover hb_takeover`, "harc");
+    if (from === this.#me) return;
+    const arg = msg.get("rsc_hold");
+    const mapped = arg === "local" ? "foreign" : arg === "foreign" ? "local" : "all";
+    this.#log("info", `Going standby [${mapped}].`, "hb_standby");
+    this.#send([["t", "ask_resources"], ["rsc_hold", mapped], ["info", "me"]]);
+  }
+
+  // ------------------------------------------------------------------ legacy requests
+
+  /** rc.d/ip-request. */
+  #onIpRequest(from: string, msg: CoreMessage): void {
+    const key = msg.get("ipaddr");
+    if (key === undefined) return;
+    this.#log("info", `Running ${this.#cfg.haDir}/rc.d/ip-request ip-request`, "harc");
+    const answer = (weown: string) =>
+      this.#send([
+        ["t", "ip-request-resp"],
+        ["dest", from],
+        ["ipaddr", key],
+        ["weown", weown],
+        ["ok", "OK"],
+      ]);
+    if (this.#holding.has(key)) {
+      this.#run("give", [key], "ip-request", this.#msgEnv(msg), () => answer("yes"));
+    } else {
+      answer("no");
+    }
+  }
+
+  /** rc.d/ip-request-resp. */
+  #onIpRequestResp(msg: CoreMessage): void {
+    if (msg.get("dest") !== this.#me) return;
+    const key = msg.get("ipaddr");
+    if (key === undefined) return;
+    const ok = msg.get("ok") ?? "";
+    this.#log("info", `Running ${this.#cfg.haDir}/rc.d/ip-request-resp ip-request-resp`, "harc");
+    this.#log(
+      "",
+      `received ip-request-resp ${key} ${ok} ${msg.get("weown") ?? ""}`,
+      "ip-request-resp",
+    );
+    if (ok !== "OK") return;
+    this.#run("take", [key], "ip-request-resp", this.#msgEnv(msg), () => {
+      this.#localWorkDone = true;
+      this.#announce("ip-request-resp");
+    });
+  }
+
+  #msgEnv(msg: CoreMessage): Record<string, string> {
+    const env = this.#baseEnv();
+    for (const [k, v] of Object.entries(msg.toRecord())) env[`HA_${k}`] = v;
+    return env;
+  }
+
+  // ------------------------------------------------------------------ results
+
+  #onGroupResult(
+    id: number,
+    key: string,
+    result: GroupOutcome,
+    standby: "local" | "foreign" | undefined,
+  ): void {
+    const run = this.#runs.get(id);
+    if (run === undefined || !run.pending.delete(key)) return;
+    switch (result) {
+      case "started":
+        this.#holding.add(key);
+        break;
+      case "released":
+        this.#holding.delete(key);
+        break;
+      case "start-failed": {
+        this.#holding.delete(key);
+        const cls = standby ?? "foreign";
+        this.#timers.push({
+          at: this.#now + this.#cfg.failedStartStandbyMs,
+          child: false,
+          fn: () => {
+            this.#log("info", `Going standby [${cls}].`, "hb_standby");
+            this.#send([["t", "ask_resources"], ["rsc_hold", cls], ["info", "me"]]);
+          },
+        });
+        break;
+      }
+      case "stop-failed":
+        this.#out.push({ type: "stop-failure", key });
+        break;
+    }
+    run.onKey?.(key, result);
+    if (run.pending.size === 0) {
+      this.#runs.delete(id);
+      run.onDone();
+      this.#shutdownIfNeeded();
+    }
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  #onShutdownRequest(restart: boolean): void {
+    this.#restartAfterShutdown = this.#restartAfterShutdown || restart;
+    if (this.#giveupStarted) {
+      this.#log("info", "Heartbeat shutdown already underway.");
+      return;
+    }
+    if (!this.#commUp) {
+      if (!this.#shutdownAfterCommUp) {
+        this.#log("WARN", "Shutdown delayed until Communication is up.");
+      }
+      this.#shutdownAfterCommUp = true;
+      return;
+    }
+    this.#giveupResources();
+  }
+
+  #shutdownIfNeeded(): void {
+    if (this.#needsShutdown) this.#giveupResources();
+  }
+
+  /** hb_giveup_resources. */
+  #giveupResources(): void {
+    if (!this.#isStable()) {
+      if (!this.#needsShutdown) {
+        this.#log("WARN", "Shutdown delayed until current resource activity finishes.");
+        this.#needsShutdown = true;
+      }
+      return;
+    }
+    this.#needsShutdown = false;
+    this.#shutdownInProgress = true;
+    if (this.#giveupStarted) {
+      this.#log("info", "Heartbeat shutdown already underway.");
+      return;
+    }
+    this.#giveupStarted = true;
+    this.#held = RSC_NONE;
+    this.#rstate = RState.SHUTDOWN;
+    this.#sendHeld(false, "shutdown");
+    this.#log("info", `Heartbeat shutdown in progress. (${this.#cfg.pid})`);
+    const keys = this.#cfg.groups.map((g) => g.key);
+    this.#run("give", keys, "shutdown", {}, () => {
+      this.#log("info", "All HA resources relinquished.", "heartbeat-child");
+      this.#send([["t", "shutdone"], ["st", "dead"]]);
+    }, { before: [this.#childLine("Giving up all HA resources.")] });
+  }
+
+  // ------------------------------------------------------------------ auto failback
+
+  /** PerformAutoFailback. */
+  #performAutoFailback(): void {
+    if (
+      this.#shutdownInProgress || !(this.#held & RSC_FOREIGN) || !this.#failbackNeeded ||
+      this.#cfg.autoFailback !== "on"
+    ) {
+      this.#failbackNeeded = false;
+      this.#shutdownIfNeeded();
+      return;
+    }
+    if (this.#standby !== Standby.NOT || !this.#otherStable || this.#rstate !== RState.STABLE) {
+      this.#log("debug", "Auto failback delayed.");
+      this.#failbackRetryAt = this.#now + AUTO_FAILBACK_RETRY_MS;
+      return;
+    }
+    this.#standbyClass = RSC_FOREIGN;
+    this.#failbackNeeded = false;
+    this.#sendStandby("me");
+  }
+}

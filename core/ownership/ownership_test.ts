@@ -1,0 +1,303 @@
+import { assert, assertEquals } from "../../tests/assert.ts";
+import { OwnershipHarness } from "./harness.ts";
+import type { FailbackMode } from "./types.ts";
+
+const G1 = "198.18.40.100";
+const G2 = "logrsc::g2";
+const groups = [{ node: "node1", key: G1 }, { node: "node2", key: G2 }];
+
+function two(mode: FailbackMode = "on", extra = {}): OwnershipHarness {
+  return new OwnershipHarness({ nodes: ["node1", "node2"], groups, autoFailback: mode, ...extra });
+}
+
+/** Both started, stable, each with its own group (scenario (c) of §6.4 = start together). */
+function stablePair(mode: FailbackMode = "on", extra = {}): OwnershipHarness {
+  const h = two(mode, extra);
+  h.start("node1");
+  h.start("node2");
+  h.runUntil(30_000);
+  assertEquals(h.running("node1"), [G1]);
+  assertEquals(h.running("node2"), [G2]);
+  return h;
+}
+
+function has(list: string[], text: string): void {
+  assert(list.includes(text), `missing "${text}" in\n${list.join("\n")}`);
+}
+
+Deno.test("(a) node1 starts alone: takeover at initdead, stable 10 s later", () => {
+  const h = two();
+  h.start("node1");
+  h.runUntil(25_000);
+  assertEquals(h.wireOf("node1"), [
+    "t=stonith node=node2 result=n_stnth",
+    "t=starting",
+    `t=ip-request-resp dest=node1 ipaddr=${G1} weown=yes ok=OK`,
+    "t=resource rsc_hold=all rtype=full isstable=1 info=req_our_resources()",
+    "t=resource rsc_hold=foreign info=mach_down",
+    "t=resource rsc_hold=all rtype=full isstable=1",
+  ]);
+  const logs = h.logTexts("node1");
+  for (
+    const l of [
+      "No STONITH device configured.",
+      "Shared disks are not protected.",
+      "Resources being acquired from node2.",
+      `Taking over resource group ${G2}`,
+      "mach_down takeover complete for node node2.",
+      "mach_down takeover complete.",
+      "Initial resource acquisition complete (mach_down)",
+      "Local Resource acquisition completed. (none)",
+      "local resource transition completed.",
+    ]
+  ) has(logs, l);
+  assertEquals(h.running("node1"), [G1, G2]);
+  assertEquals(h.own("node1").rscstatus(), "all");
+});
+
+Deno.test("(b) node2 joins a stable node1: report, then auto failback of g2", () => {
+  const h = two();
+  h.start("node1");
+  h.runUntil(25_000);
+  h.start("node2");
+  h.runUntil(30_000);
+  assertEquals(h.wireAll(25_000), [
+    "node2: t=starting",
+    "node1: t=resource rsc_hold=all rtype=full isstable=1",
+    "node2: t=resource rsc_hold=none rtype=full isstable=0",
+    "node2: t=resource rsc_hold=none rtype=full isstable=1",
+    "node1: t=resource rsc_hold=all rtype=full isstable=1",
+    "node1: t=ask_resources rsc_hold=foreign info=me",
+    "node2: t=ask_resources rsc_hold=foreign info=other",
+    "node1: t=resource rsc_hold=local rtype=full isstable=0 info=standby",
+    "node1: t=ask_resources rsc_hold=foreign info=done",
+    "node2: t=resource rsc_hold=local rtype=full isstable=1",
+    "node2: t=ask_resources rsc_hold=foreign info=done",
+    "node1: t=resource rsc_hold=local rtype=full isstable=1",
+    "node1: t=resource rsc_hold=local rtype=full isstable=1",
+    "node2: t=resource rsc_hold=local rtype=full isstable=1",
+  ]);
+  has(h.logTexts("node2"), "Initial resource acquisition complete (auto_failback)");
+  has(h.logTexts("node1"), "Other node completed standby takeover of foreign resources.");
+  assertEquals(h.running("node1"), [G1]);
+  assertEquals(h.running("node2"), [G2]);
+  assertEquals(h.own("node1").rscstatus(), "local");
+  assertEquals(h.own("node2").rscstatus(), "local");
+});
+
+Deno.test("§6.4(c) both start together: BOTHSTARTING, each takes its group after RQSTDELAY", () => {
+  const h = stablePair();
+  assertEquals(h.wireOf("node1").slice(0, 2), [
+    "t=starting",
+    "t=resource rsc_hold=none rtype=full isstable=0",
+  ]);
+  has(h.logTexts("node1").concat(h.logTexts("node2")), "local resource transition completed.");
+});
+
+Deno.test("(c) node1 killed: node2 takes g1 after deadtime, timing line", () => {
+  const h = stablePair();
+  const t0 = h.now;
+  h.kill("node1");
+  h.runUntil(t0 + 8000);
+  assertEquals(h.wireOf("node2", t0), [
+    "t=stonith node=node1 result=n_stnth",
+    "t=resource rsc_hold=all rtype=full isstable=1 info=req_our_resources()",
+    "t=resource rsc_hold=foreign info=mach_down",
+  ]);
+  assertEquals(h.running("node2"), [G1, G2]);
+  const timing = h.logTexts("node2", t0).filter((l) => l.startsWith("Takeover of group"));
+  assertEquals(timing.length, 1);
+  assert(
+    /^Takeover of group 198\.18\.40\.100 from node1 complete: \d+ ms since its last heartbeat$/
+      .test(timing[0]),
+  );
+});
+
+for (const mode of ["on", "off"] as const) {
+  Deno.test(`(d) node1 returns, auto_failback ${mode}`, () => {
+    const h = stablePair(mode);
+    h.kill("node1");
+    h.advance(8000);
+    const t0 = h.now;
+    h.start("node1");
+    h.advance(6000);
+    has(h.logTexts("node1", t0), "Local Resource acquisition completed. (none)");
+    if (mode === "on") {
+      assertEquals(h.running("node1"), [G1]);
+      assertEquals(h.running("node2"), [G2]);
+    } else {
+      assertEquals(h.running("node1"), []);
+      assertEquals(h.running("node2"), [G1, G2]);
+      has(h.logTexts("node1", t0), "Initial resource acquisition complete (T_RESOURCES(them))");
+      assertEquals(h.own("node1").rscstatus(), "none");
+      assertEquals(h.own("node2").rscstatus(), "all");
+    }
+  });
+}
+
+for (const cls of ["all", "local", "foreign"] as const) {
+  Deno.test(`(e) hb_standby ${cls} on node1`, () => {
+    const h = stablePair();
+    const t0 = h.now;
+    h.hbStandby("node1", cls);
+    h.advance(3000);
+    const expect = { all: [[], [G1, G2]], local: [[], [G1, G2]], foreign: [[G1], [G2]] }[cls];
+    assertEquals([h.running("node1"), h.running("node2")], expect);
+    has(h.logTexts("node1", t0), `node1 wants to go standby [${cls}]`);
+    has(h.logTexts("node2", t0), `Standby resource acquisition done [${cls}].`);
+    assertEquals(h.wireAll(t0).slice(0, 3), [
+      `node1: t=ask_resources rsc_hold=${cls} info=me`,
+      `node2: t=ask_resources rsc_hold=${cls} info=other`,
+      `node1: t=resource rsc_hold=${
+        cls === "foreign" ? "local" : "none"
+      } rtype=full isstable=0 info=standby`,
+    ]);
+    assertEquals(h.own("node1").rscstatus(), cls === "foreign" ? "local" : "none");
+  });
+}
+
+Deno.test("(e) hb_takeover failback on node1 makes node2 go standby all (quirk kept)", () => {
+  const h = stablePair();
+  const t0 = h.now;
+  h.hbTakeover("node1", "failback");
+  h.advance(3000);
+  has(h.logTexts("node2", t0), "Going standby [all].");
+  assertEquals(h.running("node1"), [G1, G2]);
+  assertEquals(h.running("node2"), []);
+});
+
+Deno.test("(f) graceful stop of node1: release, shutdone, node2 takes over at once", () => {
+  const h = stablePair();
+  const t0 = h.now;
+  h.shutdown("node1");
+  h.advance(1000);
+  assertEquals(h.wireOf("node1", t0), [
+    "t=resource rsc_hold=none rtype=full isstable=0 info=shutdown",
+    "t=shutdone st=dead",
+  ]);
+  assertEquals(h.running("node2"), [G1, G2]);
+  has(h.logTexts("node2", t0), "Received shutdown notice from 'node1'.");
+  h.advance(10_000);
+  has(h.logTexts("node2", t0), "Dead node node1 gave up resources.");
+  assert(h.wireOf("node2", t0).includes("t=stonith node=node1 result=unneeded"));
+  assertEquals(h.running("node2"), [G1, G2]);
+});
+
+Deno.test("(g) link cut 10 s: split brain, heal converges to one owner per group", () => {
+  const h = stablePair();
+  const t0 = h.now;
+  h.setLink("node1", "node2", false);
+  h.advance(10_000);
+  assertEquals(h.holders(G1), ["node1", "node2"]);
+  h.setLink("node1", "node2", true);
+  h.advance(2000);
+  assertEquals(h.holders(G1), ["node1"]);
+  assertEquals(h.holders(G2), ["node2"]);
+  h.advance(20_000);
+  assertEquals(h.holders(G1), ["node1"]);
+  assertEquals(h.holders(G2), ["node2"]);
+  assert(h.logTexts("node1", t0).some((l) => l.startsWith("Releasing resource group logrsc::g2")));
+});
+
+Deno.test("late heartbeat > deadtime (paused node): one owner within 2 keepalives", () => {
+  const h = stablePair();
+  h.pause("node2");
+  h.advance(7000);
+  assertEquals(h.holders(G2), ["node1", "node2"]);
+  const resume = h.now;
+  h.resume("node2");
+  h.advance(2000);
+  assertEquals(h.holders(G1), ["node1"], `at ${h.now - resume}`);
+  assertEquals(h.holders(G2), ["node2"]);
+});
+
+Deno.test("3 nodes: a dead node's group is taken by exactly one survivor", () => {
+  const g3 = [...groups, { node: "node3", key: "logrsc::g3" }];
+  const h = new OwnershipHarness({
+    nodes: ["node1", "node2", "node3"],
+    groups: g3,
+    autoFailback: "on",
+  });
+  h.start("node1");
+  h.start("node2");
+  h.start("node3");
+  h.runUntil(30_000);
+  for (const g of g3) assertEquals(h.holders(g.key), [g.node]);
+  h.kill("node1");
+  h.advance(8000);
+  assertEquals(h.holders(G1), ["node2"]);
+  has(h.logTexts("node3"), "Resources of dead node node1 are acquired by node2, not by us.");
+  h.start("node1");
+  h.advance(8000);
+  for (const g of g3) assertEquals(h.holders(g.key), [g.node]);
+});
+
+Deno.test("lost standby reply (other) converges in < 5 s", () => {
+  const h = stablePair();
+  const t0 = h.now;
+  h.dropNext("node2", /info=other/);
+  h.hbStandby("node1", "all");
+  h.advance(5000);
+  assertEquals(h.running("node2"), [G1, G2]);
+  assertEquals(h.own("node1").rscstatus(), "none");
+  assertEquals(h.own("node2").rscstatus(), "all");
+  assert(h.wireAll(t0).some((w) => w.includes("[DROPPED]")));
+});
+
+Deno.test("lost standby done converges in < 5 s", () => {
+  const h = stablePair();
+  h.dropNext("node1", /info=done/);
+  h.hbStandby("node1", "all");
+  h.advance(5000);
+  assertEquals(h.running("node2"), [G1, G2]);
+  assertEquals(h.own("node1").rscstatus(), "none");
+  assertEquals(h.own("node2").rscstatus(), "all");
+});
+
+Deno.test("failing start: group released, hb_standby foreign 30 s later", () => {
+  const h = two("on", { failStart: ["node2:" + G1] });
+  h.start("node1");
+  h.start("node2");
+  h.runUntil(30_000);
+  const t0 = h.now;
+  h.kill("node1");
+  h.advance(8000);
+  assertEquals(h.holders(G1), []);
+  h.advance(31_000);
+  has(h.logTexts("node2", t0), "Going standby [foreign].");
+  assert(h.wireOf("node2", t0).includes("t=ask_resources rsc_hold=foreign info=me"));
+});
+
+Deno.test("legacy: start alone, then the returning owner gets its group via ip-request", () => {
+  const h = two("legacy");
+  h.start("node1");
+  h.runUntil(15_000);
+  assertEquals(h.running("node1"), [G1, G2]);
+  assertEquals(h.own("node1").rscstatus(), "none");
+  h.start("node2");
+  h.advance(5000);
+  assert(h.wireOf("node2").includes(`t=ip-request ipaddr=${G2}`));
+  assert(h.wireOf("node1").includes(`t=ip-request-resp dest=node2 ipaddr=${G2} weown=yes ok=OK`));
+  assertEquals(h.running("node1"), [G1]);
+  assertEquals(h.running("node2"), [G2]);
+  const t0 = h.now;
+  h.hbStandby("node1");
+  h.advance(1000);
+  has(h.logTexts("node2", t0), "Standby mode only implemented when nice_failback on");
+});
+
+Deno.test("legacy: peer death and graceful leave", () => {
+  const h = two("legacy");
+  h.start("node1");
+  h.start("node2");
+  h.runUntil(15_000);
+  assertEquals(h.running("node1"), [G1]);
+  assertEquals(h.running("node2"), [G2]);
+  const t0 = h.now;
+  h.shutdown("node2");
+  h.advance(1000);
+  assertEquals(h.wireOf("node2", t0), ["t=shutdone st=dead"]);
+  assertEquals(h.running("node1"), [G1, G2]);
+  h.advance(10_000);
+  has(h.logTexts("node1", t0), "Dead node node2 gave up resources.");
+});
