@@ -6,6 +6,8 @@
  * @module
  */
 
+import { availableStonithTypes } from "../stonith/devices.ts";
+
 /** One IPv4 address of an interface. */
 export interface Ipv4Address {
   /** Dotted-quad address. */
@@ -206,16 +208,8 @@ export function createRealSystemView(opts: RealSystemViewOptions = {}): SystemVi
       return Deno.hostname();
     },
     stonithTypes() {
-      const out: string[] = [];
-      try {
-        for (const e of Deno.readDirSync(`${stonithDir}/stonith2`)) {
-          if (e.name.endsWith(".so")) out.push(e.name.slice(0, -3));
-        }
-      } catch { /* none installed */ }
-      try {
-        for (const e of Deno.readDirSync(`${stonithDir}/external`)) out.push(`external/${e.name}`);
-      } catch { /* none installed */ }
-      return out.sort();
+      // cluster-glue's installed plugins plus hb's built-in devices (null, meatware, ssh)
+      return availableStonithTypes(stonithDir);
     },
   };
 }

@@ -155,20 +155,26 @@ export class MasterApiBackend implements ApiBackend {
   }
 }
 
+const CORE_ACTION_TYPES = new Set(["node-status", "link-status", "deliver"]);
+
 /**
  * Translates one batch of core actions into the messages API clients get
  * (api.md §5.2): a status message only when it changed a node's status, a
  * local `status st=dead` for a death, `NS_st` for ping nodes, `ifstat` for
  * links, and every other delivered cluster message as it is.
  */
-export function apiEvents(actions: readonly CoreAction[], wallClockMs: number): Message[] {
+export function apiEvents(
+  actions: readonly (CoreAction | { type: string })[],
+  wallClockMs: number,
+): Message[] {
+  const core = actions.filter((a): a is CoreAction => CORE_ACTION_TYPES.has(a.type));
   const changed = new Set<string>();
-  for (const a of actions) {
+  for (const a of core) {
     if (a.type === "node-status" && a.status !== "dead") changed.add(a.node);
   }
   const ts = Math.floor(wallClockMs / 1000).toString(16);
   const out: Message[] = [];
-  for (const a of actions) {
+  for (const a of core) {
     switch (a.type) {
       case "node-status":
         if (a.status === "dead") {
@@ -176,11 +182,15 @@ export function apiEvents(actions: readonly CoreAction[], wallClockMs: number): 
           if (a.kind === "ping") m.set("info", "ping");
           out.push(toWire(m));
         } else if (a.kind === "ping") {
-          out.push(toWire(CoreMessage.of({ t: "NS_st", st: a.status, info: "ping", src: a.node, ts })));
+          out.push(
+            toWire(CoreMessage.of({ t: "NS_st", st: a.status, info: "ping", src: a.node, ts })),
+          );
         }
         break;
       case "link-status":
-        out.push(toWire(CoreMessage.of({ t: "ifstat", node: a.node, ifname: a.link, st: a.status })));
+        out.push(
+          toWire(CoreMessage.of({ t: "ifstat", node: a.node, ifname: a.link, st: a.status })),
+        );
         break;
       case "deliver": {
         const t = a.msg.type;

@@ -87,20 +87,17 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   }
 
   const runtime = new MasterRuntime(
-    toRuntimePlan(cfg, { uuid, generation, fifo: paths.fifo, apiSocket: paths.apiSocket }),
+    toRuntimePlan(cfg, {
+      uuid,
+      generation,
+      fifo: paths.fifo,
+      apiSocket: paths.apiSocket,
+      confDir: paths.confDir,
+    }),
     log,
   );
 
-  let shuttingDown = false;
-  const shutdown = () => {
-    if (shuttingDown) {
-      log("info", "Heartbeat shutdown already underway.");
-      return;
-    }
-    shuttingDown = true;
-    log("info", `Heartbeat shutdown in progress. (${Deno.pid})`);
-    void runtime.shutdown();
-  };
+  const shutdown = () => runtime.requestShutdown();
   Deno.addSignalListener("SIGTERM", shutdown);
   Deno.addSignalListener("SIGINT", () => {}); // Heartbeat blocks SIGINT
   Deno.addSignalListener("SIGHUP", () => {

@@ -18,6 +18,7 @@ import type { AuthKeys } from "../wire/auth.ts";
 import { linkName, type MediumSpec } from "../workers/media_spec.ts";
 import type { RuntimePlan } from "./runtime.ts";
 import type { ApiBackendConfig } from "./api_backend.ts";
+import { toRmGroups } from "./resource_runner.ts";
 
 export { HEARTBEAT_VERSION, HEARTBEAT_VERSION_LINE } from "./version.ts";
 
@@ -108,6 +109,20 @@ export function loadForStart(
   const env: Record<string, string> = {};
   for (const [k, v] of ha.params) env[`HA_${k}`] = v;
   Object.assign(env, ha.env);
+  // what Heartbeat sets for all its children (config-and-cli.md §2.7)
+  const haDir = opts.confDir.endsWith("/") ? opts.confDir : `${opts.confDir}/`;
+  Object.assign(env, {
+    HA_CURHOST: ha.nodeName,
+    HA_DIR: haDir,
+    HA_FUNCS: `${haDir}/shellfuncs`,
+    HA_DATEFMT: "%Y/%m/%d_%T\t",
+    HA_LOGFILE: logging.logfile ?? "",
+    HA_DEBUGLOG: logging.debugfile ?? "",
+    HA_LOGD: "no",
+    OCF_ROOT: "/usr/lib/ocf",
+  });
+  if (logging.facility) env.HA_LOGFACILITY = logging.facility;
+  if (ha.autoFailback !== "legacy") env.HA_NICEFAILBACK = "yes";
   const keys: AuthKeys = {
     active: c.authkeys.activeIndex,
     keys: new Map(
@@ -193,6 +208,8 @@ export interface StartIdentity {
   fifo: string;
   /** API socket path (no API server when absent). */
   apiSocket?: string;
+  /** Configuration directory (for resource.d). */
+  confDir?: string;
 }
 
 /** The runtime plan for a validated configuration. */
@@ -206,6 +223,21 @@ export function toRuntimePlan(cfg: StartConfig, id: StartIdentity): RuntimePlan 
     env: cfg.env,
     clients: cfg.loaded?.ha.clients ?? [],
     api: id.apiSocket && cfg.loaded ? { socket: id.apiSocket, backend: apiConfig(cfg) } : undefined,
+    resources: resourcesConfig(cfg, id),
+    stonith: cfg.loaded?.ha.stonith,
+  };
+}
+
+function resourcesConfig(cfg: StartConfig, id: StartIdentity): RuntimePlan["resources"] {
+  const hr = cfg.loaded?.haresources;
+  if (!hr) return undefined;
+  const rmGroups = toRmGroups(hr.groups);
+  return {
+    groups: rmGroups.map((g) => ({ node: g.node, key: g.key })),
+    rmGroups,
+    autoFailback: cfg.loaded!.ha.autoFailback,
+    stonith: cfg.loaded!.ha.stonith !== undefined,
+    resourceDir: `${id.confDir ?? "/etc/ha.d"}/resource.d`,
   };
 }
 

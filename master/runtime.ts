@@ -9,15 +9,27 @@
  * @module
  */
 
-import { HbCore } from "../core/core.ts";
-import type { CoreAction, CoreConfig, CoreEvent, Origin, Priority } from "../core/types.ts";
+import type { HbCore } from "../core/core.ts";
+import type { CoreConfig, Origin, Priority } from "../core/types.ts";
+import {
+  NodeCore,
+  type NodeCoreAction,
+  type NodeCoreEvent,
+  type ResourceConfig,
+} from "../core/node_core.ts";
+import { ResourceRunner } from "./resource_runner.ts";
+import type { ResourceGroup as RmGroup } from "../resources/types.ts";
+import type { LogLine } from "../core/ownership/types.ts";
+import { Fencer } from "../stonith/fencer.ts";
+import type { StonithConfig } from "../config/ha_cf.ts";
+import { debugRaw, scriptLog, scriptTag } from "../logging/mod.ts";
 import type { MediumSpec } from "../workers/media_spec.ts";
 import { mediumStartLine } from "../workers/media_spec.ts";
 import { Supervisor } from "./supervisor.ts";
 import { ApiServer } from "../api/server.ts";
 import type { ApiResourceStatus } from "../api/backend.ts";
-import { apiEvents, type ApiBackendConfig, MasterApiBackend } from "./api_backend.ts";
-import type { CoreMessage } from "../core/message.ts";
+import { type ApiBackendConfig, apiEvents, MasterApiBackend } from "./api_backend.ts";
+import { CoreMessage } from "../core/message.ts";
 import { type RespawnClient, RespawnSupervisor } from "./respawn.ts";
 import { PacketCodec } from "./wire_bridge.ts";
 import type { AuthKeys, MsgFmt } from "../wire/auth.ts";
@@ -50,6 +62,10 @@ export interface RuntimePlan {
   clients?: readonly RespawnClient[];
   /** The client API socket and what its backend needs (no API when absent). */
   api?: { socket: string; backend: ApiBackendConfig };
+  /** haresources management (absent with `-M`). */
+  resources?: ResourceConfig & { rmGroups: RmGroup[]; resourceDir: string };
+  /** The STONITH device, if one applies to this node. */
+  stonith?: StonithConfig;
 }
 
 /** Sent messages kept for retransmission (the core's history holds 500). */
@@ -62,7 +78,10 @@ const BAD_PACKET_LOG_INTERVAL_MS = 10_000;
 export class MasterRuntime {
   readonly #plan: RuntimePlan;
   readonly #log: RuntimeLog;
-  readonly #core: HbCore;
+  readonly #core: NodeCore;
+  readonly #runner: ResourceRunner | undefined;
+  readonly #fencer: Fencer | undefined;
+  #shutdownRequested = false;
   readonly #codec: PacketCodec;
   readonly #supervisor: Supervisor;
   readonly #respawn: RespawnSupervisor;
@@ -82,7 +101,39 @@ export class MasterRuntime {
   constructor(plan: RuntimePlan, log: RuntimeLog) {
     this.#plan = plan;
     this.#log = log;
-    this.#core = new HbCore(plan.core);
+    this.#core = new NodeCore(plan.core, plan.resources);
+    if (plan.resources) {
+      this.#runner = new ResourceRunner({
+        groups: plan.resources.rmGroups,
+        resourceDir: plan.resources.resourceDir,
+        env: plan.env ?? {},
+        logger: {
+          script: (tag, prio, text) => scriptLog(tag, scriptPrio(prio), text),
+          debug: (text) => debugRaw(text),
+        },
+        logLine: (l) => this.#logLine(l),
+        onResult: (r) =>
+          this.#feed({
+            type: "group-result",
+            now: performance.now(),
+            wallClock: Date.now(),
+            id: r.id,
+            key: r.key,
+            result: r.result,
+            standby: r.standby,
+          }),
+      });
+    }
+    if (plan.stonith) {
+      this.#fencer = new Fencer({
+        device: plan.stonith,
+        log: (prio, text, opts) => log(prio as Priority, text, opts),
+        onResult: (node, result) => {
+          // the ownership layer reports OK itself; tell the cluster about failures
+          if (result !== "OK") this.originate(CoreMessage.of({ t: "stonith", node, result }));
+        },
+      });
+    }
     this.#codec = new PacketCodec(plan.keys, plan.msgfmt);
     this.#serialChannels = plan.media.flatMap((m, ch) => m.type === "serial" ? [ch] : []);
     this.#supervisor = new Supervisor(plan.media, plan.fifo, {
@@ -98,7 +149,7 @@ export class MasterRuntime {
     if (plan.api) {
       const backend = new MasterApiBackend(
         plan.api.backend,
-        () => this.#core,
+        () => this.#core.membership,
         (msg) => this.originate(msg),
         () => this.resourceStatus(),
       );
@@ -117,14 +168,14 @@ export class MasterRuntime {
     this.#feed({ type: "originate", now: performance.now(), wallClock: Date.now(), msg });
   }
 
-  /** The `rscstatus` answer (the resource layer refines it). */
+  /** The `rscstatus` answer. */
   resourceStatus(): ApiResourceStatus {
-    return { ok: true, rscHold: "none" };
+    return { ok: true, rscHold: this.#core.rscstatus() };
   }
 
-  /** The core (read-only use: status queries). */
+  /** The membership core (read-only use: status queries). */
   get core(): HbCore {
-    return this.#core;
+    return this.#core.membership;
   }
 
   /** The worker supervisor. */
@@ -168,6 +219,21 @@ export class MasterRuntime {
     return true;
   }
 
+  /**
+   * Graceful shutdown (SIGTERM, `heartbeat -k`): the resource layer gives
+   * every group up and announces `shutdone`; then clients and workers are
+   * stopped ({@link shutdown}). Without resource management it stops at once.
+   */
+  requestShutdown(): void {
+    if (this.#shutdownRequested) {
+      this.#log("info", "Heartbeat shutdown already underway.");
+      return;
+    }
+    this.#shutdownRequested = true;
+    this.#log("info", `Heartbeat shutdown in progress. (${Deno.pid})`);
+    this.#feed({ type: "shutdown-request", now: performance.now(), wallClock: Date.now() });
+  }
+
   /** Graceful stop: stops the workers (Heartbeat's lines) and resolves {@link done}. */
   async shutdown(): Promise<void> {
     if (this.#stopping) return;
@@ -177,6 +243,7 @@ export class MasterRuntime {
     // clients first (reverse declaration order), then the core children (config-and-cli §7.6)
     await this.#respawn.stop();
     await this.#api?.stop();
+    await this.#fencer?.stop();
     await this.#supervisor.stop();
     this.#resolveDone(0);
   }
@@ -224,8 +291,9 @@ export class MasterRuntime {
     });
   }
 
-  #feed(ev: CoreEvent): void {
-    let actions: CoreAction[];
+  #feed(ev: NodeCoreEvent): void {
+    if (this.#stopping) return;
+    let actions: NodeCoreAction[];
     try {
       actions = this.#core.handle(ev);
     } catch (e) {
@@ -237,10 +305,37 @@ export class MasterRuntime {
     this.#arm();
   }
 
-  #act(a: CoreAction): void {
+  #logLine(l: LogLine): void {
+    if (l.tag === "heartbeat" || l.tag === "heartbeat-child") {
+      this.#log(l.prio === "" ? "info" : l.prio, l.text);
+    } else {
+      scriptLog(scriptTag(l.tag, Deno.pid), l.prio === "" ? null : scriptPrio(l.prio), l.text);
+    }
+  }
+
+  #act(a: NodeCoreAction): void {
     switch (a.type) {
       case "log":
         this.#log(a.prio, a.text);
+        break;
+      case "script-log":
+        this.#logLine({ prio: a.prio as LogLine["prio"], text: a.text, tag: a.tag });
+        break;
+      case "run":
+        void this.#runner?.enqueue(a);
+        break;
+      case "fence":
+        this.#fence(a.node);
+        break;
+      case "stop-failure":
+        this.#log(
+          "CRIT",
+          `Resource group ${a.key} could not be stopped and still runs: hb does not reboot this node; fence it or stop the resource by hand`,
+        );
+        break;
+      case "shutdown-complete":
+        // Heartbeat: 1 s after its own shutdone, clients stop; 1 s later the core children
+        setTimeout(() => void this.shutdown(), 1000);
         break;
       case "send": {
         // packet media get one netstring packet, serial lines one classic frame (wire.md §2.3)
@@ -318,7 +413,7 @@ export class MasterRuntime {
   }
 
   /** Delivers what a batch of core actions means to API clients (api.md §5). */
-  #toClients(actions: CoreAction[]): void {
+  #toClients(actions: NodeCoreAction[]): void {
     const api = this.#api!;
     for (const m of apiEvents(actions, Date.now())) api.deliver(m);
     for (const a of actions) {
@@ -326,6 +421,22 @@ export class MasterRuntime {
       const reply = api.answerStatusQuery(toWire(a.msg), a.from);
       if (reply) this.originate(toCore(reply));
     }
+  }
+
+  #fence(node: string): void {
+    const done = () =>
+      this.#feed({
+        type: "fenced",
+        now: performance.now(),
+        wallClock: Date.now(),
+        node,
+        result: "OK",
+      });
+    if (!this.#fencer) {
+      done();
+      return;
+    }
+    this.#fencer.fence(node, { mayHoldResources: true }, done);
   }
 
   #arm(): void {
@@ -356,5 +467,34 @@ function loadavg(): string {
     return Deno.readTextFileSync("/proc/loadavg").trim();
   } catch {
     return "n/a";
+  }
+}
+
+/** Logging priority of a resource-manager line (its priority words are Heartbeat's). */
+function scriptPrio(
+  word: string,
+): "emerg" | "alert" | "crit" | "error" | "warn" | "notice" | "info" | "debug" {
+  switch (word) {
+    case "EMERG":
+    case "emerg":
+      return "emerg";
+    case "ALERT":
+    case "alert":
+      return "alert";
+    case "CRIT":
+    case "crit":
+      return "crit";
+    case "ERROR":
+    case "error":
+      return "error";
+    case "WARN":
+    case "warn":
+      return "warn";
+    case "notice":
+      return "notice";
+    case "debug":
+      return "debug";
+    default:
+      return "info";
   }
 }

@@ -1,0 +1,241 @@
+/**
+ * The whole deterministic core of one node: membership and messaging
+ * ({@link HbCore}) composed with the resource ownership protocol
+ * ({@link Ownership}). Still no I/O: the driver feeds events (including the
+ * results of resource actions and fencing) and carries out actions (including
+ * `run` and `fence`).
+ *
+ * How the two are joined:
+ * - membership actions become ownership events: `comm-up`, `node-status` of
+ *   normal nodes (with the dead node's last heartbeat time), `node-restart`,
+ *   `partition-healed`, and `deliver` of resource-protocol messages;
+ * - ownership's `send` goes through membership as an `originate` (control
+ *   fields, history, loopback) — its looped-back copy is not fed back to
+ *   ownership, which has already processed its own message;
+ * - every other ownership action is passed to the driver.
+ *
+ * @module
+ */
+
+import { HbCore } from "./core.ts";
+import type { CoreMessage } from "./message.ts";
+import { Ownership } from "./ownership/ownership.ts";
+import type {
+  FenceResult,
+  GroupOutcome,
+  LogTag,
+  OwnedGroup,
+  OwnershipAction,
+  OwnershipEvent,
+  PeerStatus,
+  RscStatus,
+} from "./ownership/types.ts";
+import type { CoreAction, CoreConfig, CoreEvent, Priority } from "./types.ts";
+
+/** Message types the ownership protocol handles. */
+const OWNERSHIP_TYPES = new Set([
+  "starting",
+  "resource",
+  "ask_resources",
+  "hb_takeover",
+  "ip-request",
+  "ip-request-resp",
+  "shutdone",
+  "stonith",
+]);
+
+/** Resource management settings of a node. */
+export interface ResourceConfig {
+  /** haresources groups (preferred node, key), file order. */
+  groups: OwnedGroup[];
+  /** `auto_failback`. */
+  autoFailback: "on" | "off" | "legacy";
+  /** Whether a STONITH device is configured. */
+  stonith: boolean;
+  /** Overrides of the protocol's timers (tests). */
+  timers?: {
+    rqstDelayMs?: number;
+    standbyRetryMs?: number;
+    standbyRetries?: number;
+    failedStartStandbyMs?: number;
+  };
+}
+
+/** Events the resource side adds to {@link CoreEvent}. */
+export type NodeCoreEvent =
+  | CoreEvent
+  | {
+    type: "group-result";
+    now: number;
+    wallClock: number;
+    id: number;
+    key: string;
+    result: GroupOutcome;
+    standby?: "local" | "foreign";
+  }
+  | { type: "fenced"; now: number; wallClock: number; node: string; result: FenceResult }
+  | { type: "shutdown-request"; now: number; wallClock: number; restart?: boolean };
+
+/** Actions the resource side adds to {@link CoreAction}. */
+export type NodeCoreAction =
+  | CoreAction
+  | { type: "script-log"; prio: Priority | ""; text: string; tag: LogTag }
+  | Extract<OwnershipAction, { type: "run" | "fence" | "shutdown-complete" | "stop-failure" }>;
+
+/** Membership plus (optionally) resource ownership of one node. */
+export class NodeCore {
+  readonly #hb: HbCore;
+  readonly #own: Ownership | undefined;
+  readonly #self: string;
+  readonly #normal: Set<string>;
+  /** Messages ownership sent: their looped-back delivery is not fed back. */
+  readonly #ownSent = new WeakSet<CoreMessage>();
+  /** Monotonic time of the last status message delivered per node. */
+  readonly #lastHeard = new Map<string, number>();
+  #out: NodeCoreAction[] = [];
+  #now = 0;
+  #wall = 0;
+
+  /** Creates the core; without `resources` it is membership only (`heartbeat -M`). */
+  constructor(cfg: CoreConfig, resources?: ResourceConfig) {
+    this.#hb = new HbCore(cfg);
+    this.#self = cfg.nodeName;
+    this.#normal = new Set(cfg.nodes);
+    if (resources) {
+      this.#own = new Ownership({
+        nodeName: cfg.nodeName,
+        nodes: cfg.nodes,
+        groups: resources.groups,
+        autoFailback: resources.autoFailback,
+        keepaliveMs: cfg.keepaliveMs,
+        stonith: resources.stonith,
+        ...resources.timers,
+      });
+    }
+  }
+
+  /** The membership core (status queries). */
+  get membership(): HbCore {
+    return this.#hb;
+  }
+
+  /** The ownership protocol, when resources are managed. */
+  get ownership(): Ownership | undefined {
+    return this.#own;
+  }
+
+  /** `cl_status rscstatus`'s answer (`none` without resource management). */
+  rscstatus(): RscStatus {
+    return this.#own?.rscstatus() ?? "none";
+  }
+
+  /** When the next tick is due (membership or ownership timers). */
+  nextDeadline(): number {
+    return Math.min(this.#hb.nextDeadline(), this.#own?.nextDeadline() ?? Infinity);
+  }
+
+  /** Feeds one event and returns the resulting actions, in order. */
+  handle(ev: NodeCoreEvent): NodeCoreAction[] {
+    this.#out = [];
+    this.#now = ev.now;
+    this.#wall = ev.wallClock;
+    switch (ev.type) {
+      case "group-result":
+        this.#toOwnership({
+          type: "group-result",
+          now: ev.now,
+          id: ev.id,
+          key: ev.key,
+          result: ev.result,
+          standby: ev.standby,
+        });
+        break;
+      case "fenced":
+        this.#toOwnership({ type: "fenced", now: ev.now, node: ev.node, result: ev.result });
+        break;
+      case "shutdown-request":
+        if (this.#own) {
+          this.#toOwnership({ type: "shutdown-request", now: ev.now, restart: ev.restart });
+        } else this.#out.push({ type: "shutdown-complete", restart: ev.restart ?? false });
+        break;
+      default:
+        this.#fromMembership(this.#hb.handle(ev));
+        if (ev.type === "tick") this.#toOwnership({ type: "tick", now: ev.now });
+        break;
+    }
+    return this.#out;
+  }
+
+  /** Passes membership actions on and derives ownership events from them. */
+  #fromMembership(actions: CoreAction[]): void {
+    for (const a of actions) {
+      this.#out.push(a);
+      if (!this.#own) continue;
+      switch (a.type) {
+        case "comm-up":
+          this.#toOwnership({ type: "comm-up", now: this.#now });
+          break;
+        case "node-status":
+          if (a.kind !== "normal" || !this.#normal.has(a.node)) break;
+          this.#toOwnership({
+            type: "node-status",
+            now: this.#now,
+            node: a.node,
+            status: a.status as PeerStatus,
+            previous: a.previous as PeerStatus,
+            lastHeard: a.status === "dead" ? this.#lastHeard.get(a.node) : undefined,
+          });
+          break;
+        case "node-restart":
+          this.#toOwnership({ type: "node-restart", now: this.#now, node: a.node });
+          break;
+        case "partition-healed":
+          this.#toOwnership({ type: "partition-healed", now: this.#now, node: a.node });
+          break;
+        case "deliver": {
+          const t = a.msg.type.toLowerCase();
+          if (t === "status" && a.from !== this.#self) this.#lastHeard.set(a.from, this.#now);
+          if (!OWNERSHIP_TYPES.has(t) || this.#ownSent.has(a.msg)) break;
+          this.#toOwnership({ type: "message", now: this.#now, from: a.from, msg: a.msg });
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  #toOwnership(ev: OwnershipEvent): void {
+    if (!this.#own) return;
+    for (const a of this.#own.handle(ev)) {
+      switch (a.type) {
+        case "send":
+          this.#ownSent.add(a.msg);
+          this.#fromMembership(
+            this.#hb.handle({
+              type: "originate",
+              now: this.#now,
+              wallClock: this.#wall,
+              msg: a.msg,
+            }),
+          );
+          break;
+        case "log":
+          if (a.line.tag === "heartbeat" && a.line.prio !== "") {
+            this.#out.push({ type: "log", prio: a.line.prio, text: a.line.text });
+          } else {
+            this.#out.push({
+              type: "script-log",
+              prio: a.line.prio,
+              text: a.line.text,
+              tag: a.line.tag,
+            });
+          }
+          break;
+        default:
+          this.#out.push(a);
+          break;
+      }
+    }
+  }
+}

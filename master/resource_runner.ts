@@ -1,0 +1,145 @@
+/**
+ * Carries out the core's `run` actions: takes or releases haresources groups
+ * one at a time through the {@link ResourceManager}, logging as
+ * ResourceManager/mach_down do, and reports each group's outcome back.
+ *
+ * @module
+ */
+
+import { ResourceManager } from "../resources/manager.ts";
+import type { ResourceGroup as RmGroup, ScriptLogger } from "../resources/types.ts";
+import type { ResourceGroup as ConfigGroup } from "../config/haresources.ts";
+import type { GroupOutcome, LogLine } from "../core/ownership/types.ts";
+
+/** A `run` action of the core. */
+export interface RunRequest {
+  /** Action id (echoed in the results). */
+  id: number;
+  /** Take or give. */
+  op: "take" | "give";
+  /** Group keys, in order. */
+  keys: string[];
+  /** Environment for the scripts. */
+  env: Record<string, string>;
+  /** Lines to log when the run starts. */
+  before?: LogLine[];
+  /** Lines to log just before each key. */
+  announce?: Record<string, LogLine[]>;
+}
+
+/** One group's outcome. */
+export interface GroupResult {
+  /** Action id. */
+  id: number;
+  /** Group key. */
+  key: string;
+  /** What happened. */
+  result: GroupOutcome;
+  /** After a failed start: the standby class Heartbeat would request. */
+  standby?: "local" | "foreign";
+}
+
+/** Maps config's haresources groups to the resource manager's shape. */
+export function toRmGroups(groups: readonly ConfigGroup[]): RmGroup[] {
+  return groups.filter((g) => g.key !== undefined).map((g) => ({
+    node: g.node,
+    line: g.text,
+    key: g.key!,
+    resources: g.resources,
+  }));
+}
+
+/** Runs requests strictly one after another (Heartbeat runs one resource child at a time). */
+export class ResourceRunner {
+  readonly #rm: ResourceManager;
+  readonly #groups: Map<string, RmGroup>;
+  readonly #logLine: (line: LogLine) => void;
+  readonly #onResult: (r: GroupResult) => void;
+  #chain: Promise<void> = Promise.resolve();
+  #pending = 0;
+
+  /** Creates the runner. */
+  constructor(opts: {
+    groups: readonly RmGroup[];
+    logger: ScriptLogger;
+    logLine: (line: LogLine) => void;
+    onResult: (r: GroupResult) => void;
+    env: Record<string, string>;
+    resourceDir?: string;
+  }) {
+    this.#groups = new Map(opts.groups.map((g) => [g.key, g]));
+    this.#rm = new ResourceManager({
+      logger: opts.logger,
+      env: opts.env,
+      resourceDir: opts.resourceDir,
+      // a hung script must not hold the cluster for ever: Heartbeat has no limit
+      timeoutMs: 0,
+    });
+    this.#logLine = opts.logLine;
+    this.#onResult = opts.onResult;
+  }
+
+  /** Whether a run is in progress or queued. */
+  get busy(): boolean {
+    return this.#pending > 0;
+  }
+
+  /** Queues a request; results are reported through `onResult` per key. */
+  enqueue(req: RunRequest): Promise<void> {
+    this.#pending++;
+    this.#chain = this.#chain.then(() => this.#run(req)).catch(() => {}).finally(() => {
+      this.#pending--;
+    });
+    return this.#chain;
+  }
+
+  async #run(req: RunRequest): Promise<void> {
+    for (const l of req.before ?? []) this.#logLine(l);
+    for (const key of req.keys) {
+      for (const l of req.announce?.[key] ?? []) this.#logLine(l);
+      const group = this.#groups.get(key);
+      if (!group) {
+        this.#logLine({
+          prio: "ERROR",
+          text: `No resource group with key ${key}`,
+          tag: "heartbeat",
+        });
+        this.#onResult({
+          id: req.id,
+          key,
+          result: req.op === "take" ? "start-failed" : "released",
+        });
+        continue;
+      }
+      try {
+        if (req.op === "take") {
+          const r = await this.#rm.takeGroup(group, req.env);
+          this.#onResult({
+            id: req.id,
+            key,
+            result: r.ok ? "started" : "start-failed",
+            standby: r.standby,
+          });
+        } else {
+          const r = await this.#rm.giveGroup(group, req.env);
+          this.#onResult({
+            id: req.id,
+            key,
+            result: r.rebootRequired ? "stop-failed" : "released",
+          });
+        }
+      } catch (e) {
+        this.#logLine({
+          prio: "ERROR",
+          text: `resource group ${key}: ${e instanceof Error ? e.message : e}`,
+          tag: "heartbeat",
+        });
+        this.#onResult({
+          id: req.id,
+          key,
+          result: req.op === "take" ? "start-failed" : "stop-failed",
+        });
+      }
+    }
+  }
+}
