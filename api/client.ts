@@ -233,6 +233,43 @@ export class ApiClient {
     return this.#signedOn;
   }
 
+  /** True once the connection is closed (EOF from the daemon, or {@link ApiClient.close}). */
+  get closed(): boolean {
+    return this.#closed || this.#conn === undefined;
+  }
+
+  /**
+   * The next asynchronous message (read_hb_msg): first those queued while a call waited for
+   * its answer, then new ones; `undefined` after `timeoutMs` (wait forever when absent) or at
+   * EOF.
+   */
+  async nextMessage(timeoutMs?: number): Promise<Message | undefined> {
+    const q = this.queued.shift();
+    if (q !== undefined) return q;
+    return await this.#next(timeoutMs);
+  }
+
+  /**
+   * sendclustermsg / sendnodemsg of a named client: sends a non-API message (the daemon adds
+   * `from_id`, `to_id` and `client_gen`); with `node`, `dest` is set to it first. False when
+   * the message could not be written.
+   */
+  async sendMessage(msg: Message, node?: string): Promise<boolean> {
+    this.clearLog();
+    if (!this.#signedOn) {
+      this.#log("not signed on");
+      return false;
+    }
+    if (node !== undefined) {
+      if (node === "") {
+        this.#log("sendnodemsg: bad nodename");
+        return false;
+      }
+      msg.set("dest", node);
+    }
+    return await this.#write(msg);
+  }
+
   /** hb_api_signoff: sends `signoff` and closes. */
   async signoff(): Promise<void> {
     this.clearLog();

@@ -277,3 +277,47 @@ export function reEscape(s: string): string {
 export function deadLine(peer: string): RegExp {
   return new RegExp(`node ${reEscape(peer)}: is dead`);
 }
+
+/**
+ * A node's view of its peers from its log lines: the last `Status update for node P: status
+ * S` (or `dead` after `node P: is dead`) for each peer; `unknown` when nothing was logged.
+ */
+export function membershipView(lines: string[], peers: string[]): Map<string, string> {
+  const view = new Map<string, string>(peers.map((p) => [p, "unknown"]));
+  const re = /Status update for node (\S+): status (\S+)|node (\S+): is dead/;
+  for (const l of lines) {
+    const m = re.exec(l);
+    if (!m) continue;
+    if (m[1] && view.has(m[1])) view.set(m[1], m[2]);
+    else if (m[3] && view.has(m[3])) view.set(m[3], "dead");
+  }
+  return view;
+}
+
+/**
+ * Waits until every node's log shows every other node `active` (polling every 200 ms);
+ * returns the milliseconds it took, or undefined after `timeoutMs`.
+ */
+export async function waitAllActive(
+  nodes: readonly TestNode[],
+  timeoutMs: number,
+): Promise<number | undefined> {
+  const t0 = Date.now();
+  const names = nodes.map((n) => n.name);
+  while (Date.now() - t0 < timeoutMs) {
+    let all = true;
+    for (const n of nodes) {
+      const view = membershipView(
+        (await n.readLog()).split("\n"),
+        names.filter((x) => x !== n.name),
+      );
+      if ([...view.values()].some((s) => s !== "active")) {
+        all = false;
+        break;
+      }
+    }
+    if (all) return Date.now() - t0;
+    await sleep(200);
+  }
+  return undefined;
+}

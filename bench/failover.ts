@@ -122,7 +122,7 @@ async function runConfig(impl: Impl, timing: Timing, opts: FailoverOptions): Pro
       const r = await guarded(() => softTrial(st), st);
       await opts.rec.write({ ...base, kind: "soft", trial: i + 1, ...r });
       opts.log(
-        `failover ${impl} ${label} soft #${i + 1}: ${r.victim} stopped, hand-over ${
+        `failover ${impl} ${label} soft #${i + 1}: ${r.victim ?? "no node"} stopped, hand-over ${
           fmt(r.handover_ms as number | undefined)
         } ms, outage ${fmt(r.outage_ms as number | undefined)} ms${
           r.ok ? "" : ` (failed: ${r.reason})`
@@ -172,9 +172,9 @@ async function initialSettle(st: RunState): Promise<Record<string, unknown>> {
   const b = await tails[1].waitFor(activeLine(n1.name), 30_000, 50);
   if (!a || !b) throw new Error("the two nodes did not see each other active within 30 s");
   const membersMs = Math.max(a.at, b.at) - t0;
-  // Heartbeat's start-up resource negotiation takes about 10 s; give the address 25 s.
+  // Heartbeat's start-up resource negotiation takes about 11 s; give the address 15 s more.
   let holder: string | undefined;
-  const deadline = Date.now() + 25_000 + 2 * c.timing.deadtimeMs;
+  const deadline = Date.now() + 15_000 + 2 * c.timing.deadtimeMs;
   while (Date.now() < deadline) {
     const h = await runningHolders(c);
     if (h.length === 1) {

@@ -15,6 +15,7 @@ import { runDaemon } from "../master/daemon.ts";
 import { selfCommand } from "../sys/self_exec.ts";
 import { configureLogging } from "../logging/mod.ts";
 import { logLine as hbLog } from "../master/log_bridge.ts";
+import { restartFlags, START_REFUSAL_LINE, takeRestartHolding } from "../master/reload.ts";
 
 const OPTSTRING = "dDkMrRsvWlC:Vf";
 
@@ -74,33 +75,59 @@ export async function heartbeatMain(args: string[]): Promise<number> {
   const debug = opt.counts.d ?? 0;
   const manageResources = !has("M");
   const daemonChild = Deno.env.get("HB_DAEMON_CHILD") === "1";
+  // -R: the image a quick restart execs (master/daemon.ts), same pid as before
+  const restarting = has("R");
 
   const loaded = loadForStart({ confDir: paths.confDir, manageResources, debug });
-  // Start-up messages go to stderr and to the log targets ha.cf names, as Heartbeat's do.
-  configureLogging({ ...loaded.logging, entity: "heartbeat", stderr: !daemonChild });
-  // The re-invoked daemon child validated nothing new: its parent already logged everything.
-  if (!daemonChild) emitDiagnostics(loaded);
-  if (!loaded.ok) {
-    if (has("r") && !has("R")) {
-      const pid = runningPid(paths.pidFile);
-      if (pid !== undefined) {
-        hbLog("info", `Config errors: Heartbeat pid ${pid} NOT restarted`);
-        return 1;
-      }
-    }
-    hbLog("ERROR", "Configuration error, heartbeat not started.");
-    return 6;
-  }
-  if (has("v") && !daemonChild) console.log(formatVerbose(loaded));
-
+  // Start-up messages go to stderr and to the log targets ha.cf names, as Heartbeat's do
+  // (its -R image logs to the targets only).
+  configureLogging({ ...loaded.logging, entity: "heartbeat", stderr: !daemonChild && !restarting });
   const running = runningPid(paths.pidFile);
-  if (has("R")) {
-    if (running !== undefined) {
-      hbLog("ERROR", `Heartbeat already running [pid ${running}].`);
+  if (!loaded.ok) {
+    // A reload of a running daemon (`-r`) or a restarted image (`-R`) refuses without
+    // Heartbeat's start-up refusal line, then says what it did not restart.
+    if (restarting) {
+      emitDiagnostics(loaded, { skip: START_REFUSAL_LINE });
+      hbLog("info", "Config errors: Heartbeat NOT restarted");
       return 1;
     }
-    hbLog("ERROR", "heartbeat is not running.");
+    if (has("r") && running !== undefined) {
+      emitDiagnostics(loaded, { skip: START_REFUSAL_LINE });
+      hbLog("info", `Config errors: Heartbeat pid ${running} NOT restarted`);
+      return 1;
+    }
+    // the diagnostics end with Heartbeat's refusal line
+    if (!daemonChild) emitDiagnostics(loaded);
     return 6;
+  }
+  // The re-invoked daemon child validated nothing new: its parent already logged everything.
+  // A restarted image logs its start-up lines again, as Heartbeat's does.
+  if (!daemonChild || restarting) emitDiagnostics(loaded);
+  if (has("v") && !daemonChild && !restarting) console.log(formatVerbose(loaded));
+
+  if (restarting) {
+    // runningPid() leaves our own pid out: the restarted image must find exactly itself
+    const filePid = readPidFile(paths.pidFile);
+    if (filePid === undefined || !processAlive(filePid)) {
+      hbLog("ERROR", "heartbeat is not running.");
+      return 6;
+    }
+    if (filePid !== Deno.pid) {
+      hbLog("ERROR", `Heartbeat already running [pid ${filePid}].`);
+      return 1;
+    }
+    const holding = takeRestartHolding();
+    return await runDaemon(loaded, {
+      paths,
+      foreground: has("f"),
+      debug,
+      manageResources,
+      restart: {
+        ...(opt.values.C !== undefined ? { held: opt.values.C } : {}),
+        ...(holding !== undefined ? { holding } : {}),
+      },
+      flags: restartFlags(opt.counts),
+    });
   }
   if (has("r") && running !== undefined) {
     hbLog("info", `Signalling heartbeat pid ${running} to reread config files`);
@@ -117,7 +144,13 @@ export async function heartbeatMain(args: string[]): Promise<number> {
     return 0;
   }
   if (has("f") || daemonChild) {
-    return await runDaemon(loaded, { paths, foreground: !daemonChild, debug });
+    return await runDaemon(loaded, {
+      paths,
+      foreground: !daemonChild,
+      debug,
+      manageResources,
+      flags: restartFlags(opt.counts),
+    });
   }
   return await spawnDaemon(args);
 }

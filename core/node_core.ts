@@ -14,6 +14,17 @@
  *   ownership, which has already processed its own message;
  * - every other ownership action is passed to the driver.
  *
+ * hb fix (suspension guard): when no event reached the core for longer than
+ * deadtime (the process was stopped, frozen or starved), its view of the
+ * peers is stale: on resume the membership declares every peer dead (their
+ * heartbeats are late or queued), exactly as Heartbeat does, and Heartbeat's
+ * resource layer then takes over groups that live peers still run. Here the
+ * membership still logs what it sees, but deaths it declares within one
+ * deadtime of the resume are held back from the ownership protocol; a peer
+ * that shows life in that window was never dead for resource purposes, and a
+ * peer still dead when the window closes is handed over then (a real death
+ * during our suspension is only taken over one deadtime later).
+ *
  * @module
  */
 
@@ -52,6 +63,8 @@ export interface ResourceConfig {
   autoFailback: "on" | "off" | "legacy";
   /** Whether a STONITH device is configured. */
   stonith: boolean;
+  /** Quick restart (`heartbeat -R [-C <held>]`): what this node already holds. */
+  restart?: { held?: string; holding?: readonly string[] };
   /** Overrides of the protocol's timers (tests). */
   timers?: {
     rqstDelayMs?: number;
@@ -95,10 +108,18 @@ export class NodeCore {
   #out: NodeCoreAction[] = [];
   #now = 0;
   #wall = 0;
+  readonly #deadtimeMs: number;
+  /** `now` of the previous event (suspension detection). */
+  #lastEventAt: number | undefined;
+  /** End of the window after a suspension in which deaths are held back. */
+  #resumeUntil = -Infinity;
+  /** Deaths held back during that window, by node. */
+  readonly #heldDeaths = new Map<string, Extract<OwnershipEvent, { type: "node-status" }>>();
 
   /** Creates the core; without `resources` it is membership only (`heartbeat -M`). */
   constructor(cfg: CoreConfig, resources?: ResourceConfig) {
     this.#hb = new HbCore(cfg);
+    this.#deadtimeMs = cfg.deadtimeMs;
     this.#self = cfg.nodeName;
     this.#normal = new Set(cfg.nodes);
     if (resources) {
@@ -109,6 +130,7 @@ export class NodeCore {
         autoFailback: resources.autoFailback,
         keepaliveMs: cfg.keepaliveMs,
         stonith: resources.stonith,
+        ...(resources.restart ? { restart: resources.restart } : {}),
         ...resources.timers,
       });
     }
@@ -131,7 +153,8 @@ export class NodeCore {
 
   /** When the next tick is due (membership or ownership timers). */
   nextDeadline(): number {
-    return Math.min(this.#hb.nextDeadline(), this.#own?.nextDeadline() ?? Infinity);
+    const resume = this.#heldDeaths.size > 0 ? this.#resumeUntil : Infinity;
+    return Math.min(this.#hb.nextDeadline(), this.#own?.nextDeadline() ?? Infinity, resume);
   }
 
   /** Feeds one event and returns the resulting actions, in order. */
@@ -139,6 +162,7 @@ export class NodeCore {
     this.#out = [];
     this.#now = ev.now;
     this.#wall = ev.wallClock;
+    this.#checkSuspension(ev);
     switch (ev.type) {
       case "group-result":
         this.#toOwnership({
@@ -163,7 +187,36 @@ export class NodeCore {
         if (ev.type === "tick") this.#toOwnership({ type: "tick", now: ev.now });
         break;
     }
+    this.#releaseHeldDeaths();
     return this.#out;
+  }
+
+  /** Opens the resume window when no event came for longer than deadtime. */
+  #checkSuspension(ev: NodeCoreEvent): void {
+    const last = this.#lastEventAt;
+    this.#lastEventAt = ev.now;
+    if (!this.#own || last === undefined || ev.type === "start") return;
+    const gap = ev.now - last;
+    if (gap <= this.#deadtimeMs) return;
+    this.#resumeUntil = ev.now + this.#deadtimeMs;
+    this.#out.push({
+      type: "log",
+      prio: "WARN",
+      text: `No event for ${
+        Math.round(gap)
+      } ms (process suspended or starved): peers declared dead within ${this.#deadtimeMs} ms are not taken over unless they stay dead.`,
+    });
+  }
+
+  /** Hands held deaths to ownership once the window closed and the node is still dead. */
+  #releaseHeldDeaths(): void {
+    if (this.#heldDeaths.size === 0 || this.#now < this.#resumeUntil) return;
+    const held = [...this.#heldDeaths.values()];
+    this.#heldDeaths.clear();
+    for (const ev of held) {
+      if (this.#hb.nodeStatus(ev.node) !== "dead") continue;
+      this.#toOwnership({ ...ev, now: this.#now });
+    }
   }
 
   /** Passes membership actions on and derives ownership events from them. */
@@ -175,17 +228,37 @@ export class NodeCore {
         case "comm-up":
           this.#toOwnership({ type: "comm-up", now: this.#now });
           break;
-        case "node-status":
+        case "node-status": {
           if (a.kind !== "normal" || !this.#normal.has(a.node)) break;
-          this.#toOwnership({
+          const ev: Extract<OwnershipEvent, { type: "node-status" }> = {
             type: "node-status",
             now: this.#now,
             node: a.node,
             status: a.status as PeerStatus,
             previous: a.previous as PeerStatus,
             lastHeard: a.status === "dead" ? this.#lastHeard.get(a.node) : undefined,
-          });
+          };
+          if (a.status === "dead" && this.#now < this.#resumeUntil) {
+            if (!this.#heldDeaths.has(a.node)) {
+              this.#heldDeaths.set(a.node, ev);
+              this.#out.push({
+                type: "log",
+                prio: "info",
+                text: `Takeover from ${a.node} deferred: we were suspended, waiting for it to show life.`,
+              });
+            }
+            break;
+          }
+          if (a.status !== "dead" && this.#heldDeaths.delete(a.node)) {
+            this.#out.push({
+              type: "log",
+              prio: "info",
+              text: `${a.node} is alive after our suspension: no takeover.`,
+            });
+          }
+          this.#toOwnership(ev);
           break;
+        }
         case "node-restart":
           this.#toOwnership({ type: "node-restart", now: this.#now, node: a.node });
           break;

@@ -46,6 +46,11 @@ export interface ApiBackendConfig {
   coreLinks: readonly string[];
   /** Ping node names. */
   pingNodes: readonly string[];
+  /**
+   * Every node (normal and ping) in the order of the `node`/`ping`/`ping_group` directives of
+   * ha.cf, the order in which Heartbeat reports them (`nodelist`). Default: the core's order.
+   */
+  nodeOrder?: readonly string[];
 }
 
 /** Parses a libuuid-style text uuid into its 16 bytes. */
@@ -100,7 +105,14 @@ export class MasterApiBackend implements ApiBackend {
   /** {@inheritDoc ApiBackend.nodes} */
   nodes(): readonly ApiNodeInfo[] {
     const core = this.#core();
-    return core.nodeNames().map((name) => ({
+    const order = this.#cfg.nodeOrder ?? [];
+    const rank = (n: string) => {
+      const i = order.indexOf(n);
+      return i < 0 ? order.length : i;
+    };
+    const names = core.nodeNames().map((n, i) => ({ n, i }))
+      .sort((a, b) => rank(a.n) - rank(b.n) || a.i - b.i).map((x) => x.n);
+    return names.map((name) => ({
       name,
       type: this.#cfg.pingNodes.includes(name) ? "ping" : "normal",
       status: core.nodeStatus(name) ?? "init",

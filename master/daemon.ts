@@ -2,7 +2,10 @@
  * Running the master control process: identity files, pid file, logging,
  * signals, the runtime, and the shutdown lines — the part of Heartbeat's
  * start-up that happens after validation (config-and-cli.md §5.2, §6.6.1,
- * §6.6.11, §7.1, §7.6).
+ * §6.6.11, §7.1, §7.6), and the reload and quick restart (§5.4, §6.6.12, §7.7; the
+ * decision is in master/reload.ts): on a quick restart the master stops its children
+ * without releasing resources and re-executes itself (`execv`, same pid) as
+ * `heartbeat -R [-C <held>] <flags>`.
  *
  * @module
  */
@@ -22,6 +25,17 @@ import type { NodePaths } from "./paths.ts";
 import { MasterRuntime } from "./runtime.ts";
 import { ensureFifo, loadOrCreateUuid, nextGeneration, writePidFile } from "./state_files.ts";
 import { HEARTBEAT_VERSION, type StartConfig, toRuntimePlan } from "./plan.ts";
+import type { Diagnostic } from "../config/diagnostics.ts";
+import { closeOnExecFrom3, execv, resetSignals } from "../sys/exec.ts";
+import { selfCommand } from "../sys/self_exec.ts";
+import {
+  decideReload,
+  RESTART_HOLDING_ENV,
+  restartArgs,
+  START_REFUSAL_LINE,
+} from "./reload.ts";
+import { createRealSystemView } from "../config/system_view.ts";
+import { isNullPath } from "../logging/log_file.ts";
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {
@@ -31,6 +45,15 @@ export interface DaemonOptions {
   foreground: boolean;
   /** Debug level from the command line. */
   debug: number;
+  /** haresources management (false with `-M`; default true). */
+  manageResources?: boolean;
+  /**
+   * Set when this image is a quick restart (`-R [-C <held>]`): what the previous image
+   * held. The ownership layer starts as holding it and nothing is acquired again.
+   */
+  restart?: { held?: string; holding?: readonly string[] };
+  /** Flags passed on to the image of a quick restart (see master/reload.ts `restartFlags`). */
+  flags?: string[];
 }
 
 /** Tells the invoking parent (see cli/heartbeat.ts) that the daemon runs. */
@@ -46,12 +69,18 @@ function reportReady(): void {
 /** Runs the master until it stops; returns the exit code. */
 export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<number> {
   const { paths } = opts;
-  configureLogging({ ...cfg.logging, entity: "heartbeat", stderr: opts.foreground });
+  // Heartbeat's -R image logs to its log targets only
+  configureLogging({
+    ...cfg.logging,
+    entity: "heartbeat",
+    stderr: opts.foreground && !opts.restart,
+  });
   setDebugLevel(cfg.logging.debugLevel ?? opts.debug);
   if (!opts.foreground) setsid();
   setProcessTitle("heartbeat: master control process");
   const log = (prio: Priority, text: string, o?: { pid?: number; glib?: boolean }) =>
     hbLog(prio, text, o);
+  changeLogfileOwnership(cfg.logging, log);
 
   try {
     writePidFile(paths.pidFile);
@@ -93,16 +122,82 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
       fifo: paths.fifo,
       apiSocket: paths.apiSocket,
       confDir: paths.confDir,
+      ...(opts.restart ? { restart: opts.restart } : {}),
     }),
     log,
   );
 
-  const shutdown = () => runtime.requestShutdown();
+  // reload state: what the running configuration was read from
+  const mtimes = { ...cfg.mtimes };
+  let started = false;
+  let hupPending = false;
+  let stopping = false;
+  // set by a reload that decided on a quick restart (held: undefined with -M)
+  const restart: { requested: boolean; held?: { held: string; holding: string[] } } = {
+    requested: false,
+  };
+
+  const reload = () => {
+    if (stopping) return;
+    if (!started) {
+      hupPending = true;
+      return;
+    }
+    const d = decideReload({
+      confDir: paths.confDir,
+      mtimes,
+      manageResources: opts.manageResources ?? true,
+      debug: opts.debug,
+    });
+    switch (d.kind) {
+      case "unchanged":
+        log("info", "Configuration unchanged.");
+        break;
+      case "invalid":
+        // hb: validated before the restart; Heartbeat's new image would log this and exit
+        logDiagnostics(d.diagnostics, log);
+        log("info", "Config errors: Heartbeat NOT restarted");
+        log(
+          "WARN",
+          `Keeping the running configuration (pid ${Deno.pid}): fix ${paths.confDir}/ha.cf and reload again.`,
+        );
+        break;
+      case "authkeys":
+        log("info", "Rereading authentication file.");
+        runtime.setKeys(d.keys);
+        mtimes.authkeys = d.mtime;
+        // Heartbeat signals its core children, which log `Child rereading authentication file.`
+        for (const pid of runtime.supervisor.pids) {
+          try {
+            Deno.kill(pid, "SIGHUP");
+          } catch {
+            // gone: its restart will have the keys anyway (workers hold none)
+          }
+        }
+        break;
+      case "authkeys-invalid":
+        log("info", "Rereading authentication file.");
+        logDiagnostics(d.diagnostics, log);
+        log("ERROR", "Authentication reparsing error, keeping the current keys.");
+        break;
+      case "restart":
+        stopping = true;
+        restart.requested = true;
+        restart.held = runtime.heldState();
+        void runtime.stopForRestart();
+        break;
+    }
+  };
+
+  const shutdown = () => {
+    if (!stopping) stopping = true;
+    runtime.requestShutdown();
+  };
   Deno.addSignalListener("SIGTERM", shutdown);
   Deno.addSignalListener("SIGINT", () => {}); // Heartbeat blocks SIGINT
   Deno.addSignalListener("SIGHUP", () => {
     reopenLogs();
-    log("info", "Configuration unchanged.");
+    reload();
   });
   const changeDebug = (delta: number) => {
     const before = getDebugLevel();
@@ -120,9 +215,61 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     await runtime.shutdown();
     return 1;
   }
-  reportReady();
+  if (!opts.restart) reportReady();
   setStderr(false);
+  started = true;
+  if (hupPending) reload();
   const code = await runtime.done;
   log("info", `${cfg.core.nodeName} Heartbeat shutdown complete.`);
-  return code;
+  if (!restart.requested) return code;
+  log("info", "Heartbeat restart triggered.");
+  log("info", "Restarting heartbeat.");
+  log("info", "Performing heartbeat restart exec.");
+  const nice = (cfg.loaded?.ha.autoFailback ?? "legacy") !== "legacy";
+  const passed = restartArgs(restart.held, nice);
+  const argv = selfCommand(["heartbeat", "-R", ...passed.args, ...(opts.flags ?? [])]);
+  if (passed.holdingEnv !== undefined) Deno.env.set(RESTART_HOLDING_ENV, passed.holdingEnv);
+  else Deno.env.delete(RESTART_HOLDING_ENV);
+  // the new image starts with clean signal dispositions and only stdin, stdout and stderr
+  resetSignals();
+  closeOnExecFrom3();
+  const err = execv(argv[0], argv);
+  log("ERROR", `Could not exec ${argv[0]}: ${err.text}`);
+  log("ERROR", "Shutting down...");
+  return 1;
+}
+
+/** Logs configuration diagnostics (not the console-only ones) as a reload does. */
+function logDiagnostics(
+  diagnostics: Diagnostic[],
+  log: (prio: Priority, text: string) => void,
+): void {
+  for (const d of diagnostics) {
+    if (d.stderrOnly) continue;
+    for (const t of d.text) if (t !== START_REFUSAL_LINE) log(d.level as Priority, t);
+  }
+}
+
+/**
+ * Heartbeat gives its log files to `hacluster` (and that user's group) at start, so that API
+ * clients running as `hacluster` (ipfail) can append to them.
+ */
+function changeLogfileOwnership(
+  logging: { logfile?: string; debugfile?: string },
+  log: (prio: Priority, text: string) => void,
+): void {
+  const user = createRealSystemView().userByName("hacluster");
+  if (user === undefined) {
+    log("ERROR", "change_logfile_ownership: entry for user hacluster not found");
+    return;
+  }
+  for (const [what, path] of [["logfile", logging.logfile], ["dbgfile", logging.debugfile]]) {
+    if (path === undefined || path === "" || isNullPath(path)) continue;
+    try {
+      Deno.chownSync(path, user.uid, user.gid);
+    } catch (e) {
+      const text = e instanceof Error ? e.message.replace(/ \(os error \d+\).*$/s, "") : e;
+      log("WARN", `change_logfile_ownership: failed to chown ${what}: ${text}`);
+    }
+  }
 }

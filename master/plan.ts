@@ -19,6 +19,7 @@ import { linkName, type MediumSpec } from "../workers/media_spec.ts";
 import type { RuntimePlan } from "./runtime.ts";
 import type { ApiBackendConfig } from "./api_backend.ts";
 import { toRmGroups } from "./resource_runner.ts";
+import type { RealtimeSetupConfig } from "./realtime_setup.ts";
 
 export { HEARTBEAT_VERSION, HEARTBEAT_VERSION_LINE } from "./version.ts";
 
@@ -50,6 +51,20 @@ export interface StartConfig {
   msgfmt: "classic" | "netstring";
   /** `HA_<name>` environment for children. */
   env: Record<string, string>;
+  /**
+   * Modification times (ms since the epoch) of ha.cf and authkeys, taken just before they
+   * were read: a reload compares them (config-and-cli §5.4). Undefined when unreadable.
+   */
+  mtimes: { haCf?: number; authkeys?: number };
+}
+
+/** Modification time of `path` in ms since the epoch, undefined when it cannot be read. */
+export function mtimeOf(path: string): number | undefined {
+  try {
+    return Deno.statSync(path).mtime?.getTime();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Loads the configuration directory for a start (or a reload check). */
@@ -57,6 +72,10 @@ export function loadForStart(
   opts: { confDir: string; manageResources: boolean; debug: number; system?: SystemView },
 ): StartConfig {
   const system = opts.system ?? createRealSystemView();
+  const mtimes = {
+    haCf: mtimeOf(`${opts.confDir}/ha.cf`),
+    authkeys: mtimeOf(`${opts.confDir}/authkeys`),
+  };
   const r: LoadResult = loadConfig({
     dir: opts.confDir,
     resourceManagement: opts.manageResources,
@@ -84,6 +103,7 @@ export function loadForStart(
     keys: { active: 1, keys: new Map() },
     msgfmt: "classic",
     env: {},
+    mtimes,
   };
   const c = r.config;
   if (!c) return empty;
@@ -151,6 +171,7 @@ export function loadForStart(
     keys,
     msgfmt: ha.msgfmt,
     env,
+    mtimes,
   };
 }
 
@@ -210,6 +231,8 @@ export interface StartIdentity {
   apiSocket?: string;
   /** Configuration directory (for resource.d). */
   confDir?: string;
+  /** Quick restart (`-R [-C <held>]`): what the previous image held (see core/node_core.ts). */
+  restart?: { held?: string; holding?: readonly string[] };
 }
 
 /** The runtime plan for a validated configuration. */
@@ -225,6 +248,19 @@ export function toRuntimePlan(cfg: StartConfig, id: StartIdentity): RuntimePlan 
     api: id.apiSocket && cfg.loaded ? { socket: id.apiSocket, backend: apiConfig(cfg) } : undefined,
     resources: resourcesConfig(cfg, id),
     stonith: cfg.loaded?.ha.stonith,
+    watchdog: cfg.loaded?.ha.watchdog,
+    realtime: realtimeConfig(cfg),
+  };
+}
+
+/** `realtime`, `rtprio`, `memreserve` of ha.cf (undefined without a loaded configuration). */
+export function realtimeConfig(cfg: StartConfig): RealtimeSetupConfig | undefined {
+  const ha = cfg.loaded?.ha;
+  if (!ha) return undefined;
+  return {
+    realtime: ha.realtime,
+    memreserveKb: ha.memreserveKb,
+    ...(ha.rtprio !== undefined ? { rtprio: ha.rtprio } : {}),
   };
 }
 
@@ -238,6 +274,7 @@ function resourcesConfig(cfg: StartConfig, id: StartIdentity): RuntimePlan["reso
     autoFailback: cfg.loaded!.ha.autoFailback,
     stonith: cfg.loaded!.ha.stonith !== undefined,
     resourceDir: `${id.confDir ?? "/etc/ha.d"}/resource.d`,
+    ...(id.restart ? { restart: id.restart } : {}),
   };
 }
 
@@ -256,11 +293,15 @@ function apiConfig(cfg: StartConfig): ApiBackendConfig {
     links: cfg.media.filter((m) => !pingTypes.has(m.type)).map(linkName),
     coreLinks: cfg.core.links,
     pingNodes: cfg.core.pingNodes,
+    nodeOrder: ha.nodes.map((n) => n.name),
   };
 }
 
-/** Writes the start-up diagnostics: to stderr and the configured log targets. */
-export function emitDiagnostics(cfg: StartConfig): void {
+/**
+ * Writes the start-up diagnostics: to stderr and the configured log targets. `skip` leaves
+ * out one exact line (a reload does not print the start-up refusal line).
+ */
+export function emitDiagnostics(cfg: StartConfig, opts: { skip?: string } = {}): void {
   for (const d of cfg.diagnostics) {
     if (d.stderrOnly) {
       // Heartbeat's console-only noise ("udpport setting must precede media
@@ -270,7 +311,7 @@ export function emitDiagnostics(cfg: StartConfig): void {
       Deno.stderr.writeSync(new TextEncoder().encode(d.noNewline ? text : text + "\n"));
       continue;
     }
-    for (const t of d.text) hbLog(d.level, t);
+    for (const t of d.text) if (t !== opts.skip) hbLog(d.level, t);
   }
 }
 

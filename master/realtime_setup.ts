@@ -31,8 +31,12 @@
  *   decision and line as Heartbeat); pages are locked as V8 grows the heap.
  * - Scheduling is per thread on Linux: all existing threads of the process (V8 and runtime
  *   helpers, whose work the event loop may wait for) are switched, not only the main thread;
- *   threads created later inherit the policy (`allThreads: false` to switch the main thread
- *   only).
+ *   threads they create later inherit the policy (`allThreads: false` to switch the main
+ *   thread only).
+ * - The main thread (the one that starts processes) gets `SCHED_RESET_ON_FORK`: what a core
+ *   process starts (resource scripts, STONITH helpers, respawned clients, restarted workers)
+ *   begins with normal scheduling, as Heartbeat returns its helpers to normal time. A worker
+ *   applies its own setting at its start.
  *
  * @module
  */
@@ -45,9 +49,37 @@ import {
   mlockall,
   RLIM_INFINITY,
   RLIMIT_MEMLOCK,
+  SCHED_RR,
+  schedSetScheduler,
   setrlimit,
 } from "../sys/libc.ts";
 import { makeRealtime, minRealtimePriority } from "../sys/realtime.ts";
+
+/** `SCHED_RESET_ON_FORK`: processes started by a realtime thread begin as SCHED_OTHER. */
+export const SCHED_RESET_ON_FORK = 0x40000000;
+
+/**
+ * Environment variable that carries the master's realtime settings to its core workers
+ * (JSON {@link RealtimeSetupConfig}); see {@link realtimeFromEnv}.
+ */
+export const REALTIME_ENV = "HB_CORE_REALTIME";
+
+/** The settings a core worker received from the master (undefined: none, do nothing). */
+export function realtimeFromEnv(): RealtimeSetupConfig | undefined {
+  const text = Deno.env.get(REALTIME_ENV);
+  if (text === undefined || text === "") return undefined;
+  try {
+    const v = JSON.parse(text) as Partial<RealtimeSetupConfig>;
+    if (typeof v.realtime !== "boolean" || typeof v.memreserveKb !== "number") return undefined;
+    return {
+      realtime: v.realtime,
+      memreserveKb: v.memreserveKb,
+      ...(typeof v.rtprio === "number" ? { rtprio: v.rtprio } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
 
 /** The configuration fields used (`HaCfConfig` has them: realtime, rtprio, memreserveKb). */
 export interface RealtimeSetupConfig {
@@ -128,6 +160,9 @@ export function applyRealtime(
   });
   if (!sched.scheduled) {
     log("ERROR", `Unable to set scheduler parameters.: ${errnoText(sched.errors[0] ?? "")}`);
+  } else {
+    // same policy and priority, plus: children start as SCHED_OTHER
+    schedSetScheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, sched.priority);
   }
   const report: RealtimeSetupReport = {
     enabled: true,

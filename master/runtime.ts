@@ -36,6 +36,8 @@ import type { AuthKeys, MsgFmt } from "../wire/auth.ts";
 import { decodeMessage } from "../wire/codec.ts";
 import { toCore, toWire } from "./wire_bridge.ts";
 import { isPingSpec, pingStatusMessage } from "../workers/ping.ts";
+import { Watchdog } from "./watchdog.ts";
+import { applyRealtime, REALTIME_ENV, type RealtimeSetupConfig } from "./realtime_setup.ts";
 
 /** Logging as the runtime needs it. */
 export type RuntimeLog = (
@@ -66,6 +68,10 @@ export interface RuntimePlan {
   resources?: ResourceConfig & { rmGroups: RmGroup[]; resourceDir: string };
   /** The STONITH device, if one applies to this node. */
   stonith?: StonithConfig;
+  /** `watchdog <device>`: opened when the main loop starts, fed by our own heartbeats. */
+  watchdog?: string;
+  /** `realtime` / `rtprio` / `memreserve`, applied to the master and handed to the workers. */
+  realtime?: RealtimeSetupConfig;
 }
 
 /** Sent messages kept for retransmission (the core's history holds 500). */
@@ -81,6 +87,7 @@ export class MasterRuntime {
   readonly #core: NodeCore;
   readonly #runner: ResourceRunner | undefined;
   readonly #fencer: Fencer | undefined;
+  #watchdog: Watchdog | null = null;
   #shutdownRequested = false;
   readonly #codec: PacketCodec;
   readonly #supervisor: Supervisor;
@@ -140,7 +147,10 @@ export class MasterRuntime {
       log: (prio, text, opts) => log(prio as Priority, text, opts),
       onPacket: (ch, bytes) => this.#onPacket(ch, bytes),
       onFifo: (bytes) => this.#onFifo(bytes),
-      env: plan.env,
+      // the workers apply the realtime settings themselves (workers/mod.ts)
+      env: plan.realtime
+        ? { ...plan.env, [REALTIME_ENV]: JSON.stringify(plan.realtime) }
+        : plan.env,
     });
     this.#respawn = new RespawnSupervisor(plan.clients ?? [], {
       log: (prio, text, opts) => log(prio, text, opts),
@@ -193,6 +203,42 @@ export class MasterRuntime {
     return this.#done;
   }
 
+  /** Replaces the authentication keys (authkeys reread on SIGHUP, config-and-cli §4.3). */
+  setKeys(keys: AuthKeys): void {
+    this.#codec.setKeys(keys);
+  }
+
+  /**
+   * What this node holds, for a quick restart (`-R -C <held>`): Heartbeat's class name
+   * (`none`/`local`/`foreign`/`all`) and the group keys it runs. Undefined without resource
+   * management.
+   */
+  heldState(): { held: string; holding: string[] } | undefined {
+    const own = this.#core.ownership;
+    return own ? { held: own.held, holding: own.holding } : undefined;
+  }
+
+  /**
+   * The quick stop of a restart (ha.cf changed, config-and-cli §5.4, §7.7): no resource is
+   * released. The watchdog is closed, the advertised deadtime goes up by 30 s (peers wait
+   * for the new image), respawned clients stop, one second later the core workers; then
+   * {@link done} resolves and the caller re-executes the daemon.
+   */
+  async stopForRestart(): Promise<void> {
+    if (this.#stopping || this.#shutdownRequested) return;
+    this.#shutdownRequested = true;
+    this.#watchdog?.close();
+    this.#feed({
+      type: "advertise-deadtime",
+      now: performance.now(),
+      wallClock: Date.now(),
+      extraMs: 30_000,
+    });
+    await this.#respawn.stop();
+    await new Promise((r) => setTimeout(r, 1000));
+    await this.shutdown();
+  }
+
   /** Starts workers, then the core. Returns false if a medium could not be opened. */
   async start(): Promise<boolean> {
     for (const m of this.#plan.media) {
@@ -209,6 +255,17 @@ export class MasterRuntime {
     if (!ok) {
       this.#log("ERROR", "make_io_childpair: cannot open all media");
       return false;
+    }
+    // Heartbeat's master_control_process: the watchdog, then realtime, then the first status
+    if (this.#plan.watchdog !== undefined) {
+      this.#watchdog = Watchdog.open(
+        this.#plan.watchdog,
+        this.#plan.core.deadtimeMs,
+        (prio, text) => this.#log(prio, text),
+      );
+    }
+    if (this.#plan.realtime) {
+      applyRealtime(this.#plan.realtime, "master", (prio, text) => this.#log(prio, text));
     }
     this.#feed({
       type: "start",
@@ -231,6 +288,8 @@ export class MasterRuntime {
     }
     this.#shutdownRequested = true;
     this.#log("info", `Heartbeat shutdown in progress. (${Deno.pid})`);
+    // Heartbeat closes the watchdog when the resource release starts (config-and-cli §7.9)
+    this.#watchdog?.close();
     this.#feed({ type: "shutdown-request", now: performance.now(), wallClock: Date.now() });
   }
 
@@ -238,6 +297,7 @@ export class MasterRuntime {
   async shutdown(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#watchdog?.close();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     // clients first (reverse declaration order), then the core children (config-and-cli §7.6)
@@ -254,6 +314,13 @@ export class MasterRuntime {
     if (!r.ok) {
       this.#badPacket(r.reason, r.detail);
       return;
+    }
+    // Our own heartbeat came back on a medium: the only thing that feeds the watchdog.
+    if (
+      this.#watchdog !== null && r.msg.type === "status" &&
+      r.msg.get("src") === this.#plan.core.nodeName
+    ) {
+      this.#watchdog.feed();
     }
     this.#deliver({ kind: "medium", channel }, r.msg);
   }
@@ -367,6 +434,8 @@ export class MasterRuntime {
       case "comm-up":
         this.#startApi();
         this.#respawn.start();
+        // the device check follows a reset decided in the same step, as Heartbeat's does
+        if (this.#fencer) queueMicrotask(() => this.#fencer?.startStatusChecks());
         break;
       case "exit":
         void this.shutdown();

@@ -19,6 +19,7 @@
  */
 
 import { strerror } from "../sys/libc.ts";
+import { getDebugLevel } from "../logging/mod.ts";
 
 /** Heartbeat's priority words used here. */
 export type WatchdogPriority = "notice" | "ERROR" | "info" | "debug";
@@ -161,10 +162,11 @@ export class Watchdog {
         "ERROR",
         `Watchdog write magic character failure: closing ${this.#device}!: ${errnoText()}`,
       );
-    } else {
-      this.#log("debug", "Successful watchdog 'V' write");
+    } else if (getDebugLevel() > 0) {
+      // Heartbeat logs these two at info, only when debugging
+      this.#log("info", "Successful watchdog 'V' write");
     }
     if (libc().close(fd) < 0) this.#log("ERROR", `Watchdog close(2) failed.: ${errnoText()}`);
-    else this.#log("debug", "Successful watchdog close");
+    else if (getDebugLevel() > 0) this.#log("info", "Successful watchdog close");
   }
 }

@@ -18,6 +18,8 @@ async function sh(cmd: string[], opts: { env?: Record<string, string> } = {}) {
     stdout: "piped",
     stderr: "piped",
     env: opts.env,
+    // a hung daemon command must fail this test, not hang the suite
+    signal: AbortSignal.timeout(60_000),
   }).output();
   return {
     code: out.code,

@@ -6,6 +6,12 @@
  * master over framed stdin/stdout ({@link FrameWriter}); when its stdin ends
  * (the master is gone) it exits at once.
  *
+ * Like Heartbeat's core children, a worker applies the `realtime` settings the master hands
+ * it ({@link realtimeFromEnv}) before it reports ready, and answers SIGHUP (sent by the
+ * master when authkeys changed) with `Child rereading authentication file.`: workers carry
+ * no keys (the master signs and verifies), the line is kept for the log's sake. SIGUSR1/2
+ * (debug level) change nothing in a worker but must not kill it.
+ *
  * @module
  */
 
@@ -16,6 +22,7 @@ import { mediumLabel, type MediumSpec } from "./media_spec.ts";
 import { runSerialReader, SerialWriter } from "./serial.ts";
 import { isPingSpec, PingWriter, runPingReader } from "./ping.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
+import { applyRealtime, realtimeFromEnv } from "../master/realtime_setup.ts";
 
 /** Worker roles, as named on the command line. */
 export type WorkerRole = "read" | "write" | "fifo";
@@ -48,6 +55,11 @@ export async function workerMain(args: string[]): Promise<number> {
     control: (v) => void out.control(v),
     log: (prio, msg, glib) => void out.control({ t: "log", prio, msg, glib: glib ?? false }),
   };
+  Deno.addSignalListener("SIGHUP", () => port.log("info", "Child rereading authentication file."));
+  Deno.addSignalListener("SIGUSR1", () => {});
+  Deno.addSignalListener("SIGUSR2", () => {});
+  const rt = realtimeFromEnv();
+  if (rt) applyRealtime(rt, role === "fifo" ? "fifo" : "child", (prio, text) => port.log(prio, text));
   try {
     if (role === "read") {
       // stdin carries nothing for a reader; its end means the master died.

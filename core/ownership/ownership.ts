@@ -40,6 +40,9 @@
  *    answers `weown` from that bookkeeping.
  * 6. Quirk kept for compatibility: `hb_takeover failback` makes the peer go
  *    standby `all` (rc.d/hb_takeover has no mapping for it).
+ * 7. A node already dead that is declared dead again (a late heartbeat after
+ *    a partition heals) is not recovered a second time (Heartbeat re-runs
+ *    mach_down, which only re-checks what already runs).
  *
  * @module
  */
@@ -52,6 +55,7 @@ import {
   encodeClass,
   keysOf,
   keysOfClass,
+  pairKeeper,
   peerClassCovers,
   updateHeld,
 } from "./rules.ts";
@@ -117,7 +121,7 @@ interface PeerInfo {
 
 /** The ownership state machine of one node. */
 export class Ownership implements OwnershipLike {
-  readonly #cfg: Required<Omit<OwnershipConfig, "stonith">> & { stonith: boolean };
+  readonly #cfg: Required<Omit<OwnershipConfig, "stonith" | "restart">> & { stonith: boolean };
   readonly #me: string;
   readonly #nice: boolean;
   #out: OwnershipAction[] = [];
@@ -144,6 +148,8 @@ export class Ownership implements OwnershipLike {
   #giveupStarted = false;
   #shutdownAfterCommUp = false;
   #restartAfterShutdown = false;
+  /** Quick restart (`-R`): Heartbeat's WeAreRestarting. */
+  readonly #restarting: boolean;
 
   // hb fix 4 (standby retries)
   #standbyPeer = "";
@@ -187,6 +193,14 @@ export class Ownership implements OwnershipLike {
     };
     this.#me = config.nodeName;
     this.#nice = config.autoFailback !== "legacy";
+    this.#restarting = config.restart !== undefined;
+    if (config.restart !== undefined) {
+      const cls = encodeClass(config.restart.held ?? "none");
+      if (this.#nice && cls > 0) this.#held = cls;
+      const keys = config.restart.holding ??
+        keysOfClass(this.#cfg.groups, this.#me, cls > 0 ? cls : RSC_NONE);
+      for (const k of keys) this.#holding.add(k);
+    }
     for (const n of this.#cfg.nodes) {
       if (n !== this.#me) {
         this.#peers.set(n, {
@@ -246,7 +260,7 @@ export class Ownership implements OwnershipLike {
     this.#now = Math.max(this.#now, ev.now);
     switch (ev.type) {
       case "comm-up":
-        this.#onCommUp(ev.restarting ?? false);
+        this.#onCommUp(ev.restarting ?? this.#restarting);
         break;
       case "node-status":
         this.#onNodeStatus(ev.node, ev.status, ev.previous, ev.lastHeard, ev.heard);
@@ -474,6 +488,17 @@ export class Ownership implements OwnershipLike {
     if (this.#nice) {
       this.#send([["t", "starting"]]);
       this.#rstate = RState.STARTING;
+      if (this.#cfg.nodes.every((n) => n === this.#me)) {
+        // hb fix: a single-node cluster has nobody to negotiate with. Heartbeat stays in
+        // STARTING for ever there (acquires nothing, `-k` hangs for an hour); hb settles
+        // at once and takes its groups.
+        this.#rstate = RState.STABLE;
+        this.#foreignWorkDone = true;
+        this.#otherStable = true;
+        this.#reqOurResources(false);
+        this.#log("info", "local resource transition completed.");
+        this.#sendHeld(true);
+      }
     } else if (!restarting) {
       this.#reqOurResources(false);
     }
@@ -492,8 +517,14 @@ export class Ownership implements OwnershipLike {
   ): void {
     const p = this.#peers.get(node);
     if (p === undefined) return;
+    const wasDead = p.status === "dead";
     p.status = status;
     if (status === "dead") {
+      if (wasDead) {
+        // hb fix 7: a late heartbeat of a node we already declared dead (and recovered)
+        // marks it dead again; Heartbeat re-runs the whole recovery, hb does not.
+        return;
+      }
       const wasHeard = heard ?? p.heard;
       p.lastHeard = lastHeard;
       p.restarted = false;
@@ -610,6 +641,17 @@ export class Ownership implements OwnershipLike {
       this.#log("info", "Resource takeover cancelled - shutdown in progress.");
       this.#shutdownIfNeeded();
       return;
+    }
+    if (this.#multi()) {
+      // hb fix 2: one survivor takes a departed node's groups (also after its shutdone)
+      const taker = designatedNode(this.#cfg.nodes, this.#alive, node, new Set([node]));
+      if (taker !== this.#me) {
+        this.#log(
+          "info",
+          `Resources of departed node ${node} are acquired by ${taker ?? "nobody"}, not by us.`,
+        );
+        return;
+      }
     }
     this.#log("info", `Resources being acquired from ${node}.`);
     const keys = keysOf(this.#cfg.groups, node);
@@ -776,6 +818,8 @@ export class Ownership implements OwnershipLike {
   #processResources(type: "starting" | "resource", from: string, msg: CoreMessage): void {
     this.#shutdownIfNeeded();
     if (!this.#nice) return;
+    // Heartbeat's `first_time && WeAreRestarting` (never cleared): a restarted node is stable
+    if (this.#restarting && this.#rstate !== RState.SHUTDOWN) this.#rstate = RState.STABLE;
     const fromMe = from === this.#me;
     let newState = this.#rstate;
     if (type === "starting" && !fromMe) {
@@ -903,8 +947,10 @@ export class Ownership implements OwnershipLike {
 
   /** hb fix 3: remember a stable peer report that overlaps our groups. */
   #noteDuplicates(from: string, peerCls: number): void {
+    // only a living peer's report counts: a dead one's groups are ours to run
+    if (!this.#alive(from)) return;
     const overlap = this.#cfg.groups.some((g) =>
-      this.#holdsClassOf(g.node) && peerClassCovers(peerCls, from, g)
+      this.#holding.has(g.key) && peerClassCovers(peerCls, from, g)
     );
     if (!overlap) {
       this.#dupAnnounced = false;
@@ -913,15 +959,16 @@ export class Ownership implements OwnershipLike {
     this.#dupCheckFrom = from;
   }
 
-  #holdsClassOf(owner: string): boolean {
-    return owner === this.#me ? (this.#held & RSC_LOCAL) !== 0 : (this.#held & RSC_FOREIGN) !== 0;
-  }
-
-  /** hb fix 3: keep each duplicated group on its designated node only. */
+  /**
+   * hb fix 3: keep each group that both we and `from` run on one of us only. What we run is
+   * our own bookkeeping (not the class bits, which in a 3+ node cluster cover groups we never
+   * started); the keeper is chosen by {@link pairKeeper}.
+   */
   #resolveDuplicates(from: string): void {
+    if (!this.#alive(from)) return;
     const peerCls = this.#peers.get(from)?.held ?? RSC_NONE;
     const dups = this.#cfg.groups.filter((g) =>
-      this.#holdsClassOf(g.node) && peerClassCovers(peerCls, from, g)
+      this.#holding.has(g.key) && peerClassCovers(peerCls, from, g)
     );
     if (dups.length === 0) return;
     this.#log(
@@ -934,7 +981,7 @@ export class Ownership implements OwnershipLike {
     }
     const release: string[] = [];
     for (const g of dups) {
-      const keeper = designatedNode(this.#cfg.nodes, this.#alive, g.node);
+      const keeper = pairKeeper(this.#cfg.nodes, g.node, this.#me, from);
       if (keeper === this.#me) {
         this.#log("info", `Keeping resource group ${g.key} (owner ${keeper}).`);
       } else {
@@ -1036,9 +1083,22 @@ export class Ownership implements OwnershipLike {
       if (info === "other" && (this.#releaseStarted || this.#standby === Standby.DONE)) return;
       if (info === "done" && this.#standby === Standby.DONE && this.#acquiring) return;
     }
+    if (!fromMe && this.#multi()) {
+      // hb fix 2: with 3+ nodes every other node answers a standby request; the
+      // requester deals with the first answer, the other answers are no errors
+      if (
+        info === "other" && from !== this.#standbyPeer &&
+        (this.#standby === Standby.OTHER || this.#standby === Standby.DONE || this.#releaseStarted)
+      ) {
+        return;
+      }
+      if (info === "done" && this.#standby === Standby.DONE && this.#acquiring) return;
+    }
     if (
-      !fromMe && info === "done" && this.#standby === Standby.NOT &&
-      from === this.#lastExchangePeer && this.#now - this.#lastExchangeEnd < STANDBY_INIT_TIMEOUT_MS
+      !fromMe && (info === "done" || (info === "other" && this.#multi())) &&
+      this.#standby === Standby.NOT &&
+      (from === this.#lastExchangePeer || this.#multi()) &&
+      this.#now - this.#lastExchangeEnd < STANDBY_INIT_TIMEOUT_MS
     ) {
       return;
     }
@@ -1228,6 +1288,8 @@ export class Ownership implements OwnershipLike {
       ? (give ? RSC_LOCAL : RSC_FOREIGN)
       : RSC_ALL;
     let keys = keysOfClass(this.#cfg.groups, this.#me, act);
+    // hb fix 2: with 3+ nodes a class covers groups that run elsewhere: give up only ours
+    if (give && this.#multi()) keys = keys.filter((k) => this.#holding.has(k));
     if (!give && this.#multi()) {
       const exclude = new Set([peer]);
       keys = keys.filter((k) => {

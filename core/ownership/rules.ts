@@ -65,3 +65,16 @@ export function designatedNode(
 export function peerClassCovers(peerCls: number, peer: string, g: OwnedGroup): boolean {
   return g.node === peer ? (peerCls & RSC_LOCAL) !== 0 : (peerCls & RSC_FOREIGN) !== 0;
 }
+
+/**
+ * hb's choice of the one node that keeps a group both `a` and `b` run (duplicate resolution
+ * after a healed partition): the group's preferred node `owner` when it is one of them, else
+ * the one of them that comes first in ha.cf order. Both sides compute the same answer.
+ */
+export function pairKeeper(nodes: readonly string[], owner: string, a: string, b: string): string {
+  if (owner === a || owner === b) return owner;
+  const ia = nodes.indexOf(a), ib = nodes.indexOf(b);
+  if (ia < 0) return b;
+  if (ib < 0) return a;
+  return ia <= ib ? a : b;
+}

@@ -83,6 +83,14 @@ export interface OwnershipConfig {
   failedStartStandbyMs?: number;
   /** Retry interval of a failed STONITH reset. Default 5000. */
   stonithRetryMs?: number;
+  /**
+   * Set when this is a quick restart (`heartbeat -R [-C <held>]`, config-and-cli §7.7): the
+   * node already runs `holding` (default: the groups of class `held`), and `held` is the
+   * class Heartbeat's `-C` carried (nice_failback). Comm-up then requests nothing, and — as
+   * in Heartbeat, whose restart flag forces its resource state — every resource message is
+   * processed in the stable state.
+   */
+  restart?: { held?: string; holding?: readonly string[] };
 }
 
 /** A node status as membership reports it. */

@@ -1,0 +1,199 @@
+/**
+ * Suite 3, cost: an idle two-node cluster (no resources) per implementation, with 1 or 2
+ * media and keepalive 1s or 200ms. After the cluster settled, CPU seconds of each node's
+ * processes over a window, then PSS (and RSS, private) summed over the node's processes.
+ *
+ * The hb and Heartbeat clusters of one configuration run at the same time (they share no
+ * program pages, so their PSS does not influence each other); configurations run one after
+ * the other, so a node's PSS is not diluted by other clusters of the same program.
+ *
+ * @module
+ */
+
+import { BenchCluster, type Impl, sleep, waitAllActive } from "./cluster.ts";
+import { cpuSeconds, cpuSnapshot, nodeMemory } from "./proc.ts";
+import type { Recorder } from "./results.ts";
+import { fmt, ratio, summarize, table } from "./stats.ts";
+
+/** One cost configuration. */
+export interface CostGroup {
+  /** Number of media (bcast on eth0, eth1, …). */
+  media: number;
+  /** keepalive in ms (deadtime is 5 × keepalive). */
+  keepaliveMs: number;
+}
+
+/** Options of {@link runCost}. */
+export interface CostOptions {
+  /** Implementations. */
+  impls: Impl[];
+  /** Configurations. */
+  groups: CostGroup[];
+  /** Measurement window (s). */
+  windowS: number;
+  /** Wait after both nodes are active before measuring (s); covers Heartbeat's ~10 s start-up negotiation. */
+  settleS: number;
+  /** `realtime` directive. */
+  realtime: boolean;
+  /** Where records go. */
+  rec: Recorder;
+  /** Progress output. */
+  log: (line: string) => void;
+}
+
+/** Runs suite 3 and returns its report text. */
+export async function runCost(opts: CostOptions): Promise<string> {
+  for (const g of opts.groups) {
+    const label = `${g.media} medi${g.media === 1 ? "um" : "a"}, keepalive ${g.keepaliveMs}ms`;
+    opts.log(`cost ${label}: starting ${opts.impls.join(" and ")} clusters`);
+    const clusters: BenchCluster[] = [];
+    try {
+      for (const impl of opts.impls) {
+        clusters.push(
+          await BenchCluster.create({
+            impl,
+            timing: { keepaliveMs: g.keepaliveMs, deadtimeMs: 5 * g.keepaliveMs },
+            media: g.media,
+            resources: false,
+            realtime: opts.realtime,
+            name: `cost-${impl}-${g.media}-${g.keepaliveMs}`,
+          }),
+        );
+      }
+      const usable: BenchCluster[] = [];
+      await Promise.all(clusters.map(async (c) => {
+        try {
+          await c.startAll();
+          const ms = await waitAllActive(c.nodes, 30_000);
+          if (ms === undefined) throw new Error("nodes did not see each other active within 30 s");
+          usable.push(c);
+        } catch (e) {
+          const reason = e instanceof Error ? e.message.split("\n")[0] : String(e);
+          opts.log(`cost ${label} ${c.impl}: ${reason}`);
+          await opts.rec.write({
+            suite: "cost",
+            kind: "error",
+            impl: c.impl,
+            media: g.media,
+            keepalive_ms: g.keepaliveMs,
+            reason,
+          });
+        }
+      }));
+      await sleep(opts.settleS * 1000);
+      const before = usable.map((c) => c.nodes.map((n) => cpuSnapshot(n)));
+      const t0 = performance.now();
+      await sleep(opts.windowS * 1000);
+      const after = usable.map((c) => c.nodes.map((n) => cpuSnapshot(n)));
+      const windowS = (performance.now() - t0) / 1000;
+      for (const [i, c] of usable.entries()) {
+        for (const [j, n] of c.nodes.entries()) {
+          const mem = nodeMemory(n);
+          const cpu = cpuSeconds(before[i][j], after[i][j]);
+          await opts.rec.write({
+            suite: "cost",
+            kind: "node",
+            impl: c.impl,
+            media: g.media,
+            keepalive_ms: g.keepaliveMs,
+            node: n.name,
+            window_s: Number(windowS.toFixed(2)),
+            cpu_s: cpu,
+            cpu_pct: (100 * cpu) / windowS,
+            pss_mb: mem.pssMb,
+            rss_mb: mem.rssMb,
+            private_mb: mem.privateMb,
+            processes: mem.processes,
+            running: n.running,
+          });
+          opts.log(
+            `cost ${label} ${c.impl} ${n.name}: cpu ${cpu.toFixed(2)} s in ${
+              windowS.toFixed(0)
+            } s, pss ${mem.pssMb.toFixed(1)} MB (${mem.processes} processes)`,
+          );
+        }
+      }
+    } finally {
+      for (const c of clusters) await c.destroy().catch((e) => opts.log(`cost: clean-up: ${e}`));
+    }
+  }
+  return costReport(opts.rec, opts.impls, opts.groups);
+}
+
+/** The suite's table: per configuration and implementation, means per node and ratios. */
+export function costReport(rec: Recorder, impls: Impl[], groups: CostGroup[]): string {
+  const rows: string[][] = [];
+  for (const g of groups) {
+    const per = new Map<Impl, { cpu?: number; pss?: number }>();
+    for (const impl of impls) {
+      const rs = rec.select("cost", "node").filter((r) =>
+        r.impl === impl && r.media === g.media && r.keepalive_ms === g.keepaliveMs
+      );
+      const mean = (k: string) =>
+        rs.length ? rs.reduce((s, r) => s + (r[k] as number), 0) / rs.length : undefined;
+      const cpu = mean("cpu_s");
+      const pss = mean("pss_mb");
+      per.set(impl, { cpu, pss });
+      const win = summarize(rs.map((r) => r.window_s as number)).median;
+      rows.push([
+        String(g.media),
+        `${g.keepaliveMs}ms`,
+        impl,
+        String(rs.length),
+        fmt(win, 0),
+        fmt(cpu, 2),
+        fmt(mean("cpu_pct"), 2),
+        fmt(pss, 1),
+        fmt(mean("private_mb"), 1),
+        fmt(mean("rss_mb"), 1),
+        fmt(mean("processes"), 0),
+      ]);
+    }
+    if (impls.includes("hb") && impls.includes("heartbeat")) {
+      const h = per.get("hb") ?? {};
+      const r = per.get("heartbeat") ?? {};
+      const cpuOk = h.cpu === undefined || r.cpu === undefined
+        ? "?"
+        : h.cpu <= r.cpu
+        ? "met"
+        : "missed";
+      const pssOk = g.media !== 2 || h.pss === undefined ? "" : h.pss <= 60 ? "met" : "missed";
+      rows.push([
+        "",
+        "",
+        "hb/HB3",
+        "",
+        "",
+        ratio(h.cpu, r.cpu),
+        "",
+        ratio(h.pss, r.pss),
+        "",
+        "",
+        "",
+        `cpu <= HB3: ${cpuOk}${pssOk ? `; pss <= 60 MB: ${pssOk}` : ""}`,
+      ]);
+    }
+  }
+  return [
+    "Idle cost per node (2-node cluster, no resources; CPU = all of the node's processes over the " +
+    "window; memory summed over the node's processes, testbed init excluded; means of both nodes)",
+    table(
+      [
+        "media",
+        "keepalive",
+        "impl",
+        "nodes",
+        "window s",
+        "cpu s",
+        "cpu %",
+        "pss MB",
+        "private MB",
+        "rss MB",
+        "procs",
+        "targets",
+      ],
+      rows,
+    ),
+    "targets: hb idle CPU <= Heartbeat's; hb PSS <= 60 MB per node with 2 media",
+  ].join("\n");
+}

@@ -1,0 +1,347 @@
+/**
+ * `deno task bench`: hb side by side with the real Heartbeat 3.0.6, in one run on one
+ * machine (only ratios within a run mean anything). See `bench/README.md`.
+ *
+ * ```
+ * deno task bench [failover] [false] [cost] [scale] [--quick] [options]
+ * ```
+ *
+ * Prints the tables, writes raw results as JSON lines to `bench/results/<stamp>.jsonl`, the
+ * report to `<stamp>.txt` and the failover plot to `<stamp>-failover.png`. Exits 0 when the
+ * harness worked, whatever hb's numbers are; 1 when the harness itself broke (a suite threw,
+ * or the reference Heartbeat could not be measured); 2 on bad usage.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { Impl, Timing } from "./cluster.ts";
+import { type CostGroup, runCost } from "./cost.ts";
+import { failoverSeries, runFailover } from "./failover.ts";
+import { type Condition, runFalseFailovers } from "./false_failover.ts";
+import { installGuard, killChildren } from "./guard.ts";
+import { plotFailover } from "./plot.ts";
+import { Recorder } from "./results.ts";
+import { runScale } from "./scale.ts";
+import { run } from "../tests/testbed/mod.ts";
+
+/** The suites, in the order they run. */
+export const SUITES = ["failover", "false", "cost", "scale"] as const;
+/** A suite name. */
+export type Suite = typeof SUITES[number];
+
+const HELP = `Usage: deno task bench [SUITE...] [OPTIONS]
+
+Benchmarks hb against the real Heartbeat 3.0.6 on this machine (needs root, the
+Debian heartbeat package, nftables, iputils-ping, stress-ng).
+
+Suites (default: all, in this order):
+  failover   hard kill of the active node -> first ping reply from the survivor on
+             the service address, detection time, graceful stop hand-over
+  false      false dead declarations / resource moves under CPU stress and loss
+  cost       idle CPU and PSS per node, 1 and 2 media, keepalive 1s and 200ms
+  scale      2..16 hb nodes on one segment: CPU, memory, membership stability
+
+Options:
+  --quick              CI size: whole set in about 5 minutes
+  --out DIR            results directory (default bench/results)
+  --impl LIST          implementations, comma separated (default hb,heartbeat)
+  --trials N           failover: hard-kill trials per configuration (20; quick 3)
+  --soft-trials N      failover: graceful-stop trials per configuration (5; quick 1)
+  --timings LIST       failover: keepalive/deadtime in ms, e.g. 1000/5000,200/1000
+  --duration S         false: seconds per window (600; quick 30)
+  --cost-window S      cost: measurement window (60; quick 15)
+  --scale-sizes LIST   scale: cluster sizes (2,4,8,16; quick 4,8)
+  --scale-window S     scale: observation window (300; quick 30)
+  --scale-impl LIST    scale: implementations (default hb)
+  --realtime on|off    ha.cf realtime directive for both (default on, Heartbeat's default)
+  -h, --help           this text
+
+Exit status: 0 = harness worked (hb's numbers are reported, never asserted),
+1 = the harness broke, 2 = usage error.`;
+
+/** Parsed settings of a run. */
+export interface BenchSettings {
+  /** Suites to run. */
+  suites: Suite[];
+  /** Quick (CI) mode. */
+  quick: boolean;
+  /** Results directory. */
+  outDir: string;
+  /** Implementations compared. */
+  impls: Impl[];
+  /** Failover timings. */
+  timings: Timing[];
+  /** Failover hard trials per configuration. */
+  trials: number;
+  /** Failover soft trials per configuration. */
+  softTrials: number;
+  /** False-failover window (s). */
+  durationS: number;
+  /** False-failover timings. */
+  falseTimings: Timing[];
+  /** Cost configurations. */
+  costGroups: CostGroup[];
+  /** Cost window (s). */
+  costWindowS: number;
+  /** Scale sizes. */
+  scaleSizes: number[];
+  /** Scale window (s). */
+  scaleWindowS: number;
+  /** Scale implementations. */
+  scaleImpls: Impl[];
+  /** `realtime` directive. */
+  realtime: boolean;
+}
+
+function parseTimings(s: string): Timing[] {
+  return s.split(",").map((p) => {
+    const m = /^(\d+)\/(\d+)$/.exec(p.trim());
+    if (!m) throw new Error(`--timings: "${p}" is not KEEPALIVE_MS/DEADTIME_MS`);
+    return { keepaliveMs: Number(m[1]), deadtimeMs: Number(m[2]) };
+  });
+}
+
+function parseImpls(s: string, what: string): Impl[] {
+  const out = s.split(",").map((x) => x.trim()).filter(Boolean);
+  for (const x of out) {
+    if (x !== "hb" && x !== "heartbeat") throw new Error(`${what}: "${x}" is not hb or heartbeat`);
+  }
+  return out as Impl[];
+}
+
+function posInt(v: string | undefined, what: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`${what}: expected a positive integer, got ${v}`);
+  }
+  return n;
+}
+
+/** Parses the command line; throws on bad usage. Returns undefined for `--help`. */
+export function parseSettings(args: string[]): BenchSettings | undefined {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      quick: { type: "boolean", default: false },
+      out: { type: "string" },
+      impl: { type: "string" },
+      trials: { type: "string" },
+      "soft-trials": { type: "string" },
+      timings: { type: "string" },
+      duration: { type: "string" },
+      "cost-window": { type: "string" },
+      "scale-sizes": { type: "string" },
+      "scale-window": { type: "string" },
+      "scale-impl": { type: "string" },
+      realtime: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return undefined;
+  for (const p of positionals) {
+    if (!(SUITES as readonly string[]).includes(p)) {
+      throw new Error(`unknown suite "${p}" (suites: ${SUITES.join(", ")})`);
+    }
+  }
+  const quick = values.quick ?? false;
+  const suites = positionals.length ? SUITES.filter((s) => positionals.includes(s)) : [...SUITES];
+  if (values.realtime !== undefined && !["on", "off"].includes(values.realtime)) {
+    throw new Error(`--realtime: expected on or off, got ${values.realtime}`);
+  }
+  const defaultOut = new URL("./results", import.meta.url).pathname;
+  return {
+    suites,
+    quick,
+    outDir: values.out ?? defaultOut,
+    impls: parseImpls(values.impl ?? "hb,heartbeat", "--impl"),
+    timings: values.timings
+      ? parseTimings(values.timings)
+      : quick
+      ? parseTimings("200/1000,100/500")
+      : parseTimings("1000/5000,200/1000,100/500,10/50"),
+    trials: posInt(values.trials, "--trials", quick ? 3 : 20),
+    softTrials: posInt(values["soft-trials"], "--soft-trials", quick ? 1 : 5),
+    durationS: posInt(values.duration, "--duration", quick ? 30 : 600),
+    falseTimings: parseTimings("100/500,200/1000"),
+    costGroups: quick ? [{ media: 1, keepaliveMs: 1000 }, { media: 2, keepaliveMs: 200 }] : [
+      { media: 1, keepaliveMs: 1000 },
+      { media: 1, keepaliveMs: 200 },
+      { media: 2, keepaliveMs: 1000 },
+      { media: 2, keepaliveMs: 200 },
+    ],
+    costWindowS: posInt(values["cost-window"], "--cost-window", quick ? 15 : 60),
+    scaleSizes: (values["scale-sizes"] ?? (quick ? "4,8" : "2,4,8,16")).split(",").map((s) =>
+      posInt(s, "--scale-sizes", 2)
+    ),
+    scaleWindowS: posInt(values["scale-window"], "--scale-window", quick ? 30 : 300),
+    scaleImpls: parseImpls(values["scale-impl"] ?? "hb", "--scale-impl"),
+    realtime: (values.realtime ?? "on") === "on",
+  };
+}
+
+async function describeMachine(): Promise<Record<string, unknown>> {
+  const text = async (cmd: string[]) =>
+    (await run(cmd, { check: false, timeoutMs: 10_000 }).catch(() => undefined))?.stdout.trim();
+  const repo = new URL("..", import.meta.url).pathname;
+  return {
+    kernel: await text(["uname", "-r"]),
+    cpus: navigator.hardwareConcurrency,
+    loadavg: await Deno.readTextFile("/proc/loadavg").then((s) => s.trim(), () => undefined),
+    mem_total_kb: Number(
+      /MemTotal:\s+(\d+)/.exec(await Deno.readTextFile("/proc/meminfo").catch(() => ""))?.[1],
+    ),
+    deno: Deno.version.deno,
+    hb_commit: await text(["git", "-C", repo, "rev-parse", "--short", "HEAD"]),
+    hb_dirty: Boolean(await text(["git", "-C", repo, "status", "--porcelain"])),
+    heartbeat_pkg: await text(["dpkg-query", "-W", "-f", "${Version}", "heartbeat"]),
+    stress_ng: await text(["stress-ng", "--version"]),
+  };
+}
+
+/** Harness failures that make the run exit 1 (never hb's own results). */
+function harnessProblems(rec: Recorder, s: BenchSettings): string[] {
+  const out: string[] = [];
+  for (const r of rec.records) {
+    if (r.kind === "error" && r.impl === "heartbeat") {
+      out.push(`${r.suite}: the reference Heartbeat could not be measured: ${r.reason}`);
+    }
+  }
+  if (s.suites.includes("failover") && s.impls.includes("heartbeat")) {
+    for (const t of s.timings) {
+      const rs = rec.select("failover", "hard").filter((r) =>
+        r.impl === "heartbeat" && r.keepalive_ms === t.keepaliveMs &&
+        r.deadtime_ms === t.deadtimeMs
+      );
+      if (rs.length && !rs.some((r) => r.ok)) {
+        out.push(
+          `failover ${t.keepaliveMs}/${t.deadtimeMs}: no successful Heartbeat trial ` +
+            `(probe or testbed broken?): ${rs[0].reason}`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/** Runs the benchmark with `args`; returns the exit status. */
+export async function benchMain(args: string[]): Promise<number> {
+  let s: BenchSettings | undefined;
+  try {
+    s = parseSettings(args);
+  } catch (e) {
+    console.error(`bench: ${e instanceof Error ? e.message : e}\n\n${HELP}`);
+    return 2;
+  }
+  if (!s) {
+    console.log(HELP);
+    return 0;
+  }
+  if (Deno.uid() !== 0) {
+    console.error("bench: must run as root (the testbed builds network namespaces)");
+    return 1;
+  }
+  installGuard();
+  const stamp = new Date().toISOString().replace(/[:]/g, "").replace(/\.\d+Z$/, "Z");
+  const base = `${s.outDir}/${stamp}`;
+  const rec = await Recorder.open(`${base}.jsonl`);
+  const t0 = Date.now();
+  const log = (line: string) =>
+    console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  await rec.write({
+    suite: "run",
+    kind: "meta",
+    args,
+    quick: s.quick,
+    suites: s.suites,
+    impls: s.impls,
+    realtime: s.realtime,
+    ...(await describeMachine()),
+  });
+  log(
+    `bench ${s.quick ? "--quick " : ""}${s.suites.join(" ")}: ${s.impls.join(" vs ")}; ` +
+      `raw results ${base}.jsonl`,
+  );
+  const reports: string[] = [];
+  const broken: string[] = [];
+  for (const suite of s.suites) {
+    const ts = Date.now();
+    try {
+      let report = "";
+      if (suite === "failover") {
+        report = await runFailover({
+          impls: s.impls,
+          timings: s.timings,
+          trials: s.trials,
+          softTrials: s.softTrials,
+          realtime: s.realtime,
+          rec,
+          log,
+        });
+        const png = plotFailover(
+          failoverSeries(rec, s.impls, s.timings),
+          "Failover time after a hard kill: hb vs Heartbeat 3.0.6",
+          `run ${stamp}, ${s.trials} trials per configuration, ping every 10 ms, same machine`,
+        );
+        await Deno.writeFile(`${base}-failover.png`, png);
+        report += `\nplot: ${base}-failover.png`;
+      } else if (suite === "false") {
+        report = await runFalseFailovers({
+          impls: s.impls,
+          timings: s.falseTimings,
+          conditions: ["cpu", "loss", "both"] as Condition[],
+          durationS: s.durationS,
+          lossPct: 30,
+          realtime: s.realtime,
+          rec,
+          log,
+        });
+      } else if (suite === "cost") {
+        report = await runCost({
+          impls: s.impls,
+          groups: s.costGroups,
+          windowS: s.costWindowS,
+          settleS: 12,
+          realtime: s.realtime,
+          rec,
+          log,
+        });
+      } else {
+        report = await runScale({
+          impls: s.scaleImpls,
+          sizes: s.scaleSizes,
+          windowS: s.scaleWindowS,
+          settleS: s.quick ? 2 : 5,
+          realtime: s.realtime,
+          rec,
+          log,
+        });
+      }
+      reports.push(`== ${suite} (${((Date.now() - ts) / 1000).toFixed(0)} s)\n${report}`);
+      console.log(`\n${reports[reports.length - 1]}\n`);
+    } catch (e) {
+      const msg = e instanceof Error ? e.stack ?? e.message : String(e);
+      broken.push(`${suite}: harness error: ${msg}`);
+      log(`${suite}: HARNESS ERROR: ${msg}`);
+      await rec.write({ suite, kind: "harness_error", reason: msg });
+    } finally {
+      killChildren();
+    }
+  }
+  broken.push(...harnessProblems(rec, s));
+  const total = ((Date.now() - t0) / 1000).toFixed(0);
+  const summary = [
+    `bench finished in ${total} s; raw results: ${base}.jsonl; report: ${base}.txt`,
+    broken.length ? `HARNESS PROBLEMS:\n  ${broken.join("\n  ")}` : "harness: ok",
+  ].join("\n");
+  await Deno.writeTextFile(`${base}.txt`, `${reports.join("\n\n")}\n\n${summary}\n`);
+  rec.close();
+  console.log(summary);
+  return broken.length ? 1 : 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await benchMain(Deno.args));
+}
