@@ -15,7 +15,12 @@ import { runDaemon } from "../master/daemon.ts";
 import { selfCommand } from "../sys/self_exec.ts";
 import { configureLogging } from "../logging/mod.ts";
 import { logLine as hbLog } from "../master/log_bridge.ts";
-import { restartFlags, START_REFUSAL_LINE, takeRestartHolding } from "../master/reload.ts";
+import {
+  isStartBanner,
+  isStartRefusal,
+  restartFlags,
+  takeRestartHolding,
+} from "../master/reload.ts";
 
 const OPTSTRING = "dDkMrRsvWlC:Vf";
 
@@ -83,16 +88,18 @@ export async function heartbeatMain(args: string[]): Promise<number> {
   // (its -R image logs to the targets only).
   configureLogging({ ...loaded.logging, entity: "heartbeat", stderr: !daemonChild && !restarting });
   const running = runningPid(paths.pidFile);
+  // `heartbeat -r` of a running daemon: checked as Heartbeat's init_config checks it then
+  const reloading = has("r") && !restarting && running !== undefined;
   if (!loaded.ok) {
     // A reload of a running daemon (`-r`) or a restarted image (`-R`) refuses without
     // Heartbeat's start-up refusal line, then says what it did not restart.
     if (restarting) {
-      emitDiagnostics(loaded, { skip: START_REFUSAL_LINE });
+      emitDiagnostics(loaded, { skip: isStartRefusal });
       hbLog("info", "Config errors: Heartbeat NOT restarted");
       return 1;
     }
-    if (has("r") && running !== undefined) {
-      emitDiagnostics(loaded, { skip: START_REFUSAL_LINE });
+    if (reloading) {
+      emitDiagnostics(loaded, { skip: isStartRefusal });
       hbLog("info", `Config errors: Heartbeat pid ${running} NOT restarted`);
       return 1;
     }
@@ -101,8 +108,9 @@ export async function heartbeatMain(args: string[]): Promise<number> {
     return 6;
   }
   // The re-invoked daemon child validated nothing new: its parent already logged everything.
-  // A restarted image logs its start-up lines again, as Heartbeat's does.
-  if (!daemonChild || restarting) emitDiagnostics(loaded);
+  // A restarted image logs its start-up lines again, as Heartbeat's does; `-r` has no banner.
+  if (reloading) emitDiagnostics(loaded, { skip: isStartBanner });
+  else if (!daemonChild || restarting) emitDiagnostics(loaded);
   if (has("v") && !daemonChild && !restarting) console.log(formatVerbose(loaded));
 
   if (restarting) {

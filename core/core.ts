@@ -345,6 +345,13 @@ export class HbCore implements CoreLike {
     n.track.reset();
   }
 
+  /** The first channel whose medium has the same link name as `channel`. */
+  #linkChannel(channel: number): number {
+    const name = this.#cfg.links[channel];
+    const first = name === undefined ? -1 : this.#cfg.links.indexOf(name);
+    return first < 0 ? channel : first;
+  }
+
   #setLink(n: NodeState, channel: number, status: LinkStatus): void {
     n.links[channel].status = status;
     const link = this.#cfg.links[channel];
@@ -544,10 +551,14 @@ export class HbCore implements CoreLike {
     const decision = this.#shouldDrop(node, msg, type, ns, seqno);
     if (decision === "drop") return;
     if (origin.kind === "medium") {
-      const l = node.links[origin.channel];
+      // Heartbeat finds the link by the medium's name (lookup_iface): media sharing a name
+      // (`ucast eth0 A` + `ucast eth0 B`) all refresh the first link of that name; the others
+      // stay `dead` without a log line, and the API reports the first one.
+      const channel = this.#linkChannel(origin.channel);
+      const l = node.links[channel];
       if (l) {
         l.lastHeard = this.#now;
-        if (l.status !== "up") this.#setLink(node, origin.channel, "up");
+        if (l.status !== "up") this.#setLink(node, channel, "up");
       }
     }
     if (decision === "duplicate") return;

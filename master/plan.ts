@@ -299,9 +299,12 @@ function apiConfig(cfg: StartConfig): ApiBackendConfig {
 
 /**
  * Writes the start-up diagnostics: to stderr and the configured log targets. `skip` leaves
- * out one exact line (a reload does not print the start-up refusal line).
+ * lines out (a reload prints neither the start banner nor the start-up refusal line).
  */
-export function emitDiagnostics(cfg: StartConfig, opts: { skip?: string } = {}): void {
+export function emitDiagnostics(
+  cfg: StartConfig,
+  opts: { skip?: (text: string) => boolean } = {},
+): void {
   for (const d of cfg.diagnostics) {
     if (d.stderrOnly) {
       // Heartbeat's console-only noise ("udpport setting must precede media
@@ -311,7 +314,7 @@ export function emitDiagnostics(cfg: StartConfig, opts: { skip?: string } = {}):
       Deno.stderr.writeSync(new TextEncoder().encode(d.noNewline ? text : text + "\n"));
       continue;
     }
-    for (const t of d.text) if (t !== opts.skip) hbLog(d.level, t);
+    for (const t of d.text) if (!opts.skip?.(t)) hbLog(d.level, t);
   }
 }
 

@@ -30,6 +30,21 @@ import { loadForStart, mtimeOf, type StartConfig } from "./plan.ts";
 /** The line Heartbeat's start-up refusal adds that a reload (`-r`, `-R`) does not print. */
 export const START_REFUSAL_LINE = "Configuration error, heartbeat not started.";
 
+/** True for the start-up refusal line (see {@link START_REFUSAL_LINE}). */
+export function isStartRefusal(text: string): boolean {
+  return text === START_REFUSAL_LINE;
+}
+
+/**
+ * True for the banner a valid configuration ends with (`**************************`,
+ * `Configuration validated. Starting heartbeat 3.0.6`), which Heartbeat's `init_config`
+ * leaves out when it checks for `heartbeat -r`.
+ */
+export function isStartBanner(text: string): boolean {
+  return text === "**************************" ||
+    text.startsWith("Configuration validated. Starting heartbeat ");
+}
+
 /** Environment variable carrying the group keys held across a quick restart (JSON array). */
 export const RESTART_HOLDING_ENV = "HB_RESTART_HOLDING";
 

@@ -24,7 +24,7 @@ import { Fencer } from "../stonith/fencer.ts";
 import type { StonithConfig } from "../config/ha_cf.ts";
 import { debugRaw, scriptLog, scriptTag } from "../logging/mod.ts";
 import type { MediumSpec } from "../workers/media_spec.ts";
-import { mediumStartLine } from "../workers/media_spec.ts";
+import { mediumOpenLines, mediumStartLine } from "../workers/media_spec.ts";
 import { Supervisor } from "./supervisor.ts";
 import { ApiServer } from "../api/server.ts";
 import type { ApiResourceStatus } from "../api/backend.ts";
@@ -242,6 +242,7 @@ export class MasterRuntime {
   /** Starts workers, then the core. Returns false if a medium could not be opened. */
   async start(): Promise<boolean> {
     for (const m of this.#plan.media) {
+      for (const l of mediumOpenLines(m)) this.#log("info", l, { glib: true });
       this.#log("info", mediumStartLine(m), { glib: true });
       if (m.type === "bcast") {
         this.#log(

@@ -238,9 +238,12 @@ function externalDevice(req: HelperRequest, emit: Emit): BuiltinDevice {
     return true;
   };
 
-  const capture = async (op: string): Promise<{ code: number; out: string } | null> => {
+  const capture = async (
+    op: string,
+    opEnv: Record<string, string> = baseEnv,
+  ): Promise<{ code: number; out: string } | null> => {
     let out = "";
-    const st = await runRelayed(script, [op], baseEnv, (l, s) => {
+    const st = await runRelayed(script, [op], opEnv, (l, s) => {
       if (s === "stdout") out += `${l}\n`;
     });
     if (st === null || st.signal !== null) return null;
@@ -283,7 +286,8 @@ function externalDevice(req: HelperRequest, emit: Emit): BuiltinDevice {
   return {
     async deviceId() {
       if (!usable("external_getinfo")) return `external/${name}`;
-      const r = await capture("getinfo-devid");
+      // cluster-glue configures the device (the parameters) before asking for its id
+      const r = await capture("getinfo-devid", await paramEnv());
       const first = r !== null && r.code === 0 ? r.out.split("\n")[0].trim() : "";
       return first !== "" ? first : `external/${name}`;
     },

@@ -55,8 +55,11 @@ export async function runHelperRequest(
     deviceId = await dev.deviceId();
     act = () => reset ? dev.reset(req.node) : dev.status();
   } else {
-    deviceId = await clusterGlueDeviceId(req.stonithCommand, req.device.type) ??
-      req.device.type;
+    // An external script answers getinfo-devid with its parameters set, as cluster-glue's
+    // plugin asks it inside Heartbeat; `stonith -m` would ask an unconfigured device.
+    const script = req.device.type.startsWith("external/") ? builtinDevice(req, emit) : null;
+    deviceId = (script !== null ? await script.deviceId() : null) ??
+      await clusterGlueDeviceId(req.stonithCommand, req.device.type) ?? req.device.type;
     act = () => clusterGlueRun(req.stonithCommand, req.device, reset ? req.node : null, emit);
   }
   emit({

@@ -9,23 +9,23 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 import {
   assertStable,
   clientReach,
   configure,
   logTails,
   type Placement,
-  rscstatus,
+  placement,
   SERVICE_SPEC,
   sleep,
   standby,
   stopwatch,
   waitPlacement,
   waitRscstatus,
-  Watch,
+  type Watch,
 } from "./failover_harness.ts";
-import type { Impl, Testbed, TestNode } from "./testbed/mod.ts";
+import { type Impl, type Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 
 /** The haresources of the pair tests. */
 export const PAIR_HARESOURCES = `node1 ${SERVICE_SPEC} rec::g1\nnode2 rec::g2\n`;
@@ -57,6 +57,8 @@ export interface PairSuiteOptions {
   steps?: ReadonlyArray<"kill" | "standby" | "stop">;
   /** How hb nodes issue hb_standby: hb's personality (default) or the real script. */
   hbStandbyVia?: "hb" | "real";
+  /** Extra ha.cf directives (e.g. `bcast: "eth0 eth1"`). */
+  haCf?: Record<string, string | number>;
 }
 
 /** The line a takeover after a hard kill leaves in the survivor's log. */
@@ -85,7 +87,11 @@ export async function runPairSuite(
     opts.timings.push({ step: `${opts.impls.join("+")} af=${opts.autoFailback}: ${step}`, ms });
     lap(`${step}: ${ms.toFixed(0)} ms`);
   };
-  await configure(tb, { autoFailback: opts.autoFailback, haresources: PAIR_HARESOURCES });
+  await configure(tb, {
+    autoFailback: opts.autoFailback,
+    haresources: PAIR_HARESOURCES,
+    extra: opts.haCf,
+  });
 
   // ---- start-up: each node gets its own group (Heartbeat's ~10 s negotiation)
   const t0 = performance.now();
@@ -205,4 +211,64 @@ export async function runPairSuite(
       await waitRscstatus(stayer, on ? ["local"] : ["all"], 15_000);
     }
   }
+}
+
+/**
+ * Split brain of a running pair in {@link NORMAL} placement: every link of node2 is cut, both
+ * sides must take over (and log it), then the links come back and the cluster must converge to
+ * one owner per group (the preferred node) without either daemon restarting.
+ */
+export async function splitBrain(
+  tb: Testbed,
+  watch: Watch,
+  timings: Timing[],
+  label: string,
+): Promise<void> {
+  const [n1, n2] = tb.nodes;
+  const lap = stopwatch(`[${label}] `);
+  const note = (step: string, ms: number) => {
+    timings.push({ step: `${label}: ${step}`, ms });
+    lap(`${step}: ${ms.toFixed(0)} ms`);
+  };
+  // each node runs its own group first (after auto_failback off everything may be on one)
+  const p0 = await placement(tb, ["g1", "g2"]);
+  if (p0.g2.length !== 1 || p0.g2[0] !== "node2") {
+    await standby(n1, "foreign");
+    await waitPlacement(tb, NORMAL, 15_000);
+  }
+  await waitRscstatus(n1, ["local"]);
+  await waitRscstatus(n2, ["local"]);
+  const pids = [n1.daemonPid, n2.daemonPid];
+  const from = [await n1.logOffset(), await n2.logOffset()];
+  let healedAt = 0;
+  await watch.allowDuplicates(async () => {
+    const t = performance.now();
+    for (let k = 0; k < tb.linkCount; k++) await tb.cutLink(n2, k);
+    await waitFor("both sides run every group", async () => {
+      const p = await placement(tb, ["g1", "g2"]);
+      return Object.values(p).every((h) => h.length === 2) ? p : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 50 }).catch(async (e) => {
+      throw new Error(`${e.message}\n${await logTails(tb)}`);
+    });
+    note("all links of node2 cut → both sides run every group", performance.now() - t);
+    await n1.waitForLog(/Takeover of group rec::g2 from node2 complete/, { from: from[0] });
+    await n2.waitForLog(/Takeover of group \S+ from node1 complete/, { from: from[1] });
+    await sleep(1000);
+    healedAt = performance.now();
+    for (let k = 0; k < tb.linkCount; k++) await tb.restoreLink(n2, k);
+    await waitPlacement(tb, NORMAL, 20_000);
+    note("links back → one owner per group", performance.now() - healedAt);
+  });
+  await assertStable(tb, NORMAL, 2000);
+  assertEquals([n1.daemonPid, n2.daemonPid], pids, "neither daemon restarted");
+  for (const [i, n] of [n1, n2].entries()) {
+    const text = (await n.readLog()).slice(from[i]);
+    assert(!/Heartbeat restart|shutdown in progress/.test(text), `${n.name} restarted or stopped`);
+    assert(text.includes("resolving to one owner"), `${n.name} logs the resolution`);
+  }
+  await waitRscstatus(n1, ["local"]);
+  await waitRscstatus(n2, ["local"]);
+  const r = await clientReach(tb, 30_000);
+  note(`links back → client reaches the IP on ${r.node}`, performance.now() - healedAt);
+  assertEquals(r.node, "node1");
 }

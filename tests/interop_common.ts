@@ -10,7 +10,7 @@
  * @module
  */
 
-import { assert, fail } from "./assert.ts";
+import { assert, assertEquals, fail } from "./assert.ts";
 import {
   authkeys,
   haCf,
@@ -142,6 +142,17 @@ export async function waitAllActive(nodes: readonly TestNode[], timeoutMs = 15_0
   }
 }
 
+/**
+ * The `glib:` lines (written for the media plugins) of a log, addresses replaced by `ADDR`, up
+ * to `Local status now set to: 'up'`.
+ */
+export function mediaLogLines(log: string): string[] {
+  const lines = log.split("\n");
+  const end = lines.findIndex((l) => l.includes("Local status now set to: 'up'"));
+  return lines.slice(0, end < 0 ? lines.length : end).filter((l) => l.includes(": info: glib: "))
+    .map((l) => l.replace(/^.*?: info: glib: /, "").replace(/\d+\.\d+\.\d+\.\d+/g, "ADDR"));
+}
+
 /** Lines a daemon writes when it rejects or cannot parse a peer's packets. */
 export const COMPLAINT_PATTERNS: readonly RegExp[] = [
   /authtoken does not match/i,
@@ -222,6 +233,8 @@ export interface CapturedPacket {
   dstAddr: string;
   /** String fields of the message (first occurrence of each name). */
   fields: Record<string, string>;
+  /** The UDP payload. */
+  payload: Uint8Array;
 }
 
 /**
@@ -267,6 +280,7 @@ export async function readCapture(path: string): Promise<CapturedPacket[]> {
       srcAddr: ip(14 + 12),
       dstAddr: ip(14 + 16),
       fields,
+      payload,
     });
   }
   return out;
@@ -332,6 +346,13 @@ export async function membershipRun(
       await msUntilLog(node2, "Local status now set to: 'up'", from.get(node2)!, t0, 15_000);
     await waitAllActive(tb.nodes);
     lap(`${media}/${auth}: both active`);
+    if (impls[0] !== impls[1]) {
+      // the medium's start-up lines: same text and order in both daemons
+      const [a, b] = await Promise.all(
+        tb.nodes.map(async (n) => mediaLogLines((await n.readLog()).slice(from.get(n)))),
+      );
+      assertEquals(a, b, `${media}: medium start lines of ${impls[0]} (first) and ${impls[1]}`);
+    }
     // A node advertises deadtime + 2 s during its first 5 s (behavior.md §3.1, testbed README):
     // kill node2 only after that, so the survivor uses the configured deadtime.
     await sleep(Math.max(0, node2Up + 5300 - performance.now()));

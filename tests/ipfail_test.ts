@@ -447,7 +447,7 @@ async function scenario(
     async () =>
       (await clStatus(node1, ["clientstatus", "node1", "ipfail"])) === "online" &&
       (await clStatus(node2, ["clientstatus", "node2", "ipfail"])) === "online" &&
-      (await clStatus(node1, ["rscstatus"])) === "all" && await hasAddress(node1),
+      ["local", "all"].includes(await clStatus(node1, ["rscstatus"])) && await hasAddress(node1),
     {
       timeoutMs: 40_000,
       intervalMs: 250,
@@ -455,6 +455,9 @@ async function scenario(
   );
   assertEquals(await clStatus(node1, ["clientstatus", "node2", "ipfail", "3000"]), "online");
   await waitQuiet(tb.nodes, 1500);
+  const rsc =
+    async () => [await clStatus(node1, ["rscstatus"]), await clStatus(node2, ["rscstatus"])];
+  assertEquals(await rsc(), ["local", "local"], `${label}: rscstatus node1, node2`);
   for (const [i, n] of tb.nodes.entries()) {
     const debug = await n.readLog("ha-debug");
     const other = i === 0 ? "node2" : "node1";
@@ -497,7 +500,7 @@ async function scenario(
     (await node2.readLog("recorder.log")).slice(recCut[1]),
     "node2 g1 status\nnode2 g1 start\n",
   );
-  assertEquals(await clStatus(node2, ["rscstatus"]), "all");
+  assertEquals(await rsc(), ["none", "all"], `${label}: rscstatus after the failover`);
 
   // The ping node comes back: balanced counts, node2 gives the foreign group back.
   const back = [await node1.logOffset(), await node2.logOffset()];
@@ -528,7 +531,7 @@ async function scenario(
     (await node1.readLog("recorder.log")).slice(recBack[0]),
     "node1 g1 status\nnode1 g1 start\n",
   );
-  assertEquals(await clStatus(node1, ["rscstatus"]), "all");
+  assertEquals(await rsc(), ["local", "local"], `${label}: rscstatus after the failback`);
   if (Deno.env.get("HB_TEST_SHOW_TIMES")) {
     console.log(`${label}: failover ${failoverMs} ms, failback ${failbackMs} ms`);
   }

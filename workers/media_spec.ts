@@ -103,6 +103,23 @@ export function mediumLabel(m: MediumSpec): string {
   return `${m.type} ${linkName(m)}`;
 }
 
+/**
+ * The lines Heartbeat's medium plugin logs while opening its sockets, before
+ * {@link mediumStartLine}: only the ucast plugin reports its socket options
+ * (one line per option, write socket first).
+ */
+export function mediumOpenLines(m: MediumSpec): string[] {
+  if (m.type !== "ucast") return [];
+  return [
+    `ucast: write socket priority set to IPTOS_LOWDELAY on ${m.ifname}`,
+    `ucast: bound send socket to device: ${m.ifname}`,
+    "ucast: set SO_REUSEPORT(w)",
+    "ucast: set SO_REUSEADDR",
+    `ucast: bound receive socket to device: ${m.ifname}`,
+    "ucast: set SO_REUSEPORT",
+  ];
+}
+
 /** Heartbeat's one-line description of a medium in start/close log lines. */
 export function mediumStartLine(m: MediumSpec): string {
   switch (m.type) {

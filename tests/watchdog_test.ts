@@ -1,0 +1,186 @@
+/**
+ * `watchdog <device>` end to end (config-and-cli.md §7.9, §6.6.18): a one-node cluster in the
+ * testbed, with a plain file and with a FIFO (read by the test) as the device.
+ *
+ * - the log lines are Heartbeat's (`notice: Using watchdog device: …`, and for a plain file
+ *   the WDIOC_SETTIMEOUT error) — compared with the real Heartbeat 3.0.6 on the same ha.cf;
+ * - the device is fed (one NUL) at the keepalive rate while the node hears its own heartbeats,
+ *   by both implementations;
+ * - feeding stops within one keepalive interval once the master alone is SIGSTOPped (its
+ *   workers keep running: only the master's event loop feeds) and resumes after SIGCONT;
+ * - `heartbeat -k` closes the device with the magic character `V`.
+ *
+ * Needs root, the testbed's packages and the Debian `heartbeat` package; fails loudly
+ * (never skips) without them.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertMatch, fail } from "./assert.ts";
+import {
+  authkeys,
+  haCf,
+  REAL_HEARTBEAT,
+  run,
+  Testbed,
+  type TestNode,
+  waitFor,
+} from "./testbed/mod.ts";
+
+const KEEPALIVE_MS = 100;
+
+/** ha.cf of a one-node cluster with the watchdog at `/var/log/<name>`. */
+function conf(name: string): string {
+  return haCf({
+    logfile: "/var/log/ha-log",
+    logfacility: "none",
+    keepalive: `${KEEPALIVE_MS}ms`,
+    deadtime: 2,
+    initdead: 2,
+    bcast: "eth0",
+    auto_failback: "on",
+    realtime: "off",
+    watchdog: `/var/log/${name}`,
+    node: ["node1"],
+  });
+}
+
+async function requireRealHeartbeat(): Promise<void> {
+  const st = await Deno.stat(REAL_HEARTBEAT).catch(() => undefined);
+  if (!st?.isFile) fail(`${REAL_HEARTBEAT} missing: install the Debian package heartbeat (3.0.6)`);
+}
+
+async function prepare(n: TestNode, device: string): Promise<void> {
+  await n.writeHaCf(conf(device));
+  await n.writeAuthkeys(authkeys("sha1", "watchdog"));
+  await n.writeHaresources("");
+}
+
+/** The watchdog lines of a log, without the syslog prefix. */
+function watchdogLines(log: string): string[] {
+  return log.split("\n").filter((l) => /watchdog|WDIOC/i.test(l)).map((l) =>
+    l.replace(/^.* heartbeat: \[\d+\]: /, "")
+  );
+}
+
+/** Plain-file run of one implementation: its watchdog lines and feeds per second. */
+async function plainFileRun(
+  impl: "hb" | "heartbeat",
+): Promise<{ lines: string[]; perSecond: number; bytes: Uint8Array }> {
+  await using tb = await Testbed.create({ nodes: ["node1"], links: 1, name: `wd${impl}` });
+  const n = tb.node("node1");
+  await prepare(n, "wd");
+  const dev = `${n.logDir}/wd`;
+  await Deno.writeFile(dev, new Uint8Array()); // Heartbeat opens it without O_CREAT
+  await n.start({ impl });
+  await n.waitForLog("Local status now set to: 'active'", { timeoutMs: 15_000 });
+  const size = async () => (await Deno.stat(dev)).size;
+  const s0 = await size();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 2000));
+  const perSecond = ((await size()) - s0) / ((performance.now() - t0) / 1000);
+  if (impl === "hb") {
+    const status = await tb.stopSoft("node1", { via: "command", timeoutMs: 20_000 });
+    assertEquals(status.code, 0, `${impl}: heartbeat -k`);
+  } else {
+    // The real daemon alone in its cluster never ends its start-up resource negotiation, so
+    // it cannot stop gracefully here (`Shutdown delayed until current resource activity
+    // finishes.` forever): power it off.
+    await tb.killHard("node1");
+  }
+  return { lines: watchdogLines(await n.readLog()), perSecond, bytes: await Deno.readFile(dev) };
+}
+
+Deno.test("watchdog on a plain file: Heartbeat's lines and feed rate; V at heartbeat -k", async () => {
+  await requireRealHeartbeat();
+  const real = await plainFileRun("heartbeat");
+  const hb = await plainFileRun("hb");
+  console.log(
+    `  feeds per second: real ${real.perSecond.toFixed(1)}, hb ${hb.perSecond.toFixed(1)}`,
+  );
+  const expected = [
+    "notice: Using watchdog device: /var/log/wd",
+    // deadtime 2 s: ceil((2000 + 10) / 1000) = 3; a plain file has no such ioctl
+    "ERROR: WDIOC_SETTIMEOUT: Failed to set watchdog timer to 3 seconds.: Inappropriate ioctl for device",
+  ];
+  assertEquals(real.lines, expected, "the real Heartbeat's lines (the oracle)");
+  assertEquals(hb.lines, expected);
+  for (const [who, r] of [["real", real], ["hb", hb]] as const) {
+    // one NUL per looped-back heartbeat: 1000 / keepalive per second
+    assert(r.perSecond >= 7 && r.perSecond <= 13, `${who}: ${r.perSecond} feeds/s`);
+  }
+  assert(real.bytes.every((b) => b === 0), "real (powered off): only NUL bytes");
+  assertEquals(hb.bytes.at(-1), 0x56, "hb: closed with the magic character V at heartbeat -k");
+  assert(hb.bytes.subarray(0, -1).every((b) => b === 0), "hb: only NUL bytes before the V");
+});
+
+Deno.test("watchdog on a FIFO: no feed while the master is stopped, V at heartbeat -k", async () => {
+  await using tb = await Testbed.create({ nodes: ["node1"], links: 1, name: "wdfifo" });
+  const n = tb.node("node1");
+  await prepare(n, "wdfifo");
+  const path = `${n.logDir}/wdfifo`;
+  await run(["mkfifo", "-m", "0600", path]);
+  // The daemon's open(O_WRONLY) waits for a reader: open ours first (resolves when it opens).
+  const opening = Deno.open(path, { read: true });
+  await n.start({ impl: "hb" });
+  const fifo = await opening;
+  const got: { at: number; byte: number }[] = [];
+  let eof = false;
+  const reading = (async () => {
+    const buf = new Uint8Array(256);
+    for (;;) {
+      const k = await fifo.read(buf);
+      if (k === null) break;
+      const at = performance.now();
+      for (const b of buf.subarray(0, k)) got.push({ at, byte: b });
+    }
+    eof = true;
+  })();
+  try {
+    await n.waitForLog("Local status now set to: 'active'", { timeoutMs: 15_000 });
+    assertMatch(await n.readLog(), /notice: Using watchdog device: \/var\/log\/wdfifo/);
+    const since = (t: number) => got.filter((g) => g.at >= t);
+
+    // healthy: fed at the keepalive rate
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    const healthy = since(t0).length;
+    assert(healthy >= 7 && healthy <= 13, `fed ${healthy} times in 1 s at keepalive 100 ms`);
+    assert(since(t0).every((g) => g.byte === 0), "NUL bytes while running");
+
+    // the master alone is stopped: its workers still read heartbeats, nobody feeds
+    const master = n.daemonPid!;
+    Deno.kill(master, "SIGSTOP");
+    const stoppedAt = performance.now();
+    await new Promise((r) => setTimeout(r, 600));
+    const late = since(stoppedAt + KEEPALIVE_MS);
+    Deno.kill(master, "SIGCONT");
+    assertEquals(late.length, 0, `fed ${late.length} times more than one interval after SIGSTOP`);
+    const contAt = performance.now();
+    await waitFor("feeding resumes after SIGCONT", () => since(contAt).length > 3, {
+      timeoutMs: 3000,
+    });
+
+    // heartbeat -k: the magic character, then the descriptor is closed (end of file)
+    const status = await tb.stopSoft("node1", { via: "command", timeoutMs: 20_000 });
+    assertEquals(status.code, 0);
+    await waitFor("end of file on the FIFO", () => eof, { timeoutMs: 5000 });
+    assertEquals(got.at(-1)?.byte, 0x56, "V written before the close");
+    assertEquals(got.filter((g) => g.byte !== 0).length, 1, "exactly one non-NUL byte, the V");
+  } finally {
+    if (n.daemonPid !== undefined) {
+      try {
+        Deno.kill(n.daemonPid, "SIGCONT");
+      } catch {
+        // gone
+      }
+    }
+    await tb.destroy(); // ends the writer, so the reader below sees end of file
+    await reading.catch(() => {});
+    try {
+      fifo.close();
+    } catch {
+      // closed
+    }
+  }
+});
