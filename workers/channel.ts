@@ -182,3 +182,63 @@ export class FrameWriter {
     }
   }
 }
+
+/**
+ * Reads frames from a reader with a plain `read(buf)` (e.g. `Deno.stdin`):
+ * no web-stream machinery, which is the bulk of a worker's idle CPU cost.
+ */
+export async function* readFramesFrom(
+  reader: { read(buf: Uint8Array): Promise<number | null> },
+): AsyncGenerator<Frame> {
+  const dec = new FrameDecoder();
+  const buf = new Uint8Array(65536);
+  while (true) {
+    const n = await reader.read(buf);
+    if (n === null) return;
+    for (const f of dec.push(buf.slice(0, n))) yield f;
+  }
+}
+
+/**
+ * Writes frames synchronously to a writer with `writeSync` (a worker's stdout
+ * pipe). A full pipe blocks the worker until the master reads, as a blocked
+ * write does in Heartbeat's children; a broken pipe (the master is gone)
+ * calls `onError` once.
+ */
+export class SyncFrameWriter {
+  #out: { writeSync(p: Uint8Array): number };
+  #broken = false;
+  #onError: (err: unknown) => void;
+
+  /** Wraps the writer (normally `Deno.stdout`). */
+  constructor(out: { writeSync(p: Uint8Array): number }, onError: (err: unknown) => void) {
+    this.#out = out;
+    this.#onError = onError;
+  }
+
+  /** Writes a control frame. */
+  control(value: unknown): void {
+    this.#write(encodeControl(value));
+  }
+
+  /** Writes a packet frame. */
+  packet(bytes: Uint8Array): void {
+    this.#write(encodePacket(bytes));
+  }
+
+  #write(frame: Uint8Array): void {
+    if (this.#broken) return;
+    try {
+      let off = 0;
+      while (off < frame.length) off += this.#out.writeSync(frame.subarray(off));
+    } catch (err) {
+      this.#broken = true;
+      this.#onError(err);
+    }
+  }
+
+  /** Nothing is buffered: present for symmetry with {@link FrameWriter}. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

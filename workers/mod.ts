@@ -3,7 +3,7 @@
  *
  * Roles: `read` and `write` for a medium (SPEC is its JSON {@link MediumSpec}),
  * `fifo` for the FIFO reader (SPEC is `{"path": ...}`). The worker talks to the
- * master over framed stdin/stdout ({@link FrameWriter}); when its stdin ends
+ * master over framed stdin/stdout ({@link SyncFrameWriter}); when its stdin ends
  * (the master is gone) it exits at once.
  *
  * Like Heartbeat's core children, a worker applies the `realtime` settings the master hands
@@ -15,7 +15,7 @@
  * @module
  */
 
-import { FrameWriter, readFrames } from "./channel.ts";
+import { readFramesFrom, SyncFrameWriter } from "./channel.ts";
 import { runFifoReader } from "./fifo.ts";
 import { runReader, type WorkerPort, Writer } from "./media.ts";
 import { mediumLabel, type MediumSpec } from "./media_spec.ts";
@@ -49,7 +49,7 @@ export async function workerMain(args: string[]): Promise<number> {
   }
   setProcessTitle(workerTitle(role, spec));
   Deno.addSignalListener("SIGINT", () => {}); // the master handles interrupts
-  const out = new FrameWriter(Deno.stdout.writable, () => Deno.exit(0));
+  const out = new SyncFrameWriter(Deno.stdout, () => Deno.exit(0));
   const port: WorkerPort = {
     packet: (b) => void out.packet(b),
     control: (v) => void out.control(v),
@@ -59,11 +59,13 @@ export async function workerMain(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGUSR1", () => {});
   Deno.addSignalListener("SIGUSR2", () => {});
   const rt = realtimeFromEnv();
-  if (rt) applyRealtime(rt, role === "fifo" ? "fifo" : "child", (prio, text) => port.log(prio, text));
+  if (rt) {
+    applyRealtime(rt, role === "fifo" ? "fifo" : "child", (prio, text) => port.log(prio, text));
+  }
   try {
     if (role === "read") {
       // stdin carries nothing for a reader; its end means the master died.
-      watchMaster(Deno.stdin.readable, () => {});
+      watchMaster();
       const m = spec as MediumSpec;
       if (m.type === "serial") await runSerialReader(m, port);
       else if (isPingSpec(m)) await runPingReader(m, port);
@@ -72,7 +74,7 @@ export async function workerMain(args: string[]): Promise<number> {
       return 1;
     }
     if (role === "fifo") {
-      watchMaster(Deno.stdin.readable, () => {});
+      watchMaster();
       await runFifoReader((spec as { path: string }).path, port);
       return 1;
     }
@@ -83,7 +85,7 @@ export async function workerMain(args: string[]): Promise<number> {
       ? new PingWriter(m, port)
       : new Writer(m, port);
     port.control({ t: "ready" });
-    for await (const f of readFrames(Deno.stdin.readable)) {
+    for await (const f of readFramesFrom(Deno.stdin)) {
       if (f.kind === "packet") writer.send(f.bytes);
     }
     writer.close();
@@ -96,10 +98,12 @@ export async function workerMain(args: string[]): Promise<number> {
 }
 
 /** Exits the process when the master's end of our stdin goes away. */
-function watchMaster(stdin: ReadableStream<Uint8Array>, onFrame: (f: unknown) => void): void {
+function watchMaster(): void {
   (async () => {
     try {
-      for await (const f of readFrames(stdin)) onFrame(f);
+      for await (const _ of readFramesFrom(Deno.stdin)) {
+        // a reader gets no frames from the master; only the end matters
+      }
     } catch {
       // corrupt channel: same as a dead master
     }
