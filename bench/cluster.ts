@@ -60,6 +60,11 @@ export interface ClusterOptions {
   name: string;
 }
 
+/** Which IPaddr agent hb nodes use in the benchmark (`HB_BENCH_IPADDR`, default builtin). */
+export function hbIpaddr(): "builtin" | "script" {
+  return Deno.env.get("HB_BENCH_IPADDR") === "script" ? "script" : "builtin";
+}
+
 /** Renders the `ha.cf` both implementations get. */
 export function benchHaCf(
   nodes: string[],
@@ -120,6 +125,11 @@ export class BenchCluster {
         await n.writeHaCf(conf);
         await n.writeAuthkeys(authkeys("sha1", "hb-bench"));
         await n.writeHaresources(opts.resources === false ? "" : HARESOURCES);
+        // hb nodes use hb's built-in IPaddr (what a node with only the hb binary runs) unless
+        // HB_BENCH_IPADDR=script keeps Heartbeat's shell script, which on-disk lookup prefers
+        if (opts.impl === "hb" && hbIpaddr() === "builtin") {
+          await Deno.remove(`${n.confDir}/resource.d/IPaddr`).catch(() => {});
+        }
       }
     } catch (e) {
       await tb.destroy().catch(() => {});

@@ -15,7 +15,7 @@
  */
 
 import { parseArgs } from "node:util";
-import type { Impl, Timing } from "./cluster.ts";
+import { hbIpaddr, type Impl, type Timing } from "./cluster.ts";
 import { type CostGroup, runCost } from "./cost.ts";
 import { failoverSeries, runFailover } from "./failover.ts";
 import { type Condition, runFalseFailovers } from "./false_failover.ts";
@@ -56,6 +56,10 @@ Options:
   --scale-impl LIST    scale: implementations (default hb)
   --realtime on|off    ha.cf realtime directive for both (default on, Heartbeat's default)
   -h, --help           this text
+
+Environment: HB_BENCH_IPADDR=builtin (default) gives hb nodes hb's built-in IPaddr
+agent (a node with only the hb binary); =script keeps Heartbeat's shell script in
+resource.d, which hb's on-disk lookup then prefers.
 
 Exit status: 0 = harness worked (hb's numbers are reported, never asserted),
 1 = the harness broke, 2 = usage error.`;
@@ -283,7 +287,7 @@ export async function benchMain(args: string[]): Promise<number> {
         const png = plotFailover(
           failoverSeries(rec, s.impls, s.timings),
           "Failover time after a hard kill: hb vs Heartbeat 3.0.6",
-          `run ${stamp}, ${s.trials} trials per configuration, ping every 10 ms, same machine`,
+          `run ${stamp}, ${s.trials} trials per configuration, ping every 10 ms, same machine, hb IPaddr: ${hbIpaddr()}`,
         );
         await Deno.writeFile(`${base}-failover.png`, png);
         report += `\nplot: ${base}-failover.png`;
