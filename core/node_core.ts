@@ -221,12 +221,19 @@ export class NodeCore {
 
   /** Passes membership actions on and derives ownership events from them. */
   #fromMembership(actions: CoreAction[]): void {
+    // A peer declared dead by initdead in the same step that brings communication up is
+    // recovered after Comm_now_up, as Heartbeat orders it (its log shows the STONITH and
+    // takeover lines after "Local status now set to: 'active'").
+    const commUpLater = actions.some((a) => a.type === "comm-up");
+    let deferred: OwnershipEvent[] = [];
     for (const a of actions) {
       this.#out.push(a);
       if (!this.#own) continue;
       switch (a.type) {
         case "comm-up":
           this.#toOwnership({ type: "comm-up", now: this.#now });
+          for (const ev of deferred) this.#toOwnership(ev);
+          deferred = [];
           break;
         case "node-status": {
           if (a.kind !== "normal" || !this.#normal.has(a.node)) break;
@@ -256,7 +263,8 @@ export class NodeCore {
               text: `${a.node} is alive after our suspension: no takeover.`,
             });
           }
-          this.#toOwnership(ev);
+          if (commUpLater) deferred.push(ev);
+          else this.#toOwnership(ev);
           break;
         }
         case "node-restart":

@@ -63,7 +63,9 @@ export function mediaLines(
         for (const peer of tb.nodes) if (peer !== node) lines.push(`${ifname} ${peer.address(k)}`);
         break;
       case "mcast":
-        // one group per link, TTL 1, no loopback
+        // TTL 1, no loopback, one group per link: Heartbeat's mcast reader binds the group, not
+        // a device, so with one group on both links each reader hears both and a cut link stays
+        // `up` (seen with two real nodes; hb behaves the same)
         lines.push(`${ifname} ${MCAST_GROUP.replace(/\d+$/, String(42 + k))} 694 1 0`);
         break;
     }

@@ -78,11 +78,14 @@ Deno.test("interop ucast with one ha.cf for all (own address included): hb, real
     return out;
   };
   const want = tb.nodes.flatMap((n) => tb.nodes.map((p) => `${n.name}→${p.name}:eth0=up`));
+  let seen: string[] = [];
   await waitFor(
     "every link up on every node",
-    async () => JSON.stringify(await views()) === JSON.stringify(want),
+    async () => JSON.stringify(seen = await views()) === JSON.stringify(want),
     { timeoutMs: 5000, intervalMs: 100 },
-  );
+  ).catch((e) => {
+    throw new Error(`${e.message}: ${seen.filter((v) => !want.includes(v)).join(", ")}`);
+  });
   for (const n of tb.nodes) {
     const log = await n.readLog();
     // Three nodes starting together make the resource protocol of the real daemon itself log

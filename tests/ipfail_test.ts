@@ -532,6 +532,29 @@ async function scenario(
     "node1 g1 status\nnode1 g1 start\n",
   );
   assertEquals(await rsc(), ["local", "local"], `${label}: rscstatus after the failback`);
+
+  // SIGTERM: ipfail signs off at its next tick and exits 0; the daemon starts it again.
+  const program2 = ipfails[1] === "real" ? REAL_IPFAIL : "/etc/ha.d/hb-ipfail";
+  const starts = (await node2.readLog()).split("\n").filter((l) =>
+    l.includes(`Starting "${program2}" as uid`)
+  );
+  const pid = /\(pid (\d+)\)$/.exec(starts[starts.length - 1] ?? "")?.[1];
+  assert(pid, `${label}: pid of node2's ipfail`);
+  const term = await node2.logOffset();
+  await node2.exec(["kill", "-TERM", pid]);
+  await node2.waitForLog(`Managed ${program2} process ${pid} exited with return code 0.`, {
+    from: term,
+    timeoutMs: 5000,
+  });
+  await node2.waitForLog(`Respawning client "${program2}":`, { from: term });
+  await waitFor(
+    `${label}: node2's ipfail back`,
+    async () => (await clStatus(node2, ["clientstatus", "node2", "ipfail"])) === "online",
+    {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+    },
+  );
   if (Deno.env.get("HB_TEST_SHOW_TIMES")) {
     console.log(`${label}: failover ${failoverMs} ms, failback ${failbackMs} ms`);
   }

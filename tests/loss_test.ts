@@ -60,10 +60,18 @@ interface GapStats {
   noneMissing: number;
   /** Peers whose last gap was never followed by `No pkts missing`. */
   unfinished: string[];
+  /** The missing sequence numbers the gap lines name (`[last:seq]` → last+1 … seq-1). */
+  missing: Set<number>;
 }
 
 function gapStats(log: string): GapStats {
-  const s: GapStats = { gapLines: 0, lostPackets: 0, noneMissing: 0, unfinished: [] };
+  const s: GapStats = {
+    gapLines: 0,
+    lostPackets: 0,
+    noneMissing: 0,
+    unfinished: [],
+    missing: new Set(),
+  };
   const open = new Set<string>();
   for (const l of log.split("\n")) {
     const lost = /WARN: (\d+) lost packet\(s\) for \[(\S+)\] \[(\d+):(\d+)\]$/.exec(l);
@@ -73,6 +81,7 @@ function gapStats(log: string): GapStats {
       // both numbers decimal, n = seq - last - 1 (behavior.md §5.1)
       assertEquals(Number(lost[4]) - Number(lost[3]) - 1, Number(lost[1]), l);
       open.add(lost[2]);
+      for (let q = Number(lost[3]) + 1; q < Number(lost[4]); q++) s.missing.add(q);
       continue;
     }
     const none = /info: No pkts missing from (\S+)!$/.exec(l);
@@ -142,6 +151,17 @@ function wireStats(packets: readonly CapturedPacket[], node: string): WireStats 
   return s;
 }
 
+/** The sequence numbers of `owner` that `requester` asked for with NS_rexmit on the wire. */
+function requestedBy(packets: readonly CapturedPacket[], requester: string, owner: string) {
+  const out = new Set<number>();
+  for (const p of packets) {
+    const f = p.fields;
+    if (f.t !== "NS_rexmit" || f.src !== requester || f.dest !== owner) continue;
+    for (let q = Number(f.firstseq); q <= Number(f.lastseq); q++) out.add(q);
+  }
+  return out;
+}
+
 /** Field names of the first packet of type `t` sent by `src`, in wire order. */
 function fieldOrder(packets: readonly CapturedPacket[], src: string, t: string): string {
   const p = packets.find((x) => x.fields.src === src && x.fields.t === t);
@@ -187,8 +207,13 @@ async function lossRun(impls: ["hb" | "heartbeat", "hb" | "heartbeat"]): Promise
     const log = (await n.readLog()).slice(from.get(n));
     const g = gapStats(log);
     const w = wireStats(packets, n.name);
+    // every number the log says is missing was asked for on the wire (a request lost on the
+    // way is repeated every max_rexmit_delay, so one of them gets through)
+    const asked = requestedBy(packets, n.name, peer.name);
+    const neverAsked = [...g.missing].filter((q) => !asked.has(q));
     report.push(
       `${n.name} (${impl}): saw ${g.gapLines} gaps (${g.lostPackets} packets) from ${peer.name}, ` +
+        `requested ${[...g.missing].filter((q) => asked.has(q)).length} of them, ` +
         `${g.noneMissing} × "No pkts missing"; its own packets: ${w.sent} on the wire, ` +
         `${w.requests} NS_rexmit from ${peer.name} for ${w.requestedSeqs} numbers, ` +
         `${w.filled} answered by a resend (${w.resentSeen} resends seen), ${w.naks} NAKs`,
@@ -199,6 +224,9 @@ async function lossRun(impls: ["hb" | "heartbeat", "hb" | "heartbeat"]): Promise
     for (const l of complaints(log)) problems.push(`${n.name} complained: ${l}`);
     if (g.unfinished.length) {
       problems.push(`${n.name}: packets of ${g.unfinished} still missing at the end`);
+    }
+    if (neverAsked.length) {
+      problems.push(`${n.name} never requested missing seqs ${neverAsked.join(",")}`);
     }
     if (g.gapLines === 0) problems.push(`${n.name}: no gap at all: was the loss applied?`);
     if (w.unanswered.length) {

@@ -1,0 +1,106 @@
+/**
+ * `realtime on` + `rtprio 5` end to end (config-and-cli.md §7.8), hb against the real
+ * Heartbeat 3.0.6: the master runs SCHED_RR at 5, every core child (FIFO reader, medium
+ * read and write processes) SCHED_RR at 4, a resource script normal time (SCHED_OTHER); the
+ * realtime log lines are the same. (`realtime off` — `Request to set pid N to realtime
+ * ignored.` from every core process — is compared by tests/startup_lines_test.ts.)
+ *
+ * Needs root, the testbed's packages and the Debian `heartbeat` package; fails loudly.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, fail } from "./assert.ts";
+import { authkeys, haCf, REAL_HEARTBEAT, Testbed, waitFor } from "./testbed/mod.ts";
+
+const SCHED_OTHER = 0;
+const SCHED_RR = 2;
+
+/** Records the policy and rt priority of each call (fields 41 and 40 of /proc/self/stat). */
+const REC_SCRIPT = `#!/bin/sh
+echo "$1 $2 $(cut -d' ' -f41 /proc/$$/stat) $(cut -d' ' -f40 /proc/$$/stat)" >>/var/log/rec.log
+[ "$2" = status ] && echo stopped
+exit 0
+`;
+
+interface Sched {
+  title: string;
+  policy: number;
+  rtprio: number;
+}
+
+/** Policy and priority of the main thread of each heartbeat process, by process title. */
+function schedOf(pids: number[]): Sched[] {
+  const out: Sched[] = [];
+  for (const pid of pids) {
+    try {
+      const title = Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
+      if (!title.startsWith("heartbeat: ")) continue;
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // field 3 is index 0
+      out.push({ title, policy: Number(f[41 - 3]), rtprio: Number(f[40 - 3]) });
+    } catch {
+      // gone
+    }
+  }
+  return out.sort((a, b) => a.title.localeCompare(b.title));
+}
+
+async function run(
+  impl: "hb" | "heartbeat",
+): Promise<{ sched: Sched[]; lines: string[]; rec: string[] }> {
+  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: `rt${impl}` });
+  const n = tb.node("node1");
+  await n.writeHaCf(haCf({
+    logfile: "/var/log/ha-log",
+    logfacility: "none",
+    keepalive: "100ms",
+    deadtime: "500ms",
+    initdead: 1,
+    bcast: "eth0",
+    auto_failback: "on",
+    realtime: "on",
+    rtprio: 5,
+    node: ["node1", "node2"],
+  }));
+  await n.writeAuthkeys(authkeys("sha1", "realtime"));
+  await n.writeHaresources("node1 rec::a\n");
+  await n.writeResourceScript("rec", REC_SCRIPT);
+  await n.start({ impl });
+  await n.waitForLog("Local status now set to: 'active'", { timeoutMs: 15_000 });
+  // node2 never comes: node1 takes its own group at once
+  await waitFor("rec::a started", async () => (await n.readLog("rec.log")).includes("a start"), {
+    timeoutMs: 15_000,
+  });
+  const sched = schedOf(n.pids());
+  const lines = (await n.readLog()).split("\n").filter((l) => /realtime|lock|sched|memory/i.test(l))
+    .map((l) => l.replace(/^.* heartbeat: \[\d+\]: /, "").replace(/\d+/g, "N"));
+  const rec = (await n.readLog("rec.log")).split("\n").filter((l) => l !== "");
+  await tb.killHard("node1");
+  return { sched, lines, rec };
+}
+
+Deno.test("realtime on, rtprio 5: SCHED_RR 5 / 4 as the real Heartbeat, scripts at normal time", async () => {
+  const st = await Deno.stat(REAL_HEARTBEAT).catch(() => undefined);
+  if (!st?.isFile) fail(`${REAL_HEARTBEAT} missing: install the Debian package heartbeat (3.0.6)`);
+  const real = await run("heartbeat");
+  const hb = await run("hb");
+  console.log(`  real: ${JSON.stringify(real.sched)}\n  hb:   ${JSON.stringify(hb.sched)}`);
+  const expected = [
+    { title: "heartbeat: FIFO reader", policy: SCHED_RR, rtprio: 4 },
+    { title: "heartbeat: master control process", policy: SCHED_RR, rtprio: 5 },
+    { title: "heartbeat: read: bcast eth0", policy: SCHED_RR, rtprio: 4 },
+    { title: "heartbeat: write: bcast eth0", policy: SCHED_RR, rtprio: 4 },
+  ];
+  assertEquals(real.sched, expected, "the real Heartbeat (the oracle)");
+  assertEquals(hb.sched, expected);
+  // e.g. "Cannot lock ourselves into memory" where RLIMIT_MEMLOCK is too small: same lines
+  assertEquals(hb.lines, real.lines);
+  for (const [who, r] of [["real", real], ["hb", hb]] as const) {
+    assert(r.rec.some((l) => l.startsWith("a start")), `${who}: rec::a started`);
+    for (const l of r.rec) {
+      const [, , policy, rtprio] = l.split(" ");
+      assertEquals([Number(policy), Number(rtprio)], [SCHED_OTHER, 0], `${who}: ${l}`);
+    }
+  }
+});
