@@ -1,8 +1,10 @@
 /**
- * Client side of the API (what libhbclient does for `cl_status`, spec api.md §4 and §6): sign
- * on as a casual client, strictly sequential requests whose answer is the next `hbapi-resp`
- * (other messages are queued), node and interface walks with their caches, `clientstatus`
- * waiting for a `respond-cstatus`, and the library's error text (`errmsg`).
+ * Client side of the API (what libhbclient does for `cl_status` and `ipfail`, spec api.md §4
+ * and §6): sign on as a casual client (or a named one with `clientId`), strictly sequential
+ * requests whose answer is the next `hbapi-resp` (other messages are queued and handed out
+ * later by `nextMessage`), node and interface walks with their caches, `clientstatus` waiting
+ * for a `respond-cstatus`, messages of named clients to the cluster or a node (`sendMessage`),
+ * and the library's error text (`errmsg`).
  *
  * @module
  */

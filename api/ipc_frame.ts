@@ -48,15 +48,19 @@ export interface FramePush {
 
 /**
  * Incremental frame parser for one direction of one connection. Memory is bounded by one
- * maximal frame plus one push.
+ * maximal frame plus one push. Bytes waiting for the rest of a frame are kept in a buffer that
+ * grows by doubling, so a frame that arrives a few bytes at a time costs linear time (a
+ * client dripping a 256 KiB frame byte by byte must not make the daemon copy gigabytes).
  */
 export class FrameReader {
   #buf: Uint8Array = new Uint8Array(0);
+  /** Number of valid bytes at the start of {@link FrameReader.#buf}. */
+  #len = 0;
   #broken = false;
 
   /** Bytes held waiting for the rest of a frame. */
   get pending(): number {
-    return this.#buf.length;
+    return this.#len;
   }
 
   /** True once an error was reported. */
@@ -69,11 +73,18 @@ export class FrameReader {
     const frames: Uint8Array[] = [];
     if (this.#broken) return { frames, error: "bad-magic" };
     let data: Uint8Array;
-    if (this.#buf.length === 0) data = chunk;
-    else {
-      data = new Uint8Array(this.#buf.length + chunk.length);
-      data.set(this.#buf, 0);
-      data.set(chunk, this.#buf.length);
+    if (this.#len === 0) {
+      data = chunk;
+    } else {
+      const need = this.#len + chunk.length;
+      if (need > this.#buf.length) {
+        const grown = new Uint8Array(Math.max(need, this.#buf.length * 2, 4096));
+        grown.set(this.#buf.subarray(0, this.#len));
+        this.#buf = grown;
+      }
+      this.#buf.set(chunk, this.#len);
+      this.#len = need;
+      data = this.#buf.subarray(0, need);
     }
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     let p = 0;
@@ -81,20 +92,36 @@ export class FrameReader {
       const len = dv.getInt32(p, true);
       const magic = dv.getUint32(p + 4, true);
       if (magic !== IPC_MAGIC) {
-        this.#broken = true;
-        this.#buf = new Uint8Array(0);
+        this.#fail();
         return { frames, error: "bad-magic", detail: magic };
       }
       if (len < 0 || len > IPC_MAX_BODY) {
-        this.#broken = true;
-        this.#buf = new Uint8Array(0);
+        this.#fail();
         return { frames, error: "too-big", detail: len };
       }
       if (data.length - p - IPC_HEADER_SIZE < len) break;
       frames.push(data.slice(p + IPC_HEADER_SIZE, p + IPC_HEADER_SIZE + len));
       p += IPC_HEADER_SIZE + len;
     }
-    this.#buf = p === data.length ? new Uint8Array(0) : data.slice(p);
+    const rest = data.length - p;
+    if (rest === 0) {
+      this.#len = 0;
+      // a large buffer is not kept for an idle connection
+      if (this.#buf.length > 65536) this.#buf = new Uint8Array(0);
+    } else if (data === chunk) {
+      if (this.#buf.length < rest) this.#buf = new Uint8Array(Math.max(rest * 2, 4096));
+      this.#buf.set(chunk.subarray(p));
+      this.#len = rest;
+    } else if (p > 0) {
+      this.#buf.copyWithin(0, p, data.length);
+      this.#len = rest;
+    }
     return { frames };
+  }
+
+  #fail(): void {
+    this.#broken = true;
+    this.#buf = new Uint8Array(0);
+    this.#len = 0;
   }
 }

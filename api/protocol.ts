@@ -75,6 +75,8 @@ interface Conn {
   gen: number;
   /** Order of registration (newest first lookup like Heartbeat's list). */
   seq: number;
+  /** An unparsable message was already logged for this connection. */
+  junkLogged: boolean;
 }
 
 /** A registered client as reported by {@link ApiProtocol.clients}. */
@@ -131,6 +133,7 @@ export class ApiProtocol {
       signal: 0,
       gen: 0,
       seq: 0,
+      junkLogged: false,
     });
   }
 
@@ -241,7 +244,12 @@ export class ApiProtocol {
     if (c === undefined || c.removed) return;
     const r = decodeMessage(body);
     if (!r.ok) {
-      this.#log("debug", `API client ${conn}: unparsable message dropped (${r.reason})`);
+      // Dropped without a reply, as Heartbeat does; logged once per connection so that a
+      // client sending garbage cannot flood the log (or stall the master writing it).
+      if (!c.junkLogged) {
+        c.junkLogged = true;
+        this.#log("debug", `API client ${conn}: unparsable message(s) dropped (${r.reason})`);
+      }
       return;
     }
     const msg = r.msg;
@@ -279,11 +287,11 @@ export class ApiProtocol {
     resp.add("hbversion", id.hbversion);
     resp.add("pacemaker", id.pacemaker);
     resp.add("logfacility", String(id.logFacility));
-    this.#sendTo(c, this.#encode(resp));
     if (failure !== undefined) {
-      this.#log("warn", `API sign-on refused (pid ${c.cred.pid}): ${failure}`);
-      this.#remove(c, failure, true);
+      this.#log("error", `api_process_registration_msg: cannot add client(${c.clientId})`);
     }
+    this.#sendTo(c, this.#encode(resp));
+    if (failure !== undefined) this.#remove(c, failure, true);
   }
 
   /** Heartbeat's api_add_client; returns the refusal reason or undefined. */
@@ -296,8 +304,15 @@ export class ApiProtocol {
     // A sign-on without pid crashes the real daemon; here it is a bad pid.
     const pid = pidStr === undefined ? 0 : atoi(pidStr);
     c.pid = pid;
-    if (pid <= 0 || !this.#transport.kill(pid, 0)) return "bad pid";
+    if (pid <= 0 || !this.#transport.kill(pid, 0)) {
+      this.#log("warn", `api_add_client: bad pid [${pid}]`);
+      return "bad pid";
+    }
     if (fromId !== undefined && this.#findClient(fromId, undefined) !== undefined) {
+      this.#log(
+        "warn",
+        `duplicate client add request [${fromId}] [${pidStr ?? "(nullcpid)"}]`,
+      );
       return "duplicate add request";
     }
     const clientId = (fromId ?? String(pid)).slice(0, MAX_CLIENT_ID);
@@ -307,16 +322,30 @@ export class ApiProtocol {
     const cgid = msg.get("gid");
     const luid = cuid === undefined ? undefined : scanLong(cuid);
     const lgid = cgid === undefined ? undefined : scanLong(cgid);
-    if (luid === undefined || lgid === undefined) return "invalid id info";
+    if (luid === undefined || lgid === undefined) {
+      this.#log(
+        "error",
+        `Client user/group id is incorrect [${cuid ?? "<null>"}] => ${luid ?? -1} [${
+          cgid ?? "<null>"
+        }] => ${lgid ?? -1}`,
+      );
+      return "invalid id info";
+    }
     // The claimed ids are only compared with the kernel's; they are never trusted.
     if ((luid >>> 0) !== c.cred.uid || (lgid >>> 0) !== c.cred.gid) {
       return "incorrect/false credentials";
     }
     c.uid = c.cred.uid;
     c.gid = c.cred.gid;
-    const denied = authorize(this.#identity().apiauth, clientId, c.casual, c.cred);
-    if (denied !== undefined) return denied;
-    if (c.cred.pid > 0 && c.cred.pid !== pid) return "pid mismatch";
+    let denied = authorize(this.#identity().apiauth, clientId, c.casual, c.cred);
+    if (denied === undefined && c.cred.pid > 0 && c.cred.pid !== pid) {
+      this.#log("info", `PID mismatch: ${pid} vs farside_pid: ${c.cred.pid}`);
+      denied = "pid mismatch";
+    }
+    if (denied !== undefined) {
+      this.#log("warn", `Client [${clientId}] pid ${pid} failed authorization [${denied}]`);
+      return denied;
+    }
     c.registered = true;
     c.seq = ++this.#seq;
     if (!c.casual) this.#clientStatus(c, "join", "signon");

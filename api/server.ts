@@ -83,6 +83,12 @@ interface Client {
 
 const READ_CHUNK = 65536;
 const READS_PER_EVENT = 8;
+/**
+ * Longest stretch of client work done before the master's event loop gets control back (its
+ * timers send the heartbeats). epoll is level-triggered: descriptors left unserved in a batch
+ * are reported again by the next wait.
+ */
+const BATCH_BUDGET_MS = 10;
 
 /** The registration socket server. */
 export class ApiServer {
@@ -208,6 +214,7 @@ export class ApiServer {
     while (!this.#stopping) {
       const events = await poller.wait(-1);
       if (this.#stopping) break;
+      const start = performance.now();
       for (const ev of events) {
         try {
           if (ev.fd === this.#listenFd) this.#acceptAll();
@@ -215,6 +222,7 @@ export class ApiServer {
         } catch (e) {
           this.#opts.log?.("error", `API server: ${e instanceof Error ? e.message : e}`);
         }
+        if (performance.now() - start > BATCH_BUDGET_MS) break;
       }
     }
   }
@@ -315,7 +323,9 @@ export class ApiServer {
     if (c.queue.length === 0) {
       const n = sendSome(fd, frame);
       if (n === frame.length) return true;
-      if (n < 0 && n !== -EAGAIN && n !== -EINTR) return false;
+      // The peer is gone (EPIPE, ECONNRESET): the frame is dropped; its EOF, reported by
+      // epoll, removes the client as any disconnection (this is not a full queue).
+      if (n < 0 && n !== -EAGAIN && n !== -EINTR) return true;
       c.queue.push(n > 0 ? frame.subarray(n) : frame);
       c.queuedBytes += frame.length - Math.max(0, n);
       c.wantOut = true;

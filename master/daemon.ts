@@ -28,12 +28,7 @@ import { HEARTBEAT_VERSION, type StartConfig, toRuntimePlan } from "./plan.ts";
 import type { Diagnostic } from "../config/diagnostics.ts";
 import { closeOnExecFrom3, execv, resetSignals } from "../sys/exec.ts";
 import { selfCommand } from "../sys/self_exec.ts";
-import {
-  decideReload,
-  RESTART_HOLDING_ENV,
-  restartArgs,
-  START_REFUSAL_LINE,
-} from "./reload.ts";
+import { decideReload, RESTART_HOLDING_ENV, restartArgs, START_REFUSAL_LINE } from "./reload.ts";
 import { createRealSystemView } from "../config/system_view.ts";
 import { isNullPath } from "../logging/log_file.ts";
 
@@ -190,7 +185,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   };
 
   const shutdown = () => {
-    if (!stopping) stopping = true;
+    stopping = true; // no reload any more (a restart under way goes on: Heartbeat ignores it too)
     runtime.requestShutdown();
   };
   Deno.addSignalListener("SIGTERM", shutdown);
@@ -258,6 +253,7 @@ function changeLogfileOwnership(
   logging: { logfile?: string; debugfile?: string },
   log: (prio: Priority, text: string) => void,
 ): void {
+  if (Deno.uid() !== 0) return; // Heartbeat always runs as root; a private test run cannot chown
   const user = createRealSystemView().userByName("hacluster");
   if (user === undefined) {
     log("ERROR", "change_logfile_ownership: entry for user hacluster not found");

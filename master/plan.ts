@@ -106,7 +106,7 @@ export function loadForStart(
     mtimes,
   };
   const c = r.config;
-  if (!c) return empty;
+  if (!c) return { ...empty, logging: partialLogging(opts.confDir, r.diagnostics) };
   const ha = c.ha;
   const logging = {
     logfile: nonNull(ha.logfile),
@@ -173,6 +173,36 @@ export function loadForStart(
     env,
     mtimes,
   };
+}
+
+/**
+ * The log targets of a refused ha.cf: Heartbeat applies `logfile`, `debugfile` and
+ * `logfacility` as it reads them, so the errors found after those lines (and the refusal)
+ * reach the targets they name. Lines from the first ha.cf error on are not applied.
+ */
+function partialLogging(confDir: string, diagnostics: Diagnostic[]): StartConfig["logging"] {
+  const logging: StartConfig["logging"] = { syslogmsgfmt: true };
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${confDir}/ha.cf`);
+  } catch {
+    return logging;
+  }
+  const firstError =
+    diagnostics.find((d) =>
+      d.fatal && d.line !== undefined && d.file !== undefined && d.file.endsWith("ha.cf")
+    )?.line ?? Infinity;
+  text.split("\n").forEach((raw, i) => {
+    if (i + 1 >= firstError) return;
+    const line = raw.replace(/#.*$/, "").trim();
+    const m = /^(\S+)\s+(.*)$/.exec(line);
+    if (!m) return;
+    const [key, value] = [m[1].toLowerCase(), m[2].trim()];
+    if (key === "logfile") logging.logfile = nonNull(value);
+    else if (key === "debugfile") logging.debugfile = nonNull(value);
+    else if (key === "logfacility") logging.facility = value === "none" ? undefined : value;
+  });
+  return logging;
 }
 
 function nonNull(path: string): string | undefined {

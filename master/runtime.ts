@@ -22,7 +22,7 @@ import type { ResourceGroup as RmGroup } from "../resources/types.ts";
 import type { LogLine } from "../core/ownership/types.ts";
 import { Fencer } from "../stonith/fencer.ts";
 import type { StonithConfig } from "../config/ha_cf.ts";
-import { debugRaw, scriptLog, scriptTag } from "../logging/mod.ts";
+import { debugRaw, getDebugLevel, scriptLog, scriptTag } from "../logging/mod.ts";
 import type { MediumSpec } from "../workers/media_spec.ts";
 import { mediumOpenLines, mediumStartLine } from "../workers/media_spec.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -166,7 +166,8 @@ export class MasterRuntime {
       this.#api = new ApiServer({
         path: plan.api.socket,
         backend,
-        log: (prio, text) => log(prio as Priority, text),
+        log: (prio, text) =>
+          log(prio === "error" ? "ERROR" : prio === "warn" ? "WARN" : prio, text),
       });
     }
     this.#done = new Promise((r) => this.#resolveDone = r);
@@ -263,6 +264,7 @@ export class MasterRuntime {
         this.#plan.watchdog,
         this.#plan.core.deadtimeMs,
         (prio, text) => this.#log(prio, text),
+        () => getDebugLevel() > 0,
       );
     }
     if (this.#plan.realtime) {

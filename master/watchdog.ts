@@ -19,7 +19,6 @@
  */
 
 import { strerror } from "../sys/libc.ts";
-import { getDebugLevel } from "../logging/mod.ts";
 
 /** Heartbeat's priority words used here. */
 export type WatchdogPriority = "notice" | "ERROR" | "info" | "debug";
@@ -68,15 +67,23 @@ export class Watchdog {
   readonly #device: string;
   readonly #log: WatchdogLog;
   readonly #timeoutSeconds: number;
+  readonly #debugging: () => boolean;
   #fd: number;
   #feeds = 0;
   readonly #onUnload = () => this.close();
 
-  private constructor(device: string, fd: number, timeoutSeconds: number, log: WatchdogLog) {
+  private constructor(
+    device: string,
+    fd: number,
+    timeoutSeconds: number,
+    log: WatchdogLog,
+    debugging: () => boolean,
+  ) {
     this.#device = device;
     this.#fd = fd;
     this.#timeoutSeconds = timeoutSeconds;
     this.#log = log;
+    this.#debugging = debugging;
   }
 
   /**
@@ -88,8 +95,14 @@ export class Watchdog {
    *
    * As a safety net the device is also closed (with `V`) by the `unload` event of a normal
    * exit; the master should still call {@link close} itself at shutdown and before exec.
+   * `debugging` tells whether the debug level is above 0 (Heartbeat then logs the close).
    */
-  static open(device: string, deadtimeMs: number, log: WatchdogLog): Watchdog | null {
+  static open(
+    device: string,
+    deadtimeMs: number,
+    log: WatchdogLog,
+    debugging: () => boolean = () => false,
+  ): Watchdog | null {
     const path = new TextEncoder().encode(`${device}\0`);
     const fd = libc().open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -106,7 +119,7 @@ export class Watchdog {
         `WDIOC_SETTIMEOUT: Failed to set watchdog timer to ${secs} seconds.: ${errnoText()}`,
       );
     }
-    const wd = new Watchdog(device, fd, secs, log);
+    const wd = new Watchdog(device, fd, secs, log, debugging);
     globalThis.addEventListener("unload", wd.#onUnload);
     wd.feed();
     return wd;
@@ -162,11 +175,11 @@ export class Watchdog {
         "ERROR",
         `Watchdog write magic character failure: closing ${this.#device}!: ${errnoText()}`,
       );
-    } else if (getDebugLevel() > 0) {
+    } else if (this.#debugging()) {
       // Heartbeat logs these two at info, only when debugging
       this.#log("info", "Successful watchdog 'V' write");
     }
     if (libc().close(fd) < 0) this.#log("ERROR", `Watchdog close(2) failed.: ${errnoText()}`);
-    else if (getDebugLevel() > 0) this.#log("info", "Successful watchdog close");
+    else if (this.#debugging()) this.#log("info", "Successful watchdog close");
   }
 }

@@ -10,7 +10,8 @@
  *    (`apiauth anon uid=root`, cl_status run as `nobody`) are compared too.
  * 2. apiauth from kernel credentials: raw clients run by `socat` under `setpriv` with an
  *    unlisted uid/gid, with a false uid claim, as a named client without authorization, and
- *    with a false pid claim, get the same refusal frames from both daemons.
+ *    with a false pid claim, get the same refusal frames from both daemons, which log the same
+ *    lines about them.
  *
  * Masks (the only differences allowed):
  * - stderr lines of cl_status start with `<Mon dd HH:MM:SS> node1 cl_status: [<pid>]: `: the
@@ -18,6 +19,8 @@
  * - the `client_gen` of a refused named client's `hbapi-clstat leave`: Heartbeat numbers every
  *   connection attempt since the daemon started, so it depends on how many clients connected
  *   before (the cl_status runs, the waits), not on the implementation; it becomes `<GEN>`.
+ * - in the daemons' log lines about the raw sign-ons, `farside_pid: <n>`: the pid of that
+ *   run's socat.
  * Nothing else is masked: no uuid or generation reaches cl_status's output.
  *
  * Set `HB_TEST_SHOW_TABLE=1` to print the comparison table.
@@ -38,7 +41,7 @@ import {
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
-import { which } from "./testbed/sys.ts";
+import { sleep, which } from "./testbed/sys.ts";
 import { encodeFrame, FrameReader } from "../api/ipc_frame.ts";
 import { decodeMessage, encodeIpc } from "../wire/codec.ts";
 import { Message } from "../wire/message.ts";
@@ -282,6 +285,8 @@ async function rscstatus(node: TestNode): Promise<string> {
 interface Observed {
   cl: Map<string, Outcome>;
   raw: Map<string, string[][]>;
+  /** The daemon's log lines during each raw sign-on. */
+  rawLog: Map<string, string[]>;
   /** Extra column: hb's own cl_status in the same node (hb cluster only). */
   ours: Map<string, Outcome>;
   ms: number;
@@ -289,7 +294,13 @@ interface Observed {
 
 async function observe(impl: "hb" | "heartbeat"): Promise<Observed> {
   const t0 = Date.now();
-  const obs: Observed = { cl: new Map(), raw: new Map(), ours: new Map(), ms: 0 };
+  const obs: Observed = {
+    cl: new Map(),
+    raw: new Map(),
+    rawLog: new Map(),
+    ours: new Map(),
+    ms: 0,
+  };
   await using tb = await Testbed.create({
     nodes: ["node1", "node2"],
     links: 1,
@@ -329,7 +340,21 @@ async function observe(impl: "hb" | "heartbeat"): Promise<Observed> {
   for (const args of REFUSED) {
     obs.cl.set(`refused (nobody): ${args.join(" ")}`, await clStatus(node1, args, NOBODY));
   }
-  for (const c of RAW_CASES) obs.raw.set(c.name, await rawSignon(node1, c));
+  for (const c of RAW_CASES) {
+    const from = await node1.logOffset();
+    obs.raw.set(c.name, await rawSignon(node1, c));
+    await sleep(300);
+    obs.rawLog.set(
+      c.name,
+      (await node1.readLog()).slice(from).split("\n").filter((l) => l.includes(" heartbeat: "))
+        .map((l) =>
+          l.replace(/^.* heartbeat: \[\d+\]: /, "").replace(
+            /farside_pid: \d+/,
+            "farside_pid: <PID>",
+          )
+        ),
+    );
+  }
   assertEquals(await rscstatus(node1), "local", `${impl}: node1 still serving after the refusals`);
 
   await tb.killHard(node2);
@@ -393,6 +418,12 @@ Deno.test("real cl_status and raw clients: hb daemon = Heartbeat 3.0.6 daemon", 
   }
   for (const [key, r] of real.raw) {
     const h = hb.raw.get(key);
+    const logs = [real.rawLog.get(key), hb.rawLog.get(key)];
+    if (JSON.stringify(logs[0]) !== JSON.stringify(logs[1])) {
+      diffs.push(
+        `daemon log, raw ${key}\n  real: ${logs[0]?.join(" / ")}\n  hb:   ${logs[1]?.join(" / ")}`,
+      );
+    }
     const same = JSON.stringify(h) === JSON.stringify(r);
     rows.push(`| raw sign-on: ${key} | ${same ? "identical" : "DIFFERENT"} | |`);
     if (!same) {

@@ -30,11 +30,14 @@
  *    first living node in ha.cf order, and the other releases it. A real
  *    3.0.6 peer restarts itself as usual; its `shutdone` then hands its
  *    groups to us (standard path).
- * 4. Standby exchanges do not hang: a requester re-sends `me` when no
- *    `other` comes (every `standbyRetryMs`, `standbyRetries` times) and
- *    re-sends `done` while the answerer's `done` is missing; an answerer
- *    re-sends `other` on a repeated `me` and ignores repeated `done`s;
- *    unanswered exchanges are cancelled in seconds, not after 1 hour.
+ * 4. Standby requests do not hang: a requester re-sends `me` when no
+ *    `other` comes (every `standbyRetryMs`, `standbyRetries` times); an
+ *    answerer re-sends `other` on a repeated `me` and ignores repeated
+ *    `done`s; unanswered requests are cancelled in seconds, not after 1
+ *    hour. `done` is never re-sent (a real 3.0.6 answerer that is still
+ *    acquiring mistakes a second `done` for the end of the exchange and never
+ *    records what it acquired); a lost one is retransmitted by the membership
+ *    layer like any other message.
  * 5. hb does not send `ip-request-resp` to itself for a group it already
  *    holds per its bookkeeping (req_resource's status check), and rc.d/ip-request
  *    answers `weown` from that bookkeeping.
@@ -1172,8 +1175,10 @@ export class Ownership implements OwnershipLike {
           this.#standby = Standby.DONE;
           this.#held &= ~this.#standbyClass;
           this.#standbyDeadline = this.#now + STANDBY_RESOURCE_TIMEOUT_MS;
-          this.#retries = 0;
-          this.#retryAt = this.#now + this.#cfg.standbyRetryMs;
+          // no re-sent `done` here: a real 3.0.6 answerer still acquiring takes a second
+          // `done` for its own completion (it then never counts what it acquired); a lost
+          // `done` is retransmitted by the membership layer (rexmit) like every message
+          this.#clearRetry();
         } else {
           ignored = true;
         }
@@ -1253,18 +1258,17 @@ export class Ownership implements OwnershipLike {
     this.#shutdownIfNeeded();
   }
 
-  /** hb fix 4: re-send the request (ME) or our `done` (DONE as releaser), then give up. */
+  /** hb fix 4: re-send the request (ME) while no answer came, then give up. */
   #standbyRetry(): void {
     const asRequester = this.#standby === Standby.ME && !this.#releaseStarted;
-    const asReleaser = this.#standby === Standby.DONE && this.#releaseStarted;
-    if (!asRequester && !asReleaser) {
+    if (!asRequester) {
       this.#clearRetry();
       return;
     }
     if (this.#retries < this.#cfg.standbyRetries) {
       this.#retries++;
       this.#retryAt = this.#now + this.#cfg.standbyRetryMs;
-      this.#sendRaw(this.#standbyFields(asRequester ? "me" : "done"));
+      this.#sendRaw(this.#standbyFields("me"));
       return;
     }
     this.#otherStable = true;

@@ -244,11 +244,15 @@ Deno.test("lost standby reply (other) converges in < 5 s", () => {
   assert(h.wireAll(t0).some((w) => w.includes("[DROPPED]")));
 });
 
-Deno.test("lost standby done converges in < 5 s", () => {
+Deno.test("the requester sends `done` once, however slow the answerer's acquisition", () => {
+  // a second `done` makes a real 3.0.6 answerer that is still acquiring end the exchange
+  // early (and never record what it acquired); lost messages are the membership's rexmit job
   const h = stablePair();
-  h.dropNext("node1", /info=done/);
+  const t0 = h.now;
   h.hbStandby("node1", "all");
   h.advance(5000);
+  const dones = h.wireOf("node1", t0).filter((w) => w.includes("info=done"));
+  assertEquals(dones.length, 1);
   assertEquals(h.running("node2"), [G1, G2]);
   assertEquals(h.own("node1").rscstatus(), "none");
   assertEquals(h.own("node2").rscstatus(), "all");
