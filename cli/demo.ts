@@ -42,7 +42,12 @@ case "$op" in
     running && exit 0
     if command -v socat >/dev/null 2>&1; then
       reply=/run/hb-demo-http-reply.sh
-      printf '#!/bin/sh\nprintf "HTTP/1.0 200 OK\\\\r\\\\n\\\\r\\\\nhello from %s\\\\n"\n' "$(uname -n)" >"$reply"
+      cat >"$reply" <<EOF
+#!/bin/sh
+# read the request up to its blank line, then answer
+while read -r line; do [ -z "\\$(echo "\\$line" | tr -d '\\r')" ] && break; done
+printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nhello from $(uname -n)\\n'
+EOF
       chmod +x "$reply"
       socat TCP-LISTEN:$port,bind=$ip,reuseaddr,fork EXEC:$reply </dev/null >/dev/null 2>&1 &
     elif command -v python3 >/dev/null 2>&1; then

@@ -61,6 +61,8 @@ export interface ResourceConfig {
   groups: OwnedGroup[];
   /** `auto_failback`. */
   autoFailback: "on" | "off" | "legacy";
+  /** Pid shown in `Heartbeat shutdown in progress. (<pid>)` (the master's). */
+  pid?: number;
   /** Whether a STONITH device is configured. */
   stonith: boolean;
   /** Quick restart (`heartbeat -R [-C <held>]`): what this node already holds. */
@@ -130,6 +132,7 @@ export class NodeCore {
         autoFailback: resources.autoFailback,
         keepaliveMs: cfg.keepaliveMs,
         stonith: resources.stonith,
+        pid: resources.pid,
         ...(resources.restart ? { restart: resources.restart } : {}),
         ...resources.timers,
       });

@@ -302,6 +302,7 @@ function resourcesConfig(cfg: StartConfig, id: StartIdentity): RuntimePlan["reso
     groups: rmGroups.map((g) => ({ node: g.node, key: g.key })),
     rmGroups,
     autoFailback: cfg.loaded!.ha.autoFailback,
+    pid: Deno.pid,
     stonith: cfg.loaded!.ha.stonith !== undefined,
     resourceDir: `${id.confDir ?? "/etc/ha.d"}/resource.d`,
     ...(id.restart ? { restart: id.restart } : {}),

@@ -290,7 +290,8 @@ export class MasterRuntime {
       return;
     }
     this.#shutdownRequested = true;
-    this.#log("info", `Heartbeat shutdown in progress. (${Deno.pid})`);
+    // with resources, the ownership layer logs it when the release really starts
+    if (!this.#plan.resources) this.#log("info", `Heartbeat shutdown in progress. (${Deno.pid})`);
     // Heartbeat closes the watchdog when the resource release starts (config-and-cli §7.9)
     this.#watchdog?.close();
     this.#feed({ type: "shutdown-request", now: performance.now(), wallClock: Date.now() });
