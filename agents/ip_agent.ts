@@ -487,6 +487,35 @@ export async function runIpAgent(
   }
 }
 
+/**
+ * hb: sends gratuitous ARPs for an IPv4 address this host already serves (any label, any
+ * interface), the way a start announces it. Used by the node that keeps a service address after
+ * a healed split brain: the other side released it without a restart, so no start announced
+ * the address again and clients would keep the released side's hardware address until their
+ * neighbour entry expired. Returns false (and sends nothing) when the address is not configured
+ * here or `specText` is no IP spec. Never throws.
+ */
+export async function reannounceIp(
+  specText: string,
+  env: Env,
+  opts: IpAgentOptions = {},
+): Promise<boolean> {
+  const spec = parseIpSpec(specText);
+  if (spec === null) return false;
+  const agent = new Agent("IPaddr2", { ...spec, nic: undefined }, env, opts);
+  try {
+    const mine = agent.mine(await agent.addrs());
+    if (mine.length === 0) return false;
+    agent.log(`INFO: re-announcing ${spec.ip} on ${mine[0].dev} (gratuitous ARP)`);
+    const arp = agent.sendArps(mine[0].dev);
+    if ((env.OCF_RESKEY_ARP_BACKGROUND ?? "yes").toLowerCase() === "no") await arp;
+    return true;
+  } catch (e) {
+    agent.log(`ERROR: cannot re-announce ${spec.ip}: ${(e as Error).message}`);
+    return false;
+  }
+}
+
 /** A logger for running an agent from the command line: `HA_LOGFILE` if set, else stderr. */
 export function commandLineLogger(env: Env): ScriptLogger {
   const haDate = env.HA_DATEFMT !== undefined;

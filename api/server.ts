@@ -215,15 +215,21 @@ export class ApiServer {
       const events = await poller.wait(-1);
       if (this.#stopping) break;
       const start = performance.now();
+      // New connections first: accepting is cheap and keeps the listen backlog free.
+      if (events.some((ev) => ev.fd === this.#listenFd)) this.#guard(() => this.#acceptAll());
       for (const ev of events) {
-        try {
-          if (ev.fd === this.#listenFd) this.#acceptAll();
-          else this.#clientEvent(ev.fd, ev.events);
-        } catch (e) {
-          this.#opts.log?.("error", `API server: ${e instanceof Error ? e.message : e}`);
-        }
+        if (ev.fd === this.#listenFd) continue;
+        this.#guard(() => this.#clientEvent(ev.fd, ev.events));
         if (performance.now() - start > BATCH_BUDGET_MS) break;
       }
+    }
+  }
+
+  #guard(work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      this.#opts.log?.("error", `API server: ${e instanceof Error ? e.message : e}`);
     }
   }
 

@@ -15,8 +15,8 @@ import type { GroupOutcome, LogLine } from "../core/ownership/types.ts";
 export interface RunRequest {
   /** Action id (echoed in the results). */
   id: number;
-  /** Take or give. */
-  op: "take" | "give";
+  /** Take, give, or (hb) re-announce the service addresses of groups that run here. */
+  op: "take" | "give" | "announce";
   /** Group keys, in order. */
   keys: string[];
   /** Environment for the scripts. */
@@ -112,7 +112,10 @@ export class ResourceRunner {
         continue;
       }
       try {
-        if (req.op === "take") {
+        if (req.op === "announce") {
+          await this.#rm.announceGroup(group, req.env);
+          this.#onResult({ id: req.id, key, result: "started" });
+        } else if (req.op === "take") {
           const r = await this.#rm.takeGroup(group, req.env);
           this.#onResult({
             id: req.id,
@@ -137,7 +140,11 @@ export class ResourceRunner {
         this.#onResult({
           id: req.id,
           key,
-          result: req.op === "take" ? "start-failed" : "stop-failed",
+          result: req.op === "take"
+            ? "start-failed"
+            : req.op === "announce"
+            ? "started"
+            : "stop-failed",
         });
       }
     }

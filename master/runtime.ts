@@ -115,7 +115,7 @@ export class MasterRuntime {
         resourceDir: plan.resources.resourceDir,
         env: plan.env ?? {},
         logger: {
-          script: (tag, prio, text) => scriptLog(tag, scriptPrio(prio), text),
+          script: (tag, prio, text) => scriptLog(tag, prio === "" ? null : scriptPrio(prio), text),
           debug: (text) => debugRaw(text),
         },
         logLine: (l) => this.#logLine(l),

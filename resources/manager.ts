@@ -20,6 +20,7 @@
  */
 import { scriptTag } from "../logging/format.ts";
 import { parseIpSpec } from "../agents/ip_spec.ts";
+import { reannounceIp } from "../agents/ip_agent.ts";
 import { BUILTIN_AGENTS, BUILTIN_PREFIX } from "./builtin.ts";
 import { runScript } from "./runner.ts";
 import { argText, doscriptName, standbyGroupType, statusSaysOwned } from "./spec.ts";
@@ -412,6 +413,26 @@ export class ResourceManager {
       };
     }
     return { key: group.key, ok: true, alreadyRunning, exitCode: 0, calls };
+  }
+
+  /**
+   * hb: re-announces the service addresses of a group that runs here (gratuitous ARPs for each
+   * `IPaddr`/`IPaddr2` resource that is configured on this host), without touching anything
+   * else. Used after a healed split brain by the node that keeps the group. Returns the
+   * addresses announced.
+   */
+  async announceGroup(group: ResourceGroup, env?: Env): Promise<string[]> {
+    const e = this.#env(env);
+    const done: string[] = [];
+    for (const r of group.resources) {
+      if (r.script !== "IPaddr" && r.script !== "IPaddr2") continue;
+      const ok = await reannounceIp(r.args[0] ?? "", this.#callEnv(r, e), {
+        logger: this.#opts.logger,
+        pid: this.#opts.pid,
+      });
+      if (ok) done.push(r.args[0]);
+    }
+    return done;
   }
 
   /**

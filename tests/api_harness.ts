@@ -160,7 +160,16 @@ export class RawClient {
 
   /** Connects. */
   static async connect(path: string): Promise<RawClient> {
-    return new RawClient(await Deno.connect({ transport: "unix", path }));
+    // Deno's unix connect is non-blocking: with the listen backlog full it fails with EAGAIN
+    // where a C client's blocking connect() waits; wait the same way.
+    for (let attempt = 0;; attempt++) {
+      try {
+        return new RawClient(await Deno.connect({ transport: "unix", path }));
+      } catch (e) {
+        if (!(e instanceof Deno.errors.WouldBlock) || attempt >= 500) throw e;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
   }
 
   /** Sends raw bytes (resolves false when the peer is gone). */

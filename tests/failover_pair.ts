@@ -25,7 +25,7 @@ import {
   waitRscstatus,
   type Watch,
 } from "./failover_harness.ts";
-import { type Impl, type Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { type Impl, run, type Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 
 /** The haresources of the pair tests. */
 export const PAIR_HARESOURCES = `node1 ${SERVICE_SPEC} rec::g1\nnode2 rec::g2\n`;
@@ -213,16 +213,33 @@ export async function runPairSuite(
   }
 }
 
+/** Drops (or stops dropping) every heartbeat packet (UDP 694) of `node`, in and out. */
+async function blockHeartbeats(node: TestNode, on: boolean): Promise<void> {
+  const rules = on
+    ? "table inet hbsplit {\n" +
+      "  chain in { type filter hook input priority 0; udp dport 694 drop; }\n" +
+      "  chain out { type filter hook output priority 0; udp dport 694 drop; }\n}\n"
+    : "delete table inet hbsplit\n";
+  await run(["ip", "netns", "exec", node.netns, "nft", "-f", "-"], { stdin: rules });
+}
+
 /**
- * Split brain of a running pair in {@link NORMAL} placement: every link of node2 is cut, both
- * sides must take over (and log it), then the links come back and the cluster must converge to
- * one owner per group (the preferred node) without either daemon restarting.
+ * Split brain of a running pair: node2 is cut off, both sides must take over (and log it),
+ * then the partition heals and the cluster must converge to one owner per group (the
+ * preferred node) without either daemon restarting, and the client must reach the service IP
+ * on node1 again.
+ *
+ * - `links`: every link of node2 is cut (nothing of node2 reaches the client either);
+ * - `heartbeats`: only the heartbeat traffic (UDP 694) of node2 is dropped, the network stays
+ *   up, so the client sees node2 take the IP over (its gratuitous ARPs) and, after the heal,
+ *   depends on node1 announcing the address again.
  */
 export async function splitBrain(
   tb: Testbed,
   watch: Watch,
   timings: Timing[],
   label: string,
+  how: "links" | "heartbeats" = "links",
 ): Promise<void> {
   const [n1, n2] = tb.nodes;
   const lap = stopwatch(`[${label}] `);
@@ -240,25 +257,37 @@ export async function splitBrain(
   await waitRscstatus(n2, ["local"]);
   const pids = [n1.daemonPid, n2.daemonPid];
   const from = [await n1.logOffset(), await n2.logOffset()];
+  const what = how === "links" ? "all links of node2 cut" : "heartbeats of node2 dropped";
   let healedAt = 0;
   await watch.allowDuplicates(async () => {
     const t = performance.now();
-    for (let k = 0; k < tb.linkCount; k++) await tb.cutLink(n2, k);
+    if (how === "links") {
+      for (let k = 0; k < tb.linkCount; k++) await tb.cutLink(n2, k);
+    } else {
+      await blockHeartbeats(n2, true);
+    }
     await waitFor("both sides run every group", async () => {
       const p = await placement(tb, ["g1", "g2"]);
       return Object.values(p).every((h) => h.length === 2) ? p : undefined;
     }, { timeoutMs: 10_000, intervalMs: 50 }).catch(async (e) => {
       throw new Error(`${e.message}\n${await logTails(tb)}`);
     });
-    note("all links of node2 cut → both sides run every group", performance.now() - t);
+    note(`${what} → both sides run every group`, performance.now() - t);
     await n1.waitForLog(/Takeover of group rec::g2 from node2 complete/, { from: from[0] });
     await n2.waitForLog(/Takeover of group \S+ from node1 complete/, { from: from[1] });
-    await sleep(1000);
+    await sleep(1500);
     healedAt = performance.now();
-    for (let k = 0; k < tb.linkCount; k++) await tb.restoreLink(n2, k);
+    if (how === "links") {
+      for (let k = 0; k < tb.linkCount; k++) await tb.restoreLink(n2, k);
+    } else {
+      await blockHeartbeats(n2, false);
+    }
     await waitPlacement(tb, NORMAL, 20_000);
-    note("links back → one owner per group", performance.now() - healedAt);
+    note("healed → one owner per group", performance.now() - healedAt);
   });
+  const r = await clientReach(tb, 30_000);
+  note(`healed → client reaches the IP on ${r.node}`, performance.now() - healedAt);
+  assertEquals(r.node, "node1");
   await assertStable(tb, NORMAL, 2000);
   assertEquals([n1.daemonPid, n2.daemonPid], pids, "neither daemon restarted");
   for (const [i, n] of [n1, n2].entries()) {
@@ -268,7 +297,4 @@ export async function splitBrain(
   }
   await waitRscstatus(n1, ["local"]);
   await waitRscstatus(n2, ["local"]);
-  const r = await clientReach(tb, 30_000);
-  note(`links back → client reaches the IP on ${r.node}`, performance.now() - healedAt);
-  assertEquals(r.node, "node1");
 }

@@ -149,6 +149,24 @@ Deno.test("failover, three hb nodes: kill, graceful stop and freeze leave every 
     assertEquals(await startedSince(tb, "g3", thawWall), [], "the thawed node took nothing");
     const n2log = await n2.readLog();
     assert(n2log.includes("is alive after our suspension: no takeover."), "node2 logs the guard");
+
+    // ---- cascading failure: node1 dies, then node2 (which took g1 and the IP) dies too
+    const cascadeWall = Date.now();
+    let k = await watch.killHard(n1);
+    await waitPlacement(tb, { ip: "node2", g1: "node2", g2: "node2", g3: "node3" }, 10_000);
+    lap(`kill node1 → node2 runs g1: ${(performance.now() - k).toFixed(0)} ms`);
+    k = await watch.killHard(n2);
+    const lastOne: Placement = { ip: "node3", g1: "node3", g2: "node3", g3: "node3" };
+    await waitPlacement(tb, lastOne, 10_000);
+    lap(`then kill node2 → node3 runs every group: ${(performance.now() - k).toFixed(0)} ms`);
+    assertEquals((await clientReach(tb)).node, "node3");
+    await assertStable(tb, lastOne, 1000);
+    assertEquals(await startedSince(tb, "g1", cascadeWall), ["node2", "node3"]);
+    t = performance.now();
+    await Promise.all([n1.start({ impl: "hb" }), n2.start({ impl: "hb" })]);
+    await waitPlacement(tb, NORMAL3, 20_000);
+    lap(`node1 and node2 back → failback: ${(performance.now() - t).toFixed(0)} ms`);
+    for (const n of tb.nodes) await waitRscstatus(n, ["local"], 10_000);
   } finally {
     await watch.stop();
     await keepLogs(tb, "three");

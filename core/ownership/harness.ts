@@ -83,7 +83,12 @@ interface SimNode {
   commUp: boolean;
   views: Map<string, View>;
   resources: Set<string>;
-  queue: { id: number; op: "take" | "give"; keys: string[]; announce: Record<string, LogLine[]> }[];
+  queue: {
+    id: number;
+    op: "take" | "give" | "announce";
+    keys: string[];
+    announce: Record<string, LogLine[]>;
+  }[];
   busy: boolean;
   tickAt: number;
 }
@@ -521,7 +526,9 @@ export class OwnershipHarness {
       this.#at(this.now + this.#opt.scriptMs, () => {
         if (n.gen !== gen) return;
         let result: "started" | "start-failed" | "released";
-        if (job.op === "take") {
+        if (job.op === "announce") {
+          result = n.resources.has(key) ? "started" : "released";
+        } else if (job.op === "take") {
           if (this.#opt.failStart.has(`${n.name}:${key}`)) {
             result = "start-failed";
             n.resources.delete(key);

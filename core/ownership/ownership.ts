@@ -26,10 +26,12 @@
  *    for; a starting node waits for the reports of every living peer.
  * 3. Duplicates after a healed partition or a late heartbeat are resolved
  *    without the shutdown-and-restart: each side announces its held set;
- *    for a group both hold, the preferred node keeps it when alive, else the
- *    first living node in ha.cf order, and the other releases it. A real
- *    3.0.6 peer restarts itself as usual; its `shutdone` then hands its
- *    groups to us (standard path).
+ *    for a group both hold, the preferred node keeps it when it is one of
+ *    the two, else the one first in ha.cf order, and the other releases it;
+ *    the keeper re-announces the group's service addresses (gratuitous ARPs,
+ *    a `run` with op `announce`), which Heartbeat's restart would have done
+ *    by starting them again. A real 3.0.6 peer restarts itself as usual; its
+ *    `shutdone` then hands its groups to us (standard path).
  * 4. Standby requests do not hang: a requester re-sends `me` when no
  *    `other` comes (every `standbyRetryMs`, `standbyRetries` times); an
  *    answerer re-sends `other` on a repeated `me` and ignores repeated
@@ -43,6 +45,13 @@
  *    answers `weown` from that bookkeeping.
  * 6. Quirk kept for compatibility: `hb_takeover failback` makes the peer go
  *    standby `all` (rc.d/hb_takeover has no mapping for it).
+ * 8. With 3+ nodes each node adds `hb_held=<keys>` (the groups it runs or is
+ *    starting, file order, blank-separated) to its `resource` messages; a
+ *    real Heartbeat ignores the field (and 3.0.6 supports only two nodes in
+ *    haresources mode). When a node dies or leaves, every group it ran (not
+ *    only those it prefers) goes to one survivor: the group's preferred node
+ *    when alive, else the first living node in ha.cf order; duplicates are
+ *    judged on these exact sets instead of the class bits.
  * 7. A node already dead that is declared dead again (a late heartbeat after
  *    a partition heals) is not recovered a second time (Heartbeat re-runs
  *    mach_down, which only re-checks what already runs).
@@ -66,6 +75,7 @@ import {
   type GroupOutcome,
   type LogLine,
   type LogTag,
+  type OwnedGroup,
   type OwnershipAction,
   type OwnershipConfig,
   type OwnershipEvent,
@@ -86,12 +96,14 @@ import {
 export const STANDBY_INIT_TIMEOUT_MS = 10_000;
 /** Heartbeat's HB_STANDBY_RSC_TO_MS: one hour. */
 export const STANDBY_RESOURCE_TIMEOUT_MS = 3_600_000;
+/** hb fix 3: a kept group's addresses are re-announced at most this often. */
+const REANNOUNCE_GAP_MS = 3000;
 /** Auto failback retry interval (AutoFailbackProc). */
 export const AUTO_FAILBACK_RETRY_MS = 1000;
 
 interface Run {
   reason: RunReason;
-  op: "take" | "give";
+  op: "take" | "give" | "announce";
   pending: Set<string>;
   onKey?: (key: string, result: GroupOutcome) => void;
   onDone: () => void;
@@ -116,6 +128,8 @@ interface PeerInfo {
   restarted: boolean;
   /** Last `resource` report (N-node bookkeeping). */
   held?: number;
+  /** hb fix 8: the exact groups of its last report (`hb_held`), when it sent them. */
+  heldKeys?: Set<string>;
   /** Last heartbeat time from the death event. */
   lastHeard?: number;
   /** It had been heard when it was last declared dead (a return is then a healed partition). */
@@ -175,7 +189,11 @@ export class Ownership implements OwnershipLike {
   #timers: Timer[] = [];
   readonly #peers = new Map<string, PeerInfo>();
   readonly #holding = new Set<string>();
+  /** hb fix 8: groups we run or are starting (announced as `hb_held` with 3+ nodes). */
+  readonly #claimed = new Set<string>();
   readonly #fenceLastHeard = new Map<string, number | undefined>();
+  /** Last re-announcement of a kept group's addresses (fix 3). */
+  readonly #reannouncedAt = new Map<string, number>();
 
   /** Creates the machine for `config`. */
   constructor(config: OwnershipConfig) {
@@ -202,7 +220,10 @@ export class Ownership implements OwnershipLike {
       if (this.#nice && cls > 0) this.#held = cls;
       const keys = config.restart.holding ??
         keysOfClass(this.#cfg.groups, this.#me, cls > 0 ? cls : RSC_NONE);
-      for (const k of keys) this.#holding.add(k);
+      for (const k of keys) {
+        this.#holding.add(k);
+        this.#claimed.add(k);
+      }
     }
     for (const n of this.#cfg.nodes) {
       if (n !== this.#me) {
@@ -274,6 +295,7 @@ export class Ownership implements OwnershipLike {
           p.restarted = true;
           p.hasResources = true;
           p.held = undefined;
+          p.heldKeys = undefined;
         }
         break;
       }
@@ -327,7 +349,14 @@ export class Ownership implements OwnershipLike {
       ["isstable", stable ? "1" : "0"],
     ];
     if (comment !== undefined) f.push(["info", comment]);
-    this.#send(f);
+    this.#send(this.#withClaimed(f));
+  }
+
+  /** hb fix 8: adds `hb_held` to a `resource` message in a 3+ node cluster. */
+  #withClaimed(f: [string, string][]): [string, string][] {
+    if (!this.#multi()) return f;
+    const keys = this.#cfg.groups.map((g) => g.key).filter((k) => this.#claimed.has(k));
+    return [...f, ["hb_held", keys.join(" ")]];
   }
 
   #standbyFields(info: string): [string, string][] {
@@ -339,7 +368,7 @@ export class Ownership implements OwnershipLike {
   }
 
   #run(
-    op: "take" | "give",
+    op: "take" | "give" | "announce",
     keys: string[],
     reason: RunReason,
     env: Record<string, string>,
@@ -347,6 +376,10 @@ export class Ownership implements OwnershipLike {
     extra: { before?: LogLine[]; announce?: Record<string, LogLine[]>; onKey?: Run["onKey"] } = {},
   ): void {
     const id = this.#nextRunId++;
+    for (const k of keys) {
+      if (op === "take") this.#claimed.add(k);
+      else if (op === "give") this.#claimed.delete(k);
+    }
     if (keys.length === 0) {
       // a child with nothing to do: its effects come at the next step
       for (const l of extra.before ?? []) this.#log(l.prio, l.text, l.tag);
@@ -567,14 +600,8 @@ export class Ownership implements OwnershipLike {
       }
     }
     if (this.#multi()) {
-      const taker = designatedNode(this.#cfg.nodes, this.#alive, node, new Set([node]));
-      if (taker !== this.#me) {
-        this.#log(
-          "info",
-          `Resources of dead node ${node} are acquired by ${taker ?? "nobody"}, not by us.`,
-        );
-        return;
-      }
+      this.#recoverDeadMulti(node, heard, lastHeard);
+      return;
     }
     this.#failbackNeeded = true;
     let needStonith = true;
@@ -611,6 +638,67 @@ export class Ownership implements OwnershipLike {
     }
   }
 
+  /**
+   * hb fixes 2 and 8, 3+ nodes: every group the dead node ran (its exact `hb_held` when known,
+   * else the groups it prefers) goes to its designated survivor; the class shortcuts of the
+   * two-node protocol do not apply (a class covers groups that run elsewhere).
+   */
+  #recoverDeadMulti(node: string, heard: boolean, lastHeard: number | undefined): void {
+    const keys = this.#multiTakeKeys(node);
+    if (keys.length === 0) {
+      const taker = designatedNode(this.#cfg.nodes, this.#alive, node, new Set([node]));
+      this.#log(
+        "info",
+        `Resources of dead node ${node} are acquired by ${taker ?? "nobody"}, not by us.`,
+      );
+      return;
+    }
+    this.#failbackNeeded = true;
+    const p = this.#peers.get(node);
+    const ranNothing = p?.heldKeys !== undefined
+      ? p.heldKeys.size === 0
+      : (p?.held ?? RSC_ALL) === RSC_NONE;
+    if (!heard || !ranNothing) {
+      if (this.#cfg.stonith) {
+        this.#fenceLastHeard.set(node, lastHeard);
+        this.#out.push({ type: "fence", node });
+        return;
+      }
+      this.#send([["t", "stonith"], ["node", node], ["result", "n_stnth"]]);
+      this.#log("WARN", "No STONITH device configured.");
+      this.#log("WARN", "Shared disks are not protected.");
+    } else {
+      this.#log("info", `Dead node ${node} gave up resources.`);
+      this.#send([["t", "stonith"], ["node", node], ["result", "unneeded"]]);
+    }
+    this.#takeoverFromNode(node, lastHeard, "heartbeat");
+  }
+
+  /**
+   * hb fix 8: the groups we take when `node` dies or leaves (3+ nodes): those it ran (or, when
+   * it never told us, those it prefers), that we do not run yet and for which we are the
+   * designated survivor (the preferred node when alive, else the first living node in ha.cf
+   * order). A group it prefers but did not run is taken only when no living node runs it.
+   */
+  #multiTakeKeys(node: string): string[] {
+    const ran = this.#peers.get(node)?.heldKeys;
+    const exclude = new Set([node]);
+    const runElsewhere = (key: string) => {
+      for (const [n, p] of this.#peers) {
+        if (n !== node && this.#alive(n) && p.heldKeys?.has(key)) return true;
+      }
+      return false;
+    };
+    return this.#cfg.groups.filter((g) => {
+      if (this.#claimed.has(g.key) || this.#holding.has(g.key)) return false;
+      const candidate = ran === undefined
+        ? g.node === node
+        : ran.has(g.key) || (g.node === node && !runElsewhere(g.key));
+      return candidate &&
+        designatedNode(this.#cfg.nodes, this.#alive, g.node, exclude) === this.#me;
+    }).map((g) => g.key);
+  }
+
   #onFenced(node: string, result: "OK" | "bad" | "badhost"): void {
     if (!this.#fenceLastHeard.has(node)) return;
     const lastHeard = this.#fenceLastHeard.get(node);
@@ -645,10 +733,12 @@ export class Ownership implements OwnershipLike {
       this.#shutdownIfNeeded();
       return;
     }
+    let keys = keysOf(this.#cfg.groups, node);
     if (this.#multi()) {
-      // hb fix 2: one survivor takes a departed node's groups (also after its shutdone)
-      const taker = designatedNode(this.#cfg.nodes, this.#alive, node, new Set([node]));
-      if (taker !== this.#me) {
+      // hb fixes 2 and 8: each group a departed node ran goes to one survivor
+      keys = this.#multiTakeKeys(node);
+      if (keys.length === 0) {
+        const taker = designatedNode(this.#cfg.nodes, this.#alive, node, new Set([node]));
         this.#log(
           "info",
           `Resources of departed node ${node} are acquired by ${taker ?? "nobody"}, not by us.`,
@@ -657,7 +747,6 @@ export class Ownership implements OwnershipLike {
       }
     }
     this.#log("info", `Resources being acquired from ${node}.`);
-    const keys = keysOf(this.#cfg.groups, node);
     const announce: Record<string, LogLine[]> = {};
     for (const k of keys) {
       announce[k] = [{ prio: "info", text: `Taking over resource group ${k}`, tag: "mach_down" }];
@@ -675,7 +764,9 @@ export class Ownership implements OwnershipLike {
       }
       this.#log("info", `mach_down takeover complete for node ${node}.`, "mach_down");
       if (this.#nice) {
-        this.#send([["t", "resource"], ["rsc_hold", "foreign"], ["info", "mach_down"]]);
+        this.#send(
+          this.#withClaimed([["t", "resource"], ["rsc_hold", "foreign"], ["info", "mach_down"]]),
+        );
       } else if (this.#deadCount() > 0) {
         this.#foreignWorkDone = true;
         this.#announce("status");
@@ -709,6 +800,7 @@ export class Ownership implements OwnershipLike {
     if (p !== undefined) {
       p.heard = true;
       p.held = RSC_NONE;
+      if (p.heldKeys !== undefined) p.heldKeys = new Set();
     }
   }
 
@@ -843,7 +935,10 @@ export class Ownership implements OwnershipLike {
       this.#otherStable = false;
       if (this.#takeoverInProgress) this.#log("WARN", "T_STARTING received during takeover.");
       const p = this.#peers.get(from);
-      if (p !== undefined) p.held = undefined;
+      if (p !== undefined) {
+        p.held = undefined;
+        p.heldKeys = undefined;
+      }
       this.#sendHeld(this.#rstate === RState.STABLE);
     }
     if (type === "resource") {
@@ -879,6 +974,8 @@ export class Ownership implements OwnershipLike {
         this.#otherHeld = updateHeld(full, this.#otherHeld, n);
         const p = this.#peers.get(from)!;
         p.held = updateHeld(full, p.held ?? RSC_NONE, n);
+        const exact = msg.get("hb_held");
+        if (exact !== undefined) p.heldKeys = new Set(exact.split(" ").filter(Boolean));
         if (msg.get("info") === "standby" && from === this.#standbyPeer) {
           this.#peerReleaseSeen = true;
         }
@@ -953,7 +1050,7 @@ export class Ownership implements OwnershipLike {
     // only a living peer's report counts: a dead one's groups are ours to run
     if (!this.#alive(from)) return;
     const overlap = this.#cfg.groups.some((g) =>
-      this.#holding.has(g.key) && peerClassCovers(peerCls, from, g)
+      this.#holding.has(g.key) && this.#peerRuns(from, peerCls, g)
     );
     if (!overlap) {
       this.#dupAnnounced = false;
@@ -971,7 +1068,7 @@ export class Ownership implements OwnershipLike {
     if (!this.#alive(from)) return;
     const peerCls = this.#peers.get(from)?.held ?? RSC_NONE;
     const dups = this.#cfg.groups.filter((g) =>
-      this.#holding.has(g.key) && peerClassCovers(peerCls, from, g)
+      this.#holding.has(g.key) && this.#peerRuns(from, peerCls, g)
     );
     if (dups.length === 0) return;
     this.#log(
@@ -983,15 +1080,23 @@ export class Ownership implements OwnershipLike {
       this.#sendHeld(true);
     }
     const release: string[] = [];
+    const keep: string[] = [];
     for (const g of dups) {
       const keeper = pairKeeper(this.#cfg.nodes, g.node, this.#me, from);
       if (keeper === this.#me) {
         this.#log("info", `Keeping resource group ${g.key} (owner ${keeper}).`);
+        if (this.#now - (this.#reannouncedAt.get(g.key) ?? -Infinity) >= REANNOUNCE_GAP_MS) {
+          keep.push(g.key);
+          this.#reannouncedAt.set(g.key, this.#now);
+        }
       } else {
         this.#log("WARN", `Releasing resource group ${g.key}: it belongs on ${keeper}.`);
         release.push(g.key);
       }
     }
+    // the other side releases without a restart, so no start announces the service addresses
+    // again: the keeper does (gratuitous ARPs), or clients keep the releaser's hardware address
+    if (keep.length > 0) this.#run("announce", keep, "resolve", this.#baseEnv(), () => {});
     if (release.length === 0) return;
     this.#run("give", release, "resolve", this.#baseEnv(), () => {
       let held = RSC_NONE;
@@ -1004,6 +1109,12 @@ export class Ownership implements OwnershipLike {
       this.#dupAnnounced = false;
       this.#sendHeld(true);
     });
+  }
+
+  /** Whether peer `from` runs `g`: its exact `hb_held` when it sent one, else its class. */
+  #peerRuns(from: string, peerCls: number, g: OwnedGroup): boolean {
+    const exact = this.#peers.get(from)?.heldKeys;
+    return exact !== undefined ? exact.has(g.key) : peerClassCovers(peerCls, from, g);
   }
 
   #classesOf(keys: string[]): number {
@@ -1045,6 +1156,7 @@ export class Ownership implements OwnershipLike {
     if (p !== undefined) {
       p.hasResources = false;
       p.held = RSC_NONE;
+      // its groups are released: what it ran is still needed to place them (fix 8)
     }
     this.#otherStable = false;
     this.#otherHeld = RSC_NONE;
@@ -1389,6 +1501,7 @@ export class Ownership implements OwnershipLike {
         break;
       case "start-failed": {
         this.#holding.delete(key);
+        this.#claimed.delete(key);
         const cls = standby ?? "foreign";
         this.#timers.push({
           at: this.#now + this.#cfg.failedStartStandbyMs,
@@ -1401,6 +1514,7 @@ export class Ownership implements OwnershipLike {
         break;
       }
       case "stop-failed":
+        this.#claimed.add(key);
         this.#out.push({ type: "stop-failure", key });
         break;
     }

@@ -232,6 +232,61 @@ Deno.test("3 nodes: a dead node's group is taken by exactly one survivor", () =>
   for (const g of g3) assertEquals(h.holders(g.key), [g.node]);
 });
 
+function three(mode: FailbackMode = "on"): OwnershipHarness {
+  const g3 = [...groups, { node: "node3", key: "logrsc::g3" }];
+  const h = new OwnershipHarness({
+    nodes: ["node1", "node2", "node3"],
+    groups: g3,
+    autoFailback: mode,
+  });
+  h.start("node1");
+  h.start("node2");
+  h.start("node3");
+  h.runUntil(30_000);
+  for (const g of g3) assertEquals(h.holders(g.key), [g.node]);
+  return h;
+}
+const G3 = "logrsc::g3";
+
+Deno.test("3 nodes: groups a dead node had taken over move on when it dies too", () => {
+  const h = three();
+  h.kill("node1");
+  h.advance(8000);
+  assertEquals(h.holders(G1), ["node2"]);
+  h.kill("node2");
+  h.advance(8000);
+  assertEquals(h.holders(G1), ["node3"]);
+  assertEquals(h.holders(G2), ["node3"]);
+  assertEquals(h.holders(G3), ["node3"]);
+  // each node announces exactly what it runs (hb_held) in a 3+ node cluster
+  assert(h.wireOf("node3").some((w) => w.includes(`hb_held=${G1} ${G2} ${G3}`)));
+});
+
+Deno.test("3 nodes, auto_failback off: a group left on its taker goes to its returned owner when the taker dies", () => {
+  const h = three("off");
+  h.kill("node1");
+  h.advance(8000);
+  assertEquals(h.holders(G1), ["node2"]);
+  h.start("node1");
+  h.advance(8000);
+  assertEquals(h.holders(G1), ["node2"]);
+  h.kill("node2");
+  h.advance(8000);
+  assertEquals(h.holders(G1), ["node1"]);
+  assertEquals(h.holders(G2), ["node1"]);
+  assertEquals(h.holders(G3), ["node3"]);
+});
+
+Deno.test("3 nodes: a graceful leave hands each group to one survivor", () => {
+  const h = three();
+  h.shutdown("node3");
+  h.advance(8000);
+  assertEquals(h.holders(G3), ["node1"]);
+  assertEquals(h.holders(G1), ["node1"]);
+  assertEquals(h.holders(G2), ["node2"]);
+  has(h.logTexts("node2"), "Resources of departed node node3 are acquired by node1, not by us.");
+});
+
 Deno.test("lost standby reply (other) converges in < 5 s", () => {
   const h = stablePair();
   const t0 = h.now;

@@ -1,5 +1,12 @@
 import { assertEquals } from "../../tests/assert.ts";
-import { complementClass, designatedNode, encodeClass, keysOfClass, updateHeld } from "./rules.ts";
+import {
+  complementClass,
+  designatedNode,
+  encodeClass,
+  keysOfClass,
+  pairKeeper,
+  updateHeld,
+} from "./rules.ts";
 import { RSC_ALL, RSC_FOREIGN, RSC_LOCAL, RSC_NONE } from "./types.ts";
 
 Deno.test("updateHeld follows HB_UPD_RSC", () => {
@@ -22,4 +29,12 @@ Deno.test("keysOfClass and designatedNode", () => {
   assertEquals(designatedNode(["a", "b", "c"], alive, "a"), "b");
   assertEquals(designatedNode(["a", "b", "c"], alive, "c"), "c");
   assertEquals(designatedNode(["a", "b", "c"], alive, "c", new Set(["c"])), "b");
+});
+
+Deno.test("pairKeeper: the preferred node when it is one of the pair, else the first in ha.cf order", () => {
+  const nodes = ["node1", "node2", "node3"];
+  assertEquals(pairKeeper(nodes, "node2", "node1", "node2"), "node2");
+  assertEquals(pairKeeper(nodes, "node2", "node2", "node1"), "node2");
+  assertEquals(pairKeeper(nodes, "node3", "node2", "node1"), "node1");
+  assertEquals(pairKeeper(nodes, "node1", "node3", "node2"), "node2");
 });

@@ -203,7 +203,7 @@ export type OwnershipAction =
   | {
     type: "run";
     id: number;
-    op: "take" | "give";
+    op: "take" | "give" | "announce";
     keys: string[];
     reason: RunReason;
     env: Record<string, string>;
