@@ -55,6 +55,10 @@ export const PERSONALITIES: Readonly<Record<string, Personality>> = {
     load: () => import("./agents/ipfail.ts").then((m) => m.ipfailMain),
     help: "fail over on ping node loss (as Heartbeat's ipfail)",
   },
+  meatclient: {
+    load: () => import("./stonith/meatclient.ts").then((m) => m.meatclientMain),
+    help: "confirm a meatware STONITH reset (meatclient -c NODE)",
+  },
   __worker: {
     load: () => import("./workers/mod.ts").then((m) => m.workerMain),
     help: "internal: a core worker process",
