@@ -13,6 +13,15 @@ import { SeqTrack } from "./sequence.ts";
 import type { LinkStatus, NodeKind, NodeStatus } from "./types.ts";
 
 /** One link (node × medium). */
+/**
+ * A link of a live node is declared dead this long after its dead interval ran
+ * out (one Heartbeat check interval). Heartbeat checks every 250 ms, node
+ * deaths before link deaths, so when a cut takes a ping node and a link down
+ * together, the ping node's death is reported first; ipfail's decisions depend
+ * on that order. A dying node's links still die with it, at once.
+ */
+export const LINK_GRACE_MS = 250;
+
 export interface LinkState {
   /** `up` or `dead` (initially `dead`). */
   status: LinkStatus;
@@ -223,9 +232,10 @@ export class Membership {
         if (at < next) next = at;
       }
       if (n.self) continue;
+      const grace = n.status === "dead" ? 0 : LINK_GRACE_MS;
       for (const l of n.links) {
         if (l.status === "up") {
-          const at = l.lastHeard + dead + 1;
+          const at = l.lastHeard + dead + grace + 1;
           if (at < next) next = at;
         }
       }
@@ -240,14 +250,19 @@ export class Membership {
    */
   timeouts(now: number, commUp: boolean): Timeout[] {
     const out: Timeout[] = [];
+    const dying = new Set<NodeState>();
     for (const n of this.all) {
       if (n.status === "dead") continue;
       const last = n.lastUpdate ?? 0;
-      if (now - last > this.deadInterval(n, commUp)) out.push({ kind: "node", node: n });
+      if (now - last > this.deadInterval(n, commUp)) {
+        out.push({ kind: "node", node: n });
+        dying.add(n);
+      }
     }
     for (const n of this.all) {
       if (n.self) continue;
-      const dead = this.deadInterval(n, commUp);
+      const dead = this.deadInterval(n, commUp) +
+        (dying.has(n) || n.status === "dead" ? 0 : LINK_GRACE_MS);
       n.links.forEach((l, channel) => {
         if (l.status === "up" && now - l.lastHeard > dead) {
           out.push({ kind: "link", node: n, channel });
