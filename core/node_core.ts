@@ -254,7 +254,8 @@ export class NodeCore {
               this.#out.push({
                 type: "log",
                 prio: "info",
-                text: `Takeover from ${a.node} deferred: we were suspended, waiting for it to show life.`,
+                text:
+                  `Takeover from ${a.node} deferred: we were suspended, waiting for it to show life.`,
               });
             }
             break;
