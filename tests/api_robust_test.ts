@@ -195,5 +195,8 @@ Deno.test("api robustness: garbage, truncation, oversize, no pid, 200 clients, n
   }
   // every client socket, the listener, the epoll set and the eventfd are closed
   await new Promise((r) => setTimeout(r, 50));
-  assertEquals(openFds(), fdsBefore);
+  // Other test files share this process: descriptors they still held at the start may close
+  // meanwhile, so "no leak" is "not more than before".
+  const fdsAfter = openFds();
+  assert(fdsAfter <= fdsBefore, `descriptors leaked: ${fdsBefore} before, ${fdsAfter} after`);
 });
