@@ -496,19 +496,24 @@ export async function runIpAgent(
  * here or `specText` is no IP spec. Never throws.
  */
 export async function reannounceIp(
+  flavor: IpFlavor,
   specText: string,
   env: Env,
   opts: IpAgentOptions = {},
 ): Promise<boolean> {
   const spec = parseIpSpec(specText);
   if (spec === null) return false;
-  const agent = new Agent("IPaddr2", { ...spec, nic: undefined }, env, opts);
+  // as many and as far apart as the installed IPaddr's send_arp (10 x 500 ms): the released
+  // side may still be announcing itself for a few seconds, and a neighbour entry changes at
+  // most once a second (locktime)
+  const arpEnv: Env = { OCF_RESKEY_ARP_REPEAT: "10", OCF_RESKEY_ARP_INTERVAL_MS: "500", ...env };
+  const agent = new Agent(flavor, spec, arpEnv, opts);
   try {
     const mine = agent.mine(await agent.addrs());
     if (mine.length === 0) return false;
     agent.log(`INFO: re-announcing ${spec.ip} on ${mine[0].dev} (gratuitous ARP)`);
     const arp = agent.sendArps(mine[0].dev);
-    if ((env.OCF_RESKEY_ARP_BACKGROUND ?? "yes").toLowerCase() === "no") await arp;
+    if ((arpEnv.OCF_RESKEY_ARP_BACKGROUND ?? "yes").toLowerCase() === "no") await arp;
     return true;
   } catch (e) {
     agent.log(`ERROR: cannot re-announce ${spec.ip}: ${(e as Error).message}`);

@@ -1,6 +1,13 @@
 import { assert, assertEquals } from "../tests/assert.ts";
 import { bitsToMask, broadcastOf, netmaskBits, parseIpSpec } from "./ip_spec.ts";
-import { type AddrEntry, parseAddrJson, pickRoute, resultLine, runIpAgent } from "./ip_agent.ts";
+import {
+  type AddrEntry,
+  parseAddrJson,
+  pickRoute,
+  reannounceIp,
+  resultLine,
+  runIpAgent,
+} from "./ip_agent.ts";
 import { runIpaddr } from "./ipaddr.ts";
 import { NetNs } from "./ip_testbed.ts";
 import { ResourceManager } from "../resources/manager.ts";
@@ -276,6 +283,38 @@ Deno.test("gratuitous ARP: arping -U repeated, else send_arp, else a warning", a
       log.lines[1],
       "IPaddr(IPaddr_198.18.77.42)[5]:    WARN: Could not send gratuitous arps for 198.18.77.42: neither iputils arping nor /usr/libexec/heartbeat/send_arp found",
     );
+  } finally {
+    await ns.destroy();
+  }
+});
+
+Deno.test("reannounceIp: gratuitous ARPs for an address already served, nothing otherwise", async () => {
+  const ns = await NetNs.create();
+  try {
+    const calls: string[] = [];
+    const inNs = async (argv: string[]) => {
+      calls.push(argv.join(" "));
+      return await ns.exec(argv);
+    };
+    const env = { OCF_RESKEY_ARP_BACKGROUND: "no", OCF_RESKEY_ARP_REPEAT: "2" };
+    const log = new RecordingLogger();
+    const r = await runIpaddr(["198.18.77.50/24/v0"], "start", env, { run: inNs });
+    assertEquals(r.code, 0);
+    calls.length = 0;
+    assertEquals(
+      await reannounceIp("IPaddr", "198.18.77.50/24/v0", env, { run: inNs, logger: log, pid: 7 }),
+      true,
+    );
+    assertEquals(calls.filter((c) => c.includes("arping -U")).length, 2);
+    assertEquals(calls.filter((c) => c.startsWith("ip addr")), [], "no address change");
+    assertEquals(
+      log.lines[0],
+      "IPaddr(IPaddr_198.18.77.50)[7]:    INFO: re-announcing 198.18.77.50 on v0 (gratuitous ARP)",
+    );
+    calls.length = 0;
+    assertEquals(await reannounceIp("IPaddr", "198.18.77.51/24/v0", env, { run: inNs }), false);
+    assertEquals(calls.filter((c) => c.includes("arping")), []);
+    assertEquals(await reannounceIp("IPaddr", "not-an-ip", env, { run: inNs }), false);
   } finally {
     await ns.destroy();
   }

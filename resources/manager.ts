@@ -426,7 +426,7 @@ export class ResourceManager {
     const done: string[] = [];
     for (const r of group.resources) {
       if (r.script !== "IPaddr" && r.script !== "IPaddr2") continue;
-      const ok = await reannounceIp(r.args[0] ?? "", this.#callEnv(r, e), {
+      const ok = await reannounceIp(r.script, r.args[0] ?? "", this.#callEnv(r, e), {
         logger: this.#opts.logger,
         pid: this.#opts.pid,
       });

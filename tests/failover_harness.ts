@@ -9,11 +9,12 @@
  *   a millisecond timestamp and the host name to `/var/log/rec.log` of the node (read by the
  *   test), the state lives in `/run/rec-<name>.state` (so a power cycle stops it) and `status`
  *   answers `running` or `stopped`.
- * - A {@link Watch} samples every connected node's addresses every 100 ms and records each
- *   moment the service IP is configured on two connected nodes at once; the call logs give the
- *   "running" intervals of every group per node ({@link runningIntervals}), checked for overlap
- *   with {@link assertNoOverlap}. Windows in which both sides may legitimately hold a group (a
- *   cut link, a frozen node) are declared with {@link Watch.allowDuplicates}.
+ * - A {@link Watch} follows the service IP on every node (`ip -ts monitor address` in each
+ *   node's network namespace: every add and delete, with its time) and remembers hard kills;
+ *   with the call logs ({@link runningIntervals}) it proves that neither the IP nor a group was
+ *   active on two nodes at once ({@link assertNoOverlap}), outside the windows in which that is
+ *   legitimate (a cut link, a frozen node: {@link Watch.allowDuplicates}). Each step also checks
+ *   `ip -o addr show` inside every node ({@link waitPlacement}).
  *
  * Needs root and the testbed's packages; throws (never skips) when something is missing.
  *
@@ -25,12 +26,11 @@ import {
   authkeys,
   haCf,
   hbCommand,
-  type Impl,
   REAL_CL_STATUS,
   REAL_HEARTBEAT,
   REAL_SHARE_DIR,
   run,
-  Testbed,
+  type Testbed,
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
@@ -152,11 +152,6 @@ export async function configure(
 }
 
 // ------------------------------------------------------------------------ observations
-
-/** Whether `node` is running and connected on link 0 (so an address it holds is live). */
-export function connected(node: TestNode): boolean {
-  return node.running && node.linkIsUp(0) && !node.frozen;
-}
 
 /** The IPv4 addresses configured on `eth0` of `node` (`ip -o addr show`, read from outside). */
 export async function addresses(node: TestNode): Promise<string[]> {
@@ -554,18 +549,6 @@ export class Watch {
       this.allowed,
     );
   }
-}
-
-// ------------------------------------------------------------------------ starts
-
-/** Starts `node` with `impl`. */
-export async function startNode(node: TestNode, impl: Impl): Promise<void> {
-  await node.start({ impl });
-}
-
-/** Creates a testbed with a client. */
-export function createTestbed(nodes: string[], name: string): Promise<Testbed> {
-  return Testbed.create({ nodes, links: 1, client: true, name });
 }
 
 /** Waits until `node` answers `cl_status rscstatus` with one of `want`. */

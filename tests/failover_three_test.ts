@@ -214,28 +214,49 @@ Deno.test("failover, two hb nodes: a dropped standby answer and a group that can
     await waitRscstatus(n1, ["local"]);
     await waitRscstatus(n2, ["local"]);
 
-    // ---- C: standby whose answer is dropped: node2 answers `other`, its packets are dropped
-    const dropMs = 300; // below deadtime: nobody is declared dead
-    await tb.addLoss(n2, 0, 100, "out");
+    // ---- C: standby whose answer is dropped: node2's outgoing packets are dropped while it
+    // answers node1's request. A 100 % egress drop is a one-way link cut: if load stretches it
+    // past deadtime, node2 is declared dead and both may hold g2 until the heal is resolved.
+    const from1 = await n1.logOffset();
+    const dropMs = 250; // below deadtime (500 ms)
     const t = performance.now();
-    await standby(n1, "all", { via: "hb" });
-    await sleep(dropMs);
-    await tb.clearLoss(n2, 0);
-    lap(`standby on node1 with node2's answers dropped for ${dropMs} ms`);
-    await waitFor("both nodes out of transition", async () => {
-      const s = [await rscstatus(n1), await rscstatus(n2)];
-      return s.every((x) => x !== "transition") ? s : undefined;
-    }, { timeoutMs: 5000, intervalMs: 50 });
-    const leftMs = performance.now() - t;
-    lap(`both nodes left transition ${leftMs.toFixed(0)} ms after the request`);
-    const s = [await rscstatus(n1), await rscstatus(n2)];
-    // either the exchange completed (the answer was retransmitted) or it was cancelled
-    const p = await waitPlacement(
-      tb,
-      s[0] === "none" ? { ip: "node2", g1: "node2", g2: "node2" } : normal,
-      10_000,
-    );
-    lap(`placement settled (${s.join("/")}) ${p.toFixed(0)} ms later`);
+    let s: string[] = [];
+    await watch.allowDuplicates(async () => {
+      await tb.addLoss(n2, 0, 100, "out");
+      // the request goes straight into node1's FIFO (what hb_standby writes), so that node2's
+      // answer falls into the drop window
+      await n1.exec([
+        "sh",
+        "-c",
+        "printf '>>>\\nt=ask_resources\\nrsc_hold=all\\ninfo=me\\n<<<\\n' >/var/lib/heartbeat/fifo",
+      ], { check: true, timeoutMs: 5000 });
+      await sleep(dropMs);
+      await tb.clearLoss(n2, 0);
+      lap(`standby on node1 with node2's answers dropped for ${dropMs} ms`);
+      s = await waitFor("both nodes out of transition", async () => {
+        const r = [await rscstatus(n1), await rscstatus(n2)];
+        return r.every((x) => x !== "transition") ? r : undefined;
+      }, { timeoutMs: 5000, intervalMs: 50 });
+      lap(`both nodes left transition ${(performance.now() - t).toFixed(0)} ms after the request`);
+      // either the exchange completed (the answer was retransmitted) or it was cancelled
+      const p = await waitPlacement(
+        tb,
+        s[0] === "none" ? { ip: "node2", g1: "node2", g2: "node2" } : normal,
+        10_000,
+      );
+      lap(`placement settled (${s.join("/")}) ${p.toFixed(0)} ms later`);
+    });
+    const text = (await n1.readLog()).slice(from1);
+    if (text.includes("node node2: is dead")) {
+      lap("note: node2 was declared dead during the drop (the host was too slow for deadtime)");
+    } else {
+      assert(
+        /No pkts missing from node2|Standby request cancelled|Other node completed standby/.test(
+          text,
+        ),
+        "the exchange was recovered by retransmission or cancelled",
+      );
+    }
     await waitRscstatus(n1, [s[0]], 2000);
 
     // back to normal for the standby that follows the failed start

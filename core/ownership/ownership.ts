@@ -23,7 +23,10 @@
  * 2. With 3+ nodes a dead node's groups are taken by exactly one survivor:
  *    the first living normal node in ha.cf order (others log it and do
  *    nothing); a standby answerer only acquires the groups it is designated
- *    for; a starting node waits for the reports of every living peer.
+ *    for, a requester gives up only the groups it runs, and the answers of
+ *    the other nodes of the same exchange (and the `starting` of every peer
+ *    when several start together) are expected, not errors; a starting node
+ *    waits for the reports of every living peer.
  * 3. Duplicates after a healed partition or a late heartbeat are resolved
  *    without the shutdown-and-restart: each side announces its held set;
  *    for a group both hold, the preferred node keeps it when it is one of
@@ -45,6 +48,9 @@
  *    answers `weown` from that bookkeeping.
  * 6. Quirk kept for compatibility: `hb_takeover failback` makes the peer go
  *    standby `all` (rc.d/hb_takeover has no mapping for it).
+ * 7. A node already dead that is declared dead again (a late heartbeat after
+ *    a partition heals) is not recovered a second time (Heartbeat re-runs
+ *    mach_down, which only re-checks what already runs).
  * 8. With 3+ nodes each node adds `hb_held=<keys>` (the groups it runs or is
  *    starting, file order, blank-separated) to its `resource` messages; a
  *    real Heartbeat ignores the field (and 3.0.6 supports only two nodes in
@@ -52,9 +58,6 @@
  *    only those it prefers) goes to one survivor: the group's preferred node
  *    when alive, else the first living node in ha.cf order; duplicates are
  *    judged on these exact sets instead of the class bits.
- * 7. A node already dead that is declared dead again (a late heartbeat after
- *    a partition heals) is not recovered a second time (Heartbeat re-runs
- *    mach_down, which only re-checks what already runs).
  *
  * @module
  */
@@ -928,6 +931,11 @@ export class Ownership implements OwnershipLike {
           this.#foreignWorkDone = true;
           this.#announce("HB_R_BOTHSTARTING");
           break;
+        case RState.BOTHSTARTING:
+          // hb fix 2: with 3+ nodes starting together every peer says `starting`
+          if (this.#multi()) break;
+          this.#log("ERROR", `Received 'starting' message in state ${this.#rstate}`);
+          return;
         default:
           this.#log("ERROR", `Received 'starting' message in state ${this.#rstate}`);
           return;
