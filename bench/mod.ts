@@ -49,10 +49,10 @@ Options:
   --trials N           failover: hard-kill trials per configuration (20; quick 3)
   --soft-trials N      failover: graceful-stop trials per configuration (5; quick 1)
   --timings LIST       failover: keepalive/deadtime in ms, e.g. 1000/5000,200/1000
-  --duration S         false: seconds per window (600; quick 30)
-  --cost-window S      cost: measurement window (60; quick 15)
+  --duration S         false: seconds per window (600; quick 20)
+  --cost-window S      cost: measurement window (60; quick 10)
   --scale-sizes LIST   scale: cluster sizes (2,4,8,16; quick 4,8)
-  --scale-window S     scale: observation window (300; quick 30)
+  --scale-window S     scale: observation window (300; quick 20)
   --scale-impl LIST    scale: implementations (default hb)
   --realtime on|off    ha.cf realtime directive for both (default on, Heartbeat's default)
   -h, --help           this text
@@ -168,7 +168,7 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       : parseTimings("1000/5000,200/1000,100/500,10/50"),
     trials: posInt(values.trials, "--trials", quick ? 3 : 20),
     softTrials: posInt(values["soft-trials"], "--soft-trials", quick ? 1 : 5),
-    durationS: posInt(values.duration, "--duration", quick ? 30 : 600),
+    durationS: posInt(values.duration, "--duration", quick ? 20 : 600),
     falseTimings: parseTimings("100/500,200/1000"),
     costGroups: quick ? [{ media: 1, keepaliveMs: 1000 }, { media: 2, keepaliveMs: 200 }] : [
       { media: 1, keepaliveMs: 1000 },
@@ -176,11 +176,11 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       { media: 2, keepaliveMs: 1000 },
       { media: 2, keepaliveMs: 200 },
     ],
-    costWindowS: posInt(values["cost-window"], "--cost-window", quick ? 15 : 60),
+    costWindowS: posInt(values["cost-window"], "--cost-window", quick ? 10 : 60),
     scaleSizes: (values["scale-sizes"] ?? (quick ? "4,8" : "2,4,8,16")).split(",").map((s) =>
       posInt(s, "--scale-sizes", 2)
     ),
-    scaleWindowS: posInt(values["scale-window"], "--scale-window", quick ? 30 : 300),
+    scaleWindowS: posInt(values["scale-window"], "--scale-window", quick ? 20 : 300),
     scaleImpls: parseImpls(values["scale-impl"] ?? "hb", "--scale-impl"),
     realtime: (values.realtime ?? "on") === "on",
   };
