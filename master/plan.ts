@@ -233,6 +233,21 @@ function toSpec(m: Medium, system: SystemView): MediumSpec | undefined {
         loop: m.loop !== 0,
       };
     }
+    case "ucast6":
+      return { type: "ucast6", ifname: m.ifname, port: m.port, peer: m.peer };
+    case "mcast6": {
+      // PORT is a number or a udp service name (the plugin resolves it with getaddrinfo)
+      const port = /^\d+$/.test(m.port) ? Number(m.port) : system.serviceByName(m.port, "udp");
+      if (port === undefined || port > 65535) return undefined;
+      return {
+        type: "mcast6",
+        ifname: m.ifname,
+        group: m.group,
+        port,
+        hops: m.hops,
+        loop: m.loop !== 0,
+      };
+    }
     case "serial":
       return { type: "serial", device: m.device, baud: m.baud };
     case "ping":

@@ -8,7 +8,8 @@
  */
 
 import { SocketError, UdpSocket } from "../sys/inet.ts";
-import type { UdpSpec } from "./media_spec.ts";
+import { canonicalIPv6, isLinkLocal, parseIPv6, scopeIndex, Udp6Socket } from "../sys/inet6.ts";
+import { ucast6PeerText, type UdpSpec } from "./media_spec.ts";
 
 /** What a worker body reports to the master. */
 export interface WorkerPort {
@@ -20,8 +21,15 @@ export interface WorkerPort {
   log(prio: string, msg: string, glib?: boolean): void;
 }
 
-/** Opens the receiving socket of a medium, as Heartbeat's plugins do. */
-export function openReader(m: UdpSpec): UdpSocket {
+/** Socket buffer size Heartbeat's IPv6 plugins ask for (1 MiB). */
+const IPV6_SOCKET_BUFFERS = 1024 * 1024;
+
+/**
+ * Opens the receiving socket of a medium, as Heartbeat's plugins do. The IPv6 readers bind
+ * `[::]:port`; ucast6 binds to its device (SO_REUSEADDR, SO_REUSEPORT), mcast6 joins its
+ * group on its interface (SO_REUSEADDR only, no device binding).
+ */
+export function openReader(m: UdpSpec): UdpSocket | Udp6Socket {
   switch (m.type) {
     case "bcast":
       return UdpSocket.open({ port: m.port, device: m.ifname, reuse: true, broadcast: true });
@@ -34,11 +42,29 @@ export function openReader(m: UdpSpec): UdpSocket {
         reuse: true,
         multicast: { group: m.group, ifaddr: m.ifaddr, ttl: m.ttl, loop: m.loop },
       });
+    case "ucast6":
+      return Udp6Socket.open({
+        port: m.port,
+        device: m.ifname,
+        reuseAddr: true,
+        reusePort: true,
+        buffers: IPV6_SOCKET_BUFFERS,
+      });
+    case "mcast6":
+      return Udp6Socket.open({
+        port: m.port,
+        reuseAddr: true,
+        buffers: IPV6_SOCKET_BUFFERS,
+        join: { group: parseIPv6(m.group).bytes, ifname: m.ifname },
+      });
   }
 }
 
-/** Opens the sending socket of a medium. */
-export function openWriter(m: UdpSpec): UdpSocket {
+/**
+ * Opens the sending socket of a medium. ucast6 binds its send socket to the device; mcast6
+ * sets the outgoing interface, loopback and hop limit.
+ */
+export function openWriter(m: UdpSpec): UdpSocket | Udp6Socket {
   switch (m.type) {
     case "bcast":
       return UdpSocket.open({ device: m.ifname, broadcast: true, reuse: true });
@@ -50,18 +76,39 @@ export function openWriter(m: UdpSpec): UdpSocket {
         reuse: true,
         multicast: { group: m.group, ifaddr: m.ifaddr, ttl: m.ttl, loop: m.loop },
       });
+    case "ucast6":
+      return Udp6Socket.open({ device: m.ifname, buffers: IPV6_SOCKET_BUFFERS });
+    case "mcast6":
+      return Udp6Socket.open({
+        buffers: IPV6_SOCKET_BUFFERS,
+        multicastOut: { ifname: m.ifname, hops: m.hops, loop: m.loop },
+      });
   }
 }
 
-function destination(m: UdpSpec): [string, number] {
-  switch (m.type) {
-    case "bcast":
-      return [m.broadcast, m.port];
-    case "ucast":
-      return [m.peer, m.port];
-    case "mcast":
-      return [m.group, m.port];
+/** Where a writer sends, and how its plugin names the destination in a write error. */
+interface Destination {
+  /** Sends one datagram there. */
+  send(bytes: Uint8Array<ArrayBuffer>): void;
+  /** `eth0 198.18.0.2:694` (IPv4) or `eth0[fd00::2]:694` (IPv6), as the plugins log it. */
+  label: string;
+}
+
+function destination(m: UdpSpec, sock: UdpSocket | Udp6Socket): Destination {
+  if (m.type === "ucast6" || m.type === "mcast6") {
+    const s = sock as Udp6Socket;
+    const a = parseIPv6(m.type === "ucast6" ? m.peer : m.group);
+    // the scope of a link-local peer is the medium's interface (or the `%IF` written)
+    const scope = m.type === "ucast6" && isLinkLocal(a.bytes) ? scopeIndex(a.scope ?? m.ifname) : 0;
+    const text = m.type === "ucast6" ? ucast6PeerText(m) : canonicalIPv6(m.group);
+    return {
+      send: (b) => s.send(b, a.bytes, m.port, scope),
+      label: `${m.ifname}[${text}]:${m.port}`,
+    };
   }
+  const s = sock as UdpSocket;
+  const addr = m.type === "bcast" ? m.broadcast : m.type === "ucast" ? m.peer : m.group;
+  return { send: (b) => s.send(b, addr, m.port), label: `${m.ifname} ${addr}:${m.port}` };
 }
 
 /** Runs a read worker until the socket fails; resolves when it stops. */
@@ -84,7 +131,8 @@ const SUPPRESS_AFTER = 10;
  * Write errors are logged as Heartbeat logs them, suppressed after 10 in a row.
  */
 export class Writer {
-  #sock: UdpSocket;
+  #sock: UdpSocket | Udp6Socket;
+  #dest: Destination;
   #m: UdpSpec;
   #port: WorkerPort;
   #failures = 0;
@@ -94,13 +142,18 @@ export class Writer {
     this.#m = m;
     this.#port = port;
     this.#sock = openWriter(m);
+    try {
+      this.#dest = destination(m, this.#sock);
+    } catch (e) {
+      this.#sock.close();
+      throw e;
+    }
   }
 
   /** Sends one packet to the medium's destination. */
   send(bytes: Uint8Array): void {
-    const [addr, p] = destination(this.#m);
     try {
-      this.#sock.send(bytes as Uint8Array<ArrayBuffer>, addr, p);
+      this.#dest.send(bytes as Uint8Array<ArrayBuffer>);
       if (this.#failures > SUPPRESS_AFTER) {
         this.#port.log("info", `write on ${this.#m.type} ${this.#m.ifname} succeeded again.`);
       }
@@ -111,7 +164,7 @@ export class Writer {
       if (this.#failures <= SUPPRESS_AFTER) {
         this.#port.log(
           "ERROR",
-          `${this.#m.type}_write: Unable to send HBcomm packet ${this.#m.ifname} ${addr}:${p} len=${bytes.length} [-1]: ${text}`,
+          `${this.#m.type}_write: Unable to send HBcomm packet ${this.#dest.label} len=${bytes.length} [-1]: ${text}`,
           true,
         );
         this.#port.log(

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { canonicalIPv6, formatIPv6, isLinkLocal, parseIPv6 } from "../sys/inet6.ts";
+
 /** UDP broadcast on one interface (`bcast IF`). */
 export interface BcastSpec {
   /** Medium type. */
@@ -48,6 +50,34 @@ export interface McastSpec {
   loop: boolean;
 }
 
+/** UDP/IPv6 unicast to one peer (`ucast6 IF ADDR`). */
+export interface Ucast6Spec {
+  /** Medium type. */
+  type: "ucast6";
+  /** Interface name, also the link name. */
+  ifname: string;
+  /** UDP port (latched from `udpport` like ucast). */
+  port: number;
+  /** Peer IPv6 address as written in ha.cf (a `%IF` scope suffix allowed). */
+  peer: string;
+}
+
+/** UDP/IPv6 multicast (`mcast6 IF GROUP PORT HOPS LOOP`). */
+export interface Mcast6Spec {
+  /** Medium type. */
+  type: "mcast6";
+  /** Interface name, also the link name. */
+  ifname: string;
+  /** Multicast group as written in ha.cf. */
+  group: string;
+  /** UDP port (the PORT field resolved to a number). */
+  port: number;
+  /** Multicast hop limit (0-4 as Heartbeat allows). */
+  hops: number;
+  /** Whether our own packets loop back. */
+  loop: boolean;
+}
+
 /** A serial line (`serial /dev/ttyX`). */
 export interface SerialSpec {
   /** Medium type. */
@@ -79,7 +109,7 @@ export interface PingGroupSpec {
 }
 
 /** The UDP media (handled by `workers/media.ts`). */
-export type UdpSpec = BcastSpec | UcastSpec | McastSpec;
+export type UdpSpec = BcastSpec | UcastSpec | McastSpec | Ucast6Spec | Mcast6Spec;
 
 /** Any medium handled by a read/write worker pair. */
 export type MediumSpec = UdpSpec | SerialSpec | PingSpec | PingGroupSpec;
@@ -109,6 +139,14 @@ export function mediumLabel(m: MediumSpec): string {
  * (one line per option, write socket first).
  */
 export function mediumOpenLines(m: MediumSpec): string[] {
+  if (m.type === "ucast6") {
+    // ucast6 sets no IP_TOS on its send socket and logs SO_REUSEADDR only when it fails
+    return [
+      `ucast6: bound send socket to device: ${m.ifname}`,
+      `ucast6: bound receive socket to device: ${m.ifname}`,
+      "ucast6: set SO_REUSEPORT",
+    ];
+  }
   if (m.type !== "ucast") return [];
   return [
     `ucast: write socket priority set to IPTOS_LOWDELAY on ${m.ifname}`,
@@ -118,6 +156,15 @@ export function mediumOpenLines(m: MediumSpec): string[] {
     `ucast: bound receive socket to device: ${m.ifname}`,
     "ucast: set SO_REUSEPORT",
   ];
+}
+
+/**
+ * The peer of a ucast6 medium as its plugin prints it: inet_ntop text, plus `%IF` (the
+ * medium's interface) for a link-local address, whose scope is that interface.
+ */
+export function ucast6PeerText(m: Ucast6Spec): string {
+  const a = parseIPv6(m.peer);
+  return formatIPv6(a.bytes) + (isLinkLocal(a.bytes) ? `%${m.ifname}` : "");
 }
 
 /** Heartbeat's one-line description of a medium in start/close log lines. */
@@ -131,6 +178,14 @@ export function mediumStartLine(m: MediumSpec): string {
       return `UDP multicast heartbeat started for group ${m.group} port ${m.port} interface ${m.ifname} (ttl=${m.ttl} loop=${
         m.loop ? 1 : 0
       })`;
+    case "ucast6":
+      return `ucast6: heartbeat started for [${
+        ucast6PeerText(m)
+      }]:${m.port} on interface ${m.ifname}`;
+    case "mcast6":
+      return `UDP multicast heartbeat started for [${
+        canonicalIPv6(m.group)
+      }]:${m.port} on interface ${m.ifname} (hops=${m.hops} loop=${m.loop ? 1 : 0})`;
     case "serial":
       return `Starting serial heartbeat on tty ${m.device} (${m.baud} baud)`;
     case "ping":

@@ -97,6 +97,8 @@ export interface NodeLink {
   address: string;
   /** Prefix length of the link's subnet (24). */
   prefixLen: number;
+  /** IPv6 address on this link (`fd00:198:18:<link>::<i>`, prefix /64) when IPv6 is on. */
+  address6?: string;
   /** Network namespace that holds the bridges. */
   switchNetns: string;
   /** The bridge-side veth of this link (in {@link NodeLink.switchNetns}). */
@@ -246,6 +248,13 @@ export class TestNode {
   /** IPv4 address of the node on link `link` (default 0). */
   address(link = 0): string {
     return this.#link(link).address;
+  }
+
+  /** IPv6 address of the node on link `link` (testbeds made with `ipv6: true` only). */
+  address6(link = 0): string {
+    const a = this.#link(link).address6;
+    if (!a) throw new Error(`testbed: ${this.name} has no IPv6 address (create with ipv6: true)`);
+    return a;
   }
 
   /** Interface name of link `link` inside the node (`eth<link>`). */
@@ -719,8 +728,10 @@ export class TestNode {
     // Interfaces exactly as the testbed made them; links a power failure took down come back.
     const batch: string[] = [];
     for (const l of this.links) {
-      batch.push(`addr flush dev ${l.iface}`);
+      // with IPv6 on, the kernel's link-local address stays (only a link down/up makes a new one)
+      batch.push(`addr flush dev ${l.iface}${l.address6 ? " scope global" : ""}`);
       batch.push(`addr add ${l.address}/${l.prefixLen} brd + dev ${l.iface}`);
+      if (l.address6) batch.push(`addr add ${l.address6}/64 dev ${l.iface} nodad`);
       batch.push(`neigh flush dev ${l.iface}`);
       batch.push(`link set ${l.iface} up`);
     }

@@ -13,7 +13,8 @@
  * `<id>` is `<prefix><pid>x<random>` (prefix default `hbtb`), so concurrent runs never clash and
  * leftovers of a killed run can be told from live ones ({@link cleanupStale}). Nothing is
  * created in the root network namespace; IPv6 is disabled in every namespace so the links carry
- * only what the test makes them carry. Only 198.18.0.0/15 addresses are used.
+ * only what the test makes them carry (`ipv6: true` keeps it on in the node namespaces, with
+ * `fd00:198:18:<link>::<i>/64`). Only 198.18.0.0/15 and fd00:198:18::/48 addresses are used.
  *
  * @module
  */
@@ -45,6 +46,11 @@ export interface TestbedOptions {
   prefix?: string;
   /** Mount each node's log dir over /var/log (default true). */
   privateVarLog?: boolean;
+  /**
+   * Keep IPv6 on in the node namespaces (default off: disabled everywhere) and give each node
+   * `fd00:198:18:<link>::<i>/64` on every link (no DAD), for the ucast6/mcast6 media.
+   */
+  ipv6?: boolean;
 }
 
 /** A running packet capture on a bridge (see {@link Testbed.capture}). */
@@ -230,6 +236,7 @@ export class Testbed {
           iface: `eth${k}`,
           address: `198.18.${k}.${i + 1}`,
           prefixLen: PREFIX_LEN,
+          ...(opts.ipv6 ? { address6: `fd00:198:18:${k}::${i + 1}` } : {}),
           switchNetns,
           port: `n${i + 1}l${k}`,
         });
@@ -272,6 +279,23 @@ export class Testbed {
   async #build(nodes: TestNode[], client: TestClient | undefined): Promise<void> {
     for (const ns of this.#netnses) {
       await run(["ip", "netns", "add", ns]);
+      if (nodes.some((n) => n.netns === ns && n.links.some((l) => l.address6))) {
+        // IPv6 kept on for this node (Testbed.create({ipv6: true})), without DAD delays.
+        await run([
+          "ip",
+          "netns",
+          "exec",
+          ns,
+          "sysctl",
+          "-q",
+          "-w",
+          "net.ipv6.conf.all.disable_ipv6=0",
+          "net.ipv6.conf.default.disable_ipv6=0",
+          "net.ipv6.conf.all.accept_dad=0",
+          "net.ipv6.conf.default.accept_dad=0",
+        ]);
+        continue;
+      }
       // No IPv6 (router solicitations, MLD, DAD) on the test links; loopback up.
       await run([
         "ip",
@@ -305,6 +329,7 @@ export class Testbed {
       const cmds = ["link set lo up"];
       for (const l of n.links) {
         cmds.push(`addr add ${l.address}/${l.prefixLen} brd + dev ${l.iface}`);
+        if (l.address6) cmds.push(`addr add ${l.address6}/64 dev ${l.iface} nodad`);
         cmds.push(`link set ${l.iface} up`);
       }
       await run(["ip", "-n", n.netns, "-batch", "-"], { stdin: cmds.join("\n") + "\n" });
