@@ -12,6 +12,14 @@
 /** The entry module (main.ts) of this program, as a file URL. */
 const MAIN_URL = new URL("../main.ts", import.meta.url);
 
+/**
+ * V8 flags every hb process runs with: a 1 MiB young generation instead of
+ * V8's default (up to 16 MiB) saves ~7 MiB per long-running process for a
+ * negligible amount of extra minor GC work. `deno compile` bakes the same
+ * flags into the binary (deno.json `compile` task).
+ */
+export const V8_FLAGS = "--max-semi-space-size=1";
+
 /** True when running inside a binary built by `deno compile`. */
 export function isCompiled(): boolean {
   // deno compile places the module graph under a virtual "deno-compile-" directory.
@@ -21,11 +29,11 @@ export function isCompiled(): boolean {
 /**
  * The argv (program first) that runs this same program with `args`.
  *
- * From source: `[deno, "run", "-A", "--quiet", <main.ts>, ...args]`.
+ * From source: `[deno, "run", "-A", "--quiet", "--v8-flags=…", <main.ts>, ...args]`.
  * Compiled: `[<binary>, ...args]`.
  */
 export function selfCommand(args: readonly string[]): string[] {
   const exe = Deno.execPath();
   if (isCompiled()) return [exe, ...args];
-  return [exe, "run", "-A", "--quiet", MAIN_URL.pathname, ...args];
+  return [exe, "run", "-A", "--quiet", `--v8-flags=${V8_FLAGS}`, MAIN_URL.pathname, ...args];
 }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { V8_FLAGS } from "../../sys/self_exec.ts";
+
 /** The real daemon (Debian package `heartbeat`). */
 export const REAL_HEARTBEAT = "/usr/libexec/heartbeat/heartbeat";
 /** The real `cl_status` client. */
@@ -22,7 +24,7 @@ export const NODE_CONFIG_FILES = ["ha.cf", "authkeys", "haresources"];
  *
  * Taken from the environment variable `HB_CMD` when set: either a JSON array of strings
  * (`["/usr/local/bin/hb"]`) or a whitespace-separated command line. Default:
- * `[<this deno>, "run", "-A", "<repo>/main.ts"]`.
+ * `[<this deno>, "run", "-A", "--v8-flags=…", "<repo>/main.ts"]`.
  */
 export function hbCommand(): string[] {
   const env = Deno.env.get("HB_CMD");
@@ -38,7 +40,8 @@ export function hbCommand(): string[] {
     return t.split(/\s+/);
   }
   const mainTs = new URL("../../main.ts", import.meta.url).pathname;
-  return [Deno.execPath(), "run", "-A", mainTs];
+  // the same V8 flags as the compiled binary and every process hb starts itself
+  return [Deno.execPath(), "run", "-A", `--v8-flags=${V8_FLAGS}`, mainTs];
 }
 
 /** A value of an `ha.cf` directive: one line per array element. */
