@@ -28,7 +28,7 @@ import type { Priority } from "../core/types.ts";
 import { readFrames } from "../workers/channel.ts";
 import type { ExecAsSpec } from "../workers/exec_as.ts";
 import { selfCommand } from "../sys/self_exec.ts";
-import { describeExit } from "./signals.ts";
+import { describeExit } from "../sys/signals.ts";
 
 /** Log function of the respawn supervisor (priority word, text, pid to log as). */
 export type RespawnLog = (prio: Priority, text: string, opts?: { pid?: number }) => void;

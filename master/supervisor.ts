@@ -10,7 +10,7 @@
 import { FrameWriter, readFrames } from "../workers/channel.ts";
 import type { MediumSpec } from "../workers/media_spec.ts";
 import { selfCommand } from "../sys/self_exec.ts";
-import { describeExit } from "./signals.ts";
+import { describeExit } from "../sys/signals.ts";
 
 /** Heartbeat's names for core processes. */
 export type CoreKind = "HBREAD" | "HBWRITE" | "HBFIFO";

@@ -9,6 +9,8 @@
  *
  * @module
  */
+
+import { SIGNAL_NUMBERS } from "../sys/signals.ts";
 import type { Env } from "./types.ts";
 
 /** Options of {@link runScript}. */
@@ -34,24 +36,6 @@ export interface RunResult {
   /** Set when the script could not be started at all (exec error text). */
   spawnError?: string;
 }
-
-const SIGNAL_NUMBERS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGILL: 4,
-  SIGTRAP: 5,
-  SIGABRT: 6,
-  SIGBUS: 7,
-  SIGFPE: 8,
-  SIGKILL: 9,
-  SIGUSR1: 10,
-  SIGSEGV: 11,
-  SIGUSR2: 12,
-  SIGPIPE: 13,
-  SIGALRM: 14,
-  SIGTERM: 15,
-};
 
 async function collect(
   reader: ReadableStreamDefaultReader<Uint8Array>,

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { describeExit } from "../master/signals.ts";
+import { describeExit } from "../sys/signals.ts";
 import { selfCommand } from "../sys/self_exec.ts";
 import {
   chooseBackend,
