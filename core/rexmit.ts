@@ -6,6 +6,7 @@
  * @module
  */
 
+import { MinHeap } from "./heap.ts";
 import type { SendHistory } from "./history.ts";
 
 /** At most this many messages are re-sent for one request (MAX_REXMIT_BATCH). */
@@ -23,7 +24,9 @@ interface TimerEntry {
  * cancellation: {@link nextAt} is O(1) amortised, scheduling O(log n).
  */
 export class RexmitTimers {
-  readonly #heap: TimerEntry[] = [];
+  readonly #heap = new MinHeap<TimerEntry>((a, b) =>
+    a.at < b.at || (a.at === b.at && a.version < b.version)
+  );
   /** Live timers: key → version of the valid heap entry. */
   readonly #live = new Map<string, number>();
   #version = 0;
@@ -41,7 +44,7 @@ export class RexmitTimers {
   schedule(node: string, seq: number, at: number): void {
     const version = ++this.#version;
     this.#live.set(RexmitTimers.#key(node, seq), version);
-    this.#push({ at, node, seq, version });
+    this.#heap.push({ at, node, seq, version });
   }
 
   /** Cancels the timer for `seq` of `node` (if any). */
@@ -57,7 +60,7 @@ export class RexmitTimers {
   /** Time of the earliest live timer (Infinity when none). */
   nextAt(): number {
     this.#dropStale();
-    return this.#heap.length > 0 ? this.#heap[0].at : Infinity;
+    return this.#heap.peek()?.at ?? Infinity;
   }
 
   /** Removes and returns the timers due at `now`, earliest first. */
@@ -65,9 +68,9 @@ export class RexmitTimers {
     const out: { node: string; seq: number }[] = [];
     while (true) {
       this.#dropStale();
-      const top = this.#heap[0];
+      const top = this.#heap.peek();
       if (!top || top.at > now) break;
-      this.#pop();
+      this.#heap.pop();
       this.#live.delete(RexmitTimers.#key(top.node, top.seq));
       out.push({ node: top.node, seq: top.seq });
     }
@@ -75,45 +78,11 @@ export class RexmitTimers {
   }
 
   #dropStale(): void {
-    while (this.#heap.length > 0) {
-      const top = this.#heap[0];
+    while (this.#heap.size > 0) {
+      const top = this.#heap.peek()!;
       if (this.#live.get(RexmitTimers.#key(top.node, top.seq)) === top.version) return;
-      this.#pop();
+      this.#heap.pop();
     }
-  }
-
-  #push(e: TimerEntry): void {
-    const h = this.#heap;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!RexmitTimers.#less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
-      i = p;
-    }
-  }
-
-  #pop(): void {
-    const h = this.#heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
-    let i = 0;
-    while (true) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && RexmitTimers.#less(h[l], h[m])) m = l;
-      if (r < h.length && RexmitTimers.#less(h[r], h[m])) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m], h[i]];
-      i = m;
-    }
-  }
-
-  static #less(a: TimerEntry, b: TimerEntry): boolean {
-    return a.at < b.at || (a.at === b.at && a.version < b.version);
   }
 }
 

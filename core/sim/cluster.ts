@@ -22,6 +22,7 @@
  * @module
  */
 
+import { MinHeap } from "../heap.ts";
 import { HbCore } from "../core.ts";
 import { CoreMessage } from "../message.ts";
 import { type Random, seededRandom } from "../random.ts";
@@ -109,7 +110,9 @@ export class SimCluster {
   now = 0;
   readonly #opts: Required<SimOptions>;
   readonly #nodes = new Map<string, SimNode>();
-  readonly #heap: Pending[] = [];
+  readonly #heap = new MinHeap<Pending>((a, b) =>
+    a.at < b.at || (a.at === b.at && a.order < b.order)
+  );
   #order = 0;
   readonly #random: Random;
   /** Link cuts: "node/link" → true when that node's attachment to the link is down. */
@@ -323,14 +326,14 @@ export class SimCluster {
 
   /** Runs until virtual time `t`. */
   runUntil(t: number): void {
-    while (this.#heap.length > 0) {
-      const next = this.#heap[0];
+    while (this.#heap.size > 0) {
+      const next = this.#heap.peek()!;
       if (next.cancelled) {
-        this.#pop();
+        this.#heap.pop();
         continue;
       }
       if (next.at > t) break;
-      this.#pop();
+      this.#heap.pop();
       this.now = next.at;
       next.run();
     }
@@ -353,38 +356,8 @@ export class SimCluster {
 
   #schedule(at: number, run: () => void): Pending {
     const p: Pending = { at, order: this.#order++, run, cancelled: false };
-    const h = this.#heap;
-    h.push(p);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!SimCluster.#less(h[i], h[parent])) break;
-      [h[i], h[parent]] = [h[parent], h[i]];
-      i = parent;
-    }
+    this.#heap.push(p);
     return p;
-  }
-
-  #pop(): void {
-    const h = this.#heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
-    let i = 0;
-    while (true) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && SimCluster.#less(h[l], h[m])) m = l;
-      if (r < h.length && SimCluster.#less(h[r], h[m])) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m], h[i]];
-      i = m;
-    }
-  }
-
-  static #less(a: Pending, b: Pending): boolean {
-    return a.at < b.at || (a.at === b.at && a.order < b.order);
   }
 
   #cancelTick(n: SimNode): void {
