@@ -306,27 +306,32 @@ export function membershipView(lines: string[], peers: string[]): Map<string, st
 
 /**
  * Waits until every node's log shows every other node `active` (polling every 200 ms);
- * returns the milliseconds it took, or undefined after `timeoutMs`.
+ * returns the milliseconds it took, or undefined after `timeoutMs`. `missing`, when given,
+ * receives up to 10 "nodeA sees nodeB STATUS" lines of the last poll (what was still missing).
  */
 export async function waitAllActive(
   nodes: readonly TestNode[],
   timeoutMs: number,
+  missing?: string[],
 ): Promise<number | undefined> {
   const t0 = Date.now();
   const names = nodes.map((n) => n.name);
   while (Date.now() - t0 < timeoutMs) {
-    let all = true;
+    const lacking: string[] = [];
     for (const n of nodes) {
       const view = membershipView(
         (await n.readLog()).split("\n"),
         names.filter((x) => x !== n.name),
       );
-      if ([...view.values()].some((s) => s !== "active")) {
-        all = false;
-        break;
+      for (const [peer, s] of view) {
+        if (s !== "active") lacking.push(`${n.name} sees ${peer} ${s}`);
       }
+      if (lacking.length > 0 && !missing) break;
     }
-    if (all) return Date.now() - t0;
+    if (lacking.length === 0) return Date.now() - t0;
+    if (missing) {
+      missing.splice(0, missing.length, ...lacking.slice(0, 10), `(${lacking.length} in all)`);
+    }
     await sleep(200);
   }
   return undefined;

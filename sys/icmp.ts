@@ -17,7 +17,8 @@
  * @module
  */
 
-import { parseIPv4, SocketError } from "./inet.ts";
+import { parseIPv4 } from "./inet.ts";
+import { lastSocketError as lastError, socketLibc as libc } from "./socket.ts";
 
 const AF_INET = 2;
 const SOCK_RAW = 3;
@@ -32,42 +33,6 @@ export const ICMP_ECHO_REPLY = 0;
 export const ICMP_ECHO_REQUEST = 8;
 /** Size of the ICMP echo header. */
 export const ICMP_HEADER_SIZE = 8;
-
-const symbols = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  sendto: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
-    result: "isize",
-  },
-  recvfrom: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
-    result: "isize",
-    nonblocking: true,
-  },
-  close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-} as const;
-
-let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
-
-function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
-  lib ??= Deno.dlopen("libc.so.6", symbols);
-  return lib.symbols;
-}
-
-function lastError(op: string): SocketError {
-  const c = libc();
-  const p = c.__errno_location();
-  const errno = p ? new Deno.UnsafePointerView(p).getInt32() : 0;
-  const s = c.strerror(errno);
-  return new SocketError(
-    op,
-    errno,
-    s ? new Deno.UnsafePointerView(s).getCString() : `errno ${errno}`,
-  );
-}
 
 /** The Internet checksum (RFC 1071) of `bytes`: ones' complement of the ones' complement sum. */
 export function icmpChecksum(bytes: Uint8Array): number {
@@ -172,7 +137,7 @@ export class IcmpSocket {
 
   /**
    * Opens a raw ICMP socket. With `echoRepliesOnly` an ICMP_FILTER lets only
-   * echo replies through. Throws {@link SocketError} (EPERM without CAP_NET_RAW).
+   * echo replies through. Throws a `SocketError` (EPERM without CAP_NET_RAW).
    */
   static open(opts: { echoRepliesOnly?: boolean } = {}): IcmpSocket {
     const c = libc();
@@ -192,7 +157,7 @@ export class IcmpSocket {
     return sock;
   }
 
-  /** Sends one ICMP message (header included) to `addr`; throws {@link SocketError}. */
+  /** Sends one ICMP message (header included) to `addr`; throws a `SocketError`. */
   send(packet: Uint8Array<ArrayBuffer>, addr: string): void {
     const sa = new Uint8Array(16);
     new DataView(sa.buffer).setUint16(0, AF_INET, true);

@@ -12,6 +12,16 @@
  * @module
  */
 
+import {
+  intOpt,
+  lastSocketError as lastError,
+  MSG_DONTWAIT,
+  SocketError,
+  socketLibc as libc,
+} from "./socket.ts";
+
+export { SocketError };
+
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
@@ -27,52 +37,6 @@ const IP_MULTICAST_TTL = 33;
 const IP_MULTICAST_LOOP = 34;
 const IP_ADD_MEMBERSHIP = 35;
 const IPTOS_LOWDELAY = 0x10;
-
-const symbols = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  sendto: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
-    result: "isize",
-  },
-  recvfrom: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
-    result: "isize",
-    nonblocking: true,
-  },
-  close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-} as const;
-
-let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
-
-function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
-  lib ??= Deno.dlopen("libc.so.6", symbols);
-  return lib.symbols;
-}
-
-/** An OS error from a socket call, with errno and its text. */
-export class SocketError extends Error {
-  /** The errno value (0 when unknown). */
-  readonly errno: number;
-  /** Creates the error for the failed call `op`. */
-  constructor(op: string, errno: number, text: string) {
-    super(`${op}: ${text}`);
-    this.name = "SocketError";
-    this.errno = errno;
-  }
-}
-
-function lastError(op: string): SocketError {
-  const c = libc();
-  const p = c.__errno_location();
-  const errno = p ? new Deno.UnsafePointerView(p).getInt32() : 0;
-  const s = c.strerror(errno);
-  const text = s ? new Deno.UnsafePointerView(s).getCString() : `errno ${errno}`;
-  return new SocketError(op, errno, text);
-}
 
 /** Parses dotted IPv4 text into 4 bytes; throws on bad input. */
 export function parseIPv4(addr: string): Uint8Array {
@@ -97,12 +61,6 @@ function sockaddr(addr: string, port: number): Uint8Array<ArrayBuffer> {
   v.setUint16(2, port, false);
   sa.set(parseIPv4(addr), 4);
   return sa;
-}
-
-function intOpt(n: number): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, n, true);
-  return b;
 }
 
 /** Options for {@link openUdp}. */
@@ -218,6 +176,30 @@ export class UdpSocket {
         this.#fromLen,
       ),
     );
+    return this.#datagram(n);
+  }
+
+  /**
+   * Takes one datagram that is already queued, without waiting (MSG_DONTWAIT, on this
+   * thread): `null` when none is queued, the socket is closed or the call failed.
+   */
+  receiveNow(): Datagram | null {
+    if (this.#closed) return null;
+    new DataView(this.#fromLen.buffer).setUint32(0, 16, true);
+    const n = Number(
+      libc().recvfromNow(
+        this.fd,
+        this.#buf,
+        BigInt(this.#buf.length),
+        MSG_DONTWAIT,
+        this.#from,
+        this.#fromLen,
+      ),
+    );
+    return this.#datagram(n);
+  }
+
+  #datagram(n: number): Datagram | null {
     if (n < 0 || this.#closed) return null;
     const v = new DataView(this.#from.buffer);
     const port = v.getUint16(2, false);

@@ -13,7 +13,13 @@
  * @module
  */
 
-import { SocketError } from "./inet.ts";
+import {
+  intOpt,
+  lastSocketError as lastError,
+  MSG_DONTWAIT,
+  SocketError,
+  socketLibc as libc,
+} from "./socket.ts";
 
 export { SocketError };
 
@@ -33,41 +39,6 @@ const IPV6_MULTICAST_LOOP = 19;
 const IPV6_JOIN_GROUP = 20;
 /** sizeof(struct sockaddr_in6). */
 const SOCKADDR_IN6_LEN = 28;
-
-const symbols = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  sendto: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
-    result: "isize",
-  },
-  recvfrom: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
-    result: "isize",
-    nonblocking: true,
-  },
-  close: { parameters: ["i32"], result: "i32" },
-  if_nametoindex: { parameters: ["buffer"], result: "u32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-} as const;
-
-let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
-
-function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
-  lib ??= Deno.dlopen("libc.so.6", symbols);
-  return lib.symbols;
-}
-
-function lastError(op: string): SocketError {
-  const c = libc();
-  const p = c.__errno_location();
-  const errno = p ? new Deno.UnsafePointerView(p).getInt32() : 0;
-  const s = c.strerror(errno);
-  const text = s ? new Deno.UnsafePointerView(s).getCString() : `errno ${errno}`;
-  return new SocketError(op, errno, text);
-}
 
 /** An IPv6 address: 16 bytes and the scope (`%eth0` or `%2`) written after it, if any. */
 export interface IPv6Address {
@@ -201,12 +172,6 @@ function sockaddr6(addr: Uint8Array, port: number, scopeId = 0): Uint8Array<Arra
   return sa;
 }
 
-function intOpt(n: number): Uint8Array<ArrayBuffer> {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, n, true);
-  return b;
-}
-
 /** Options for {@link Udp6Socket.open}; each is applied only when given. */
 export interface Udp6Options {
   /** Local port to bind on `[::]` (no bind when undefined). */
@@ -331,6 +296,30 @@ export class Udp6Socket {
         this.#fromLen,
       ),
     );
+    return this.#datagram(n);
+  }
+
+  /**
+   * Takes one datagram that is already queued, without waiting (MSG_DONTWAIT, on this
+   * thread): `null` when none is queued, the socket is closed or the call failed.
+   */
+  receiveNow(): Datagram6 | null {
+    if (this.#closed) return null;
+    new DataView(this.#fromLen.buffer).setUint32(0, SOCKADDR_IN6_LEN, true);
+    const n = Number(
+      libc().recvfromNow(
+        this.fd,
+        this.#buf,
+        BigInt(this.#buf.length),
+        MSG_DONTWAIT,
+        this.#from,
+        this.#fromLen,
+      ),
+    );
+    return this.#datagram(n);
+  }
+
+  #datagram(n: number): Datagram6 | null {
     if (n < 0 || this.#closed) return null;
     const port = new DataView(this.#from.buffer).getUint16(2, false);
     return { bytes: this.#buf.slice(0, n), from: formatIPv6(this.#from.subarray(8, 24)), port };

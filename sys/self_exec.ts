@@ -35,5 +35,8 @@ export function isCompiled(): boolean {
 export function selfCommand(args: readonly string[]): string[] {
   const exe = Deno.execPath();
   if (isCompiled()) return [exe, ...args];
-  return [exe, "run", "-A", "--quiet", `--v8-flags=${V8_FLAGS}`, MAIN_URL.pathname, ...args];
+  // HB_V8_FLAGS adds flags for development (e.g. `--prof --logfile=/tmp/v8-%p.log` to profile)
+  const extra = Deno.env.get("HB_V8_FLAGS");
+  const flags = extra ? `${V8_FLAGS},${extra.trim().split(/\s+/).join(",")}` : V8_FLAGS;
+  return [exe, "run", "-A", "--quiet", `--v8-flags=${flags}`, MAIN_URL.pathname, ...args];
 }

@@ -125,7 +125,7 @@ export interface NodeSpec {
 const NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Environment variables of the test process that are passed into nodes. */
-const PASSED_ENV = /^(HOME|TZ|LANG|LC_[A-Z]+|DENO_[A-Z_]+|NO_COLOR|HB_[A-Z_]+)$/;
+const PASSED_ENV = /^(HOME|TZ|LANG|LC_[A-Z]+|DENO_[A-Z_]+|NO_COLOR|HB_[A-Z0-9_]+)$/;
 
 /**
  * Pid 1 of a node. Arguments: mode (daemon|exec), config dir, state dir, run dir, log dir (empty

@@ -1,0 +1,84 @@
+/**
+ * The libc socket calls shared by the UDP (`inet.ts`, `inet6.ts`) and ICMP (`icmp.ts`)
+ * sockets: one FFI symbol table, one error type, one errno reader.
+ *
+ * `recvfrom` exists twice: {@link SocketLibc.recvfrom} blocks on FFI's thread pool (a reader
+ * process waiting for its next packet, Heartbeat's read-child model), and
+ * {@link SocketLibc.recvfromNow} runs on the calling thread; with {@link MSG_DONTWAIT} it
+ * drains what is already queued without another thread hand-off.
+ *
+ * Linux x86_64/aarch64 constants only (the platforms we ship).
+ *
+ * @module
+ */
+
+/** recvfrom flag: return EAGAIN instead of blocking. */
+export const MSG_DONTWAIT = 0x40;
+
+const symbols = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
+  recvfrom: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+    nonblocking: true,
+  },
+  recvfromNow: {
+    name: "recvfrom",
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+  },
+  close: { parameters: ["i32"], result: "i32" },
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+/** The bound socket calls. */
+export type SocketLibc = Deno.DynamicLibrary<typeof symbols>["symbols"];
+
+let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
+
+/** The socket calls of libc (opened on first use). */
+export function socketLibc(): SocketLibc {
+  lib ??= Deno.dlopen("libc.so.6", symbols);
+  return lib.symbols;
+}
+
+/** An OS error from a socket call, with errno and its text. */
+export class SocketError extends Error {
+  /** The errno value (0 when unknown). */
+  readonly errno: number;
+  /** Creates the error for the failed call `op`. */
+  constructor(op: string, errno: number, text: string) {
+    super(`${op}: ${text}`);
+    this.name = "SocketError";
+    this.errno = errno;
+  }
+}
+
+/** The current errno of this thread. */
+export function currentErrno(): number {
+  const p = socketLibc().__errno_location();
+  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+}
+
+/** A {@link SocketError} for the failed call `op`, from errno and strerror. */
+export function lastSocketError(op: string): SocketError {
+  const errno = currentErrno();
+  const s = socketLibc().strerror(errno);
+  const text = s ? new Deno.UnsafePointerView(s).getCString() : `errno ${errno}`;
+  return new SocketError(op, errno, text);
+}
+
+/** A C `int` option value for setsockopt. */
+export function intOpt(n: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, n, true);
+  return b;
+}
