@@ -235,7 +235,8 @@ async function hardTrial(st: RunState): Promise<Record<string, unknown>> {
   if (pinger && !reason) {
     // The takeover follows detection within a few hundred ms in Heartbeat; allow 3 s.
     const wait = det ? Math.max(0, det.at + 3000 - Date.now()) : 0;
-    const rep = await pinger.waitAfterGap(tKill, GAP_MS, wait);
+    // replies before killHard returned may still come from the victim (its links go down last)
+    const rep = await pinger.waitAfterGap(tKill + killMs, GAP_MS, wait);
     if (rep) {
       failoverMs = rep.reply.at - tKill;
       if (rep.previous) outageMs = rep.reply.at - rep.previous.at;
@@ -326,7 +327,7 @@ async function rejoin(st: RunState, victim: TestNode, survivor: TestNode): Promi
   const b = await tv.waitFor(activeLine(survivor.name), 30_000, 20);
   if (!a || !b) throw new Error(`${victim.name} did not rejoin within 30 s`);
   if (st.resourceLines) await tv.waitFor(RESOURCES_DONE, 15_000, 20);
-  await sleep(Math.max(1000, 3 * c.timing.keepaliveMs));
+  await sleep(Math.max(500, 2 * c.timing.keepaliveMs));
 }
 
 /** Data for the plot: per timing and implementation, the hard-kill failover and detection times. */

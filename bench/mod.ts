@@ -47,12 +47,14 @@ Options:
   --out DIR            results directory (default bench/results)
   --impl LIST          implementations, comma separated (default hb,heartbeat)
   --trials N           failover: hard-kill trials per configuration (20; quick 3)
-  --soft-trials N      failover: graceful-stop trials per configuration (5; quick 1)
+  --soft-trials N      failover: graceful-stop trials per configuration (3; quick 1)
   --timings LIST       failover: keepalive/deadtime in ms, e.g. 1000/5000,200/1000
   --duration S         false: seconds per window (600; quick 20)
   --cost-window S      cost: measurement window (60; quick 10)
   --scale-sizes LIST   scale: cluster sizes (2,4,8,16; quick 4,8)
-  --scale-window S     scale: observation window (300; quick 20)
+  --scale-window S     scale: stability window of the largest size (300; quick 20)
+  --scale-trend-window S
+                       scale: window of the smaller sizes (60; quick 20)
   --scale-impl LIST    scale: implementations (default hb)
   --realtime on|off    ha.cf realtime directive for both (default on, Heartbeat's default)
   -h, --help           this text
@@ -90,8 +92,10 @@ export interface BenchSettings {
   costWindowS: number;
   /** Scale sizes. */
   scaleSizes: number[];
-  /** Scale window (s). */
+  /** Scale window of the largest size (s). */
   scaleWindowS: number;
+  /** Scale window of the smaller sizes (s). */
+  scaleTrendWindowS: number;
   /** Scale implementations. */
   scaleImpls: Impl[];
   /** `realtime` directive. */
@@ -139,6 +143,7 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       "cost-window": { type: "string" },
       "scale-sizes": { type: "string" },
       "scale-window": { type: "string" },
+      "scale-trend-window": { type: "string" },
       "scale-impl": { type: "string" },
       realtime: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -167,7 +172,7 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       ? parseTimings("200/1000,100/500")
       : parseTimings("1000/5000,200/1000,100/500,10/50"),
     trials: posInt(values.trials, "--trials", quick ? 3 : 20),
-    softTrials: posInt(values["soft-trials"], "--soft-trials", quick ? 1 : 5),
+    softTrials: posInt(values["soft-trials"], "--soft-trials", quick ? 1 : 3),
     durationS: posInt(values.duration, "--duration", quick ? 20 : 600),
     falseTimings: parseTimings("100/500,200/1000"),
     costGroups: quick ? [{ media: 1, keepaliveMs: 1000 }, { media: 2, keepaliveMs: 200 }] : [
@@ -181,6 +186,11 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       posInt(s, "--scale-sizes", 2)
     ),
     scaleWindowS: posInt(values["scale-window"], "--scale-window", quick ? 20 : 300),
+    scaleTrendWindowS: posInt(
+      values["scale-trend-window"],
+      "--scale-trend-window",
+      quick ? 20 : 60,
+    ),
     scaleImpls: parseImpls(values["scale-impl"] ?? "hb", "--scale-impl"),
     realtime: (values.realtime ?? "on") === "on",
   };
@@ -230,6 +240,98 @@ function harnessProblems(rec: Recorder, s: BenchSettings): string[] {
   return out;
 }
 
+/**
+ * A unit of work: a suite, or one of the two windows of the false-failover suite (`false-loss`
+ * without stress, `false-stress` with the `cpu` and `both` clusters under stress-ng).
+ */
+export type Part = Suite | "false-loss" | "false-stress";
+
+/**
+ * The order of work; the parts of one step run side by side. With both `false` and `scale`
+ * selected, the loss-only false-failover window runs beside the scale suite (neither is
+ * under stress; the extra load only makes both harder), which keeps the full set under 45
+ * minutes; the stressed window always runs alone.
+ */
+export function planSteps(suites: readonly Suite[]): Part[][] {
+  const overlap = suites.includes("false") && suites.includes("scale");
+  const steps: Part[][] = [];
+  for (const suite of suites) {
+    if (suite === "false") steps.push([overlap ? "false-stress" : "false"]);
+    else if (suite === "scale") steps.push(overlap ? ["scale", "false-loss"] : ["scale"]);
+    else steps.push([suite]);
+  }
+  return steps;
+}
+
+async function runPart(
+  part: Part,
+  s: BenchSettings,
+  rec: Recorder,
+  log: (line: string) => void,
+  base: string,
+  stamp: string,
+): Promise<string> {
+  switch (part) {
+    case "failover": {
+      let report = await runFailover({
+        impls: s.impls,
+        timings: s.timings,
+        trials: s.trials,
+        softTrials: s.softTrials,
+        realtime: s.realtime,
+        rec,
+        log,
+      });
+      const png = plotFailover(
+        failoverSeries(rec, s.impls, s.timings),
+        "Failover time after a hard kill: hb vs Heartbeat 3.0.6",
+        `run ${stamp}, ${s.trials} trials per configuration, ping every 10 ms, same machine, hb IPaddr: ${hbIpaddr()}`,
+      );
+      await Deno.writeFile(`${base}-failover.png`, png);
+      report += `\nplot: ${base}-failover.png`;
+      return report;
+    }
+    case "false":
+    case "false-loss":
+    case "false-stress":
+      return await runFalseFailovers({
+        impls: s.impls,
+        timings: s.falseTimings,
+        conditions: (part === "false"
+          ? ["cpu", "loss", "both"]
+          : part === "false-loss"
+          ? ["loss"]
+          : ["cpu", "both"]) as Condition[],
+        durationS: s.durationS,
+        lossPct: 30,
+        realtime: s.realtime,
+        rec,
+        log,
+      });
+    case "cost":
+      return await runCost({
+        impls: s.impls,
+        groups: s.costGroups,
+        windowS: s.costWindowS,
+        settleS: 12,
+        realtime: s.realtime,
+        rec,
+        log,
+      });
+    case "scale":
+      return await runScale({
+        impls: s.scaleImpls,
+        sizes: s.scaleSizes,
+        windowS: s.scaleWindowS,
+        trendWindowS: s.scaleTrendWindowS,
+        settleS: s.quick ? 2 : 5,
+        realtime: s.realtime,
+        rec,
+        log,
+      });
+  }
+}
+
 /** Runs the benchmark with `args`; returns the exit status. */
 export async function benchMain(args: string[]): Promise<number> {
   let s: BenchSettings | undefined;
@@ -270,69 +372,34 @@ export async function benchMain(args: string[]): Promise<number> {
   );
   const reports: string[] = [];
   const broken: string[] = [];
-  for (const suite of s.suites) {
+  const steps = planSteps(s.suites);
+  const falseParts = steps.flat().filter((p) => p.startsWith("false")).length;
+  let falseDone = 0;
+  const falseStart = { at: 0 };
+  for (const step of steps) {
     const ts = Date.now();
-    try {
-      let report = "";
-      if (suite === "failover") {
-        report = await runFailover({
-          impls: s.impls,
-          timings: s.timings,
-          trials: s.trials,
-          softTrials: s.softTrials,
-          realtime: s.realtime,
-          rec,
-          log,
-        });
-        const png = plotFailover(
-          failoverSeries(rec, s.impls, s.timings),
-          "Failover time after a hard kill: hb vs Heartbeat 3.0.6",
-          `run ${stamp}, ${s.trials} trials per configuration, ping every 10 ms, same machine, hb IPaddr: ${hbIpaddr()}`,
-        );
-        await Deno.writeFile(`${base}-failover.png`, png);
-        report += `\nplot: ${base}-failover.png`;
-      } else if (suite === "false") {
-        report = await runFalseFailovers({
-          impls: s.impls,
-          timings: s.falseTimings,
-          conditions: ["cpu", "loss", "both"] as Condition[],
-          durationS: s.durationS,
-          lossPct: 30,
-          realtime: s.realtime,
-          rec,
-          log,
-        });
-      } else if (suite === "cost") {
-        report = await runCost({
-          impls: s.impls,
-          groups: s.costGroups,
-          windowS: s.costWindowS,
-          settleS: 12,
-          realtime: s.realtime,
-          rec,
-          log,
-        });
-      } else {
-        report = await runScale({
-          impls: s.scaleImpls,
-          sizes: s.scaleSizes,
-          windowS: s.scaleWindowS,
-          settleS: s.quick ? 2 : 5,
-          realtime: s.realtime,
-          rec,
-          log,
-        });
+    if (step.length > 1) log(`running side by side: ${step.join(" + ")}`);
+    await Promise.all(step.map(async (part) => {
+      if (part.startsWith("false") && falseStart.at === 0) falseStart.at = ts;
+      try {
+        const report = await runPart(part, s!, rec, log, base, stamp);
+        let suite: string = part;
+        let since = ts;
+        if (part.startsWith("false")) {
+          if (++falseDone < falseParts) return;
+          suite = "false";
+          since = falseStart.at;
+        }
+        reports.push(`== ${suite} (${((Date.now() - since) / 1000).toFixed(0)} s)\n${report}`);
+        console.log(`\n${reports[reports.length - 1]}\n`);
+      } catch (e) {
+        const msg = e instanceof Error ? e.stack ?? e.message : String(e);
+        broken.push(`${part}: harness error: ${msg}`);
+        log(`${part}: HARNESS ERROR: ${msg}`);
+        await rec.write({ suite: part, kind: "harness_error", reason: msg });
       }
-      reports.push(`== ${suite} (${((Date.now() - ts) / 1000).toFixed(0)} s)\n${report}`);
-      console.log(`\n${reports[reports.length - 1]}\n`);
-    } catch (e) {
-      const msg = e instanceof Error ? e.stack ?? e.message : String(e);
-      broken.push(`${suite}: harness error: ${msg}`);
-      log(`${suite}: HARNESS ERROR: ${msg}`);
-      await rec.write({ suite, kind: "harness_error", reason: msg });
-    } finally {
-      killChildren();
-    }
+    }));
+    killChildren();
   }
   broken.push(...harnessProblems(rec, s));
   const total = ((Date.now() - t0) / 1000).toFixed(0);

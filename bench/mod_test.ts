@@ -1,0 +1,40 @@
+import { assertEquals, assertThrows } from "../tests/assert.ts";
+import { parseSettings, planSteps } from "./mod.ts";
+
+Deno.test("bench: the full set overlaps the loss-only window with the scale suite", () => {
+  assertEquals(planSteps(["failover", "false", "cost", "scale"]), [
+    ["failover"],
+    ["false-stress"],
+    ["cost"],
+    ["scale", "false-loss"],
+  ]);
+});
+
+Deno.test("bench: without scale the false-failover suite runs both windows itself", () => {
+  assertEquals(planSteps(["false"]), [["false"]]);
+  assertEquals(planSteps(["failover", "false", "cost"]), [["failover"], ["false"], ["cost"]]);
+  assertEquals(planSteps(["scale"]), [["scale"]]);
+});
+
+Deno.test("bench: full and quick defaults", () => {
+  const full = parseSettings([])!;
+  assertEquals(full.trials, 20);
+  assertEquals(full.softTrials, 3);
+  assertEquals(full.durationS, 600);
+  assertEquals(full.scaleSizes, [2, 4, 8, 16]);
+  assertEquals(full.scaleWindowS, 300);
+  assertEquals(full.scaleTrendWindowS, 60);
+  assertEquals(full.timings.length, 4);
+  const quick = parseSettings(["--quick"])!;
+  assertEquals(quick.trials, 3);
+  assertEquals(quick.scaleWindowS, 20);
+  assertEquals(quick.scaleTrendWindowS, 20);
+});
+
+Deno.test("bench: bad usage is refused with the option named", () => {
+  assertThrows(() => parseSettings(["nosuch"]), Error, "unknown suite");
+  assertThrows(() => parseSettings(["--timings", "100-500"]), Error, "--timings");
+  assertThrows(() => parseSettings(["--impl", "keepalived"]), Error, "--impl");
+  assertThrows(() => parseSettings(["--trials", "0"]), Error, "--trials");
+  assertEquals(parseSettings(["--help"]), undefined);
+});
