@@ -11,6 +11,10 @@
 
 import { assert, assertEquals, assertMatch, fail } from "./assert.ts";
 import { selfCommand } from "../sys/self_exec.ts";
+import { childPids, run } from "./testbed/sys.ts";
+
+const sh = (cmd: string[]) => run(cmd, { check: false });
+const must = (cmd: string[]) => run(cmd);
 
 const NS = `hbpg${Deno.pid}`;
 const NSP = `hbpt${Deno.pid}`;
@@ -18,42 +22,6 @@ const NODE_ADDR = "198.18.92.1";
 const PING_ADDR = "198.18.92.2";
 const MEMBER_A = "198.18.92.3";
 const MEMBER_B = "198.18.92.4";
-
-async function sh(cmd: string[], env?: Record<string, string>) {
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-    env,
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
-
-async function must(cmd: string[]) {
-  const r = await sh(cmd);
-  if (r.code !== 0) fail(`${cmd.join(" ")} failed: ${r.stderr}`);
-  return r;
-}
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) {
-        out.push(Number(e.name));
-      }
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 
 function title(pid: number): string {
   try {
@@ -165,7 +133,7 @@ Deno.test("ping and ping_group media: ping, dead after deadping, ping again", as
     assertEquals(started.code, 0, started.stderr);
     master = Number((await Deno.readTextFile(`${env.HB_RUNDIR}/heartbeat.pid`)).trim());
     let kids: number[] = [];
-    assert(await waitFor(() => (kids = childrenOf(master!)).length === 7, 5000), "7 workers");
+    assert(await waitFor(() => (kids = childPids(master!)).length === 7, 5000), "7 workers");
     assertEquals(kids.map(title).sort(), [
       "heartbeat: FIFO reader",
       "heartbeat: read: bcast eth0",
@@ -212,7 +180,7 @@ Deno.test("ping and ping_group media: ping, dead after deadping, ping again", as
     await waitCount(up("pg"), 3, 8000);
 
     if (Deno.env.get("HB_TEST_SHOW_LOG")) console.log(log());
-    const after = childrenOf(master);
+    const after = childPids(master);
     const stop = await hb(["-k"]);
     assertEquals(stop.code, 0, stop.stderr);
     assert(!alive(master), "master gone after -k");
@@ -220,7 +188,7 @@ Deno.test("ping and ping_group media: ping, dead after deadping, ping again", as
     master = undefined;
   } finally {
     if (master !== undefined && alive(master)) {
-      for (const p of childrenOf(master)) Deno.kill(p, "SIGKILL");
+      for (const p of childPids(master)) Deno.kill(p, "SIGKILL");
       Deno.kill(master, "SIGKILL");
     }
     await sh(["ip", "netns", "del", NS]);

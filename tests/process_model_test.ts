@@ -9,45 +9,12 @@
 
 import { assert, assertEquals, assertMatch, fail } from "./assert.ts";
 import { selfCommand } from "../sys/self_exec.ts";
+import { childPids, run } from "./testbed/sys.ts";
+
+const sh = (cmd: string[]) => run(cmd, { check: false });
+const must = (cmd: string[]) => run(cmd);
 
 const NS = `hbpm${Deno.pid}`;
-
-async function sh(cmd: string[], opts: { env?: Record<string, string> } = {}) {
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-    env: opts.env,
-    // a hung daemon command must fail this test, not hang the suite
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
-
-async function must(cmd: string[]) {
-  const r = await sh(cmd);
-  if (r.code !== 0) fail(`${cmd.join(" ")} failed: ${r.stderr}`);
-  return r;
-}
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) out.push(Number(e.name));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 
 function title(pid: number): string {
   try {
@@ -135,7 +102,7 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
     assertEquals(title(master), "heartbeat: master control process");
 
     let kids: number[] = [];
-    assert(await waitFor(() => (kids = childrenOf(master!)).length === 3, 5000), "3 workers");
+    assert(await waitFor(() => (kids = childPids(master!)).length === 3, 5000), "3 workers");
     const titles = kids.map(title).sort();
     assertEquals(titles, [
       "heartbeat: FIFO reader",
@@ -170,8 +137,8 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
       ),
     );
     assert(tookMs <= 1000, `respawn took ${tookMs} ms`);
-    assert(await waitFor(() => childrenOf(master!).length === 3, 2000), "3 workers again");
-    const after = childrenOf(master);
+    assert(await waitFor(() => childPids(master!).length === 3, 2000), "3 workers again");
+    const after = childPids(master);
 
     // logrotate: move the log away, SIGHUP; the daemon reopens the path and writes there
     await Deno.rename(`${dir}/ha-log`, `${dir}/ha-log.1`);

@@ -15,28 +15,12 @@
 import { assert, assertMatch, fail } from "./assert.ts";
 import { openPtyPair } from "./pty_pair.ts";
 import { selfCommand } from "../sys/self_exec.ts";
+import { childPids, run } from "./testbed/sys.ts";
+
+const sh = (cmd: string[]) => run(cmd, { check: false });
+const must = (cmd: string[]) => run(cmd);
 
 const REAL_HEARTBEAT = "/usr/libexec/heartbeat/heartbeat";
-
-async function sh(cmd: string[], env?: Record<string, string>) {
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-    env,
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
-
-async function must(cmd: string[]) {
-  const r = await sh(cmd);
-  if (r.code !== 0) fail(`${cmd.join(" ")} failed (${r.code}): ${r.stderr}`);
-  return r;
-}
 
 function readText(path: string): string {
   try {
@@ -44,18 +28,6 @@ function readText(path: string): string {
   } catch {
     return "";
   }
-}
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    const stat = readText(`/proc/${e.name}/stat`);
-    if (!stat) continue;
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    if (ppid === pid) out.push(Number(e.name));
-  }
-  return out;
 }
 
 function alive(pid: number): boolean {
@@ -150,7 +122,7 @@ class HbNode {
   /** SIGKILLs the master and every worker at once (a hard crash). */
   killHard(): void {
     if (this.master === undefined) return;
-    const pids = [this.master, ...childrenOf(this.master)];
+    const pids = [this.master, ...childPids(this.master)];
     for (const p of pids) {
       try {
         Deno.kill(p, "SIGKILL");
@@ -202,7 +174,7 @@ Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill
       `nodes did not see each other active:\n--- node1\n${n1.log()}\n--- node2\n${n2.log()}`,
     );
     assertMatch(n1.log(), /info: glib: Starting serial heartbeat on tty \S+ \(19200 baud\)/);
-    const titles = childrenOf(n1.master!).map(title).sort();
+    const titles = childPids(n1.master!).map(title).sort();
     assert(titles.includes(`heartbeat: read: serial ${pair.a}`), titles.join(", "));
     assert(titles.includes(`heartbeat: write: serial ${pair.a}`), titles.join(", "));
 

@@ -204,6 +204,11 @@ export function childrenOf(pid: number): ProcInfo[] {
   return out;
 }
 
+/** Pids of the direct children of `pid`. */
+export function childPids(pid: number): number[] {
+  return childrenOf(pid).map((p) => p.pid);
+}
+
 /** The `pid:[inode]` identity of the pid namespace of `pid`; undefined when the process is gone. */
 export function pidNamespaceOf(pid: number): string | undefined {
   try {
