@@ -103,8 +103,10 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     } catch {
       // not there
     }
-    Deno.mkdirSync(paths.rscTmp, { recursive: true, mode: 0o1777 });
-    Deno.chmodSync(paths.rscTmp, 0o1777);
+    // root:root 1755 as the real daemon leaves it (api.md; config-and-cli.md says 1777, the
+    // binary wins)
+    Deno.mkdirSync(paths.rscTmp, { recursive: true, mode: 0o1755 });
+    Deno.chmodSync(paths.rscTmp, 0o1755);
   } catch (e) {
     log("ERROR", `cannot prepare state files: ${e instanceof Error ? e.message : e}`);
     return 1;

@@ -4,8 +4,9 @@
  * Deno's own UDP API is unstable and offers neither SO_BINDTODEVICE nor
  * SO_BROADCAST control, which Heartbeat's media rely on (a bcast medium is
  * bound to its interface; ucast sockets bind to the device too). Worker
- * processes own one socket each, so a blocking `recvfrom` run on FFI's
- * thread pool is exactly the read-child model of Heartbeat.
+ * processes own one socket each and wait for it with poll(2) on their JS
+ * thread (`workers/fd_loop.ts`), then take datagrams with a non-blocking
+ * `recvfrom`: Heartbeat's read-child model.
  *
  * Linux x86_64/aarch64 constants only (the platforms we ship).
  *
@@ -157,26 +158,6 @@ export class UdpSocket {
     const sa = sockaddr(addr, port);
     const n = libc().sendto(this.fd, bytes, BigInt(bytes.length), 0, sa, sa.length);
     if (Number(n) < 0) throw lastError("sendto");
-  }
-
-  /**
-   * Waits for one datagram (blocking recvfrom on a helper thread).
-   * Resolves `null` when the socket was closed or the call failed.
-   */
-  async receive(): Promise<Datagram | null> {
-    if (this.#closed) return null;
-    new DataView(this.#fromLen.buffer).setUint32(0, 16, true);
-    const n = Number(
-      await libc().recvfrom(
-        this.fd,
-        this.#buf,
-        BigInt(this.#buf.length),
-        0,
-        this.#from,
-        this.#fromLen,
-      ),
-    );
-    return this.#datagram(n);
   }
 
   /**

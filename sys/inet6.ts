@@ -2,8 +2,9 @@
  * IPv6 datagram sockets through libc (Deno FFI), for the `ucast6` and `mcast6` media.
  *
  * The IPv6 twin of `sys/inet.ts`: Deno's UDP API offers neither SO_BINDTODEVICE nor the
- * IPV6_MULTICAST_* options Heartbeat's plugins set. A worker process owns one socket, and
- * `recvfrom` blocks on FFI's thread pool (Heartbeat's read-child model).
+ * IPV6_MULTICAST_* options Heartbeat's plugins set. A worker process owns one socket, waits for
+ * it with poll(2) and takes datagrams with a non-blocking `recvfrom` (Heartbeat's read-child
+ * model).
  *
  * Also the text forms: {@link parseIPv6} (inet_pton, with an optional `%scope` suffix) and
  * {@link formatIPv6} (glibc's inet_ntop, which Heartbeat uses for its log lines).
@@ -277,26 +278,6 @@ export class Udp6Socket {
     const sa = sockaddr6(addr, port, scopeId);
     const n = libc().sendto(this.fd, bytes, BigInt(bytes.length), 0, sa, sa.length);
     if (Number(n) < 0) throw lastError("sendto");
-  }
-
-  /**
-   * Waits for one datagram (blocking recvfrom on a helper thread).
-   * Resolves `null` when the socket was closed or the call failed.
-   */
-  async receive(): Promise<Datagram6 | null> {
-    if (this.#closed) return null;
-    new DataView(this.#fromLen.buffer).setUint32(0, SOCKADDR_IN6_LEN, true);
-    const n = Number(
-      await libc().recvfrom(
-        this.fd,
-        this.#buf,
-        BigInt(this.#buf.length),
-        0,
-        this.#from,
-        this.#fromLen,
-      ),
-    );
-    return this.#datagram(n);
   }
 
   /**

@@ -7,6 +7,9 @@
  * {@link SocketLibc.recvfromNow} runs on the calling thread; with {@link MSG_DONTWAIT} it
  * drains what is already queued without another thread hand-off.
  *
+ * {@link pollIn} and {@link readNow} let a worker wait for its descriptors on its own JS thread
+ * (see `workers/fd_loop.ts`).
+ *
  * Linux x86_64/aarch64 constants only (the platforms we ship).
  *
  * @module
@@ -14,6 +17,16 @@
 
 /** recvfrom flag: return EAGAIN instead of blocking. */
 export const MSG_DONTWAIT = 0x40;
+/** errno: interrupted by a signal. */
+export const EINTR = 4;
+/** poll event: data to read. */
+export const POLLIN = 0x1;
+/** poll event: error. */
+export const POLLERR = 0x8;
+/** poll event: the other end hung up. */
+export const POLLHUP = 0x10;
+/** poll event: not an open descriptor. */
+export const POLLNVAL = 0x20;
 
 const symbols = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -34,6 +47,8 @@ const symbols = {
     result: "isize",
   },
   close: { parameters: ["i32"], result: "i32" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
@@ -81,4 +96,33 @@ export function intOpt(n: number): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setInt32(0, n, true);
   return b;
+}
+
+/**
+ * Waits (blocking this thread, at most `timeoutMs`, -1 = no limit) until one of `fds` is
+ * readable or hung up. Returns the `revents` of each descriptor, in order (all 0 after the
+ * timeout), or `null` when a signal interrupted the wait (EINTR).
+ */
+export function pollIn(fds: readonly number[], timeoutMs: number): number[] | null {
+  const buf = new Uint8Array(8 * fds.length);
+  const v = new DataView(buf.buffer);
+  fds.forEach((fd, i) => {
+    v.setInt32(8 * i, fd, true);
+    v.setInt16(8 * i + 4, POLLIN, true);
+  });
+  const n = socketLibc().poll(buf, BigInt(fds.length), timeoutMs);
+  if (n < 0) {
+    if (currentErrno() === EINTR) return null;
+    throw lastSocketError("poll");
+  }
+  return fds.map((_, i) => v.getInt16(8 * i + 6, true));
+}
+
+/** read(2) into `buf`: the byte count, 0 at end of file; throws on an error. */
+export function readNow(fd: number, buf: Uint8Array<ArrayBuffer>): number {
+  while (true) {
+    const n = Number(socketLibc().read(fd, buf, BigInt(buf.length)));
+    if (n >= 0) return n;
+    if (currentErrno() !== EINTR) throw lastSocketError("read");
+  }
 }

@@ -289,6 +289,8 @@ interface Observed {
   rawLog: Map<string, string[]>;
   /** Extra column: hb's own cl_status in the same node (hb cluster only). */
   ours: Map<string, Outcome>;
+  /** Mode and owner of the directories the daemon makes under /run/heartbeat. */
+  dirs: string;
   ms: number;
 }
 
@@ -299,6 +301,7 @@ async function observe(impl: "hb" | "heartbeat"): Promise<Observed> {
     raw: new Map(),
     rawLog: new Map(),
     ours: new Map(),
+    dirs: "",
     ms: 0,
   };
   await using tb = await Testbed.create({
@@ -340,6 +343,10 @@ async function observe(impl: "hb" | "heartbeat"): Promise<Observed> {
   for (const args of REFUSED) {
     obs.cl.set(`refused (nobody): ${args.join(" ")}`, await clStatus(node1, args, NOBODY));
   }
+  obs.dirs = ["rsctmp"].map((d) => {
+    const st = Deno.statSync(`${node1.runDir}/heartbeat/${d}`);
+    return `${d} ${((st.mode ?? 0) & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+  }).join(", ");
   for (const c of RAW_CASES) {
     const from = await node1.logOffset();
     obs.raw.set(c.name, await rawSignon(node1, c));
@@ -408,6 +415,7 @@ Deno.test("real cl_status and raw clients: hb daemon = Heartbeat 3.0.6 daemon", 
   const hb = await observe("hb");
   const rows: string[] = [];
   const diffs: string[] = [];
+  assertEquals(hb.dirs, real.dirs, "directories made under /run/heartbeat");
   for (const [key, r] of real.cl) {
     const h = hb.cl.get(key);
     const same = h !== undefined && JSON.stringify(h) === JSON.stringify(r);

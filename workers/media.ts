@@ -8,6 +8,9 @@
  */
 
 import { SocketError, UdpSocket } from "../sys/inet.ts";
+import { POLLNVAL, readNow } from "../sys/socket.ts";
+import { FrameDecoder } from "./channel.ts";
+import { FdWaiter, READY } from "./fd_loop.ts";
 import { canonicalIPv6, isLinkLocal, parseIPv6, scopeIndex, Udp6Socket } from "../sys/inet6.ts";
 import { ucast6PeerText, type UdpSpec } from "./media_spec.ts";
 
@@ -111,26 +114,56 @@ function destination(m: UdpSpec, sock: UdpSocket | Udp6Socket): Destination {
   return { send: (b) => s.send(b, addr, m.port), label: `${m.ifname} ${addr}:${m.port}` };
 }
 
-/** Datagrams a reader takes without waiting after each blocking receive. */
+/** Datagrams a reader takes in one go before it looks at its other descriptor again. */
 const DRAIN_MAX = 64;
 
-/** Runs a read worker until the socket fails; resolves when it stops. */
+/** The worker's stdin: the master's end of the channel. */
+const STDIN = 0;
+
+/**
+ * Runs a read worker until the socket fails or the master goes away; resolves when it stops.
+ * It waits on its own JS thread ({@link FdWaiter}) for the socket and for its stdin (a reader
+ * gets no frames from the master: stdin becoming readable means the master's end closed).
+ */
 export async function runReader(m: UdpSpec, port: WorkerPort): Promise<void> {
   const sock = openReader(m);
   port.control({ t: "ready" });
+  const waiter = new FdWaiter([sock.fd, STDIN]);
+  const scratch = new Uint8Array(4096);
+  try {
+    while (true) {
+      const [onSocket, onStdin] = await waiter.next();
+      if (onSocket & POLLNVAL) return;
+      if (onSocket & READY) {
+        for (let i = 0; i < DRAIN_MAX; i++) {
+          const d = sock.receiveNow();
+          if (!d) break;
+          port.packet(d.bytes);
+        }
+      }
+      if ((onStdin & READY) && readNow(STDIN, scratch) === 0) return;
+    }
+  } finally {
+    sock.close();
+  }
+}
+
+/**
+ * Feeds `writer` every packet frame the master writes to our stdin until the master closes it,
+ * waiting on the JS thread ({@link FdWaiter}). Throws on a corrupt channel.
+ */
+export async function runWriterLoop(writer: { send(b: Uint8Array): void }): Promise<void> {
+  const waiter = new FdWaiter([STDIN]);
+  const dec = new FrameDecoder();
+  const buf = new Uint8Array(65536);
   while (true) {
-    const d = await sock.receive();
-    if (!d) break;
-    port.packet(d.bytes);
-    // under load more datagrams are usually queued: take them on this thread, which saves a
-    // thread hand-off per packet (the blocking call above costs one each time)
-    for (let i = 0; i < DRAIN_MAX; i++) {
-      const more = sock.receiveNow();
-      if (!more) break;
-      port.packet(more.bytes);
+    await waiter.next();
+    const n = readNow(STDIN, buf);
+    if (n === 0) return;
+    for (const f of dec.push(buf.slice(0, n))) {
+      if (f.kind === "packet") writer.send(f.bytes);
     }
   }
-  sock.close();
 }
 
 /** Consecutive write failures after which error lines are suppressed (Heartbeat: 10). */

@@ -17,7 +17,7 @@
 
 import { readFramesFrom, SyncFrameWriter } from "./channel.ts";
 import { runFifoReader } from "./fifo.ts";
-import { runReader, type WorkerPort, Writer } from "./media.ts";
+import { runReader, runWriterLoop, type WorkerPort, Writer } from "./media.ts";
 import { mediumLabel, type MediumSpec } from "./media_spec.ts";
 import { runSerialReader, SerialWriter } from "./serial.ts";
 import { isPingSpec, PingWriter, runPingReader } from "./ping.ts";
@@ -64,12 +64,18 @@ export async function workerMain(args: string[]): Promise<number> {
   }
   try {
     if (role === "read") {
-      // stdin carries nothing for a reader; its end means the master died.
-      watchMaster();
+      // stdin carries nothing for a reader; its end means the master died (the UDP reader
+      // watches it in its own wait loop).
       const m = spec as MediumSpec;
-      if (m.type === "serial") await runSerialReader(m, port);
-      else if (isPingSpec(m)) await runPingReader(m, port);
-      else await runReader(m, port);
+      if (m.type === "serial") {
+        watchMaster();
+        await runSerialReader(m, port);
+      } else if (isPingSpec(m)) {
+        watchMaster();
+        await runPingReader(m, port);
+      } else {
+        await runReader(m, port);
+      }
       await out.close(); // deliver the reader's last log line before exiting
       return 1;
     }
@@ -79,11 +85,16 @@ export async function workerMain(args: string[]): Promise<number> {
       return 1;
     }
     const m = spec as MediumSpec;
-    const writer = m.type === "serial"
-      ? new SerialWriter(m, port)
-      : isPingSpec(m)
-      ? new PingWriter(m, port)
-      : new Writer(m, port);
+    if (m.type !== "serial" && !isPingSpec(m)) {
+      // UDP: wait on the JS thread (workers/fd_loop.ts); the serial and ping writers keep the
+      // event loop free for their timers
+      const udp = new Writer(m, port);
+      port.control({ t: "ready" });
+      await runWriterLoop(udp);
+      udp.close();
+      return 0;
+    }
+    const writer = m.type === "serial" ? new SerialWriter(m, port) : new PingWriter(m, port);
     port.control({ t: "ready" });
     for await (const f of readFramesFrom(Deno.stdin)) {
       if (f.kind === "packet") writer.send(f.bytes);
