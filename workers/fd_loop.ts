@@ -27,9 +27,9 @@ export class FdWaiter {
   /**
    * @param fds descriptors to wait for
    * @param idleMs longest blocking wait before the event loop gets a turn (default 1000)
-   * @param turnMs under traffic, the event loop gets a turn at least this often (default 200)
+   * @param turnMs under traffic, the event loop gets a turn at least this often (default 1000)
    */
-  constructor(fds: number[], idleMs = 1000, turnMs = 200) {
+  constructor(fds: number[], idleMs = 1000, turnMs = 1000) {
     this.#fds = fds;
     this.#idleMs = idleMs;
     this.#turnMs = turnMs;
