@@ -540,6 +540,11 @@ export class HaCfParser {
       this.generic(name, value);
       return false;
     };
+    /** Logs an ERROR for this directive and refuses it. */
+    const refuse = (text: string, what: string, allowed?: string): false => {
+      rep.emit("ERROR", text, what, allowed);
+      return false;
+    };
     switch (name) {
       case "cluster":
         st.cluster = value;
@@ -683,13 +688,11 @@ export class HaCfParser {
       case "logfacility": {
         const f = FACILITIES[value];
         if (f === undefined) {
-          rep.emit(
-            "ERROR",
+          return refuse(
             `Log facility(${value}) not valid`,
             `unknown facility '${value}'`,
             ALLOWED_VALUES.logfacility,
           );
-          return false;
         }
         st.logFacility = f;
         st.logFacilityName = value;
@@ -746,13 +749,11 @@ export class HaCfParser {
       case "rtprio": {
         const p = atoi(value);
         if (p < 1 || p > 99) {
-          rep.emit(
-            "ERROR",
+          return refuse(
             `Illegal realtime priority [${value}]`,
             `priority ${value} out of range`,
             ALLOWED_VALUES.rtprio,
           );
-          return false;
         }
         st.rtprio = p;
         return true;
@@ -762,13 +763,11 @@ export class HaCfParser {
           st.hbgenmethod = value;
           return true;
         }
-        rep.emit(
-          "ERROR",
+        return refuse(
           `Illegal hb generation method [${value}]`,
           `unknown method '${value}'`,
           ALLOWED_VALUES.hbgenmethod,
         );
-        return false;
       case "realtime":
         return bool((b) => (st.realtime = b));
       case "debug": {
@@ -840,22 +839,18 @@ export class HaCfParser {
         return true;
       case "crmd_spawns_pengine":
         if (st.params.has("pacemaker")) {
-          rep.emit(
-            "ERROR",
+          return refuse(
             `If you specify ${value}, it must come before the pacemaker directive\n`,
             "crmd_spawns_pengine after pacemaker/crm",
             ALLOWED_VALUES.crmd_spawns_pengine,
           );
-          return false;
         }
         if (parseBoolean(value) === undefined) {
-          rep.emit(
-            "ERROR",
+          return refuse(
             `ha_config_check_boolean:Invalid directive value ${value}`,
             `invalid value '${value}'`,
             ALLOWED_VALUES[name],
           );
-          return false;
         }
         return true;
       case "crm":
@@ -868,48 +863,40 @@ export class HaCfParser {
           st.autojoin = v;
           return true;
         }
-        rep.emit(
-          "ERROR",
+        return refuse(
           `Invalid autojoin directive [${value}]`,
           `unknown mode '${value}'`,
           ALLOWED_VALUES.autojoin,
         );
-        return false;
       }
       case "uuidfrom":
         if (value === "file" || value === "nodename") {
           st.uuidfrom = value;
           return true;
         }
-        rep.emit(
-          "ERROR",
+        return refuse(
           `Invalid uuidfrom directive [${value}]`,
           `unknown source '${value}'`,
           ALLOWED_VALUES.uuidfrom,
         );
-        return false;
       case "compression":
         if (value === "zlib" || value === "bz2") {
           st.compression = value;
           return true;
         }
-        rep.emit(
-          "ERROR",
+        return refuse(
           `Compression module(${value}) not found`,
           `unknown module '${value}'`,
           ALLOWED_VALUES.compression,
         );
-        return false;
       case "compression_threshold": {
         const n = atoi(value);
         if (n <= 0) {
-          rep.emit(
-            "ERROR",
+          return refuse(
             `set_compression_threshold: compress_threshhold(${value}) invalid`,
             `invalid threshold '${value}'`,
             ALLOWED_VALUES[name],
           );
-          return false;
         }
         st.compressionThresholdKb = n;
         return true;
@@ -917,13 +904,11 @@ export class HaCfParser {
       case "traditional_compression": {
         const b = parseBoolean(value);
         if (b === undefined) {
-          rep.emit(
-            "ERROR",
+          return refuse(
             `set_traditional_compression:Invalid directive value ${value}`,
             `invalid value '${value}'`,
             ALLOWED_VALUES[name],
           );
-          return false;
         }
         st.traditionalCompression = b;
         return true;
@@ -932,13 +917,11 @@ export class HaCfParser {
         const eq = value.indexOf("=");
         const nlen = eq < 0 ? value.length : eq;
         if (nlen <= 0 || nlen >= MAXLINE) {
-          rep.emit(
-            "ERROR",
+          return refuse(
             `set_env: invalid nvpair(${value})`,
             `invalid NAME=value pair '${value}'`,
             ALLOWED_VALUES.env,
           );
-          return false;
         }
         st.env[`HA_${value.slice(0, nlen)}`] = eq < 0 ? "" : value.slice(eq + 1);
         return true;
@@ -946,13 +929,11 @@ export class HaCfParser {
       case "max_rexmit_delay": {
         const n = atoi(value);
         if (n <= 0) {
-          rep.emit(
-            "ERROR",
+          return refuse(
             `Invalid max_rexmit_delay time(${value})`,
             `invalid delay '${value}'`,
             ALLOWED_VALUES[name],
           );
-          return false;
         }
         st.maxRexmitDelayMs = n;
         return true;
@@ -961,13 +942,11 @@ export class HaCfParser {
       case "record_pengine_inputs":
       case "enable_config_writes":
         if (parseBoolean(value) === undefined) {
-          rep.emit(
-            "ERROR",
+          return refuse(
             `ha_config_check_boolean:Invalid directive value ${value}`,
             `invalid value '${value}'`,
             ALLOWED_VALUES[name],
           );
-          return false;
         }
         return true;
       case "memreserve": {

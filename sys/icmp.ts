@@ -18,11 +18,14 @@
  */
 
 import { parseIPv4 } from "./inet.ts";
-import { lastSocketError as lastError, socketLibc as libc } from "./socket.ts";
+import {
+  AF_INET,
+  lastSocketError as lastError,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+  socketLibc as libc,
+} from "./socket.ts";
 
-const AF_INET = 2;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const IPPROTO_ICMP = 1;
 const SOL_RAW = 255;
 const ICMP_FILTER = 1;

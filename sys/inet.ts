@@ -14,23 +14,23 @@
  */
 
 import {
+  AF_INET,
   intOpt,
   lastSocketError as lastError,
   MSG_DONTWAIT,
+  SO_BINDTODEVICE,
+  SO_BROADCAST,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
   SocketError,
   socketLibc as libc,
+  SOL_SOCKET,
 } from "./socket.ts";
 
 export { SocketError };
 
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_REUSEADDR = 2;
-const SO_BROADCAST = 6;
-const SO_REUSEPORT = 15;
-const SO_BINDTODEVICE = 25;
 const IPPROTO_IP = 0;
 const IP_TOS = 1;
 const IP_MULTICAST_IF = 32;

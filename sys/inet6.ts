@@ -15,24 +15,24 @@
  */
 
 import {
+  AF_INET6,
   intOpt,
   lastSocketError as lastError,
   MSG_DONTWAIT,
+  SO_BINDTODEVICE,
+  SO_RCVBUF,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SO_SNDBUF,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
   SocketError,
   socketLibc as libc,
+  SOL_SOCKET,
 } from "./socket.ts";
 
 export { SocketError };
 
-const AF_INET6 = 10;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_REUSEADDR = 2;
-const SO_SNDBUF = 7;
-const SO_RCVBUF = 8;
-const SO_REUSEPORT = 15;
-const SO_BINDTODEVICE = 25;
 const IPPROTO_IPV6 = 41;
 const IPV6_MULTICAST_IF = 17;
 const IPV6_MULTICAST_HOPS = 18;

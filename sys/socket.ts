@@ -15,6 +15,30 @@
  * @module
  */
 
+/** Address family IPv4. */
+export const AF_INET = 2;
+/** Address family IPv6. */
+export const AF_INET6 = 10;
+/** Datagram socket type. */
+export const SOCK_DGRAM = 2;
+/** Raw socket type. */
+export const SOCK_RAW = 3;
+/** socket(2) flag: close on exec. */
+export const SOCK_CLOEXEC = 0o2000000;
+/** Socket-level options. */
+export const SOL_SOCKET = 1;
+/** SOL_SOCKET option. */
+export const SO_REUSEADDR = 2;
+/** SOL_SOCKET option. */
+export const SO_BROADCAST = 6;
+/** SOL_SOCKET option. */
+export const SO_SNDBUF = 7;
+/** SOL_SOCKET option. */
+export const SO_RCVBUF = 8;
+/** SOL_SOCKET option. */
+export const SO_REUSEPORT = 15;
+/** SOL_SOCKET option. */
+export const SO_BINDTODEVICE = 25;
 /** recvfrom flag: return EAGAIN instead of blocking. */
 export const MSG_DONTWAIT = 0x40;
 /** errno: interrupted by a signal. */
