@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs (as root, from Debian's archive) every package hb's tests and benchmark use, when
+# missing, and checks that the programs they rely on are there. Used by .ci/run and by
+# `./run test` / `./run bench` on a fresh machine. Exits non-zero, saying what is missing, when
+# it cannot install them (not root, no apt).
+set -euo pipefail
+
+packages=(heartbeat cluster-glue socat nftables tcpdump iproute2 iputils-arping iputils-ping
+  stress-ng procps psmisc util-linux python3 curl)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "FATAL: missing Debian packages: ${missing[*]} (run as root on Debian to install them)" >&2
+    exit 1
+  fi
+  echo "installing: ${missing[*]}"
+  # never let package scripts start daemons on this machine
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  rm -f /usr/sbin/policy-rc.d
+  # a heartbeat started by the package would fight our tests
+  pkill -x heartbeat 2>/dev/null || true
+fi
+for c in /usr/libexec/heartbeat/heartbeat /usr/bin/cl_status socat nft ip unshare nsenter \
+  tcpdump arping ping stress-ng pkill python3; do
+  if ! command -v "$c" >/dev/null 2>&1 && [ ! -x "$c" ]; then
+    echo "FATAL: required program $c is missing after installation" >&2
+    exit 1
+  fi
+done
