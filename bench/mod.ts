@@ -285,7 +285,7 @@ async function runPart(
       const png = plotFailover(
         failoverSeries(rec, s.impls, s.timings),
         "Failover time after a hard kill: hb vs Heartbeat 3.0.6",
-        `run ${stamp}, ${s.trials} trials per configuration, ping every 10 ms, same machine, hb IPaddr: ${hbIpaddr()}`,
+        `run ${stamp}, ${s.trials} trials per configuration, ping every 10 ms, hb IPaddr: ${hbIpaddr()}`,
       );
       await Deno.writeFile(`${base}-failover.png`, png);
       report += `\nplot: ${base}-failover.png`;
