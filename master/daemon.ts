@@ -163,14 +163,9 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
         log("info", "Rereading authentication file.");
         runtime.setKeys(d.keys);
         mtimes.authkeys = d.mtime;
-        // Heartbeat signals its core children, which log `Child rereading authentication file.`
-        for (const pid of runtime.supervisor.pids) {
-          try {
-            Deno.kill(pid, "SIGHUP");
-          } catch {
-            // gone: its restart will have the keys anyway (workers hold none)
-          }
-        }
+        // Heartbeat signals its core children, which log `Child rereading authentication file.`;
+        // ours get the same notice in band on their channel (workers/mod.ts REREAD_KEYS)
+        runtime.supervisor.notifyAll({ t: "reread-keys" });
         break;
       case "authkeys-invalid":
         log("info", "Rereading authentication file.");

@@ -77,6 +77,14 @@ export class Supervisor {
     return this.#procs.filter((p) => p.alive).map((p) => p.pid);
   }
 
+  /**
+   * Sends a control message to every live worker over its channel (in band: a worker waiting
+   * in poll(2) on its JS thread sees it at once, where a signal may reach another thread).
+   */
+  notifyAll(value: Record<string, unknown>): void {
+    for (const p of this.#procs) if (p.alive) void p.writer.control(value);
+  }
+
   /** Describes every live worker: kind, channel and pid. */
   describe(): { kind: CoreKind; channel: number; pid: number }[] {
     return this.#procs.filter((p) => p.alive).map((p) => ({

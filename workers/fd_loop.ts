@@ -5,9 +5,11 @@
  * then wakes the JS thread: two thread hand-offs and several context switches per packet, most
  * of an idle worker's CPU time. A UDP read or write worker has nothing else to do, so it waits
  * the way Heartbeat's read and write children do: `poll(2)` on the JS thread itself, then
- * `recvfrom`/`read` without blocking. The JS event loop (signal listeners, e.g. SIGHUP's
- * "Child rereading authentication file.") gets a turn whenever a signal interrupts the wait,
- * after `idleMs` without traffic, and at least every `turnMs` under traffic.
+ * `recvfrom`/`read` without blocking. The JS event loop (signal listeners, timers) gets a turn
+ * when a signal happens to interrupt the wait (Deno's other threads usually take a signal, so do
+ * not count on it), after `idleMs` without traffic, and at least every `turnMs` under traffic.
+ * Every turn costs more than a packet does, so both are long: what the master has to tell a
+ * worker at once comes in band on its channel (`workers/mod.ts`, `REREAD_KEYS`).
  *
  * @module
  */
@@ -26,10 +28,10 @@ export class FdWaiter {
 
   /**
    * @param fds descriptors to wait for
-   * @param idleMs longest blocking wait before the event loop gets a turn (default 1000)
-   * @param turnMs under traffic, the event loop gets a turn at least this often (default 1000)
+   * @param idleMs longest blocking wait before the event loop gets a turn (default 5000)
+   * @param turnMs under traffic, the event loop gets a turn at least this often (default 5000)
    */
-  constructor(fds: number[], idleMs = 1000, turnMs = 1000) {
+  constructor(fds: number[], idleMs = 5000, turnMs = 5000) {
     this.#fds = fds;
     this.#idleMs = idleMs;
     this.#turnMs = turnMs;

@@ -122,14 +122,19 @@ const STDIN = 0;
 
 /**
  * Runs a read worker until the socket fails or the master goes away; resolves when it stops.
- * It waits on its own JS thread ({@link FdWaiter}) for the socket and for its stdin (a reader
- * gets no frames from the master: stdin becoming readable means the master's end closed).
+ * It waits on its own JS thread ({@link FdWaiter}) for the socket and for its stdin, which
+ * carries only the master's notices (`onControl`); its end means the master is gone.
  */
-export async function runReader(m: UdpSpec, port: WorkerPort): Promise<void> {
+export async function runReader(
+  m: UdpSpec,
+  port: WorkerPort,
+  onControl: (value: unknown) => void = () => {},
+): Promise<void> {
   const sock = openReader(m);
   port.control({ t: "ready" });
   const waiter = new FdWaiter([sock.fd, STDIN]);
-  const scratch = new Uint8Array(4096);
+  const dec = new FrameDecoder();
+  const buf = new Uint8Array(4096);
   try {
     while (true) {
       const [onSocket, onStdin] = await waiter.next();
@@ -141,7 +146,12 @@ export async function runReader(m: UdpSpec, port: WorkerPort): Promise<void> {
           port.packet(d.bytes);
         }
       }
-      if ((onStdin & READY) && readNow(STDIN, scratch) === 0) return;
+      if (onStdin & READY) {
+        // the master's notices; the end of the channel means the master is gone
+        const n = readNow(STDIN, buf);
+        if (n === 0) return;
+        for (const f of dec.push(buf.slice(0, n))) if (f.kind === "control") onControl(f.value);
+      }
     }
   } finally {
     sock.close();
@@ -152,7 +162,10 @@ export async function runReader(m: UdpSpec, port: WorkerPort): Promise<void> {
  * Feeds `writer` every packet frame the master writes to our stdin until the master closes it,
  * waiting on the JS thread ({@link FdWaiter}). Throws on a corrupt channel.
  */
-export async function runWriterLoop(writer: { send(b: Uint8Array): void }): Promise<void> {
+export async function runWriterLoop(
+  writer: { send(b: Uint8Array): void },
+  onControl: (value: unknown) => void = () => {},
+): Promise<void> {
   const waiter = new FdWaiter([STDIN]);
   const dec = new FrameDecoder();
   const buf = new Uint8Array(65536);
@@ -162,6 +175,7 @@ export async function runWriterLoop(writer: { send(b: Uint8Array): void }): Prom
     if (n === 0) return;
     for (const f of dec.push(buf.slice(0, n))) {
       if (f.kind === "packet") writer.send(f.bytes);
+      else onControl(f.value);
     }
   }
 }

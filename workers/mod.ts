@@ -24,6 +24,19 @@ import { isPingSpec, PingWriter, runPingReader } from "./ping.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
 import { applyRealtime, realtimeFromEnv } from "../master/realtime_setup.ts";
 
+/**
+ * Control message from the master when it reread authkeys (Heartbeat SIGHUPs its children
+ * instead); a worker answers with Heartbeat's child line.
+ */
+export const REREAD_KEYS = "reread-keys";
+
+/** Acts on a control message from the master. */
+export function onMasterControl(value: unknown, port: WorkerPort): void {
+  if ((value as { t?: unknown } | null)?.t === REREAD_KEYS) {
+    port.log("info", "Child rereading authentication file.");
+  }
+}
+
 /** Worker roles, as named on the command line. */
 export type WorkerRole = "read" | "write" | "fifo";
 
@@ -68,19 +81,19 @@ export async function workerMain(args: string[]): Promise<number> {
       // watches it in its own wait loop).
       const m = spec as MediumSpec;
       if (m.type === "serial") {
-        watchMaster();
+        watchMaster(port);
         await runSerialReader(m, port);
       } else if (isPingSpec(m)) {
-        watchMaster();
+        watchMaster(port);
         await runPingReader(m, port);
       } else {
-        await runReader(m, port);
+        await runReader(m, port, (v) => onMasterControl(v, port));
       }
       await out.close(); // deliver the reader's last log line before exiting
       return 1;
     }
     if (role === "fifo") {
-      watchMaster();
+      watchMaster(port);
       await runFifoReader((spec as { path: string }).path, port);
       return 1;
     }
@@ -90,7 +103,7 @@ export async function workerMain(args: string[]): Promise<number> {
       // event loop free for their timers
       const udp = new Writer(m, port);
       port.control({ t: "ready" });
-      await runWriterLoop(udp);
+      await runWriterLoop(udp, (v) => onMasterControl(v, port));
       udp.close();
       return 0;
     }
@@ -98,6 +111,7 @@ export async function workerMain(args: string[]): Promise<number> {
     port.control({ t: "ready" });
     for await (const f of readFramesFrom(Deno.stdin)) {
       if (f.kind === "packet") writer.send(f.bytes);
+      else onMasterControl(f.value, port);
     }
     writer.close();
     return 0;
@@ -108,12 +122,12 @@ export async function workerMain(args: string[]): Promise<number> {
   }
 }
 
-/** Exits the process when the master's end of our stdin goes away. */
-function watchMaster(): void {
+/** Exits the process when the master's end of our stdin goes away; acts on its notices. */
+function watchMaster(port: WorkerPort): void {
   (async () => {
     try {
-      for await (const _ of readFramesFrom(Deno.stdin)) {
-        // a reader gets no frames from the master; only the end matters
+      for await (const f of readFramesFrom(Deno.stdin)) {
+        if (f.kind === "control") onMasterControl(f.value, port);
       }
     } catch {
       // corrupt channel: same as a dead master
