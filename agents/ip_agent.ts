@@ -152,7 +152,11 @@ interface IpLink {
 
 /** The IPv4 addresses in `ip -j addr show` output. */
 export function parseAddrJson(json: string): AddrEntry[] {
-  const links = JSON.parse(json) as IpLink[];
+  return addrEntries(JSON.parse(json) as IpLink[]);
+}
+
+/** The IPv4 addresses of parsed `ip -j addr show` links. */
+function addrEntries(links: IpLink[]): AddrEntry[] {
   const out: AddrEntry[] = [];
   for (const l of links) {
     for (const a of l.addr_info ?? []) {
@@ -309,7 +313,8 @@ class Agent {
     // and the route lookup run side by side, then `ip addr add` and the ARPs at once
     if (this.opts.arping === undefined) void findArping(this.opts.run ?? runCommand);
     const [shown, t] = await Promise.all([this.addrShow(), this.target()]);
-    const all = parseAddrJson(shown);
+    const links = JSON.parse(shown) as IpLink[];
+    const all = addrEntries(links);
     if (this.statusOf(all) === OCF_SUCCESS) return OCF_SUCCESS;
     if (t === null) return OCF_ERR_GENERIC;
     const { ip } = this.spec;
@@ -327,7 +332,7 @@ class Agent {
       this.log(`ERROR: Interface label [${label}] exceeds maximum character limit of 15`);
       return OCF_ERR_CONFIGURED;
     }
-    const link = (JSON.parse(shown) as IpLink[]).find((l) => l.ifname === t.nic);
+    const link = links.find((l) => l.ifname === t.nic);
     if (link === undefined) {
       this.log(`ERROR: No such interface ${t.nic} for ${ip}: Device "${t.nic}" does not exist.`);
       return OCF_ERR_GENERIC;

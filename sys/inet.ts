@@ -17,7 +17,8 @@ import {
   AF_INET,
   intOpt,
   lastSocketError as lastError,
-  MSG_DONTWAIT,
+  ReceiveBuffer,
+  setSocketOption,
   SO_BINDTODEVICE,
   SO_BROADCAST,
   SO_REUSEADDR,
@@ -82,7 +83,7 @@ export interface UdpOptions {
   multicast?: { group: string; ifaddr: string; ttl: number; loop: boolean };
 }
 
-/** A datagram received by {@link UdpSocket.receive}. */
+/** A datagram taken by {@link UdpSocket.receiveNow}. */
 export interface Datagram {
   /** The payload. */
   bytes: Uint8Array;
@@ -97,9 +98,7 @@ export class UdpSocket {
   /** The file descriptor. */
   readonly fd: number;
   #closed = false;
-  #buf = new Uint8Array(65536);
-  #from = new Uint8Array(16);
-  #fromLen = new Uint8Array(4);
+  #rx = new ReceiveBuffer(16);
 
   private constructor(fd: number) {
     this.fd = fd;
@@ -112,9 +111,8 @@ export class UdpSocket {
     if (fd < 0) throw lastError("socket");
     const sock = new UdpSocket(fd);
     try {
-      const set = (level: number, opt: number, val: Uint8Array<ArrayBuffer>, name: string) => {
-        if (c.setsockopt(fd, level, opt, val, val.length) < 0) throw lastError(name);
-      };
+      const set = (level: number, opt: number, val: Uint8Array<ArrayBuffer>, name: string) =>
+        setSocketOption(fd, level, opt, val, name);
       if (opts.reuse) {
         set(SOL_SOCKET, SO_REUSEADDR, intOpt(1), "setsockopt(SO_REUSEADDR)");
         set(SOL_SOCKET, SO_REUSEPORT, intOpt(1), "setsockopt(SO_REUSEPORT)");
@@ -166,26 +164,11 @@ export class UdpSocket {
    */
   receiveNow(): Datagram | null {
     if (this.#closed) return null;
-    new DataView(this.#fromLen.buffer).setUint32(0, 16, true);
-    const n = Number(
-      libc().recvfromNow(
-        this.fd,
-        this.#buf,
-        BigInt(this.#buf.length),
-        MSG_DONTWAIT,
-        this.#from,
-        this.#fromLen,
-      ),
-    );
-    return this.#datagram(n);
-  }
-
-  #datagram(n: number): Datagram | null {
-    if (n < 0 || this.#closed) return null;
-    const v = new DataView(this.#from.buffer);
-    const port = v.getUint16(2, false);
-    const from = `${this.#from[4]}.${this.#from[5]}.${this.#from[6]}.${this.#from[7]}`;
-    return { bytes: this.#buf.slice(0, n), from, port };
+    const n = this.#rx.take(this.fd);
+    if (n < 0) return null;
+    const a = this.#rx.from;
+    const port = new DataView(a.buffer).getUint16(2, false);
+    return { bytes: this.#rx.payload.slice(0, n), from: `${a[4]}.${a[5]}.${a[6]}.${a[7]}`, port };
   }
 
   /** Closes the socket (idempotent). */

@@ -18,7 +18,8 @@ import {
   AF_INET6,
   intOpt,
   lastSocketError as lastError,
-  MSG_DONTWAIT,
+  ReceiveBuffer,
+  setSocketOption,
   SO_BINDTODEVICE,
   SO_RCVBUF,
   SO_REUSEADDR,
@@ -191,7 +192,7 @@ export interface Udp6Options {
   join?: { group: Uint8Array; ifname: string };
 }
 
-/** A datagram received by {@link Udp6Socket.receive}. */
+/** A datagram taken by {@link Udp6Socket.receiveNow}. */
 export interface Datagram6 {
   /** The payload. */
   bytes: Uint8Array;
@@ -206,9 +207,7 @@ export class Udp6Socket {
   /** The file descriptor. */
   readonly fd: number;
   #closed = false;
-  #buf = new Uint8Array(65536);
-  #from = new Uint8Array(SOCKADDR_IN6_LEN);
-  #fromLen = new Uint8Array(4);
+  #rx = new ReceiveBuffer(SOCKADDR_IN6_LEN);
 
   private constructor(fd: number) {
     this.fd = fd;
@@ -221,9 +220,8 @@ export class Udp6Socket {
     if (fd < 0) throw lastError("socket");
     const sock = new Udp6Socket(fd);
     try {
-      const set = (level: number, opt: number, val: Uint8Array<ArrayBuffer>, name: string) => {
-        if (c.setsockopt(fd, level, opt, val, val.length) < 0) throw lastError(name);
-      };
+      const set = (level: number, opt: number, val: Uint8Array<ArrayBuffer>, name: string) =>
+        setSocketOption(fd, level, opt, val, name);
       const ifindex = (name: string) => {
         const i = interfaceIndex(name);
         if (i === 0) throw lastError(`if_nametoindex(${name})`);
@@ -286,24 +284,11 @@ export class Udp6Socket {
    */
   receiveNow(): Datagram6 | null {
     if (this.#closed) return null;
-    new DataView(this.#fromLen.buffer).setUint32(0, SOCKADDR_IN6_LEN, true);
-    const n = Number(
-      libc().recvfromNow(
-        this.fd,
-        this.#buf,
-        BigInt(this.#buf.length),
-        MSG_DONTWAIT,
-        this.#from,
-        this.#fromLen,
-      ),
-    );
-    return this.#datagram(n);
-  }
-
-  #datagram(n: number): Datagram6 | null {
-    if (n < 0 || this.#closed) return null;
-    const port = new DataView(this.#from.buffer).getUint16(2, false);
-    return { bytes: this.#buf.slice(0, n), from: formatIPv6(this.#from.subarray(8, 24)), port };
+    const n = this.#rx.take(this.fd);
+    if (n < 0) return null;
+    const a = this.#rx.from;
+    const port = new DataView(a.buffer).getUint16(2, false);
+    return { bytes: this.#rx.payload.slice(0, n), from: formatIPv6(a.subarray(8, 24)), port };
   }
 
   /** Closes the socket (idempotent). */

@@ -115,6 +115,54 @@ export function lastSocketError(op: string): SocketError {
   return new SocketError(op, errno, text);
 }
 
+/** setsockopt(2); throws a {@link SocketError} named `name` when it fails. */
+export function setSocketOption(
+  fd: number,
+  level: number,
+  option: number,
+  value: Uint8Array<ArrayBuffer>,
+  name: string,
+): void {
+  if (socketLibc().setsockopt(fd, level, option, value, value.length) < 0) {
+    throw lastSocketError(name);
+  }
+}
+
+/**
+ * The buffers of a datagram socket's non-blocking receive: payload and sender address
+ * (`sockaddrLen` bytes: 16 for IPv4, 28 for IPv6).
+ */
+export class ReceiveBuffer {
+  /** The payload of the last datagram taken (its first {@link take} bytes). */
+  readonly payload = new Uint8Array(65536);
+  /** The sender's socket address of the last datagram taken. */
+  readonly from: Uint8Array<ArrayBuffer>;
+  readonly #fromLen = new Uint8Array(4);
+
+  /** Buffers for sender addresses of `sockaddrLen` bytes. */
+  constructor(sockaddrLen: number) {
+    this.from = new Uint8Array(sockaddrLen);
+  }
+
+  /**
+   * Takes one queued datagram from `fd` without waiting (MSG_DONTWAIT, on this thread):
+   * its length, or -1 when none is queued or the call failed.
+   */
+  take(fd: number): number {
+    new DataView(this.#fromLen.buffer).setUint32(0, this.from.length, true);
+    return Number(
+      socketLibc().recvfromNow(
+        fd,
+        this.payload,
+        BigInt(this.payload.length),
+        MSG_DONTWAIT,
+        this.from,
+        this.#fromLen,
+      ),
+    );
+  }
+}
+
 /** A C `int` option value for setsockopt. */
 export function intOpt(n: number): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(4);

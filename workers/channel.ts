@@ -13,6 +13,8 @@
  * @module
  */
 
+import { readNow } from "../sys/socket.ts";
+
 /** Frame kind: a JSON-encoded control object. */
 export const FRAME_CONTROL = 1;
 /** Frame kind: raw packet bytes. */
@@ -196,6 +198,31 @@ export async function* readFramesFrom(
     const n = await reader.read(buf);
     if (n === null) return;
     for (const f of dec.push(buf.slice(0, n))) yield f;
+  }
+}
+
+/**
+ * Frames from a descriptor the caller knows to be readable (a worker's stdin after poll(2)):
+ * one read(2) on the calling thread per {@link FdFrameReader.read}, no helper thread.
+ */
+export class FdFrameReader {
+  readonly #fd: number;
+  readonly #dec = new FrameDecoder();
+  readonly #buf: Uint8Array<ArrayBuffer>;
+
+  /** Reads `fd` in chunks of up to `chunk` bytes. */
+  constructor(fd: number, chunk = 65536) {
+    this.#fd = fd;
+    this.#buf = new Uint8Array(chunk);
+  }
+
+  /**
+   * The frames one read completes (maybe none); `null` at the end of the stream. Throws
+   * {@link ChannelError} on a corrupt stream.
+   */
+  read(): Frame[] | null {
+    const n = readNow(this.#fd, this.#buf);
+    return n === 0 ? null : this.#dec.push(this.#buf.slice(0, n));
   }
 }
 

@@ -8,8 +8,8 @@
  */
 
 import { SocketError, UdpSocket } from "../sys/inet.ts";
-import { POLLNVAL, readNow } from "../sys/socket.ts";
-import { FrameDecoder } from "./channel.ts";
+import { POLLNVAL } from "../sys/socket.ts";
+import { FdFrameReader } from "./channel.ts";
 import { FdWaiter, READY } from "./fd_loop.ts";
 import { canonicalIPv6, isLinkLocal, parseIPv6, scopeIndex, Udp6Socket } from "../sys/inet6.ts";
 import { ucast6PeerText, type UdpSpec } from "./media_spec.ts";
@@ -133,8 +133,7 @@ export async function runReader(
   const sock = openReader(m);
   port.control({ t: "ready" });
   const waiter = new FdWaiter([sock.fd, STDIN]);
-  const dec = new FrameDecoder();
-  const buf = new Uint8Array(4096);
+  const channel = new FdFrameReader(STDIN, 4096);
   try {
     while (true) {
       const [onSocket, onStdin] = await waiter.next();
@@ -148,9 +147,9 @@ export async function runReader(
       }
       if (onStdin & READY) {
         // the master's notices; the end of the channel means the master is gone
-        const n = readNow(STDIN, buf);
-        if (n === 0) return;
-        for (const f of dec.push(buf.slice(0, n))) if (f.kind === "control") onControl(f.value);
+        const frames = channel.read();
+        if (frames === null) return;
+        for (const f of frames) if (f.kind === "control") onControl(f.value);
       }
     }
   } finally {
@@ -167,13 +166,12 @@ export async function runWriterLoop(
   onControl: (value: unknown) => void = () => {},
 ): Promise<void> {
   const waiter = new FdWaiter([STDIN]);
-  const dec = new FrameDecoder();
-  const buf = new Uint8Array(65536);
+  const channel = new FdFrameReader(STDIN);
   while (true) {
     await waiter.next();
-    const n = readNow(STDIN, buf);
-    if (n === 0) return;
-    for (const f of dec.push(buf.slice(0, n))) {
+    const frames = channel.read();
+    if (frames === null) return;
+    for (const f of frames) {
       if (f.kind === "packet") writer.send(f.bytes);
       else onControl(f.value);
     }

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { SIGNAL_NUMBERS } from "../../sys/signals.ts";
+
 /** Result of {@link run}: exit code and decoded output. */
 export interface RunResult {
   /** Exit code (128 + signal number when killed by a signal). */
@@ -101,20 +103,6 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<RunResu
   if ((opts.check ?? true) && !result.success) throw new CommandError(cmd, result);
   return result;
 }
-
-const SIGNAL_NUMBERS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGABRT: 6,
-  SIGKILL: 9,
-  SIGUSR1: 10,
-  SIGSEGV: 11,
-  SIGUSR2: 12,
-  SIGPIPE: 13,
-  SIGALRM: 14,
-  SIGTERM: 15,
-};
 
 /** Linux signal number of a signal name (0 when unknown). */
 export function signalNumber(name: string): number {
