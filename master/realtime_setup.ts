@@ -14,17 +14,20 @@
  *   FIFO reader 16 + 8 KB — is at least half of a finite limit:
  *   `ERROR: Cannot lock ourselves into memory:  System limits on locked-in memory are too
  *   small.` and the process stays unlocked.
- * - Else `mlockall`. Failure: `ERROR: Unable to lock pid <pid> in memory: <errno text>`
- *   (`WARN:` when the system has no mlockall, ENOSYS).
+ * - Else lock in memory. Failure: `ERROR: Unable to lock pid <pid> in memory: <errno text>`
+ *   (`WARN:` when the system has no such call, ENOSYS).
  *
  * Differences, on purpose:
  *
- * - Locking uses `MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT` unless `populate` is set: pages are
- *   locked when first touched instead of all at once. Heartbeat's plain
- *   `MCL_CURRENT | MCL_FUTURE` faults in every accessible mapping, which for a Deno process
- *   (V8 code space, ICU data, an 8 MB stack per runtime thread) costs about 650 MB of RSS per
- *   core process instead of about 40 MB (measured by realtime_setup_test.ts); with ON_FAULT every page the process actually uses
- *   is still locked and never swapped out, which is what the directive is for.
+ * - Heartbeat calls `mlockall(MCL_CURRENT | MCL_FUTURE)`. hb must not: V8 returns unused heap
+ *   pages with `madvise(MADV_DONTNEED)`, the kernel refuses that on locked pages, and V8 dies
+ *   of the refusal ("Check failed: 0 == ret", a Deno panic) at the first memory-reducing
+ *   garbage collection — every worker about 45 s after its start, in an endless respawn cycle.
+ *   hb locks instead the process's code (the executable, its embedded snapshot and the shared
+ *   libraries) and its stack, page by page as they are first touched (`mlock2` ON_FAULT, or
+ *   all at once with `populate`): a code page faulted back from disk is what would stall a
+ *   heartbeat on a loaded machine. The JS heap is anonymous memory, never paged out without
+ *   swap; with swap it can be — the one thing given up (sys/realtime.ts `lockMappings`).
  * - Heartbeat pre-touches `memreserve` KB of malloc heap (and 32 KB of stack) before locking
  *   so that later allocations do not fault. V8's garbage-collected heap cannot be
  *   pre-reserved that way, so the reservation only enters the limit check above (the same
@@ -43,17 +46,13 @@
 
 import {
   getrlimit,
-  MCL_CURRENT,
-  MCL_FUTURE,
-  MCL_ONFAULT,
-  mlockall,
   RLIM_INFINITY,
   RLIMIT_MEMLOCK,
   SCHED_RR,
   schedSetScheduler,
   setrlimit,
 } from "../sys/libc.ts";
-import { makeRealtime, minRealtimePriority } from "../sys/realtime.ts";
+import { lockMappings, makeRealtime, minRealtimePriority } from "../sys/realtime.ts";
 
 /** `SCHED_RESET_ON_FORK`: processes started by a realtime thread begin as SCHED_OTHER. */
 export const SCHED_RESET_ON_FORK = 0x40000000;
@@ -89,7 +88,7 @@ export interface RealtimeSetupConfig {
   rtprio?: number;
   /** `memreserve` in KB (default 6500). */
   memreserveKb: number;
-  /** Lock with plain `MCL_CURRENT | MCL_FUTURE` (fault everything in now). Default false. */
+  /** Fault every locked page in now instead of as first touched. Default false. */
   populate?: boolean;
   /** Switch every thread of the process (default true). */
   allThreads?: boolean;
@@ -113,7 +112,7 @@ export interface RealtimeSetupReport {
   enabled: boolean;
   /** SCHED_RR priority in effect (0 when not switched). */
   priority: number;
-  /** True when mlockall succeeded. */
+  /** True when locking succeeded. */
   locked: boolean;
   /** RLIMIT_MEMLOCK soft limit after raising it (null if unknown). */
   memlockLimit: bigint | null;
@@ -188,14 +187,16 @@ export function applyRealtime(
       return report;
     }
   }
-  const m = mlockall(MCL_CURRENT | MCL_FUTURE | (cfg.populate ? 0 : MCL_ONFAULT));
-  if (m.ok) {
+  const m = lockMappings({ populate: cfg.populate });
+  if (m.locked) {
     report.locked = true;
     log("debug", `pid ${Deno.pid} locked in memory.`);
-  } else if (m.error.code === "ENOSYS") {
-    log("WARN", `Unable to lock pid ${Deno.pid} in memory: ${errnoText(m.error.message)}`);
   } else {
-    log("ERROR", `Unable to lock pid ${Deno.pid} in memory: ${errnoText(m.error.message)}`);
+    const text = errnoText(m.errors[0] ?? "nothing to lock");
+    log(
+      /ENOSYS|not implemented/i.test(text) ? "WARN" : "ERROR",
+      `Unable to lock pid ${Deno.pid} in memory: ${text}`,
+    );
   }
   return report;
 }

@@ -157,6 +157,9 @@ export const MCL_FUTURE = 2;
 /** Lock pages only once they are faulted in (Linux ≥ 4.4). */
 export const MCL_ONFAULT = 4;
 
+/** `mlock2` flag: lock pages only once they are faulted in (Linux ≥ 4.4). */
+export const MLOCK_ONFAULT = 1;
+
 /** `setpriority` "which" value for a process. */
 export const PRIO_PROCESS = 0;
 
@@ -191,6 +194,7 @@ const SYMBOLS = {
   umask: { parameters: ["u32"], result: "u32" },
   mlockall: { parameters: ["i32"], result: "i32" },
   munlockall: { parameters: [], result: "i32" },
+  mlock2: { parameters: ["usize", "usize", "u32"], result: "i32" },
   sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   sched_getscheduler: { parameters: ["i32"], result: "i32" },
   sched_get_priority_min: { parameters: ["i32"], result: "i32" },
@@ -448,6 +452,12 @@ export function setPriority(which: number, who: number, prio: number): LibcResul
 export function mlockall(flags: number): LibcResult<void> {
   const l = load();
   return l === null ? noLib() : checkedVoid(l, "mlockall", l.mlockall(flags));
+}
+
+/** `mlock2(addr, len, flags)`: locks one address range ({@link MLOCK_ONFAULT} or 0). */
+export function mlock2(addr: bigint, len: bigint, flags: number): LibcResult<void> {
+  const l = load();
+  return l === null ? noLib() : checkedVoid(l, "mlock2", l.mlock2(addr, len, flags));
 }
 
 /** `munlockall()`. */

@@ -14,10 +14,8 @@
 
 import {
   getrlimit,
-  MCL_CURRENT,
-  MCL_FUTURE,
-  MCL_ONFAULT,
-  mlockall,
+  mlock2,
+  MLOCK_ONFAULT,
   munlockall,
   RLIM_INFINITY,
   RLIMIT_MEMLOCK,
@@ -35,11 +33,11 @@ export interface SchedulingReport {
   scheduled: boolean;
   /** The real-time priority applied (0 for normal scheduling). */
   priority: number;
-  /** True when mlockall / munlockall succeeded (false if not attempted). */
+  /** True when locking ({@link lockMappings}) / munlockall succeeded (false if not attempted). */
   locked: boolean;
   /** RLIMIT_MEMLOCK soft limit after the attempt to raise it (bytes; null if unknown). */
   memlockLimit: bigint | null;
-  /** Failure descriptions (`"mlockall: Cannot allocate memory"`, …); empty when all worked. */
+  /** Failure descriptions (`"mlock2: Cannot allocate memory"`, …); empty when all worked. */
   errors: string[];
 }
 
@@ -50,11 +48,10 @@ export interface RealtimeOptions {
   /** Also switch the already existing threads of the process (default false). */
   allThreads?: boolean;
   /**
-   * Fault in every accessible page now (plain `MCL_CURRENT | MCL_FUTURE`, as Heartbeat does)
-   * instead of locking pages as they are first touched (`MCL_ONFAULT`, the default). A Deno
-   * process maps gigabytes of reserved address space and per-thread stacks; pre-faulting
-   * them costs hundreds of megabytes of RSS for no benefit, while MCL_ONFAULT still keeps
-   * every page the process uses out of swap.
+   * Fault in every locked page now (as Heartbeat's plain `MCL_CURRENT | MCL_FUTURE` does)
+   * instead of locking pages as they are first touched (`MLOCK_ONFAULT`, the default). The
+   * Deno executable alone is over 100 MB; pre-faulting it costs that much RSS for no
+   * benefit, while ON_FAULT still keeps every page the process uses resident.
    */
   populate?: boolean;
 }
@@ -80,8 +77,9 @@ function otherThreads(): number[] {
 
 /**
  * Switches to SCHED_RR at `priority` (default: the policy minimum; clamped into the allowed
- * range), raises RLIMIT_MEMLOCK as far as permitted and locks all current and future pages
- * (`mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)`, see {@link RealtimeOptions.populate}).
+ * range), raises RLIMIT_MEMLOCK as far as permitted and locks code and stack in memory
+ * ({@link lockMappings}; never `mlockall`, which kills a V8 process: see
+ * {@link lockableMappings}). See {@link RealtimeOptions.populate}.
  * Never throws; see the report for what worked.
  */
 export function makeRealtime(priority?: number, opts: RealtimeOptions = {}): SchedulingReport {
@@ -101,12 +99,86 @@ export function makeRealtime(priority?: number, opts: RealtimeOptions = {}): Sch
   let memlockLimit: bigint | null = null;
   if (opts.lock ?? true) {
     memlockLimit = raiseMemlockLimit(errors);
-    const flags = MCL_CURRENT | MCL_FUTURE | (opts.populate ? 0 : MCL_ONFAULT);
-    const m = mlockall(flags);
-    if (m.ok) locked = true;
-    else errors.push(m.error.message);
+    const m = lockMappings({ populate: opts.populate });
+    locked = m.locked;
+    errors.push(...m.errors);
   }
   return { scheduled: s.ok, priority: s.ok ? prio : 0, locked, memlockLimit, errors };
+}
+
+/** One line of `/proc/self/maps`, as far as locking needs it. */
+export interface Mapping {
+  /** First address. */
+  start: bigint;
+  /** One past the last address. */
+  end: bigint;
+  /** Permissions, e.g. `r-xp`. */
+  perms: string;
+  /** Path or pseudo-name (`[stack]`, `[heap]`), empty for anonymous memory. */
+  path: string;
+}
+
+/** Parses the text of `/proc/<pid>/maps`. */
+export function parseMaps(text: string): Mapping[] {
+  const out: Mapping[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (!m) continue;
+    out.push({ start: BigInt("0x" + m[1]), end: BigInt("0x" + m[2]), perms: m[3], path: m[4] });
+  }
+  return out;
+}
+
+/**
+ * The mappings {@link lockMappings} locks: readable mappings of files (the executable with
+ * its embedded snapshot and ICU data, the shared libraries) and the main thread's stack.
+ * Never anonymous memory: that is where V8 keeps its heap, and V8 gives unused heap pages
+ * back with `madvise(MADV_DONTNEED)`, which the kernel refuses on locked pages (EINVAL); V8
+ * treats that refusal as a fatal error and the process dies at its next memory-reducing
+ * garbage collection (about 45 s after start in an idle hb worker). Not `memfd:` or device
+ * mappings either.
+ */
+export function lockableMappings(maps: readonly Mapping[]): Mapping[] {
+  return maps.filter((m) =>
+    m.perms[0] === "r" &&
+    (m.path === "[stack]" ||
+      (m.path.startsWith("/") && !m.path.startsWith("/memfd:") && !m.path.startsWith("/dev/") &&
+        !m.path.endsWith(" (deleted)")))
+  );
+}
+
+/** What {@link lockMappings} did. */
+export interface LockReport {
+  /** True when at least the executable's mappings were locked and nothing failed. */
+  locked: boolean;
+  /** Bytes of address space locked. */
+  bytes: bigint;
+  /** Failure descriptions; empty when all worked. */
+  errors: string[];
+}
+
+/**
+ * Locks the calling process's code and stack in memory (`mlock2`, page by page as they are
+ * first touched unless `populate`): what `mlockall(MCL_CURRENT | MCL_FUTURE)` does for a C
+ * daemon, minus the V8 heap (see {@link lockableMappings} for why locking it kills the
+ * process). The heap is anonymous memory: without swap it is never paged out; with swap it
+ * can be, which is the one thing this gives up. Never throws.
+ */
+export function lockMappings(opts: { populate?: boolean } = {}): LockReport {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/proc/self/maps");
+  } catch (e) {
+    return { locked: false, bytes: 0n, errors: [`/proc/self/maps: ${e}`] };
+  }
+  const errors: string[] = [];
+  let bytes = 0n;
+  for (const m of lockableMappings(parseMaps(text))) {
+    const r = mlock2(m.start, m.end - m.start, opts.populate ? 0 : MLOCK_ONFAULT);
+    if (r.ok) bytes += m.end - m.start;
+    else if (errors.length === 0) errors.push(r.error.message);
+  }
+  return { locked: errors.length === 0 && bytes > 0n, bytes, errors };
 }
 
 /** Raises RLIMIT_MEMLOCK to unlimited, or at least soft = hard; returns the soft limit. */

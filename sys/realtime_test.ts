@@ -1,59 +1,27 @@
-// sys/realtime.ts in a child process: SCHED_RR + memory lock, then back to normal.
-import { assert, assertEquals, assertMatch } from "../tests/assert.ts";
+import { assertEquals } from "../tests/assert.ts";
+import { lockableMappings, parseMaps } from "./realtime.ts";
 
-Deno.test("makeRealtime / makeNormal", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./testdata/realtime_child.ts", import.meta.url).pathname],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const writer = child.stdin.getWriter();
-  let buf = "";
-  const answer = async (cmd?: string) => {
-    if (cmd !== undefined) await writer.write(new TextEncoder().encode(cmd + "\n"));
-    while (!buf.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("child ended");
-      buf += value;
-    }
-    const i = buf.indexOf("\n");
-    const line = buf.slice(0, i);
-    buf = buf.slice(i + 1);
-    return JSON.parse(line);
-  };
-  const sched = async () => {
-    const f = (await Deno.readTextFile(`/proc/${child.pid}/stat`)).split(") ")[1].split(" ");
-    return { rtprio: Number(f[40 - 3]), policy: Number(f[41 - 3]) };
-  };
-  const vmLck = async () =>
-    Number((await Deno.readTextFile(`/proc/${child.pid}/status`)).match(/VmLck:\s+(\d+)/)![1]);
-  try {
-    assertEquals(await answer(), { ready: true });
-    const rt = await answer("rt 3");
-    assertEquals(rt.errors, []);
-    assert(rt.scheduled && rt.locked);
-    assertEquals(rt.priority, 3);
-    assertEquals(await sched(), { rtprio: 3, policy: 2 }); // SCHED_RR
-    assert((await vmLck()) > 0, "memory locked");
-    const rss = Number(
-      (await Deno.readTextFile(`/proc/${child.pid}/status`)).match(/VmRSS:\s+(\d+)/)![1],
-    );
-    assert(rss < 200_000, `MCL_ONFAULT must not fault in everything (RSS ${rss} kB)`);
+const MAPS = `55d0c0000000-55d0c1000000 r--p 00000000 fe:00 123 /usr/bin/deno
+55d0c1000000-55d0c8000000 r-xp 01000000 fe:00 123 /usr/bin/deno
+55d0c8000000-55d0c8100000 rw-p 08000000 fe:00 123 /usr/bin/deno
+55d0c9000000-55d0c9400000 rw-p 00000000 00:00 0                          [heap]
+2f0000000000-2f0000040000 rw-p 00000000 00:00 0 
+7f0000000000-7f0000001000 ---p 00000000 fe:00 77 /usr/lib/x86_64-linux-gnu/libc.so.6
+7f0000001000-7f0000100000 r-xp 00001000 fe:00 77 /usr/lib/x86_64-linux-gnu/libc.so.6
+7f0000200000-7f0000300000 rw-s 00000000 00:01 9 /memfd:wayland (deleted)
+7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0                          [stack]
+7ffc00100000-7ffc00101000 r-xp 00000000 00:00 0                          [vdso]
+`;
 
-    const clamped = await answer("rt 500");
-    assertEquals(clamped.priority, 99);
-
-    const normal = await answer("normal");
-    assertEquals(normal.errors, []);
-    assertEquals(await sched(), { rtprio: 0, policy: 0 });
-    assertEquals(await vmLck(), 0);
-    assertMatch(String(normal.priority), /^0$/);
-  } finally {
-    await writer.write(new TextEncoder().encode("quit\n")).catch(() => {});
-    await writer.close().catch(() => {});
-    await reader.cancel();
-    await child.status;
-  }
+Deno.test("maps: code, data of files and the main stack are locked; anonymous memory never", () => {
+  const maps = parseMaps(MAPS);
+  assertEquals(maps.length, 10);
+  assertEquals(maps[4].path, "");
+  assertEquals(lockableMappings(maps).map((m) => `${m.perms} ${m.path}`), [
+    "r--p /usr/bin/deno",
+    "r-xp /usr/bin/deno",
+    "rw-p /usr/bin/deno",
+    "r-xp /usr/lib/x86_64-linux-gnu/libc.so.6",
+    "rw-p [stack]",
+  ]);
 });
