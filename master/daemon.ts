@@ -181,8 +181,14 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     }
   };
 
+  // hb: SIGTERM during a shutdown-and-restart cancels the re-exec (Heartbeat ignores SIGTERM
+  // then and restarts anyway, so `heartbeat -k` could not stop it)
+  let termRequested = false;
+  let cancelRestartWait: (() => void) | undefined;
   const shutdown = () => {
     stopping = true; // no reload any more (a restart under way goes on: Heartbeat ignores it too)
+    termRequested = true;
+    cancelRestartWait?.();
     runtime.requestShutdown();
   };
   Deno.addSignalListener("SIGTERM", shutdown);
@@ -201,6 +207,18 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   Deno.addSignalListener("SIGUSR1", () => changeDebug(1));
   Deno.addSignalListener("SIGUSR2", () => changeDebug(-1));
 
+  // A broken invariant anywhere in the master (an exception nobody caught, a rejected promise
+  // nobody awaited) is not swallowed and does not kill the process with the resources still
+  // running: it takes the fail-safe path (MasterRuntime.failSafe).
+  globalThis.addEventListener("error", (ev) => {
+    ev.preventDefault();
+    runtime.failSafe("uncaught exception in the master", ev.error ?? ev.message);
+  });
+  globalThis.addEventListener("unhandledrejection", (ev) => {
+    ev.preventDefault();
+    runtime.failSafe("unhandled promise rejection in the master", ev.reason);
+  });
+
   const ok = await runtime.start();
   if (!ok) {
     log("CRIT", "Emergency Shutdown: Master Control process died.");
@@ -212,7 +230,35 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   started = true;
   if (hupPending) reload();
   const code = await runtime.done;
+  if (runtime.failed) {
+    // the fail-safe path (MasterRuntime.failSafe): resources released, workers stopped
+    log("CRIT", `Emergency Shutdown: ${cfg.core.nodeName} heartbeat exits with status ${code}.`);
+    return code;
+  }
   log("info", `${cfg.core.nodeName} Heartbeat shutdown complete.`);
+  if (runtime.restartAfterShutdown) {
+    // the shutdown-and-restart procedure (behavior.md §4.3): a fresh start after our peers
+    // have seen us dead: no -R, a new generation, the full start-up negotiation
+    log("info", "Heartbeat restart triggered.");
+    log("info", "Restarting heartbeat.");
+    log("info", "Performing heartbeat restart exec.");
+    // Heartbeat sleeps (deadtime rounded up to seconds) + 1 s before its exec
+    const waitMs = (Math.ceil(cfg.core.deadtimeMs / 1000) + 1) * 1000;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      cancelRestartWait = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    if (termRequested) {
+      log("info", "Heartbeat restart cancelled: shutdown requested.");
+      return code;
+    }
+    Deno.env.delete(RESTART_HOLDING_ENV);
+    // hb: the daemon flags (-d, -M, -f, -l) are kept; Heartbeat execs a bare `heartbeat`
+    return reexec(selfCommand(["heartbeat", ...(opts.flags ?? [])]), log);
+  }
   if (!restart.requested) return code;
   log("info", "Heartbeat restart triggered.");
   log("info", "Restarting heartbeat.");
@@ -222,6 +268,11 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   const argv = selfCommand(["heartbeat", "-R", ...passed.args, ...(opts.flags ?? [])]);
   if (passed.holdingEnv !== undefined) Deno.env.set(RESTART_HOLDING_ENV, passed.holdingEnv);
   else Deno.env.delete(RESTART_HOLDING_ENV);
+  return reexec(argv, log);
+}
+
+/** Replaces this process by `argv` (same pid); returns 1 only when the exec failed. */
+function reexec(argv: string[], log: (prio: Priority, text: string) => void): number {
   // the new image starts with clean signal dispositions and only stdin, stdout and stderr
   resetSignals();
   closeOnExecFrom3();

@@ -32,6 +32,13 @@ export interface SupervisorHooks {
   onFifo(bytes: Uint8Array): void;
   /** Extra environment for workers (e.g. HA_* values). */
   env?: Record<string, string>;
+  /**
+   * A core process died and could not be restarted (Heartbeat's `CoreProcessDied` reaching
+   * its `restart:` label, after `Core heartbeat process <kind> (pid <pid>) died! Restarting.`):
+   * the master runs the shutdown-and-restart procedure. Called once per failure; the
+   * supervisor keeps retrying the medium in the meantime, as Heartbeat does.
+   */
+  onUnrecoverable?(kind: CoreKind, pid: number): void;
 }
 
 interface Proc {
@@ -188,7 +195,7 @@ export class Supervisor {
     this.#procs = this.#procs.filter((p) => p !== proc);
     if (proc.kind === "HBFIFO") {
       this.#hooks.log("WARN", "Restarting HBFIFO process.");
-      this.#spawn("HBFIFO", -1);
+      void this.#restartFifo(proc);
       return;
     }
     const ch = proc.channel;
@@ -206,10 +213,42 @@ export class Supervisor {
       return;
     }
     this.#hooks.log("ERROR", `Both comm processes for channel ${ch} have died.  Restarting.`);
-    this.#restartChannel(ch);
+    this.#restartChannel(ch, proc);
   }
 
-  #restartChannel(ch: number): void {
+  /** Restarts the FIFO reader; a restart that fails restarts heartbeat (as Heartbeat). */
+  async #restartFifo(dead: Proc): Promise<void> {
+    let ok = false;
+    try {
+      ok = await this.#spawn("HBFIFO", -1).ready;
+    } catch (e) {
+      this.#hooks.log("ERROR", `cannot start HBFIFO: ${e instanceof Error ? e.message : e}`);
+    }
+    if (ok || this.#stopping) return;
+    this.#hooks.log("ERROR", "HBFIFO restart failed.  Restarting heartbeat.");
+    this.#unrecoverable(dead);
+  }
+
+  /**
+   * Heartbeat's `restart:` path of CoreProcessDied: logged, then the master restarts heartbeat
+   * ({@link SupervisorHooks.onUnrecoverable}).
+   */
+  #unrecoverable(dead: Proc): void {
+    this.#hooks.log(
+      "ERROR",
+      `Core heartbeat process ${dead.kind} (pid ${dead.pid}) died! Restarting.`,
+    );
+    this.#hooks.onUnrecoverable?.(dead.kind, dead.pid);
+  }
+
+  /**
+   * Restarts both workers of a channel, at once the first time, then with back-off (a worker
+   * that keeps dying does not spin). A restart whose workers cannot start (the medium cannot
+   * be opened again) is what Heartbeat cannot recover from: `Communications restart failed.
+   * Will try again later.`, then the shutdown-and-restart of the whole daemon; the channel is
+   * still retried meanwhile.
+   */
+  #restartChannel(ch: number, dead: Proc): void {
     const r = this.#restarts.get(ch) ?? { count: 0, lastStart: 0 };
     if (Date.now() - r.lastStart > STABLE_MS) r.count = 0;
     const delay = r.count === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** (r.count - 1));
@@ -219,14 +258,23 @@ export class Supervisor {
       r.timer = undefined;
       if (this.#stopping) return;
       r.lastStart = Date.now();
-      const pair = [this.#spawn("HBWRITE", ch), this.#spawn("HBREAD", ch)];
-      const ok = await Promise.all(pair.map((p) => p.ready));
-      if (this.#stopping) return;
-      if (ok.every((x) => x)) {
-        this.#hooks.log("info", "Communications restart succeeded.");
-      } else {
-        this.#hooks.log("ERROR", "Communications restart failed. Will try again later.");
+      let ok = false;
+      try {
+        const pair = [this.#spawn("HBWRITE", ch), this.#spawn("HBREAD", ch)];
+        ok = (await Promise.all(pair.map((p) => p.ready))).every((x) => x);
+      } catch (e) {
+        this.#hooks.log(
+          "ERROR",
+          `cannot start comm processes: ${e instanceof Error ? e.message : e}`,
+        );
       }
+      if (this.#stopping) return;
+      if (ok) {
+        this.#hooks.log("info", "Communications restart succeeded.");
+        return;
+      }
+      this.#hooks.log("ERROR", "Communications restart failed. Will try again later.");
+      this.#unrecoverable(dead);
     }, delay);
   }
 
