@@ -105,6 +105,8 @@ export class MasterRuntime {
   #failed = false;
   /** Test hook ({@link FAULT_ENV}): the event that makes the core "throw". */
   readonly #fault: FaultHook | undefined;
+  /** Test hook ({@link STOP_STATUS_ENV}): the FIFO message type that stops our status. */
+  readonly #stopStatusOn: string | undefined;
   #lastBadLog = -Infinity;
   #badSinceLog = 0;
   #done: Promise<number>;
@@ -186,6 +188,7 @@ export class MasterRuntime {
       });
     }
     this.#fault = parseFaultHook(Deno.env.get(FAULT_ENV));
+    this.#stopStatusOn = Deno.env.get(STOP_STATUS_ENV) || undefined;
     this.#done = new Promise((r) => this.#resolveDone = r);
   }
 
@@ -495,6 +498,14 @@ export class MasterRuntime {
 
   #feed(ev: NodeCoreEvent): void {
     if (this.#stopping || this.#failed) return;
+    if (
+      this.#stopStatusOn !== undefined && ev.type === "message" && ev.origin.kind === "fifo" &&
+      ev.msg.type === this.#stopStatusOn
+    ) {
+      this.#log("WARN", `test hook (${STOP_STATUS_ENV}): our status messages stop now`);
+      this.#core.membership.stopOwnStatus();
+      return;
+    }
     let actions: NodeCoreAction[];
     try {
       if (this.#fault !== undefined && matchesFault(this.#fault, ev)) {
@@ -715,6 +726,13 @@ export class MasterRuntime {
  * ({@link MasterRuntime.failSafe}) in a real node. Unset in production.
  */
 export const FAULT_ENV = "HB_TEST_CORE_FAULT";
+
+/**
+ * Test hook: `HB_TEST_STOP_STATUS=<message type>`: a message of that type written to the FIFO
+ * makes the core stop sending its periodic status ({@link HbCore.stopOwnStatus}), which is how
+ * a test drives `No local heartbeat`. Unset in production.
+ */
+export const STOP_STATUS_ENV = "HB_TEST_STOP_STATUS";
 
 /** A parsed {@link FAULT_ENV} value. */
 interface FaultHook {
