@@ -47,7 +47,6 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import {
-  assertStable,
   keepLogs,
   requireRealHeartbeat,
   sleep,
