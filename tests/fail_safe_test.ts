@@ -1,0 +1,88 @@
+/**
+ * The fail-safe path for internal errors (issue 11, master/runtime.ts `failSafe`), on real hb
+ * nodes in the testbed: node1 runs with the test hook `HB_TEST_CORE_FAULT=message:<type>`, so the
+ * core "throws" when a message of that type arrives from the FIFO. node1 must log the error at
+ * CRIT with its stack, never feed its core again, release every group it runs, stop its workers
+ * and exit with 100; node2 takes every group over; the {@link Watch} proves that no group ran
+ * on both nodes at any time.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "./assert.ts";
+import {
+  configure,
+  keepLogs,
+  requireRealHeartbeat,
+  waitPlacement,
+  Watch,
+} from "./failover_harness.ts";
+import { allOn, NORMAL, PAIR_HARESOURCES } from "./failover_pair.ts";
+import { Testbed } from "./testbed/mod.ts";
+import { FAULT_ENV } from "../master/runtime.ts";
+
+const FAULT_TYPE = "hb-test-fault";
+
+Deno.test("fail-safe: an exception in the core releases the groups, the peer takes over, exit 100", async () => {
+  await requireRealHeartbeat();
+  await using tb = await Testbed.create({
+    nodes: ["node1", "node2"],
+    links: 1,
+    client: true,
+    name: "fsafe",
+  });
+  const watch = new Watch(tb);
+  await watch.start();
+  const [n1, n2] = tb.nodes;
+  try {
+    await configure(tb, { autoFailback: "on", haresources: PAIR_HARESOURCES });
+    await Promise.all([
+      n1.start({ impl: "hb", env: { [FAULT_ENV]: `message:${FAULT_TYPE}` } }),
+      n2.start({ impl: "hb" }),
+    ]);
+    await waitPlacement(tb, NORMAL, 30_000);
+    const from = await n1.logOffset();
+    const from2 = await n2.logOffset();
+    const t0 = performance.now();
+    const r = await n1.exec([
+      "sh",
+      "-c",
+      `printf '>>>\\nt=${FAULT_TYPE}\\n<<<\\n' > /var/lib/heartbeat/fifo`,
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    await n1.waitForLog(
+      `CRIT: core failure on message ${FAULT_TYPE}: Error: injected core fault`,
+      { from, timeoutMs: 5000 },
+    );
+    const status = await n1.wait();
+    const exited = performance.now() - t0;
+    assertEquals(status.code, 100, "node1 exits with Heartbeat's emergency status");
+    await waitPlacement(tb, allOn("node2"), 15_000);
+    const moved = performance.now() - t0;
+    await n2.waitForLog("node node1: is dead", { from: from2, timeoutMs: 5000 });
+    const log = (await n1.readLog()).slice(from);
+    // the stack is logged, the groups were released by their scripts, the workers stopped
+    assert(/CRIT: core failure on message [^\n]*\n[\s\S]*at /.test(log), log);
+    for (
+      const want of [
+        "CRIT: Emergency Shutdown: internal error: giving up all HA resources and exiting",
+        "Releasing resource group: node1 198.18.0.100/24/eth0 rec::g1",
+        "Releasing resource group: node2 rec::g2",
+        "CRIT: Emergency Shutdown: resource release finished.",
+        "killing HBREAD process",
+        "CRIT: Emergency Shutdown: node1 heartbeat exits with status 100.",
+      ]
+    ) assert(log.includes(want), `node1 log lacks "${want}":\n${log}`);
+    // nothing after the fault came from the core: no status change, no resource decision
+    assert(!log.includes("Heartbeat shutdown in progress"), log);
+    console.log(
+      `  fault → node1 exited: ${exited.toFixed(0)} ms; fault → node2 runs every group: ${
+        moved.toFixed(0)
+      } ms`,
+    );
+  } finally {
+    await watch.stop();
+    await keepLogs(tb, "fail-safe");
+  }
+  await watch.check();
+});
