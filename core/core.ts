@@ -12,7 +12,9 @@
  *   interval of the last node in the configuration for every link);
  * - a healed partition is reported (`partition-healed`) instead of
  *   scheduling a shutdown-and-restart; a lost local heartbeat is reported
- *   (`restart-required`) and the shell decides;
+ *   (`restart-required`) and the shell runs the shutdown-and-restart
+ *   (master/runtime.ts `restartProcedure`), once per episode where
+ *   Heartbeat repeats the log lines at every check;
  * - a single-node cluster goes `active` and stays so (Heartbeat logs
  *   `'up'` after `'active'` and keeps advertising `up`);
  * - `repnodes` node lists are not applied to the node table.
