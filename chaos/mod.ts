@@ -21,7 +21,8 @@
  *
  * With the default `all`, the hb-hb schedule is also run against a real Heartbeat 3.0.6 pair
  * (`heartbeat` topology) so the report shows both side by side; the real pair's violations are
- * reported, never fatal. Exit status 1 when an hb node broke an invariant.
+ * reported, never fatal. Exit status 1 when an hb node broke an invariant; the logs of a run
+ * with violations are kept (`$TMPDIR/hb-chaos-<seed>-<time>/<topology>/`).
  *
  * @module
  */
@@ -31,6 +32,7 @@ import {
   authkeys,
   hbCommand,
   healthProblems,
+  REAL_CL_STATUS,
   REAL_HEARTBEAT,
   REAL_SHARE_DIR,
   Testbed,
@@ -105,6 +107,9 @@ const EXPECTED_CRIT: readonly RegExp[] = [
   /CRIT: Resource groups held by both \S+ and \S+: resolving to one owner\./,
 ];
 
+/** The resource manager's line for a start that failed (what the script-fail fault does). */
+const FAILED_START_CRIT = /CRIT: Giving up resources due to failure of svc/;
+
 /** One fault's outcome. */
 interface FaultResult {
   fault: Fault;
@@ -113,6 +118,8 @@ interface FaultResult {
   restoreMs?: number;
   /** ms the client got no answer during the fault (sum of gaps > 50 ms). */
   outageMs: number;
+  /** ms from the start of the fault to settled, or to giving up. */
+  windowMs: number;
   violations: string[];
 }
 
@@ -131,6 +138,7 @@ async function runTopology(
   faults: Fault[],
   timing: Timing,
   log: (s: string) => void,
+  keepDir: string,
 ): Promise<RunResult> {
   const impls = topologyImpls(topology);
   const names = impls.map((_, i) => `node${i + 1}`);
@@ -174,7 +182,8 @@ async function runTopology(
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    const settled = await settle(tb, watch, pinger, down, 30_000 + 4 * timing.deadtimeMs);
+    const quietMs = 2 * timing.deadtimeMs;
+    const settled = await settle(tb, watch, pinger, down, 30_000 + 4 * timing.deadtimeMs, quietMs);
     if (settled === undefined) global.push("the cluster did not settle after start");
     const fdsAtStart = masterFds(tb.nodes);
 
@@ -195,7 +204,7 @@ async function runTopology(
       } catch (e) {
         violations.push(`fault could not be applied: ${e instanceof Error ? e.message : e}`);
       }
-      const at = await settle(tb, watch, pinger, down, settleBoundMs(f.kind, timing));
+      const at = await settle(tb, watch, pinger, down, settleBoundMs(f.kind, timing), quietMs);
       excused = false;
       if (at === undefined) {
         violations.push(
@@ -215,7 +224,8 @@ async function runTopology(
         const problems = healthProblems(text, "", { lossExpected: true }).filter((l) =>
           WORKER_DEATH.some((re) => re.test(l))
             ? !workerKilled
-            : /\b(CRIT|EMERG|ALERT): /.test(l) && !EXPECTED_CRIT.some((re) => re.test(l))
+            : /\b(CRIT|EMERG|ALERT): /.test(l) && !EXPECTED_CRIT.some((re) => re.test(l)) &&
+              !(f.kind === "script-fail" && FAILED_START_CRIT.test(l))
         );
         for (const p of problems) violations.push(`${n.name}: ${p}`);
       }
@@ -225,6 +235,7 @@ async function runTopology(
         node: node.name,
         restoreMs: at === undefined ? undefined : Math.round(at - start),
         outageMs: outage(pinger, start, end),
+        windowMs: Math.round(end - start),
         violations,
       };
       results.push(r);
@@ -268,6 +279,17 @@ async function runTopology(
     }
     await pinger.stop();
     await watch.stop();
+    if (global.length > 0 || results.some((r) => r.violations.length > 0)) {
+      const dir = `${keepDir}/${topology}`;
+      await Deno.mkdir(dir, { recursive: true });
+      for (const n of tb.nodes) {
+        for (const f of ["ha-log", "svc.calls"]) {
+          await Deno.copyFile(`${n.logDir}/${f}`, `${dir}/${n.name}.${f}`).catch(() => {});
+        }
+        await Deno.writeTextFile(`${dir}/${n.name}.console`, await n.readConsole());
+      }
+      log(`chaos ${topology}: logs kept in ${dir}`);
+    }
   } finally {
     await tb.destroy();
   }
@@ -361,9 +383,11 @@ async function standby(node: TestNode): Promise<void> {
 }
 
 /**
- * Waits until every node not taken down is running, exactly one of them holds the address and
- * the client got an answer after the last change of holder; the time it happened, or undefined
- * after `boundMs`.
+ * Waits until every node not taken down is running and sees every other such node `active`
+ * (the real `cl_status`, which works against both daemons), exactly one of them holds the
+ * address, and the client is answered, with no change of holder for `quietMs` (a restart in
+ * progress shows up within it). Returns the time of the client's first answer after the last
+ * change of holder (the service restored), or undefined after `boundMs`.
  */
 async function settle(
   tb: Testbed,
@@ -371,19 +395,39 @@ async function settle(
   pinger: Pinger,
   down: Set<string>,
   boundMs: number,
+  quietMs: number,
 ): Promise<number | undefined> {
   const deadline = Date.now() + boundMs;
   while (Date.now() < deadline) {
     const live = watch.holders().filter((h) => !down.has(h));
-    const running = tb.nodes.every((n) => down.has(n.name) || n.running);
-    if (running && live.length === 1) {
+    const up = tb.nodes.filter((n) => !down.has(n.name));
+    if (up.every((n) => n.running) && live.length === 1) {
       const changed = watch.events.length ? watch.events[watch.events.length - 1].at : 0;
+      const first = pinger.replies.find((r) => r.at > changed);
       const last = pinger.replies[pinger.replies.length - 1];
-      if (last && last.at > changed && last.at > Date.now() - 200) return last.at;
+      if (
+        first && last.at > Date.now() - 200 && Date.now() - changed >= quietMs &&
+        await allActive(up)
+      ) {
+        return first.at;
+      }
     }
     await pinger.nextReply(50);
   }
   return undefined;
+}
+
+/** True when every node sees every other node of `nodes` as `active` (`cl_status`). */
+async function allActive(nodes: readonly TestNode[]): Promise<boolean> {
+  for (const n of nodes) {
+    for (const p of nodes) {
+      if (p === n) continue;
+      const r = await n.exec([REAL_CL_STATUS, "nodestatus", p.name], { timeoutMs: 5000 })
+        .catch(() => undefined);
+      if (r?.stdout.trim() !== "active") return false;
+    }
+  }
+  return true;
 }
 
 /** Sum of the probe's silences longer than 50 ms between `from` and `to` (ms). */
@@ -396,6 +440,7 @@ function outage(pinger: Pinger, from: number, to: number): number {
     if (r.at - prev > 50) sum += r.at - prev;
     prev = r.at;
   }
+  if (to - prev > 50) sum += to - prev; // still silent at the end
   return Math.round(sum);
 }
 
@@ -466,7 +511,7 @@ export function report(runs: RunResult[]): string {
 /** Share of the campaign's time the client was answered (1 − outage / duration). */
 export function availability(r: RunResult): number {
   const outageMs = r.results.reduce((a, x) => a + x.outageMs, 0);
-  const ms = r.results.reduce((a, x) => a + (x.restoreMs ?? 0), 0);
+  const ms = r.results.reduce((a, x) => a + x.windowMs, 0);
   return ms > 0 ? Math.max(0, 1 - outageMs / ms) : 1;
 }
 
@@ -478,6 +523,7 @@ async function main(): Promise<number> {
       seed: { type: "string" },
       topology: { type: "string", default: "all" },
       "no-compare": { type: "boolean", default: false },
+      kinds: { type: "string" },
       keepalive: { type: "string", default: "200" },
       deadtime: { type: "string", default: "1000" },
       help: { type: "boolean", short: "h", default: false },
@@ -486,7 +532,8 @@ async function main(): Promise<number> {
   if (values.help) {
     console.log(
       "usage: deno task chaos [--faults N (per topology)] [--seed S] " +
-        "[--topology hb-hb|hb3|mixed|heartbeat|all] [--no-compare] [--keepalive MS] [--deadtime MS]",
+        "[--topology hb-hb|hb3|mixed|heartbeat|all] [--no-compare] [--kinds K1,K2] " +
+        "[--keepalive MS] [--deadtime MS]",
     );
     return 0;
   }
@@ -506,17 +553,27 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  const kinds = values.kinds === undefined
+    ? FAULT_KINDS
+    : values.kinds.split(",").map((k) => k.trim() as FaultKind);
+  for (const k of kinds) {
+    if (!FAULT_KINDS.includes(k)) {
+      console.error(`chaos: unknown fault kind ${k}; allowed: ${FAULT_KINDS.join(", ")}`);
+      return 2;
+    }
+  }
+  const keepDir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/hb-chaos-${seed}-${Date.now()}`;
   installGuard();
   console.log(
     `chaos: seed ${seed}, ${count} faults per topology, timing ${timing.keepaliveMs}/${timing.deadtimeMs} ms`,
   );
   const runs: RunResult[] = [];
   for (const t of topologies) {
-    const faults = planSchedule(seed, count, topologyImpls(t).length);
-    runs.push(await runTopology(t, faults, timing, console.log));
+    const faults = planSchedule(seed, count, topologyImpls(t).length, kinds);
+    runs.push(await runTopology(t, faults, timing, console.log, keepDir));
     if (t === "hb-hb" && !values["no-compare"]) {
       // the same seeded schedule against the real Heartbeat pair, for the side-by-side table
-      runs.push(await runTopology("heartbeat", faults, timing, console.log));
+      runs.push(await runTopology("heartbeat", faults, timing, console.log, keepDir));
     }
   }
   console.log(report(runs));

@@ -82,14 +82,19 @@ const HOLDER_BIASED = new Set<FaultKind>(["kill", "stop", "freeze", "freeze-mast
 /**
  * The schedule of `count` faults for `nodes` nodes drawn from `seed`. Every kind appears
  * before any repeats when `count` ≥ the number of kinds (a round-robin of shuffled rounds), so a
- * short run still covers the vocabulary.
+ * short run still covers the vocabulary. `kinds` limits the vocabulary (default: all).
  */
-export function planSchedule(seed: number, count: number, nodes: number): Fault[] {
+export function planSchedule(
+  seed: number,
+  count: number,
+  nodes: number,
+  kinds: readonly FaultKind[] = FAULT_KINDS,
+): Fault[] {
   const random: Random = seededRandom(seed);
   const out: Fault[] = [];
   let round: FaultKind[] = [];
   for (let i = 1; i <= count; i++) {
-    if (round.length === 0) round = shuffle([...FAULT_KINDS], random);
+    if (round.length === 0) round = shuffle([...kinds], random);
     const kind = round.shift()!;
     let target: number | "holder" = randomInt(random, 0, nodes - 1);
     if (kind === "standby" || (HOLDER_BIASED.has(kind) && random() < 0.5)) target = "holder";
