@@ -111,10 +111,14 @@ const EXPECTED_CRIT: readonly RegExp[] = [
 const FAILED_START_CRIT = /CRIT: Giving up resources due to failure of svc/;
 
 /** One fault's outcome. */
-interface FaultResult {
+export interface FaultResult {
   fault: Fault;
   node: string;
-  /** ms from the start of the fault until settled (undefined: never settled). */
+  /**
+   * ms from the start of the fault until the client was answered for good: the end of the
+   * last silence of the probe before the cluster settled; 0 when the client never noticed
+   * (undefined: never settled).
+   */
   restoreMs?: number;
   /** ms the client got no answer during the fault (sum of gaps > 50 ms). */
   outageMs: number;
@@ -124,7 +128,7 @@ interface FaultResult {
 }
 
 /** One topology's run. */
-interface RunResult {
+export interface RunResult {
   topology: Topology;
   results: FaultResult[];
   /** Violations not tied to one fault (leaks at the end, start-up). */
@@ -233,7 +237,7 @@ async function runTopology(
       const r: FaultResult = {
         fault: f,
         node: node.name,
-        restoreMs: at === undefined ? undefined : Math.round(at - start),
+        restoreMs: at === undefined ? undefined : Math.round(restoredAt(pinger, start, at) - start),
         outageMs: outage(pinger, start, end),
         windowMs: Math.round(end - start),
         violations,
@@ -241,7 +245,7 @@ async function runTopology(
       results.push(r);
       log(
         `chaos ${topology} ${describeFault(f)} on ${node.name}: ${
-          r.restoreMs === undefined ? "NOT SETTLED" : `settled in ${r.restoreMs} ms`
+          r.restoreMs === undefined ? "NOT SETTLED" : `service restored after ${r.restoreMs} ms`
         }, outage ${r.outageMs} ms${
           violations.length ? `; VIOLATIONS: ${violations.join("; ")}` : ""
         }`,
@@ -430,6 +434,19 @@ async function allActive(nodes: readonly TestNode[]): Promise<boolean> {
   return true;
 }
 
+/** The end of the probe's last silence (> 50 ms) between `from` and `to`; `from` when none. */
+function restoredAt(pinger: Pinger, from: number, to: number): number {
+  let prev = from;
+  let at = from;
+  for (const r of pinger.replies) {
+    if (r.at <= from) continue;
+    if (r.at > to) break;
+    if (r.at - prev > 50) at = r.at;
+    prev = r.at;
+  }
+  return at;
+}
+
 /** Sum of the probe's silences longer than 50 ms between `from` and `to` (ms). */
 function outage(pinger: Pinger, from: number, to: number): number {
   let prev = from;
@@ -501,8 +518,8 @@ export function report(runs: RunResult[]): string {
     } %`
   );
   return [
-    "Per fault kind: count / faults with violations / settled after (median, p95 ms) / client " +
-    "outage (median, p95 ms)",
+    "Per fault kind: count / faults with violations / service restored after (median, p95 ms " +
+    "from the fault's start) / client outage (median, p95 ms)",
     table(["kind", ...runs.map((r) => r.topology)], rows),
     ...totals,
   ].join("\n");
@@ -513,6 +530,48 @@ export function availability(r: RunResult): number {
   const outageMs = r.results.reduce((a, x) => a + x.outageMs, 0);
   const ms = r.results.reduce((a, x) => a + x.windowMs, 0);
   return ms > 0 ? Math.max(0, 1 - outageMs / ms) : 1;
+}
+
+/** What {@link runCampaign} runs. */
+export interface CampaignOptions {
+  /** Topologies, in order. */
+  topologies: Topology[];
+  /** Faults per topology. */
+  faults: number;
+  /** Seed of every schedule. */
+  seed: number;
+  /** Timers of every cluster. */
+  timing: Timing;
+  /** After hb-hb, run its schedule against a real Heartbeat pair too. */
+  compare: boolean;
+  /** Fault vocabulary (default: all kinds). */
+  kinds?: readonly FaultKind[];
+  /** Progress lines. */
+  log: (line: string) => void;
+  /** Where the logs of a run with violations are kept. */
+  keepDir: string;
+}
+
+/** Runs the campaign on each topology in turn (see the module documentation). */
+export async function runCampaign(o: CampaignOptions): Promise<RunResult[]> {
+  const runs: RunResult[] = [];
+  for (const t of o.topologies) {
+    const faults = planSchedule(o.seed, o.faults, topologyImpls(t).length, o.kinds);
+    runs.push(await runTopology(t, faults, o.timing, o.log, o.keepDir));
+    if (t === "hb-hb" && o.compare) {
+      // the same seeded schedule against the real Heartbeat pair, for the side-by-side table
+      runs.push(await runTopology("heartbeat", faults, o.timing, o.log, o.keepDir));
+    }
+  }
+  return runs;
+}
+
+/** Faults with violations plus global violations of the hb topologies (the real pair excluded). */
+export function hbViolations(runs: readonly RunResult[]): number {
+  return runs.filter((r) => r.topology !== "heartbeat").reduce(
+    (n, r) => n + r.global.length + r.results.filter((x) => x.violations.length).length,
+    0,
+  );
 }
 
 async function main(): Promise<number> {
@@ -567,22 +626,19 @@ async function main(): Promise<number> {
   console.log(
     `chaos: seed ${seed}, ${count} faults per topology, timing ${timing.keepaliveMs}/${timing.deadtimeMs} ms`,
   );
-  const runs: RunResult[] = [];
-  for (const t of topologies) {
-    const faults = planSchedule(seed, count, topologyImpls(t).length, kinds);
-    runs.push(await runTopology(t, faults, timing, console.log, keepDir));
-    if (t === "hb-hb" && !values["no-compare"]) {
-      // the same seeded schedule against the real Heartbeat pair, for the side-by-side table
-      runs.push(await runTopology("heartbeat", faults, timing, console.log, keepDir));
-    }
-  }
+  const runs = await runCampaign({
+    topologies,
+    faults: count,
+    seed,
+    timing,
+    compare: !values["no-compare"],
+    kinds,
+    log: console.log,
+    keepDir,
+  });
   console.log(report(runs));
-  let bad = 0;
-  for (const r of runs) {
-    for (const g of r.global) console.log(`${r.topology}: ${g}`);
-    if (r.topology === "heartbeat") continue;
-    bad += r.global.length + r.results.filter((x) => x.violations.length).length;
-  }
+  for (const r of runs) for (const g of r.global) console.log(`${r.topology}: ${g}`);
+  const bad = hbViolations(runs);
   console.log(`chaos: seed ${seed}: ${bad === 0 ? "0 hb violations" : `${bad} hb violation(s)`}`);
   return bad === 0 ? 0 : 1;
 }
