@@ -37,6 +37,7 @@ import { decodeMessage } from "../wire/codec.ts";
 import { toCore, toWire } from "./wire_bridge.ts";
 import { isPingSpec, pingStatusMessage } from "../workers/ping.ts";
 import { Watchdog } from "./watchdog.ts";
+import type { TestLossOptions } from "../core/test_loss.ts";
 import { applyRealtime, REALTIME_ENV, type RealtimeSetupConfig } from "./realtime_setup.ts";
 
 /** Logging as the runtime needs it. */
@@ -207,6 +208,14 @@ export class MasterRuntime {
   /** Replaces the authentication keys (authkeys reread on SIGHUP, config-and-cli §4.3). */
   setKeys(keys: AuthKeys): void {
     this.#codec.setKeys(keys);
+  }
+
+  /**
+   * Puts the options of Heartbeat's test hook `OnlyForTesting` in force (`undefined`: none),
+   * as read at start and on every reload (config/only_for_testing.ts).
+   */
+  setTestLoss(options: TestLossOptions | undefined): void {
+    this.#feed({ type: "test-loss", now: performance.now(), wallClock: Date.now(), options });
   }
 
   /**
@@ -421,18 +430,20 @@ export class MasterRuntime {
           this.#log("ERROR", `cannot encode message ${a.msg.type}: ${e}`);
           return;
         }
-        this.#transmit(bytes, frame);
         if (a.seq !== undefined) {
           // keep the exact bytes for byte-identical retransmission (wire.md §6.3)
           this.#history.set(a.seq, { bytes, frame });
           this.#history.delete(a.seq - HISTORY_KEEP);
         }
+        // `lost`: OnlyForTesting's xmitloss (Heartbeat's send_to_all_media sends nothing)
+        if (a.lost) break;
+        this.#transmit(bytes, frame);
         if (a.msg.type === "status") this.#sendPings(a.msg.get("ts") ?? "");
         break;
       }
       case "rexmit": {
         const stored = this.#history.get(a.seq);
-        if (stored) this.#transmit(stored.bytes, stored.frame);
+        if (stored && !a.lost) this.#transmit(stored.bytes, stored.frame);
         break;
       }
       case "comm-up":
