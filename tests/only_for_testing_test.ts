@@ -8,13 +8,18 @@
  * 1. node2 starts with an `OnlyForTesting` holding harmless options, an unknown parameter
  *    and a comment: its start-up lines (between the banner and `heartbeat: version`) are
  *    Heartbeat's;
- * 2. `TestHeartbeatComm break-communication` inside node1 (it writes
+ * 2. `TestHeartbeatComm break-communication node2` inside node1 (`allownodes=node2;`):
+ *    nothing happens — with a node list nothing is dropped on the way out, and node2's
+ *    packets are let in;
+ * 3. `TestHeartbeatComm reduce-communication 0.2 0.2`: packets are lost both ways
+ *    (`lost packet(s)` on both nodes) and retransmitted, nobody is declared dead;
+ * 4. `TestHeartbeatComm break-communication` inside node1 (it writes
  *    `/etc/ha.d/OnlyForTesting` and runs `/etc/init.d/heartbeat reload`, i.e.
  *    `/usr/libexec/heartbeat/heartbeat -r`; on an hb node that path is hb, bind-mounted
  *    there as an installation would put it): node1 logs the options, each core child
  *    `Child rereading authentication file.` and the same lines, and both nodes declare the
  *    other dead (`cl_status nodestatus` says `dead`);
- * 3. `TestHeartbeatComm fix-communication` inside node1: `Test Code Now disabled.`, the
+ * 5. `TestHeartbeatComm fix-communication` inside node1: `Test Code Now disabled.`, the
  *    partition heals (`Cluster node … returning after partition.`) and both see the other
  *    `active` again.
  *
@@ -51,6 +56,8 @@ const HOOK =
 
 interface Run {
   start: string[];
+  allow: string[];
+  reduce: string[];
   break: { master: string[]; all: string[] };
   fix: { master: string[]; all: string[] };
   /** When each node declared the other dead, ms after break-communication returned. */
@@ -135,6 +142,34 @@ async function scenario(impl: Impl): Promise<Run> {
   assert(from >= 0 && to > from, `${impl}: node2 start-up lines:\n${startLog.join("\n")}`);
   const start = startLog.slice(from + 1, to);
 
+  // a node list: node1 still sends (xmitloss never drops with a list) and accepts node2
+  const a1 = await n1.logOffset();
+  const a2 = await n2.logOffset();
+  const allow = await n1.exec([TOOL, "break-communication", "node2"]);
+  assertEquals(allow.code, 0, `${impl}: break-communication node2: ${allow.stdout}${allow.stderr}`);
+  await n1.waitForLog("Allow nodes = node2;", { from: a1 });
+  // nothing may happen: three deadtimes of quiet
+  await new Promise((r) => setTimeout(r, 3000));
+  const allowLines = hookLines((await n1.readLog()).slice(a1)).master;
+  for (const [n, o] of [[n1, a1], [n2, a2]] as const) {
+    const t = (await n.readLog()).slice(o);
+    assert(!/is dead|lost packet/.test(t), `${impl}: ${n.name} with allownodes=node2;:\n${t}`);
+  }
+
+  // 20 % loss both ways on node1: packets are lost and asked for again, nobody dies
+  const r1 = await n1.logOffset();
+  const r2 = await n2.logOffset();
+  const reduce = await n1.exec([TOOL, "reduce-communication", "0.2", "0.2"]);
+  assertEquals(reduce.code, 0, `${impl}: reduce-communication: ${reduce.stdout}${reduce.stderr}`);
+  await n2.waitForLog("lost packet(s) for [node1]", { from: r2, timeoutMs: 10_000 });
+  await n1.waitForLog("lost packet(s) for [node2]", { from: r1, timeoutMs: 10_000 });
+  await new Promise((r) => setTimeout(r, 2000));
+  const reduceLines = hookLines((await n1.readLog()).slice(r1)).master;
+  for (const [n, o] of [[n1, r1], [n2, r2]] as const) {
+    const t = (await n.readLog()).slice(o);
+    assert(!/is dead/.test(t), `${impl}: ${n.name} with 20 % loss:\n${t}`);
+  }
+
   // break
   const o1 = await n1.logOffset();
   const o2 = await n2.logOffset();
@@ -175,7 +210,15 @@ async function scenario(impl: Impl): Promise<Run> {
   await new Promise((r) => setTimeout(r, 2000));
   assertEquals(await nodeStatus(n1, "node2"), "active");
   assertEquals(await nodeStatus(n2, "node1"), "active");
-  return { start, break: breakLines, fix: fixLines, deadAfterMs, healedAfterMs };
+  return {
+    start,
+    allow: allowLines,
+    reduce: reduceLines,
+    break: breakLines,
+    fix: fixLines,
+    deadAfterMs,
+    healedAfterMs,
+  };
 }
 
 Deno.test({
@@ -202,6 +245,24 @@ Deno.test({
       "info: WARNING: Above Options Now Enabled.",
     ]);
     assertEquals(explained.length, 2, hb.start.join("\n"));
+    assertEquals(real.allow, [
+      "info: Configuration unchanged.",
+      "info: WARNING: Enabling Test Code",
+      "info: Xmit loss probability = 1.000",
+      "info: Receive loss probability = 1.000",
+      "info: Allow nodes = node2;",
+      "info: WARNING: Above Options Now Enabled.",
+    ]);
+    assertEquals(hb.allow, real.allow);
+    assertEquals(real.reduce, [
+      "info: Configuration unchanged.",
+      "info: WARNING: Enabling Test Code",
+      "info: Xmit loss probability = 0.200",
+      "info: Receive loss probability = 0.200",
+      "info: Allow nodes = ;",
+      "info: WARNING: Above Options Now Enabled.",
+    ]);
+    assertEquals(hb.reduce, real.reduce);
     // break: the master's lines in order, everybody's as a multiset
     assertEquals(real.break.master, [
       "info: Configuration unchanged.",
