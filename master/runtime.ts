@@ -69,7 +69,7 @@ export interface RuntimePlan {
   resources?: ResourceConfig & { rmGroups: RmGroup[]; resourceDir: string };
   /** The STONITH device, if one applies to this node. */
   stonith?: StonithConfig;
-  /** `watchdog <device>`: opened when the main loop starts, fed by our own heartbeats. */
+  /** `watchdog <device>`: opened when the main loop starts, fed with each status we send. */
   watchdog?: string;
   /** `realtime` / `rtprio` / `memreserve`, applied to the master and handed to the workers. */
   realtime?: RealtimeSetupConfig;
@@ -328,13 +328,6 @@ export class MasterRuntime {
       this.#badPacket(r.reason, r.detail);
       return;
     }
-    // Our own heartbeat came back on a medium: the only thing that feeds the watchdog.
-    if (
-      this.#watchdog !== null && r.msg.type === "status" &&
-      r.msg.get("src") === this.#plan.core.nodeName
-    ) {
-      this.#watchdog.feed();
-    }
     this.#deliver({ kind: "medium", channel }, r.msg);
   }
 
@@ -430,6 +423,10 @@ export class MasterRuntime {
           this.#log("ERROR", `cannot encode message ${a.msg.type}: ${e}`);
           return;
         }
+        // Heartbeat feeds the watchdog when its own status goes through local (loopback)
+        // processing, i.e. at each status it sends — also when no medium carries it (all
+        // cut, or OnlyForTesting's xmitloss): only a stuck master starves it.
+        if (this.#watchdog !== null && a.msg.type === "status") this.#watchdog.feed();
         if (a.seq !== undefined) {
           // keep the exact bytes for byte-identical retransmission (wire.md §6.3)
           this.#history.set(a.seq, { bytes, frame });

@@ -18,7 +18,8 @@
  *    `/usr/libexec/heartbeat/heartbeat -r`; on an hb node that path is hb, bind-mounted
  *    there as an installation would put it): node1 logs the options, each core child
  *    `Child rereading authentication file.` and the same lines, and both nodes declare the
- *    other dead (`cl_status nodestatus` says `dead`);
+ *    other dead (`cl_status nodestatus` says `dead`), while node1 keeps feeding its watchdog
+ *    (a plain file here) at the keepalive rate, as Heartbeat does;
  * 5. `TestHeartbeatComm fix-communication` inside node1: `Test Code Now disabled.`, the
  *    partition heals (`Cluster node … returning after partition.`) and both see the other
  *    `active` again.
@@ -64,6 +65,8 @@ interface Run {
   deadAfterMs: number[];
   /** When both saw the other active again, ms after fix-communication returned. */
   healedAfterMs: number;
+  /** Watchdog feeds of node1 in one second of broken communication. */
+  wdFeeds: number;
 }
 
 /** `[pid, "prio: text"]` of the `heartbeat:` lines of a log slice. */
@@ -101,6 +104,7 @@ function conf(): string {
     bcast: "eth0",
     auto_failback: "on",
     realtime: "off",
+    watchdog: "/var/log/wd", // a plain file: the feeds are counted
     node: ["node1", "node2"],
   });
 }
@@ -125,6 +129,7 @@ async function scenario(impl: Impl): Promise<Run> {
     await n.writeHaCf(conf());
     await n.writeAuthkeys(authkeys("crc"));
     await n.writeHaresources("");
+    await Deno.writeFile(`${n.logDir}/wd`, new Uint8Array());
   }
   await n2.writeConfig("OnlyForTesting", START_FILE);
   for (const n of tb.nodes) await n.start({ impl });
@@ -182,6 +187,11 @@ async function scenario(impl: Impl): Promise<Run> {
     deadAfterMs.push(Math.round(performance.now() - t0));
     assertEquals(await nodeStatus(n, other), "dead", `${impl}: ${n.name} on ${other}`);
   }
+  // the watchdog is still fed: Heartbeat feeds it with each status it sends, sent or lost
+  const wdSize = async () => (await Deno.stat(`${n1.logDir}/wd`)).size;
+  const wd0 = await wdSize();
+  await new Promise((r) => setTimeout(r, 1000));
+  const wdFeeds = (await wdSize()) - wd0;
   // the children's lines come a little after the master's
   await waitFor(`${impl}: the children's lines`, async () => {
     const t = (await n1.readLog()).slice(o1);
@@ -218,6 +228,7 @@ async function scenario(impl: Impl): Promise<Run> {
     fix: fixLines,
     deadAfterMs,
     healedAfterMs,
+    wdFeeds,
   };
 }
 
@@ -233,6 +244,10 @@ Deno.test({
         `hb ${hb.deadAfterMs.join(", ")} ms; both active after fix: heartbeat ` +
         `${real.healedAfterMs} ms, hb ${hb.healedAfterMs} ms`,
     );
+    console.log(
+      `node1's watchdog feeds in 1 s of break: heartbeat ${real.wdFeeds}, hb ${hb.wdFeeds}`,
+    );
+    for (const r of [real, hb]) assert(r.wdFeeds >= 5, `${r.wdFeeds} feeds in 1 s`);
     // start-up: Heartbeat's lines, then hb's explanations (WARN, with file and line)
     const explained = hb.start.filter((l) => l.startsWith("WARN: /etc/ha.d/OnlyForTesting:"));
     assertEquals(hb.start.filter((l) => !explained.includes(l)), real.start);
