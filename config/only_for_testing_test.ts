@@ -1,5 +1,7 @@
 import { assertEquals } from "../tests/assert.ts";
 import { atof, parseOnlyForTesting } from "./only_for_testing.ts";
+import { checkConfigDir } from "./check.ts";
+import { BASE_HA_CF, fakeDir } from "./test_util.ts";
 
 const SHOWN = "/etc/ha.d//OnlyForTesting";
 const PATH = "/etc/ha.d/OnlyForTesting";
@@ -139,4 +141,24 @@ Deno.test("OnlyForTesting: allownodes is kept as written", () => {
   r = parse(`allownodes=${"n;".repeat(300)}\n`);
   assertEquals(r.options.allownodes.length, 511);
   assertEquals(r.notes[0].includes("cut to 511"), true);
+});
+
+Deno.test("heartbeat check: warns about an OnlyForTesting file, start still OK", () => {
+  const haCf = BASE_HA_CF.join("\n") + "\n";
+  const clean = checkConfigDir("/cfg", { system: fakeDir(haCf), nodeName: "node1" });
+  assertEquals(clean.exitCode, 0);
+  assertEquals(clean.lines.some((l) => l.includes("OnlyForTesting")), false);
+  const sys = fakeDir(haCf, undefined, "", {
+    "/cfg/OnlyForTesting": { content: "xmitloss=1\nrcvloss=1\nallownodes=node2\n" },
+  });
+  const r = checkConfigDir("/cfg", { system: sys, nodeName: "node1" });
+  assertEquals(r.exitCode, 0);
+  assertEquals(r.lines.filter((l) => l.includes("OnlyForTesting")), [
+    "warning: /cfg/OnlyForTesting: present: Heartbeat's test hook will drop packets on purpose " +
+    "(xmitloss=1 rcvloss=1 allownodes=node2); remove it on a production node",
+    'warning: /cfg/OnlyForTesting:3: allownodes: "node2" does not end with ";": packets from ' +
+    "it are never let through; allowed: allownodes=<node>;<node>;…",
+  ]);
+  const before = Number(/\((\d+) warning/.exec(clean.lines.at(-1)!)![1]);
+  assertEquals(r.lines.at(-1), `/cfg: OK: Heartbeat 3.0.6 would start (${before + 2} warning(s)).`);
 });
