@@ -5,7 +5,8 @@
  * §6.6.11, §7.1, §7.6), and the reload and quick restart (§5.4, §6.6.12, §7.7; the
  * decision is in master/reload.ts): on a quick restart the master stops its children
  * without releasing resources and re-executes itself (`execv`, same pid) as
- * `heartbeat -R [-C <held>] <flags>`.
+ * `heartbeat -R [-C <held>] <flags>`. Heartbeat's test hook `OnlyForTesting` is read at start
+ * and on every reload that does not restart (master/reload.ts `readTestOpts`).
  *
  * @module
  */
