@@ -37,6 +37,7 @@ import { decodeMessage } from "../wire/codec.ts";
 import { toCore, toWire } from "./wire_bridge.ts";
 import { isPingSpec, pingStatusMessage } from "../workers/ping.ts";
 import { Watchdog } from "./watchdog.ts";
+import type { TestLossOptions } from "../core/test_loss.ts";
 import { applyRealtime, REALTIME_ENV, type RealtimeSetupConfig } from "./realtime_setup.ts";
 
 /** Logging as the runtime needs it. */
@@ -68,7 +69,7 @@ export interface RuntimePlan {
   resources?: ResourceConfig & { rmGroups: RmGroup[]; resourceDir: string };
   /** The STONITH device, if one applies to this node. */
   stonith?: StonithConfig;
-  /** `watchdog <device>`: opened when the main loop starts, fed by our own heartbeats. */
+  /** `watchdog <device>`: opened when the main loop starts, fed with each status we send. */
   watchdog?: string;
   /** `realtime` / `rtprio` / `memreserve`, applied to the master and handed to the workers. */
   realtime?: RealtimeSetupConfig;
@@ -210,6 +211,14 @@ export class MasterRuntime {
   }
 
   /**
+   * Puts the options of Heartbeat's test hook `OnlyForTesting` in force (`undefined`: none),
+   * as read at start and on every reload (config/only_for_testing.ts).
+   */
+  setTestLoss(options: TestLossOptions | undefined): void {
+    this.#feed({ type: "test-loss", now: performance.now(), wallClock: Date.now(), options });
+  }
+
+  /**
    * What this node holds, for a quick restart (`-R -C <held>`): Heartbeat's class name
    * (`none`/`local`/`foreign`/`all`) and the group keys it runs. Undefined without resource
    * management.
@@ -319,13 +328,6 @@ export class MasterRuntime {
       this.#badPacket(r.reason, r.detail);
       return;
     }
-    // Our own heartbeat came back on a medium: the only thing that feeds the watchdog.
-    if (
-      this.#watchdog !== null && r.msg.type === "status" &&
-      r.msg.get("src") === this.#plan.core.nodeName
-    ) {
-      this.#watchdog.feed();
-    }
     this.#deliver({ kind: "medium", channel }, r.msg);
   }
 
@@ -421,18 +423,24 @@ export class MasterRuntime {
           this.#log("ERROR", `cannot encode message ${a.msg.type}: ${e}`);
           return;
         }
-        this.#transmit(bytes, frame);
+        // Heartbeat feeds the watchdog when its own status goes through local (loopback)
+        // processing, i.e. at each status it sends — also when no medium carries it (all
+        // cut, or OnlyForTesting's xmitloss): only a stuck master starves it.
+        if (this.#watchdog !== null && a.msg.type === "status") this.#watchdog.feed();
         if (a.seq !== undefined) {
           // keep the exact bytes for byte-identical retransmission (wire.md §6.3)
           this.#history.set(a.seq, { bytes, frame });
           this.#history.delete(a.seq - HISTORY_KEEP);
         }
+        // `lost`: OnlyForTesting's xmitloss (Heartbeat's send_to_all_media sends nothing)
+        if (a.lost) break;
+        this.#transmit(bytes, frame);
         if (a.msg.type === "status") this.#sendPings(a.msg.get("ts") ?? "");
         break;
       }
       case "rexmit": {
         const stored = this.#history.get(a.seq);
-        if (stored) this.#transmit(stored.bytes, stored.frame);
+        if (stored && !a.lost) this.#transmit(stored.bytes, stored.frame);
         break;
       }
       case "comm-up":
