@@ -124,6 +124,8 @@ export interface FaultResult {
   outageMs: number;
   /** ms from the start of the fault to settled, or to giving up. */
   windowMs: number;
+  /** Real Heartbeat daemons that restarted themselves (and were started again). */
+  selfRestarts: number;
   violations: string[];
 }
 
@@ -187,7 +189,24 @@ async function runTopology(
       }
     })();
     const quietMs = 2 * timing.deadtimeMs;
-    const settled = await settle(tb, watch, pinger, down, 30_000 + 4 * timing.deadtimeMs, quietMs);
+    // The real Heartbeat restarts itself after some faults (a partition, its own late
+    // heartbeat) by re-executing without -f: it daemonizes and so leaves its testbed node.
+    // Started again here, as the re-executed daemon would be running; counted per fault.
+    let selfRestarts = 0;
+    const revive = async (n: TestNode) => {
+      if (implOf.get(n.name) !== "heartbeat") return; // an hb node never leaves by itself
+      selfRestarts++;
+      await n.start({ impl: "heartbeat", timeoutMs: 30_000 });
+    };
+    const settled = await settle(
+      tb,
+      watch,
+      pinger,
+      down,
+      30_000 + 4 * timing.deadtimeMs,
+      quietMs,
+      revive,
+    );
     if (settled === undefined) global.push("the cluster did not settle after start");
     const fdsAtStart = masterFds(tb.nodes);
 
@@ -208,7 +227,16 @@ async function runTopology(
       } catch (e) {
         violations.push(`fault could not be applied: ${e instanceof Error ? e.message : e}`);
       }
-      const at = await settle(tb, watch, pinger, down, settleBoundMs(f.kind, timing), quietMs);
+      selfRestarts = 0;
+      const at = await settle(
+        tb,
+        watch,
+        pinger,
+        down,
+        settleBoundMs(f.kind, timing),
+        quietMs,
+        revive,
+      );
       excused = false;
       if (at === undefined) {
         violations.push(
@@ -240,6 +268,7 @@ async function runTopology(
         restoreMs: at === undefined ? undefined : Math.round(restoredAt(pinger, start, at) - start),
         outageMs: outage(pinger, start, end),
         windowMs: Math.round(end - start),
+        selfRestarts,
         violations,
       };
       results.push(r);
@@ -400,9 +429,11 @@ async function settle(
   down: Set<string>,
   boundMs: number,
   quietMs: number,
+  revive: (n: TestNode) => Promise<void>,
 ): Promise<number | undefined> {
   const deadline = Date.now() + boundMs;
   while (Date.now() < deadline) {
+    for (const n of tb.nodes) if (!down.has(n.name) && !n.running) await revive(n);
     const live = watch.holders().filter((h) => !down.has(h));
     const up = tb.nodes.filter((n) => !down.has(n.name));
     if (up.every((n) => n.running) && live.length === 1) {
@@ -513,7 +544,9 @@ export function report(runs: RunResult[]): string {
   const totals = runs.map((r) =>
     `${r.topology}: ${r.results.length} faults, ${
       r.results.filter((x) => x.violations.length).length
-    } with violations, ${r.global.length} global, ${r.seconds.toFixed(0)} s, availability ${
+    } with violations, ${r.global.length} global, ${
+      r.results.reduce((a, x) => a + x.selfRestarts, 0)
+    } self-restarts, ${r.seconds.toFixed(0)} s, availability ${
       (100 * availability(r)).toFixed(2)
     } %`
   );
