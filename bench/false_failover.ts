@@ -26,6 +26,7 @@ import {
   waitAllActive,
 } from "./cluster.ts";
 import { trackChild } from "./guard.ts";
+import { WORKER_DEATH } from "../tests/testbed/health.ts";
 import type { Recorder } from "./results.ts";
 import { table } from "./stats.ts";
 
@@ -187,6 +188,11 @@ async function observe(watched: Watched[], stress: boolean, opts: FalseOptions):
       for (const t of w.tails) await t.poll();
       const dead = w.tails.reduce((n, t) => n + t.matching(DEAD).length, 0);
       const takeovers = w.tails.reduce((n, t) => n + t.matching(TAKEOVER).length, 0);
+      // a core worker's death or restart (tests/testbed/health.ts): must be 0
+      const workerDeaths = w.tails.reduce(
+        (n, t) => n + WORKER_DEATH.reduce((k, re) => k + t.matching(re).length, 0),
+        0,
+      );
       const rec = {
         suite: "false",
         kind: "window",
@@ -199,6 +205,7 @@ async function observe(watched: Watched[], stress: boolean, opts: FalseOptions):
         loss_pct: w.condition === "cpu" ? 0 : opts.lossPct,
         dead_lines: dead,
         takeover_lines: takeovers,
+        worker_death_lines: workerDeaths,
         owner_changes: w.changes,
         split_samples: w.split,
         empty_samples: w.empty,
@@ -210,7 +217,8 @@ async function observe(watched: Watched[], stress: boolean, opts: FalseOptions):
       await opts.rec.write(rec);
       opts.log(
         `false ${w.condition} ${w.c.impl} ${rec.timing}: ${dead} dead lines, ${takeovers} takeover ` +
-          `lines, ${w.changes} owner changes, ${rec.daemons_running}/2 daemons running`,
+          `lines, ${workerDeaths} worker death lines, ${w.changes} owner changes, ` +
+          `${rec.daemons_running}/2 daemons running`,
       );
     }
   } finally {
@@ -234,6 +242,7 @@ export function falseReport(rec: Recorder): string {
     String(r.duration_s),
     String(r.dead_lines),
     String(r.takeover_lines),
+    String(r.worker_death_lines ?? "-"),
     String(r.owner_changes),
     String(r.split_samples),
     String(r.empty_samples),
@@ -251,6 +260,7 @@ export function falseReport(rec: Recorder): string {
         "secs",
         "is dead",
         "takeovers",
+        "worker deaths",
         "owner chg",
         "split",
         "no owner",
@@ -259,6 +269,6 @@ export function falseReport(rec: Recorder): string {
       ],
       rows,
     ),
-    "target: zero false failovers (no 'is dead' line) for hb",
+    "target: zero false failovers (no 'is dead' line) and no worker death for hb",
   ].join("\n");
 }

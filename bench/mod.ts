@@ -23,10 +23,11 @@ import { installGuard, killChildren } from "./guard.ts";
 import { plotFailover } from "./plot.ts";
 import { Recorder } from "./results.ts";
 import { runScale } from "./scale.ts";
+import { runChaos } from "./chaos.ts";
 import { run } from "../tests/testbed/mod.ts";
 
 /** The suites, in the order they run. */
-export const SUITES = ["failover", "false", "cost", "scale"] as const;
+export const SUITES = ["failover", "false", "cost", "scale", "chaos"] as const;
 /** A suite name. */
 export type Suite = typeof SUITES[number];
 
@@ -41,6 +42,8 @@ Suites (default: all, in this order):
   false      false dead declarations / resource moves under CPU stress and loss
   cost       idle CPU and PSS per node, 1 and 2 media, keepalive 1s and 200ms
   scale      2..16 hb nodes on one segment: CPU, memory, membership stability
+  chaos      availability under the fault campaign of deno task chaos, hb pair
+             and real Heartbeat pair on the same seeded schedule
 
 Options:
   --quick              CI size: whole set in about 5 minutes
@@ -56,6 +59,8 @@ Options:
   --scale-trend-window S
                        scale: window of the smaller sizes (60; quick 20)
   --scale-impl LIST    scale: implementations (default hb)
+  --chaos-faults N     chaos: faults per implementation (20; quick 4)
+  --chaos-seed S       chaos: schedule seed (default 1)
   --realtime on|off    ha.cf realtime directive for both (default on, Heartbeat's default)
   -h, --help           this text
 
@@ -100,6 +105,10 @@ export interface BenchSettings {
   scaleImpls: Impl[];
   /** `realtime` directive. */
   realtime: boolean;
+  /** Chaos: faults per implementation. */
+  chaosFaults: number;
+  /** Chaos: schedule seed. */
+  chaosSeed: number;
 }
 
 function parseTimings(s: string): Timing[] {
@@ -146,6 +155,8 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       "scale-trend-window": { type: "string" },
       "scale-impl": { type: "string" },
       realtime: { type: "string" },
+      "chaos-faults": { type: "string" },
+      "chaos-seed": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -193,6 +204,8 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
     ),
     scaleImpls: parseImpls(values["scale-impl"] ?? "hb", "--scale-impl"),
     realtime: (values.realtime ?? "on") === "on",
+    chaosFaults: posInt(values["chaos-faults"], "--chaos-faults", quick ? 4 : 20),
+    chaosSeed: posInt(values["chaos-seed"], "--chaos-seed", 1),
   };
 }
 
@@ -328,6 +341,15 @@ async function runPart(
         realtime: s.realtime,
         rec,
         log,
+      });
+    case "chaos":
+      return await runChaos({
+        faults: s.chaosFaults,
+        seed: s.chaosSeed,
+        timing: { keepaliveMs: 200, deadtimeMs: 1000 },
+        rec,
+        log,
+        keepDir: `${base}-chaos-logs`,
       });
   }
 }

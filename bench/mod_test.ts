@@ -25,10 +25,13 @@ Deno.test("bench: full and quick defaults", () => {
   assertEquals(full.scaleWindowS, 300);
   assertEquals(full.scaleTrendWindowS, 60);
   assertEquals(full.timings.length, 4);
+  assertEquals(full.suites.at(-1), "chaos");
+  assertEquals(full.chaosFaults, 20);
   const quick = parseSettings(["--quick"])!;
   assertEquals(quick.trials, 3);
   assertEquals(quick.scaleWindowS, 20);
   assertEquals(quick.scaleTrendWindowS, 20);
+  assertEquals(quick.chaosFaults, 4);
 });
 
 Deno.test("bench: bad usage is refused with the option named", () => {

@@ -16,6 +16,7 @@ import {
   waitAllActive,
 } from "./cluster.ts";
 import { cpuSeconds, cpuSnapshot, nodeMemory } from "./proc.ts";
+import { WORKER_DEATH } from "../tests/testbed/health.ts";
 import type { Recorder } from "./results.ts";
 import { fmt, table } from "./stats.ts";
 
@@ -98,6 +99,10 @@ async function runSize(
     const mem = c.nodes.map((n) => nodeMemory(n));
     for (const t of tails) await t.poll();
     const dead = tails.reduce((n, t) => n + t.matching(/: is dead/).length, 0);
+    const workerDeaths = tails.reduce(
+      (n, t) => n + WORKER_DEATH.reduce((k, re) => k + t.matching(re).length, 0),
+      0,
+    );
     let notActive = 0;
     const examples: string[] = [];
     for (const n of c.nodes) {
@@ -126,9 +131,10 @@ async function runSize(
       private_node_mb: mem.reduce((a, m) => a + m.privateMb, 0) / size,
       rss_node_mb: mem.reduce((a, m) => a + m.rssMb, 0) / size,
       dead_lines: dead,
+      worker_death_lines: workerDeaths,
       not_active_pairs: notActive,
       daemons_running: running,
-      stable: dead === 0 && notActive === 0 && running === size,
+      stable: dead === 0 && workerDeaths === 0 && notActive === 0 && running === size,
       examples,
     };
     await opts.rec.write(rec);
@@ -171,6 +177,7 @@ export function scaleReport(rec: Recorder): string {
     fmt(r.pss_node_mb as number, 1),
     fmt(r.private_node_mb as number, 1),
     String(r.dead_lines),
+    String(r.worker_death_lines ?? "-"),
     String(r.not_active_pairs),
     r.stable ? "yes" : "NO",
   ]);
@@ -191,6 +198,7 @@ export function scaleReport(rec: Recorder): string {
         "pss MB/node",
         "private MB",
         "is dead",
+        "worker deaths",
         "not active",
         "stable",
       ],

@@ -7,7 +7,8 @@
  */
 import { heartbeatLines } from "./diagnostics.ts";
 import { loadConfig } from "./load.ts";
-import type { SystemView } from "./system_view.ts";
+import { ONLY_FOR_TESTING, parseOnlyForTesting } from "./only_for_testing.ts";
+import { createRealSystemView, type SystemView } from "./system_view.ts";
 
 /** Options of {@link checkConfigDir}. */
 export interface CheckOptions {
@@ -57,6 +58,28 @@ export function checkConfigDir(dir = "/etc/ha.d", opts: CheckOptions = {}): Chec
         hb.push(...heartbeatLines(ds[j]));
       }
       for (const h of hb) lines.push(`    heartbeat says: ${h.replace(/\n$/, "")}`);
+    }
+  }
+  // Heartbeat's test hook is no error, but a node that runs with it drops packets on purpose
+  const sys = opts.system ?? createRealSystemView();
+  const testPath = `${dir.replace(/\/+$/, "")}/${ONLY_FOR_TESTING}`;
+  const testText = sys.stat(testPath)?.isFile ? sys.readTextFile(testPath) : undefined;
+  if (testText !== undefined) {
+    const t = parseOnlyForTesting(testText, testPath);
+    const o = t.options;
+    const what = [
+      o.xmitloss !== undefined ? `xmitloss=${o.xmitloss}` : "",
+      o.rcvloss !== undefined ? `rcvloss=${o.rcvloss}` : "",
+      o.allownodes !== "" ? `allownodes=${o.allownodes}` : "",
+    ].filter((x) => x !== "").join(" ");
+    warnings++;
+    lines.push(
+      `warning: ${testPath}: present: Heartbeat's test hook will drop packets on purpose ` +
+        `(${what || "no options"}); remove it on a production node`,
+    );
+    for (const n of t.notes) {
+      warnings++;
+      lines.push(`warning: ${n}`);
     }
   }
   lines.push(

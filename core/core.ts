@@ -30,6 +30,7 @@ import { FLOW_CONTROL_LIMIT, SendHistory } from "./history.ts";
 import { formatUuid, isNullUuid, Membership, type NodeState, sameUuid } from "./membership.ts";
 import { CoreMessage } from "./message.ts";
 import { type Random, randomInt, seededRandom, seedFrom } from "./random.ts";
+import { dropOnReceive, dropOnSend, type TestLossOptions } from "./test_loss.ts";
 import { planRexmitAnswer, RexmitTimers } from "./rexmit.ts";
 import { ACK_DIVISOR } from "./sequence.ts";
 import { ActionSink } from "./sink.ts";
@@ -92,6 +93,9 @@ export class HbCore implements CoreLike {
   readonly #timers = new RexmitTimers();
   readonly #out = new ActionSink();
   readonly #random: Random;
+  readonly #lossRandom: Random;
+  /** Options of the `OnlyForTesting` hook in force (undefined: no test loss). */
+  #testLoss: TestLossOptions | undefined;
   readonly #maxRexmitDelay: number;
   readonly #ttl: string;
 
@@ -125,6 +129,7 @@ export class HbCore implements CoreLike {
   constructor(cfg: CoreConfig) {
     this.#cfg = cfg;
     this.#random = cfg.random ?? seededRandom(seedFrom(cfg.nodeName, cfg.generation));
+    this.#lossRandom = cfg.lossRandom ?? this.#random;
     this.#maxRexmitDelay = cfg.maxRexmitDelayMs ?? DEFAULT_MAX_REXMIT_DELAY_MS;
     this.#m = new Membership({
       self: cfg.nodeName,
@@ -257,6 +262,10 @@ export class HbCore implements CoreLike {
         if (this.#started && this.#advertisedDt() !== before) this.#sendStatus();
         break;
       }
+      case "test-loss":
+        this.#runDue();
+        this.#testLoss = ev.options;
+        break;
       case "shutdown":
         this.#stopped = true;
         this.#out.push({ type: "exit", code: 0 });
@@ -470,7 +479,16 @@ export class HbCore implements CoreLike {
     put("ttl", this.#ttl);
     if (seq !== undefined) this.#addToHistory(seq);
     this.#receive({ kind: "loopback" }, msg);
-    this.#out.push(seq === undefined ? { type: "send", msg } : { type: "send", msg, seq });
+    const send: Extract<CoreAction, { type: "send" }> = seq === undefined
+      ? { type: "send", msg }
+      : { type: "send", msg, seq };
+    if (this.#lostOnSend()) send.lost = true;
+    this.#out.push(send);
+  }
+
+  /** Heartbeat's send_to_all_media under the `OnlyForTesting` hook: is this transmission lost? */
+  #lostOnSend(): boolean {
+    return this.#testLoss !== undefined && dropOnSend(this.#testLoss, this.#lossRandom);
   }
 
   /** Heartbeat's add2_xmit_hist: history, queue warnings, flow control. */
@@ -559,6 +577,10 @@ export class HbCore implements CoreLike {
     const node = this.#m.lookup(from, msg.getBytes("srcuuid"));
     if (!node) {
       this.#out.log("ERROR", `process_status_message: bad node [${from}] in message`);
+      return;
+    }
+    // the OnlyForTesting hook, where Heartbeat's process_clustermsg applies it
+    if (!node.self && this.#testLoss && dropOnReceive(this.#testLoss, from, this.#lossRandom)) {
       return;
     }
     node.anyPacketsYet = true;
@@ -839,7 +861,11 @@ export class HbCore implements CoreLike {
     );
     for (const step of steps) {
       if (step.kind === "resend") {
-        this.#out.push({ type: "rexmit", seq: step.seq });
+        this.#out.push(
+          this.#lostOnSend()
+            ? { type: "rexmit", seq: step.seq, lost: true }
+            : { type: "rexmit", seq: step.seq },
+        );
       } else if (step.kind === "too-high") {
         this.#out.log("WARN", `Rexmit of seq ${step.seq} requested. ${this.#hist.hiseq} is max.`);
       } else {

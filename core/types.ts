@@ -18,6 +18,7 @@
 
 import type { CoreMessage } from "./message.ts";
 import type { Random } from "./random.ts";
+import type { TestLossOptions } from "./test_loss.ts";
 
 /** Heartbeat's log priority words. */
 export type Priority = "EMERG" | "ALERT" | "CRIT" | "ERROR" | "WARN" | "notice" | "info" | "debug";
@@ -67,6 +68,11 @@ export interface CoreConfig {
    * Default: a PRNG seeded from the node name and generation (deterministic).
    */
   random?: Random;
+  /**
+   * Randomness for the loss draws of Heartbeat's `OnlyForTesting` hook (core/test_loss.ts).
+   * Default: {@link CoreConfig.random}.
+   */
+  lossRandom?: Random;
 }
 
 /** Where a received message came from. */
@@ -112,6 +118,12 @@ export type CoreEvent =
    * 5 s after start is handled by the core itself.
    */
   | EventBase & { type: "advertise-deadtime"; extraMs: number }
+  /**
+   * The options of Heartbeat's test hook `OnlyForTesting` now in force (`undefined`: the
+   * file is gone, no test loss). Read by the shell at start and on every reload
+   * (config/only_for_testing.ts); the drops are decided by core/test_loss.ts.
+   */
+  | EventBase & { type: "test-loss"; options: TestLossOptions | undefined }
   /** Stop now: the core answers with `exit` (code 0) and ignores later events. */
   | EventBase & { type: "shutdown" };
 
@@ -124,14 +136,18 @@ export type CoreAction =
    * {@link HISTORY_SIZE} sequenced messages, keyed by `seq`, for `rexmit`.
    * The core has already processed `msg` locally (loopback, §1.2): the shell
    * must not feed it back. `msg` must not be modified afterwards.
+   *
+   * `lost` (the `OnlyForTesting` hook's `xmitloss` threw this transmission away): keep the
+   * bytes for retransmission as usual, but put nothing on any medium (ping media included).
    */
-  | { type: "send"; msg: CoreMessage; seq?: number }
+  | { type: "send"; msg: CoreMessage; seq?: number; lost?: true }
   /**
    * Re-send, on every medium, the stored encoded bytes of our own message
    * `seq`, byte-identical (same `seq`, `ts`, `auth`). The core only asks for
    * the last {@link HISTORY_SIZE} sequenced messages of the current generation.
+   * `lost`: the `OnlyForTesting` hook threw this retransmission away; send nothing.
    */
-  | { type: "rexmit"; seq: number }
+  | { type: "rexmit"; seq: number; lost?: true }
   /** Write a log line `<prio>: <text>` (Heartbeat's exact text, no prefix). */
   | { type: "log"; prio: Priority; text: string }
   /**

@@ -5,7 +5,8 @@
  * §6.6.11, §7.1, §7.6), and the reload and quick restart (§5.4, §6.6.12, §7.7; the
  * decision is in master/reload.ts): on a quick restart the master stops its children
  * without releasing resources and re-executes itself (`execv`, same pid) as
- * `heartbeat -R [-C <held>] <flags>`.
+ * `heartbeat -R [-C <held>] <flags>`. Heartbeat's test hook `OnlyForTesting` is read at start
+ * and on every reload that does not restart (master/reload.ts `readTestOpts`).
  *
  * @module
  */
@@ -28,7 +29,13 @@ import { HEARTBEAT_VERSION, type StartConfig, toRuntimePlan } from "./plan.ts";
 import type { Diagnostic } from "../config/diagnostics.ts";
 import { closeOnExecFrom3, execv, resetSignals } from "../sys/exec.ts";
 import { selfCommand } from "../sys/self_exec.ts";
-import { decideReload, RESTART_HOLDING_ENV, restartArgs, START_REFUSAL_LINE } from "./reload.ts";
+import {
+  decideReload,
+  readTestOpts,
+  RESTART_HOLDING_ENV,
+  restartArgs,
+  START_REFUSAL_LINE,
+} from "./reload.ts";
 import { createRealSystemView } from "../config/system_view.ts";
 import { isNullPath } from "../logging/log_file.ts";
 
@@ -83,6 +90,10 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     log("ERROR", `heartbeat: could not create pidfile [${paths.pidFile}]: ${e}`);
     return 4;
   }
+  // Heartbeat's ParseTestOpts comes between make_daemon (the pid file) and the version line
+  const testOpts = readTestOpts(paths.confDir, false);
+  for (const l of testOpts.log) log(l.prio, l.text);
+  let testEnabled = testOpts.options !== undefined;
   log("info", `heartbeat: version ${HEARTBEAT_VERSION}`);
   let uuid: Uint8Array;
   let generation: number;
@@ -123,6 +134,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     }),
     log,
   );
+  if (testOpts.options) runtime.setTestLoss(testOpts.options);
 
   // reload state: what the running configuration was read from
   const mtimes = { ...cfg.mtimes };
@@ -146,6 +158,8 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
       manageResources: opts.manageResources ?? true,
       debug: opts.debug,
     });
+    // Heartbeat SIGHUPs its core children once when authkeys or OnlyForTesting was reread
+    let signalChildren = false;
     switch (d.kind) {
       case "unchanged":
         log("info", "Configuration unchanged.");
@@ -158,14 +172,13 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
           "WARN",
           `Keeping the running configuration (pid ${Deno.pid}): fix ${paths.confDir}/ha.cf and reload again.`,
         );
-        break;
+        // Heartbeat's handler returns (restarts) before reading OnlyForTesting
+        return;
       case "authkeys":
         log("info", "Rereading authentication file.");
         runtime.setKeys(d.keys);
         mtimes.authkeys = d.mtime;
-        // Heartbeat signals its core children, which log `Child rereading authentication file.`;
-        // ours get the same notice in band on their channel (workers/mod.ts REREAD_KEYS)
-        runtime.supervisor.notifyAll({ t: "reread-keys" });
+        signalChildren = true;
         break;
       case "authkeys-invalid":
         log("info", "Rereading authentication file.");
@@ -177,8 +190,17 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
         restart.requested = true;
         restart.held = runtime.heldState();
         void runtime.stopForRestart();
-        break;
+        return; // the new image reads OnlyForTesting
     }
+    // ParseTestOpts: the file is read again on every reload that does not restart
+    const t = readTestOpts(paths.confDir, testEnabled);
+    for (const l of t.log) log(l.prio, l.text);
+    testEnabled = t.options !== undefined;
+    runtime.setTestLoss(t.options);
+    if (t.changed) signalChildren = true;
+    // Heartbeat's children log `Child rereading authentication file.` and their own
+    // ParseTestOpts lines; ours get the notice in band on their channel (workers/mod.ts)
+    if (signalChildren) runtime.supervisor.notifyAll({ t: "reread-keys", lines: t.childLines });
   };
 
   // hb: SIGTERM during a shutdown-and-restart cancels the re-exec (Heartbeat ignores SIGTERM

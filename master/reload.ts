@@ -13,6 +13,9 @@
  *    hb keeps its current keys and says so).
  * 3. else → `Configuration unchanged.`
  *
+ * Then, in cases 2 and 3, Heartbeat's test hook `OnlyForTesting` is read again
+ * ({@link readTestOpts}; config/only_for_testing.ts), changed or not.
+ *
  * haresources is never looked at (ResourceManager reads it on each use, and a restart reads
  * everything again).
  *
@@ -22,6 +25,12 @@
  */
 
 import { parseAuthkeys } from "../config/authkeys.ts";
+import {
+  ONLY_FOR_TESTING,
+  parseOnlyForTesting,
+  type TestOptsLine,
+} from "../config/only_for_testing.ts";
+import type { TestLossOptions } from "../core/test_loss.ts";
 import type { Diagnostic } from "../config/diagnostics.ts";
 import { Reporter } from "../config/reporter.ts";
 import type { AuthKeys } from "../wire/auth.ts";
@@ -160,4 +169,52 @@ export function takeRestartHolding(): string[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What reading `OnlyForTesting` found (Heartbeat's `ParseTestOpts`). */
+export interface TestOptsReading {
+  /** The options now in force (undefined: the file is absent). */
+  options: TestLossOptions | undefined;
+  /** What the master logs (Heartbeat's lines, hb's explanations interleaved). */
+  log: TestOptsLine[];
+  /** What each core child logs after `Child rereading authentication file.` (Heartbeat's lines). */
+  childLines: TestOptsLine[];
+  /** Heartbeat's return value: the master signals its core children when true. */
+  changed: boolean;
+}
+
+/**
+ * Reads `<confDir>/OnlyForTesting` as Heartbeat's `ParseTestOpts` does at start and on a
+ * reload. `enabledBefore`: whether options were in force until now (a missing file then
+ * logs `Test Code Now disabled.`).
+ */
+export function readTestOpts(confDir: string, enabledBefore: boolean): TestOptsReading {
+  const path = `${confDir}/${ONLY_FOR_TESTING}`;
+  const dir = confDir.endsWith("/") ? confDir : `${confDir}/`;
+  let text: string | undefined;
+  const extra: TestOptsLine[] = [];
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.IsADirectory) {
+      text = ""; // fopen succeeds, the first fscanf fails
+    } else if (!(e instanceof Deno.errors.NotFound)) {
+      // Heartbeat's fopen fails the same way and it says nothing: hb says why
+      const why = e instanceof Error ? e.message.replace(/ \(os error \d+\).*$/s, "") : String(e);
+      extra.push({ prio: "WARN", text: `${path}: cannot be read (${why}): test code not enabled` });
+    }
+  }
+  if (text === undefined) {
+    const lines: TestOptsLine[] = enabledBefore
+      ? [{ prio: "info", text: "Test Code Now disabled." }]
+      : [];
+    return {
+      options: undefined,
+      log: [...lines, ...extra],
+      childLines: lines,
+      changed: enabledBefore,
+    };
+  }
+  const r = parseOnlyForTesting(text, `${dir}/${ONLY_FOR_TESTING}`, path);
+  return { options: r.options, log: r.merged, childLines: r.lines, changed: true };
 }

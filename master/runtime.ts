@@ -37,6 +37,7 @@ import { decodeMessage } from "../wire/codec.ts";
 import { toCore, toWire } from "./wire_bridge.ts";
 import { isPingSpec, pingStatusMessage } from "../workers/ping.ts";
 import { Watchdog } from "./watchdog.ts";
+import type { TestLossOptions } from "../core/test_loss.ts";
 import { applyRealtime, REALTIME_ENV, type RealtimeSetupConfig } from "./realtime_setup.ts";
 
 /** Logging as the runtime needs it. */
@@ -68,7 +69,7 @@ export interface RuntimePlan {
   resources?: ResourceConfig & { rmGroups: RmGroup[]; resourceDir: string };
   /** The STONITH device, if one applies to this node. */
   stonith?: StonithConfig;
-  /** `watchdog <device>`: opened when the main loop starts, fed by our own heartbeats. */
+  /** `watchdog <device>`: opened when the main loop starts, fed with each status we send. */
   watchdog?: string;
   /** `realtime` / `rtprio` / `memreserve`, applied to the master and handed to the workers. */
   realtime?: RealtimeSetupConfig;
@@ -226,6 +227,14 @@ export class MasterRuntime {
   /** Replaces the authentication keys (authkeys reread on SIGHUP, config-and-cli §4.3). */
   setKeys(keys: AuthKeys): void {
     this.#codec.setKeys(keys);
+  }
+
+  /**
+   * Puts the options of Heartbeat's test hook `OnlyForTesting` in force (`undefined`: none),
+   * as read at start and on every reload (config/only_for_testing.ts).
+   */
+  setTestLoss(options: TestLossOptions | undefined): void {
+    this.#feed({ type: "test-loss", now: performance.now(), wallClock: Date.now(), options });
   }
 
   /**
@@ -453,13 +462,6 @@ export class MasterRuntime {
       this.#badPacket(r.reason, r.detail);
       return;
     }
-    // Our own heartbeat came back on a medium: the only thing that feeds the watchdog.
-    if (
-      this.#watchdog !== null && r.msg.type === "status" &&
-      r.msg.get("src") === this.#plan.core.nodeName
-    ) {
-      this.#watchdog.feed();
-    }
     this.#deliver({ kind: "medium", channel }, r.msg);
   }
 
@@ -568,11 +570,12 @@ export class MasterRuntime {
         setTimeout(() => void this.#finalShutdown(a.restart), 1000);
         return;
       case "send":
-        this.#send(a.msg, a.seq);
+        this.#send(a.msg, a.seq, a.lost === true);
         return;
       case "rexmit": {
         const stored = this.#history.get(a.seq);
-        if (stored) this.#transmit(stored.bytes, stored.frame);
+        // `lost`: OnlyForTesting's xmitloss (Heartbeat's send_to_all_media sends nothing)
+        if (stored && !a.lost) this.#transmit(stored.bytes, stored.frame);
         return;
       }
       case "comm-up":
@@ -612,8 +615,11 @@ export class MasterRuntime {
     }
   }
 
-  /** Signs, encodes and sends one message; keeps sequenced ones for retransmission. */
-  #send(msg: CoreMessage, seq: number | undefined): void {
+  /**
+   * Signs, encodes and sends one message; keeps sequenced ones for retransmission. `lost`:
+   * OnlyForTesting's xmitloss (Heartbeat's send_to_all_media sends nothing).
+   */
+  #send(msg: CoreMessage, seq: number | undefined, lost: boolean): void {
     // packet media get one netstring packet, serial lines one classic frame (wire.md §2.3)
     let bytes: Uint8Array | undefined;
     let frame: Uint8Array | undefined;
@@ -626,12 +632,17 @@ export class MasterRuntime {
       this.#log("ERROR", `cannot encode message ${msg.type}: ${e}`);
       return;
     }
-    this.#transmit(bytes, frame);
+    // Heartbeat feeds the watchdog when its own status goes through local (loopback)
+    // processing, i.e. at each status it sends — also when no medium carries it (all
+    // cut, or OnlyForTesting's xmitloss): only a stuck master starves it.
+    if (this.#watchdog !== null && msg.type === "status") this.#watchdog.feed();
     if (seq !== undefined) {
       // keep the exact bytes for byte-identical retransmission (wire.md §6.3)
       this.#history.set(seq, { bytes, frame });
       this.#history.delete(seq - HISTORY_KEEP);
     }
+    if (lost) return;
+    this.#transmit(bytes, frame);
     if (msg.type === "status") this.#sendPings(msg.get("ts") ?? "");
   }
 

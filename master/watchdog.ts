@@ -3,12 +3,19 @@
  *
  * The master opens the device write-only and close-on-exec when it enters its main loop,
  * sets the timeout with `WDIOC_SETTIMEOUT` to `ceil((deadtime_ms + 10) / 1000)` seconds,
- * writes one NUL byte at open and then each time its **own** heartbeat comes back, and at
- * shutdown (start of resource release), before an exec and at exit writes the magic
- * character `V` and closes it, which disarms a `nowayout=0` driver.
+ * writes one NUL byte at open and then each time its **own** status goes through local
+ * processing, and at shutdown (start of resource release), before an exec and at exit writes
+ * the magic character `V` and closes it, which disarms a `nowayout=0` driver.
+ *
+ * Heartbeat feeds it from the local (loopback) processing of each status it sends, not from
+ * the copy that comes back on a medium (the spec's §7.9 says "only while the node hears
+ * itself on some medium"; the binary wins): with `OnlyForTesting`'s `xmitloss=1` nothing is
+ * sent, the peers declare the node dead, and the real Heartbeat still writes a NUL every
+ * keepalive (testbed: 30 bytes in 3 s at keepalive 100 ms). So only a stuck master starves
+ * it, not a dead medium.
  *
  * Feeding is a plain synchronous `write(2)` called from the master's event loop (the code
- * that handles its looped-back heartbeat). There is deliberately no timer and no thread of
+ * that carries out the core's `send` of our status). There is deliberately no timer and no thread of
  * its own: when the master is stuck (or stopped), nobody feeds and the machine reboots.
  *
  * Deno can neither give the descriptor of a `Deno.FsFile` nor call `ioctl`, so the device is
@@ -146,7 +153,7 @@ export class Watchdog {
   }
 
   /**
-   * Writes one NUL byte. The master calls it each time it receives its own heartbeat back.
+   * Writes one NUL byte. The master calls it each time it sends its own status.
    * On a write failure logs `ERROR: Watchdog write failure: closing <dev>!: <errno text>` and
    * closes the device. Returns false when nothing was written.
    */

@@ -30,10 +30,19 @@ import { applyRealtime, realtimeFromEnv } from "../master/realtime_setup.ts";
  */
 export const REREAD_KEYS = "reread-keys";
 
-/** Acts on a control message from the master. */
+/**
+ * Acts on a control message from the master. {@link REREAD_KEYS} may carry `lines`: what
+ * Heartbeat's child logs next, reading `OnlyForTesting` itself (master/reload.ts
+ * `readTestOpts`).
+ */
 export function onMasterControl(value: unknown, port: WorkerPort): void {
-  if ((value as { t?: unknown } | null)?.t === REREAD_KEYS) {
-    port.log("info", "Child rereading authentication file.");
+  const v = value as { t?: unknown; lines?: unknown } | null;
+  if (v?.t !== REREAD_KEYS) return;
+  port.log("info", "Child rereading authentication file.");
+  if (!Array.isArray(v.lines)) return;
+  for (const l of v.lines as { prio?: unknown; text?: unknown }[]) {
+    if (typeof l?.text !== "string") continue;
+    port.log(l.prio === "ERROR" ? "ERROR" : l.prio === "WARN" ? "WARN" : "info", l.text);
   }
 }
 

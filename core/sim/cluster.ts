@@ -28,6 +28,7 @@ import { CoreMessage } from "../message.ts";
 import { type Random, seededRandom } from "../random.ts";
 import type { CoreAction, CoreConfig, CoreEvent, Priority } from "../types.ts";
 import { HISTORY_SIZE } from "../types.ts";
+import type { TestLossOptions } from "../test_loss.ts";
 
 /** A log line produced in the simulation, with its virtual time. */
 export interface SimLogLine {
@@ -271,6 +272,12 @@ export class SimCluster {
     this.#loss.set(`${name}/${link}`, percent);
   }
 
+  /** Sets (or, with `undefined`, clears) a node's `OnlyForTesting` options. */
+  setTestLoss(name: string, options: TestLossOptions | undefined): void {
+    const n = this.#node(name);
+    this.#feed(n, { type: "test-loss", now: this.now, wallClock: this.#wall(n), options });
+  }
+
   /** Installs (or removes) a filter dropping chosen deliveries. */
   setDropFilter(filter: DropFilter | undefined): void {
     this.#dropFilter = filter;
@@ -384,6 +391,7 @@ export class SimCluster {
             n.stored.set(a.seq, a.msg);
             n.stored.delete(a.seq - HISTORY_SIZE);
           }
+          if (a.lost) break; // OnlyForTesting's xmitloss: stored, never sent
           n.wire.push({ at: this.now, rexmit: false, msg: a.msg });
           this.#broadcast(n.name, a.msg);
           if (a.msg.type === "status") this.#pings(n.name);
@@ -391,6 +399,7 @@ export class SimCluster {
         case "rexmit": {
           const stored = n.stored.get(a.seq);
           if (!stored) throw new Error(`${n.name}: rexmit of unknown seq ${a.seq}`);
+          if (a.lost) break;
           n.wire.push({ at: this.now, rexmit: true, msg: stored });
           this.#broadcast(n.name, stored);
           break;

@@ -37,3 +37,12 @@ export {
   SYSTEM_HA_DIR,
 } from "./heartbeat_files.ts";
 export { CommandError, run, type RunResult, waitFor } from "./sys.ts";
+export {
+  assertHealthy,
+  errorLines,
+  EXPECTED_ERRORS,
+  type HealthOptions,
+  healthProblems,
+  PACKET_LOSS,
+  WORKER_DEATH,
+} from "./health.ts";
