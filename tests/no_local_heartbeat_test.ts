@@ -46,13 +46,7 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import {
-  keepLogs,
-  requireRealHeartbeat,
-  sleep,
-  waitPlacement,
-  Watch,
-} from "./failover_harness.ts";
+import { keepLogs, requireRealHeartbeat, sleep, waitPlacement, Watch } from "./failover_harness.ts";
 import { allOn, NORMAL, PAIR_HARESOURCES } from "./failover_pair.ts";
 import { configure, type Interval } from "./failover_harness.ts";
 import { type Impl, run, Testbed, type TestNode } from "./testbed/mod.ts";
