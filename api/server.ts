@@ -188,6 +188,8 @@ export class ApiServer {
     if (!this.#clientsPaused) return;
     this.#clientsPaused = false;
     for (const c of [...this.#clients.values()]) {
+      // a held request may engage flow control again: the others stay paused then
+      if (this.#clientsPaused) break;
       if (!c.paused) continue;
       c.paused = false;
       this.#poller?.modify(c.fd, this.#interest(c));

@@ -326,8 +326,10 @@ export class MasterRuntime {
    * shutdown (every group released, `shutdone`, so the peer takes over at once), then, when
    * the clients are stopped, `dt` = deadtime + 30 s is advertised, the core workers stop and
    * {@link done} resolves with {@link restartAfterShutdown} set: master/daemon.ts logs
-   * `Heartbeat restart triggered.`, waits deadtime + 1 s (so the peers see us dead) and
-   * re-executes the daemon as a fresh start (new generation, full negotiation). Ignored when
+   * `Heartbeat restart triggered.`, waits deadtime + 1 s and re-executes the daemon as a fresh
+   * start (new generation, full negotiation). Heartbeat's wait is meant to let the peers see
+   * it dead; with deadtime + 30 s just advertised they see a restart (`Heartbeat restart on
+   * node …`) instead, and the groups they took over on `shutdone` stay with them. Ignored when
    * a shutdown is already under way (as Heartbeat's `mark_node_dead`).
    */
   restartProcedure(reason: string): void {
