@@ -329,7 +329,8 @@ export class MasterRuntime {
    * `Heartbeat restart triggered.`, waits deadtime + 1 s and re-executes the daemon as a fresh
    * start (new generation, full negotiation). Heartbeat's wait is meant to let the peers see
    * it dead; with deadtime + 30 s just advertised they see a restart (`Heartbeat restart on
-   * node …`) instead, and the groups they took over on `shutdone` stay with them. Ignored when
+   * node …`) instead, and the groups they took over on `shutdone` stay with them until the
+   * new image's start-up negotiation (auto_failback) places them. Ignored when
    * a shutdown is already under way (as Heartbeat's `mark_node_dead`).
    */
   restartProcedure(reason: string): void {
@@ -588,7 +589,10 @@ export class MasterRuntime {
         return;
       case "restart-required":
         // Heartbeat's mark_node_dead on itself: cause_shutdown_restart() unless a shutdown
-        // is already under way (see restartProcedure)
+        // is already under way (see restartProcedure). Heartbeat 3.0.6 reaches it only when
+        // its master stops sending its own status while its loop runs (its own status is
+        // processed when sent, not when it comes back): tests/no_local_heartbeat_test.ts
+        // drives it on both implementations and records what each does.
         this.restartProcedure(`restart required: ${a.reason}`);
         return;
       case "clients-pause":
