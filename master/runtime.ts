@@ -514,7 +514,11 @@ export class MasterRuntime {
     let actions: NodeCoreAction[];
     try {
       if (this.#fault !== undefined && matchesFault(this.#fault, ev)) {
-        throw new Error(`injected core fault on ${describeEvent(ev)} (${FAULT_ENV})`);
+        const err = new Error(`injected core fault on ${describeEvent(ev)} (${FAULT_ENV})`);
+        if (!this.#fault.uncaught) throw err;
+        setTimeout(() => {
+          throw err;
+        }, 0);
       }
       actions = this.#core.handle(ev);
     } catch (e) {
@@ -738,9 +742,11 @@ export class MasterRuntime {
 }
 
 /**
- * Test hook: `HB_TEST_CORE_FAULT=<event type>[:<message type>]` (e.g. `message:hb-test-fault`,
- * `tick`) makes the core "throw" on the first matching event, to exercise the fail-safe path
- * ({@link MasterRuntime.failSafe}) in a real node. Unset in production.
+ * Test hook: `HB_TEST_CORE_FAULT=[uncaught:]<event type>[:<message type>]` (e.g.
+ * `message:hb-test-fault`, `tick`) makes the core "throw" on the first matching event, to
+ * exercise the fail-safe path ({@link MasterRuntime.failSafe}) in a real node. With `uncaught:`
+ * the event is handled normally and the error is thrown from a timer instead, where nothing
+ * catches it: the daemon's global handler (master/daemon.ts) must. Unset in production.
  */
 export const FAULT_ENV = "HB_TEST_CORE_FAULT";
 
@@ -753,14 +759,18 @@ export const STOP_STATUS_ENV = "HB_TEST_STOP_STATUS";
 
 /** A parsed {@link FAULT_ENV} value. */
 interface FaultHook {
+  uncaught: boolean;
   event: string;
   msgType?: string;
 }
 
 function parseFaultHook(text: string | undefined): FaultHook | undefined {
   if (text === undefined || text === "") return undefined;
-  const [event, msgType] = text.split(":", 2);
-  return msgType === undefined || msgType === "" ? { event } : { event, msgType };
+  const uncaught = text.startsWith("uncaught:");
+  const [event, msgType] = (uncaught ? text.slice("uncaught:".length) : text).split(":", 2);
+  return msgType === undefined || msgType === ""
+    ? { uncaught, event }
+    : { uncaught, event, msgType };
 }
 
 function matchesFault(hook: FaultHook, ev: NodeCoreEvent): boolean {

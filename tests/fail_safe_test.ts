@@ -4,7 +4,8 @@
  * core "throws" when a message of that type arrives from the FIFO. node1 must log the error at
  * CRIT with its stack, never feed its core again, release every group it runs, stop its workers
  * and exit with 100; node2 takes every group over; the {@link Watch} proves that no group ran
- * on both nodes at any time.
+ * on both nodes at any time. The second test throws the same error from a timer instead
+ * (`uncaught:`), where only the daemon's global handler catches it: same path.
  *
  * @module
  */
@@ -23,13 +24,13 @@ import { FAULT_ENV } from "../master/runtime.ts";
 
 const FAULT_TYPE = "hb-test-fault";
 
-Deno.test("fail-safe: an exception in the core releases the groups, the peer takes over, exit 100", async () => {
+async function scenario(mode: "core" | "uncaught"): Promise<void> {
   await requireRealHeartbeat();
   await using tb = await Testbed.create({
     nodes: ["node1", "node2"],
     links: 1,
     client: true,
-    name: "fsafe",
+    name: mode === "core" ? "fsafe" : "fsafeu",
   });
   const watch = new Watch(tb);
   await watch.start();
@@ -37,7 +38,10 @@ Deno.test("fail-safe: an exception in the core releases the groups, the peer tak
   try {
     await configure(tb, { autoFailback: "on", haresources: PAIR_HARESOURCES });
     await Promise.all([
-      n1.start({ impl: "hb", env: { [FAULT_ENV]: `message:${FAULT_TYPE}` } }),
+      n1.start({
+        impl: "hb",
+        env: { [FAULT_ENV]: `${mode === "uncaught" ? "uncaught:" : ""}message:${FAULT_TYPE}` },
+      }),
       n2.start({ impl: "hb" }),
     ]);
     await waitPlacement(tb, NORMAL, 30_000);
@@ -50,10 +54,10 @@ Deno.test("fail-safe: an exception in the core releases the groups, the peer tak
       `printf '>>>\\nt=${FAULT_TYPE}\\n<<<\\n' > /var/lib/heartbeat/fifo`,
     ]);
     assertEquals(r.code, 0, r.stderr);
-    await n1.waitForLog(
-      `CRIT: core failure on message ${FAULT_TYPE}: Error: injected core fault`,
-      { from, timeoutMs: 5000 },
-    );
+    const first = mode === "core"
+      ? `CRIT: core failure on message ${FAULT_TYPE}: Error: injected core fault`
+      : "CRIT: uncaught exception in the master: Error: injected core fault";
+    await n1.waitForLog(first, { from, timeoutMs: 5000 });
     const status = await n1.wait();
     const exited = performance.now() - t0;
     assertEquals(status.code, 100, "node1 exits with Heartbeat's emergency status");
@@ -62,7 +66,7 @@ Deno.test("fail-safe: an exception in the core releases the groups, the peer tak
     await n2.waitForLog("node node1: is dead", { from: from2, timeoutMs: 5000 });
     const log = (await n1.readLog()).slice(from);
     // the stack is logged, the groups were released by their scripts, the workers stopped
-    assert(/CRIT: core failure on message [^\n]*\n[\s\S]*at /.test(log), log);
+    assert(/CRIT: (core failure on message|uncaught exception)[^\n]*\n[\s\S]*at /.test(log), log);
     for (
       const want of [
         "CRIT: Emergency Shutdown: internal error: giving up all HA resources and exiting",
@@ -73,16 +77,22 @@ Deno.test("fail-safe: an exception in the core releases the groups, the peer tak
         "CRIT: Emergency Shutdown: node1 heartbeat exits with status 100.",
       ]
     ) assert(log.includes(want), `node1 log lacks "${want}":\n${log}`);
-    // nothing after the fault came from the core: no status change, no resource decision
+    // nothing after the fault came from the core: no graceful shutdown, no resource decision
     assert(!log.includes("Heartbeat shutdown in progress"), log);
     console.log(
-      `  fault → node1 exited: ${exited.toFixed(0)} ms; fault → node2 runs every group: ${
+      `  ${mode}: fault → node1 exited: ${exited.toFixed(0)} ms; fault → node2 runs every group: ${
         moved.toFixed(0)
       } ms`,
     );
   } finally {
     await watch.stop();
-    await keepLogs(tb, "fail-safe");
+    await keepLogs(tb, `fail-safe-${mode}`);
   }
   await watch.check();
-});
+}
+
+Deno.test("fail-safe: an exception in the core releases the groups, the peer takes over, exit 100", () =>
+  scenario("core"));
+
+Deno.test("fail-safe: an uncaught exception in the master takes the same path", () =>
+  scenario("uncaught"));
