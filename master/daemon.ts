@@ -259,8 +259,8 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   }
   log("info", `${cfg.core.nodeName} Heartbeat shutdown complete.`);
   if (runtime.restartAfterShutdown) {
-    // the shutdown-and-restart procedure (behavior.md §4.3): a fresh start after our peers
-    // have seen us dead: no -R, a new generation, the full start-up negotiation
+    // the shutdown-and-restart procedure (behavior.md §4.3): everything was released; a fresh
+    // start follows: no -R, a new generation, the full start-up negotiation
     log("info", "Heartbeat restart triggered.");
     log("info", "Restarting heartbeat.");
     log("info", "Performing heartbeat restart exec.");
