@@ -261,12 +261,12 @@ async function runTopology(
         );
         for (const p of problems) violations.push(`${n.name}: ${p}`);
       }
-      const end = at ?? Date.now();
+      const end = Date.now(); // settled (or given up): the fault's window ends here
       const r: FaultResult = {
         fault: f,
         node: node.name,
         restoreMs: at === undefined ? undefined : Math.round(restoredAt(pinger, start, at) - start),
-        outageMs: outage(pinger, start, end),
+        outageMs: outage(pinger, start, at ?? end),
         windowMs: Math.round(end - start),
         selfRestarts,
         violations,
