@@ -265,8 +265,10 @@ async function runTopology(
       const r: FaultResult = {
         fault: f,
         node: node.name,
-        restoreMs: at === undefined ? undefined : Math.round(restoredAt(pinger, start, at) - start),
-        outageMs: outage(pinger, start, at ?? end),
+        restoreMs: at === undefined
+          ? undefined
+          : Math.round(restoredAt(pinger, start, end) - start),
+        outageMs: outage(pinger, start, end, at === undefined),
         windowMs: Math.round(end - start),
         selfRestarts,
         violations,
@@ -478,8 +480,11 @@ function restoredAt(pinger: Pinger, from: number, to: number): number {
   return at;
 }
 
-/** Sum of the probe's silences longer than 50 ms between `from` and `to` (ms). */
-function outage(pinger: Pinger, from: number, to: number): number {
+/**
+ * Sum of the probe's silences longer than 50 ms between `from` and `to` (ms); with
+ * `openEnded`, a silence still going on at `to` counts too.
+ */
+function outage(pinger: Pinger, from: number, to: number, openEnded: boolean): number {
   let prev = from;
   let sum = 0;
   for (const r of pinger.replies) {
@@ -488,7 +493,7 @@ function outage(pinger: Pinger, from: number, to: number): number {
     if (r.at - prev > 50) sum += r.at - prev;
     prev = r.at;
   }
-  if (to - prev > 50) sum += to - prev; // still silent at the end
+  if (openEnded && to - prev > 50) sum += to - prev; // still silent at the end
   return Math.round(sum);
 }
 
