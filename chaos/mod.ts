@@ -39,9 +39,9 @@ import {
   type TestNode,
   WORKER_DEATH,
 } from "../tests/testbed/mod.ts";
-import { benchHaCf, type Timing } from "../bench/cluster.ts";
+import { benchHaCf, hbIpaddr, type Timing } from "../bench/cluster.ts";
 import { installGuard, trackTestbed } from "../bench/guard.ts";
-import { Pinger } from "../bench/probe.ts";
+import { ServiceProbe } from "./probe.ts";
 import { fmt, summarize, table } from "../bench/stats.ts";
 import {
   describeFault,
@@ -57,12 +57,18 @@ import { AddressWatch } from "./watch.ts";
 /** The service address (link 0). */
 const SERVICE_IP = "198.18.0.100";
 
-/** A resource that records its calls and can be told to fail its next start. */
+/** The TCP port the service answers on (at {@link SERVICE_IP}). */
+const SERVICE_PORT = 8080;
+
+/**
+ * The service: a one-process TCP server answering `ok` on the service address (no fork per
+ * connection: the client connects every 10 ms), started after the address in the group. It records every call in /var/log/svc.calls; a start fails (once) while
+ * /var/log/svc.failnext exists.
+ */
 const SVC_SCRIPT = `#!/bin/sh
-# svc start|stop|status — records every call in /var/log/svc.calls; a start fails (once)
-# while /var/log/svc.failnext exists
-state=/run/svc.state
+pidfile=/run/svc.pid
 now() { date +%s%3N; }
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 case "$1" in
   start)
     if [ -f /var/log/svc.failnext ]; then
@@ -71,18 +77,38 @@ case "$1" in
       echo "svc: cannot start" >&2
       exit 1
     fi
-    echo running >"$state"
+    if ! running; then
+      setsid python3 /etc/ha.d/svc_server.py ${SERVICE_IP} ${SERVICE_PORT} \\
+        </dev/null >/dev/null 2>&1 &
+      echo $! >"$pidfile"
+    fi
     echo "$(now) start" >>/var/log/svc.calls
     exit 0;;
   stop)
-    rm -f "$state"
+    if running; then kill "$(cat "$pidfile")"; fi
+    rm -f "$pidfile"
     echo "$(now) stop" >>/var/log/svc.calls
     exit 0;;
   status)
-    if [ -f "$state" ]; then echo running; else echo stopped; fi
+    if running; then echo running; else echo stopped; fi
     exit 0;;
 esac
 exit 1
+`;
+
+/** The service's server (`/etc/ha.d/svc_server.py ADDRESS PORT`). */
+const SVC_SERVER = `import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(128)
+while True:
+    c, _ = s.accept()
+    try:
+        c.sendall(b"ok\\n")
+    except OSError:
+        pass
+    c.close()
 `;
 
 /** Longest wait for the cluster to settle after a fault is reverted, per kind (ms). */
@@ -166,13 +192,20 @@ async function runTopology(
       await n.writeAuthkeys(authkeys("sha1", "hb-chaos"));
       await n.writeHaresources(`node1 ${SERVICE_IP}/24/eth0 svc\n`);
       await n.writeResourceScript("svc", SVC_SCRIPT);
+      await n.writeConfig("svc_server.py", SVC_SERVER);
     }
     const implOf = new Map(tb.nodes.map((n, i) => [n.name, impls[i]]));
+    for (const n of tb.nodes) {
+      // hb nodes use hb's built-in IPaddr, as in the benchmark (bench/cluster.ts hbIpaddr)
+      if (implOf.get(n.name) === "hb" && hbIpaddr() === "builtin") {
+        await Deno.remove(`${n.confDir}/resource.d/IPaddr`).catch(() => {});
+      }
+    }
     await Promise.all(
       tb.nodes.map((n) => n.start({ impl: implOf.get(n.name)!, timeoutMs: 30_000 })),
     );
     const watch = await AddressWatch.start(tb.nodes, SERVICE_IP);
-    const pinger = Pinger.start(tb.client!, SERVICE_IP, 10);
+    const pinger = ServiceProbe.start(tb.client!, SERVICE_IP, SERVICE_PORT, 10);
     const down = new Set<string>(); // nodes a fault has taken down (killed or stopped)
     let excused = false; // a splitting fault is active or its cluster has not settled yet
     const doubles: string[] = [];
@@ -261,12 +294,14 @@ async function runTopology(
         );
         for (const p of problems) violations.push(`${n.name}: ${p}`);
       }
-      const end = at ?? Date.now();
+      const end = Date.now(); // settled (or given up): the fault's window ends here
       const r: FaultResult = {
         fault: f,
         node: node.name,
-        restoreMs: at === undefined ? undefined : Math.round(restoredAt(pinger, start, at) - start),
-        outageMs: outage(pinger, start, end),
+        restoreMs: at === undefined
+          ? undefined
+          : Math.round(restoredAt(pinger, start, end) - start),
+        outageMs: outage(pinger, start, end, at === undefined),
         windowMs: Math.round(end - start),
         selfRestarts,
         violations,
@@ -425,7 +460,7 @@ async function standby(node: TestNode): Promise<void> {
 async function settle(
   tb: Testbed,
   watch: AddressWatch,
-  pinger: Pinger,
+  pinger: ServiceProbe,
   down: Set<string>,
   boundMs: number,
   quietMs: number,
@@ -466,7 +501,7 @@ async function allActive(nodes: readonly TestNode[]): Promise<boolean> {
 }
 
 /** The end of the probe's last silence (> 50 ms) between `from` and `to`; `from` when none. */
-function restoredAt(pinger: Pinger, from: number, to: number): number {
+function restoredAt(pinger: ServiceProbe, from: number, to: number): number {
   let prev = from;
   let at = from;
   for (const r of pinger.replies) {
@@ -478,8 +513,11 @@ function restoredAt(pinger: Pinger, from: number, to: number): number {
   return at;
 }
 
-/** Sum of the probe's silences longer than 50 ms between `from` and `to` (ms). */
-function outage(pinger: Pinger, from: number, to: number): number {
+/**
+ * Sum of the probe's silences longer than 50 ms between `from` and `to` (ms); with
+ * `openEnded`, a silence still going on at `to` counts too.
+ */
+function outage(pinger: ServiceProbe, from: number, to: number, openEnded: boolean): number {
   let prev = from;
   let sum = 0;
   for (const r of pinger.replies) {
@@ -488,7 +526,7 @@ function outage(pinger: Pinger, from: number, to: number): number {
     if (r.at - prev > 50) sum += r.at - prev;
     prev = r.at;
   }
-  if (to - prev > 50) sum += to - prev; // still silent at the end
+  if (openEnded && to - prev > 50) sum += to - prev; // still silent at the end
   return Math.round(sum);
 }
 

@@ -1510,7 +1510,18 @@ export class Ownership implements OwnershipLike {
       case "start-failed": {
         this.#holding.delete(key);
         this.#claimed.delete(key);
-        const cls = standby ?? "foreign";
+        // Heartbeat's ResourceManager always asks `hb_standby foreign` (its class test never
+        // matches, resources/spec.ts standbyGroupType): on the group's own node that asks for
+        // nothing and the group stays unowned until some other event (found by the chaos
+        // campaign: seed 2026, script-fail on the home node). hb asks for the failed group's
+        // class as seen from here, so the peer takes it (with the other groups of that class:
+        // standby moves whole classes).
+        const home = this.#cfg.groups.find((g) => g.key === key)?.node;
+        const cls = home === undefined
+          ? standby ?? "foreign"
+          : home === this.#me
+          ? "local"
+          : "foreign";
         this.#timers.push({
           at: this.#now + this.#cfg.failedStartStandbyMs,
           child: false,
