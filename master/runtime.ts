@@ -78,6 +78,20 @@ export interface RuntimePlan {
 /** Sent messages kept for retransmission (the core's history holds 500). */
 const HISTORY_KEEP = 500;
 
+/** Heartbeat's limit of a graceful shutdown before its EmergencyShutdown: 60 minutes. */
+export const SHUTDOWN_LIMIT_MS = 60 * 60 * 1000;
+
+/**
+ * Test hook: `HB_TEST_SHUTDOWN_LIMIT_MS=<ms>` shortens {@link SHUTDOWN_LIMIT_MS}. Unset in
+ * production.
+ */
+export const SHUTDOWN_LIMIT_ENV = "HB_TEST_SHUTDOWN_LIMIT_MS";
+
+function shutdownLimitMs(): number {
+  const v = Number(Deno.env.get(SHUTDOWN_LIMIT_ENV));
+  return Number.isFinite(v) && v > 0 ? v : SHUTDOWN_LIMIT_MS;
+}
+
 /** Minimum interval between two "bad packet" log lines. */
 const BAD_PACKET_LOG_INTERVAL_MS = 10_000;
 
@@ -102,6 +116,8 @@ export class MasterRuntime {
   #stopping = false;
   /** Set by the shutdown-and-restart procedure: {@link done} means "re-execute", not "exit". */
   #restartAfterShutdown = false;
+  /** Limit of a graceful shutdown ({@link SHUTDOWN_LIMIT_MS}). */
+  #shutdownLimit: ReturnType<typeof setTimeout> | undefined;
   /** Set once the fail-safe path runs: the core is never fed again. */
   #failed = false;
   /** Test hook ({@link FAULT_ENV}): the event that makes the core "throw". */
@@ -355,6 +371,9 @@ export class MasterRuntime {
   #beginShutdown(restart: boolean): void {
     this.#shutdownRequested = true;
     if (restart) this.#restartAfterShutdown = true;
+    // Heartbeat: "do something more drastic in 60 minutes" (hb_initiate_shutdown,
+    // cause_shutdown_restart)
+    this.#shutdownLimit = setTimeout(() => void this.#shutdownTooLong(), shutdownLimitMs());
     // with resources, the ownership layer logs it when the release really starts
     if (!this.#plan.resources) this.#log("info", `Heartbeat shutdown in progress. (${Deno.pid})`);
     // Heartbeat closes the watchdog when the resource release starts (config-and-cli §7.9)
@@ -365,6 +384,28 @@ export class MasterRuntime {
       wallClock: Date.now(),
       ...(restart ? { restart } : {}),
     });
+  }
+
+  /**
+   * A graceful shutdown (or shutdown-and-restart) that has not finished after
+   * {@link SHUTDOWN_LIMIT_MS} (a resource script hangs): Heartbeat's `EmergencyShutdown`. The
+   * core is not fed again, clients and core workers stop and {@link done} resolves with 100,
+   * without waiting for the resource run in progress (Heartbeat also kills its process group
+   * there; hb leaves a hung script alone). The peers then see this node dead and take over,
+   * fencing it first when STONITH is configured.
+   */
+  async #shutdownTooLong(): Promise<void> {
+    this.#shutdownLimit = undefined;
+    if (this.#stopping || this.#failed) return;
+    this.#failed = true;
+    this.#log("CRIT", "Emergency Shutdown: Attempting to kill everything ourselves");
+    this.#log(
+      "CRIT",
+      `Emergency Shutdown: the shutdown did not finish within ${
+        Math.round(shutdownLimitMs() / 1000)
+      } s; exiting without waiting for the resource scripts`,
+    );
+    await this.shutdown(100);
   }
 
   /**
@@ -447,6 +488,8 @@ export class MasterRuntime {
   async shutdown(code = 0): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    if (this.#shutdownLimit !== undefined) clearTimeout(this.#shutdownLimit);
+    this.#shutdownLimit = undefined;
     this.#watchdog?.close();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
