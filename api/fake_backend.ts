@@ -1,6 +1,6 @@
 /**
  * An in-memory {@link ApiBackend} for tests and tools: by default it reproduces node `wa1` of
- * the capture cluster of `shared/vectors/api/` (nodes `wa1`, `wa2`, ping node `198.18.20.3`,
+ * the capture cluster of `testdata/vectors/api/` (nodes `wa1`, `wa2`, ping node `198.18.20.3`,
  * `ucast wa1e0`, keepalive 1 s, deadtime 8 s, `crm off`, `rsc_hold=local`).
  *
  * Messages sent into the "cluster" are recorded in {@link FakeBackend.sent}; those addressed to

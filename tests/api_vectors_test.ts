@@ -1,5 +1,5 @@
 /**
- * The protocol engine against every capture of `shared/vectors/api/`: the client's frames are
+ * The protocol engine against every capture of `testdata/vectors/api/`: the client's frames are
  * fed (re-split at odd byte positions) into {@link ApiProtocol} over a fake backend set up like
  * the capture's daemon, and every `hbapi-resp` frame it produces must be byte-identical, and in
  * the same order, to the real daemon's. Network-originated frames (join with seq/ts, remote

@@ -11,6 +11,7 @@ import {
   SerialFrameSplitter,
   SerialWriter,
 } from "./serial.ts";
+import { WIRE_VECTOR_DIR } from "../wire/test_vectors.ts";
 import type { WorkerPort } from "./media.ts";
 
 const enc = new TextEncoder();
@@ -83,7 +84,7 @@ Deno.test("serial splitter: an oversized frame is dropped, then it resynchronise
 });
 
 Deno.test("serial splitter: frames captured between two real 3.0.6 nodes come out intact", () => {
-  const dir = new URL("../../shared/vectors/wire/", import.meta.url);
+  const dir = WIRE_VECTOR_DIR;
   const index = JSON.parse(Deno.readTextFileSync(new URL("index.json", dir))) as {
     vectors: { file: string; media: string }[];
   };
