@@ -142,7 +142,8 @@ export async function runReal(
 export async function runOurs(runDir: string, args: string[]): Promise<RunResult> {
   const main = new URL("../main.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "cl_status", ...args],
+    // --quiet: Deno's own diagnostics (a "Download …" of a cold cache) stay out of stderr
+    args: ["run", "-A", "--quiet", main, "cl_status", ...args],
     env: { HB_RUNDIR: runDir },
     stdin: "null",
   }).output();

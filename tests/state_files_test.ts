@@ -41,7 +41,7 @@ async function startWithDirectoryAt(name: "hb_uuid" | "hb_generation"): Promise<
     await Deno.writeTextFile(`${conf}/haresources`, "");
     await Deno.writeTextFile(`${conf}/nodeinfo`, "node1\n");
     const out = await new Deno.Command("unshare", {
-      args: ["-n", Deno.execPath(), "run", "-A", MAIN, "heartbeat", "-f"],
+      args: ["-n", Deno.execPath(), "run", "-A", "--quiet", MAIN, "heartbeat", "-f"],
       env: { HB_CONFDIR: conf, HB_STATEDIR: state, HB_RUNDIR: `${dir}/run`, NO_COLOR: "1" },
       stdin: "null",
       // A daemon that (wrongly) started would run until stopped: bound the wait generously.
