@@ -24,7 +24,13 @@ import { setProcessTitle } from "../sys/proctitle.ts";
 import { setsid } from "../sys/libc.ts";
 import type { NodePaths } from "./paths.ts";
 import { MasterRuntime } from "./runtime.ts";
-import { ensureFifo, loadOrCreateUuid, nextGeneration, writePidFile } from "./state_files.ts";
+import {
+  ensureFifo,
+  loadOrCreateUuid,
+  nextGeneration,
+  StateFileError,
+  writePidFile,
+} from "./state_files.ts";
 import { HEARTBEAT_VERSION, type StartConfig, toRuntimePlan } from "./plan.ts";
 import type { Diagnostic } from "../config/diagnostics.ts";
 import { closeOnExecFrom3, execv, resetSignals } from "../sys/exec.ts";
@@ -119,7 +125,11 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     Deno.mkdirSync(paths.rscTmp, { recursive: true, mode: 0o1755 });
     Deno.chmodSync(paths.rscTmp, 0o1755);
   } catch (e) {
-    log("ERROR", `cannot prepare state files: ${e instanceof Error ? e.message : e}`);
+    // An unreadable uuid or generation file is never replaced: that would change the node's
+    // identity or reuse a generation. Refuse, naming the file and the OS error.
+    if (e instanceof StateFileError) log("ERROR", e.message);
+    else log("ERROR", `cannot prepare state files: ${e instanceof Error ? e.message : e}`);
+    log("ERROR", "Heartbeat not started: state file error.");
     return 1;
   }
 
