@@ -22,7 +22,7 @@ function sentTypes(sent: { msg: Message }[]): string[] {
 
 Deno.test("API flow control: paused clients are not read; sign-on still works; resume delivers in order", async () => {
   const rig = startRig((backend) => {
-    backend.apiauth = builtinApiAuth(102, 105, [
+    backend.apiauth = builtinApiAuth(backend.haIds, [
       { client: "flowa", uids: [Deno.uid()!], builtin: false },
       { client: "flowb", uids: [Deno.uid()!], builtin: false },
     ]);

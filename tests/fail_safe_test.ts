@@ -59,13 +59,13 @@ async function scenario(mode: "core" | "uncaught"): Promise<void> {
     const first = mode === "core"
       ? `CRIT: core failure on message ${FAULT_TYPE}: Error: injected core fault`
       : "CRIT: uncaught exception in the master: Error: injected core fault";
-    await n1.waitForLog(first, { from, timeoutMs: 5000 });
+    await n1.waitForLog(first, { from, timeoutMs: 30_000 });
     const status = await n1.wait();
     const exited = performance.now() - t0;
     assertEquals(status.code, 100, "node1 exits with Heartbeat's emergency status");
     await waitPlacement(tb, allOn("node2"), 15_000);
     const moved = performance.now() - t0;
-    await n2.waitForLog("node node1: is dead", { from: from2, timeoutMs: 5000 });
+    await n2.waitForLog("node node1: is dead", { from: from2, timeoutMs: 30_000 });
     const log = (await n1.readLog()).slice(from);
     // the stack is logged, the groups were released by their scripts, the workers stopped
     assert(/CRIT: (core failure on message|uncaught exception)[^\n]*\n[\s\S]*at /.test(log), log);
@@ -146,6 +146,6 @@ Deno.test("fail-safe: a shutdown that never finishes ends in Heartbeat's emergen
       "CRIT: Emergency Shutdown: node1 heartbeat exits with status 100.",
     ]
   ) assert(log.includes(want), `node1 log lacks "${want}":\n${log}`);
-  await n2.waitForLog("node node1: is dead", { from: from2, timeoutMs: 5000 });
+  await n2.waitForLog("node node1: is dead", { from: from2, timeoutMs: 30_000 });
   console.log(`  SIGTERM → exit 100 after ${took.toFixed(0)} ms (limit 3000 ms)`);
 });

@@ -30,7 +30,7 @@ async function scenario(impl: Impl): Promise<Record<string, number | string>> {
   const from = await n1.logOffset();
   await tb.freeze(n2);
   const t0 = performance.now();
-  const r = await n1.exec([Deno.execPath(), "run", "-A", BURST, "400", "burst"], {
+  const r = await n1.exec([Deno.execPath(), "run", "--quiet", "-A", BURST, "400", "burst"], {
     timeoutMs: 60_000,
   });
   const took = performance.now() - t0;

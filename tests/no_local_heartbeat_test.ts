@@ -165,7 +165,7 @@ async function scenario(impl: Impl): Promise<Observed> {
     const t0 = performance.now();
     await watch.allowDuplicates(async () => {
       await stopOwnStatus(n1, impl);
-      await n1.waitForLog("No local heartbeat. Forcing restart.", { from, timeoutMs: 10_000 });
+      await n1.waitForLog("No local heartbeat. Forcing restart.", { from, timeoutMs: 30_000 });
       ms["status stopped → No local heartbeat"] = performance.now() - t0;
       await waitPlacement(tb, allOn("node2"), 20_000);
       ms["status stopped → node2 alone runs every group"] = performance.now() - t0;
@@ -189,7 +189,7 @@ async function scenario(impl: Impl): Promise<Observed> {
       // healed partition and runs the shutdown-and-restart procedure too: nothing runs anywhere
       await n2.waitForLog("Cluster node node1 returning after partition.", {
         from: from2,
-        timeoutMs: 10_000,
+        timeoutMs: 30_000,
       });
       await n2.waitForLog("Performing heartbeat restart exec.", { from: from2, timeoutMs: 30_000 });
       ms["status stopped → node2 restarts too (partition healed)"] = performance.now() - t0;
