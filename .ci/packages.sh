@@ -5,8 +5,12 @@
 # it cannot install them (not root, no apt).
 set -euo pipefail
 
+# pacemaker-cli-utils gives crm_verify (tests/export_pacemaker_test.ts checks `heartbeat export
+# pacemaker` with it); it needs pacemaker or pacemaker-remote: naming pacemaker-remote keeps
+# corosync and the pacemaker daemons off the machine. resource-agents comes with it.
 packages=(heartbeat cluster-glue socat nftables tcpdump iproute2 iputils-arping iputils-ping
-  stress-ng procps psmisc util-linux python3 curl)
+  stress-ng procps psmisc util-linux python3 curl pacemaker-cli-utils pacemaker-remote
+  resource-agents)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -28,7 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   pkill -x heartbeat 2>/dev/null || true
 fi
 for c in /usr/libexec/heartbeat/heartbeat /usr/bin/cl_status socat nft ip unshare nsenter \
-  tcpdump arping ping stress-ng pkill python3; do
+  tcpdump arping ping stress-ng pkill python3 crm_verify /usr/lib/ocf/resource.d/heartbeat/IPaddr2; do
   if ! command -v "$c" >/dev/null 2>&1 && [ ! -x "$c" ]; then
     echo "FATAL: required program $c is missing after installation" >&2
     exit 1

@@ -88,6 +88,7 @@ export function parseHbCf(text: string, path = HB_CF): HbCf {
       continue;
     }
     const m: MonitorSetting = { resource: words[1], line };
+    const notesBefore = notes.length;
     for (const kv of words.slice(2)) {
       const eq = kv.indexOf("=");
       const key = eq < 0 ? kv : kv.slice(0, eq).toLowerCase();
@@ -107,6 +108,7 @@ export function parseHbCf(text: string, path = HB_CF): HbCf {
       m[key] = value;
     }
     if (m.interval === undefined && m.timeout === undefined) {
+      if (notes.length > notesBefore) continue;
       notes.push(`${where}: ${m.resource}: nothing to set; allowed: interval=, timeout=`);
       continue;
     }
