@@ -3,9 +3,14 @@
  * `tests/fixtures/export_pacemaker/` (plus two of the good configuration
  * fixtures) is exported and the CIB is checked by Pacemaker's own
  * `crm_verify -V -x` (Debian `pacemaker-cli-utils`, installed by
- * `.ci/packages.sh`): any error or warning fails the test. The command is
- * also run as a user runs it (`main.ts export pacemaker DIR`, and with
- * `HB_CONFDIR`). Fails loudly when crm_verify is missing.
+ * `.ci/packages.sh`): any error or warning fails the test; every
+ * `ocf:heartbeat` parameter written must be one the installed agent's
+ * meta-data lists. Pacemaker's scheduler (`crm_simulate`, offline) then runs
+ * Heartbeat's scenarios on an export — start, failover, the failed node's
+ * return — and the groups must land where Heartbeat put them for each
+ * `auto_failback` mode. The command is also run as a user runs it
+ * (`main.ts export pacemaker DIR`, and with `HB_CONFDIR`). Fails loudly when
+ * the Pacemaker tools are missing.
  *
  * @module
  */
@@ -269,3 +274,71 @@ Deno.test("export pacemaker: `main.ts export pacemaker DIR` and HB_CONFDIR", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Runs one `crm_simulate` transition from state `from`, saving the result as `to`. */
+async function simulate(from: string, to: string, events: string[]): Promise<void> {
+  const out = await new Deno.Command("crm_simulate", {
+    args: ["-x", from, ...events, "-S", "-O", to],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, `crm_simulate ${events.join(" ")}: ${err}`);
+}
+
+/** Where each resource runs in a saved state (`crm_mon` reading the file). */
+async function placement(file: string): Promise<Record<string, string>> {
+  const out = await new Deno.Command("crm_mon", {
+    args: ["-1", "--output-as=xml"],
+    env: { CIB_file: file },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const xml = new TextDecoder().decode(out.stdout);
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const where: Record<string, string> = {};
+  for (const [, id, node] of xml.matchAll(/<resource id="([^"]+)"[^>]*>\s*<node name="([^"]+)"/g)) {
+    where[id] = node;
+  }
+  return where;
+}
+
+for (const af of ["on", "off", "legacy"] as const) {
+  Deno.test(`export pacemaker: Pacemaker places the groups as Heartbeat did (auto_failback ${af})`, async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "hb-sim-" });
+    try {
+      const cib = pacemakerCib({
+        nodes: ["node1", "node2"],
+        autoFailback: af,
+        groups: parseHaresources("node1 198.18.5.10 mysql\nnode2 198.18.5.11\n").groups,
+      });
+      await Deno.writeTextFile(`${tmp}/0.xml`, cib.xml);
+      // both nodes start: every group on its haresources node
+      await simulate(`${tmp}/0.xml`, `${tmp}/1.xml`, ["-u", "node1", "-u", "node2"]);
+      assertEquals(await placement(`${tmp}/1.xml`), {
+        "ip-198.18.5.10": "node1",
+        mysql: "node1",
+        "ip-198.18.5.11": "node2",
+      });
+      // node1 dies: its group fails over
+      await simulate(`${tmp}/1.xml`, `${tmp}/2.xml`, ["-d", "node1"]);
+      assertEquals(await placement(`${tmp}/2.xml`), {
+        "ip-198.18.5.10": "node2",
+        mysql: "node2",
+        "ip-198.18.5.11": "node2",
+      });
+      // node1 returns: on and legacy fail back, off stays
+      await simulate(`${tmp}/2.xml`, `${tmp}/3.xml`, ["-u", "node1"]);
+      const home = af === "off" ? "node2" : "node1";
+      assertEquals(await placement(`${tmp}/3.xml`), {
+        "ip-198.18.5.10": home,
+        mysql: home,
+        "ip-198.18.5.11": "node2",
+      });
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  });
+}
