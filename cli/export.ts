@@ -11,7 +11,7 @@
 import { checkConfigDir } from "../config/check.ts";
 import { HB_CF, parseHbCf } from "../config/hb_cf.ts";
 import { loadConfig } from "../config/load.ts";
-import { pacemakerCib, type ScriptLocation } from "../config/pacemaker_export.ts";
+import { pacemakerCib, type ScriptLocation, type StonithLine } from "../config/pacemaker_export.ts";
 import { createRealSystemView, type SystemView } from "../config/system_view.ts";
 
 const HELP = `Usage: heartbeat export pacemaker [-n NODE] [DIR]
@@ -58,13 +58,15 @@ function joinPath(dir: string, name: string): string {
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
 }
 
-/** ha.cf `stonith` and `stonith_host` lines as written (comments removed). */
-export function stonithLines(haCf: string): string[] {
-  const out: string[] = [];
-  for (const raw of haCf.split("\n")) {
+/** ha.cf `stonith` and `stonith_host` lines as written (comments removed, blanks squeezed). */
+export function stonithLines(haCf: string): StonithLine[] {
+  const out: StonithLine[] = [];
+  haCf.split("\n").forEach((raw, i) => {
     const l = raw.replace(/#.*/s, "").trim();
-    if (/^stonith(_host)?[ \t]/i.test(l)) out.push(l.replace(/[ \t]+/g, " "));
-  }
+    if (/^stonith(_host)?[ \t]/i.test(l)) {
+      out.push({ text: l.replace(/[ \t]+/g, " "), line: i + 1 });
+    }
+  });
   return out;
 }
 
@@ -93,6 +95,16 @@ export function exportPacemakerDir(dir: string, opts: ExportOptions = {}): Expor
     };
   }
   const { ha, haresources } = res.config;
+  if (!ha.manageResources) {
+    return {
+      exitCode: 1,
+      lines: [
+        `heartbeat export: ${joinPath(dir, "ha.cf")}: pacemaker: '${ha.pacemaker}': this ` +
+        "cluster's resources are managed by Pacemaker already (its CIB is the export); " +
+        "allowed: a configuration with haresources (no pacemaker/crm directive)",
+      ],
+    };
+  }
   if (!haresources) {
     return {
       exitCode: 1,
@@ -122,6 +134,7 @@ export function exportPacemakerDir(dir: string, opts: ExportOptions = {}): Expor
     autoFailback: ha.autoFailback,
     groups: haresources.groups,
     stonith: stonithLines(system.readTextFile(joinPath(dir, "ha.cf")) ?? ""),
+    haCfPath: joinPath(dir, "ha.cf"),
     pingNodes: ha.nodes.filter((n) => n.type === "ping").map((n) => n.name),
     deadtimeMs: ha.deadtimeMs,
     clusterName: ha.cluster,

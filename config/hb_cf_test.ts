@@ -28,11 +28,12 @@ Deno.test("hb.cf: bad keys and values are noted with file:line and skipped", () 
       "monitor interval=10s",
       "monitor httpd interval=soon timeout=20s colour=red",
       "monitor db interval=0",
+      "monitor web",
     ].join("\n"),
     "/etc/ha.d/hb.cf",
   );
   assertEquals(r.monitors, [{ resource: "httpd", timeout: "20s", line: 3 }]);
-  assertEquals(r.notes.length, 5, r.notes.join("\n"));
+  assertEquals(r.notes.length, 6, r.notes.join("\n"));
   assertStringIncludes(r.notes[0], "/etc/ha.d/hb.cf:1: monitor: no resource named; allowed:");
   assertStringIncludes(r.notes[1], "/etc/ha.d/hb.cf:2: monitor: no resource named");
   assertStringIncludes(r.notes[2], "/etc/ha.d/hb.cf:3: monitor: interval 'soon' ignored");
@@ -41,6 +42,7 @@ Deno.test("hb.cf: bad keys and values are noted with file:line and skipped", () 
     "unknown setting 'colour=red' ignored; allowed: interval=, timeout=",
   );
   assertStringIncludes(r.notes[4], "/etc/ha.d/hb.cf:4: monitor: interval '0' ignored");
+  assertStringIncludes(r.notes[5], "/etc/ha.d/hb.cf:5: monitor: web: nothing to set");
 });
 
 Deno.test("hb.cf: durations", () => {

@@ -79,6 +79,14 @@ export interface PrimitiveSpec {
   notes: string[];
 }
 
+/** One ha.cf `stonith` or `stonith_host` line. */
+export interface StonithLine {
+  /** The line as written (comment removed, blanks squeezed). */
+  text: string;
+  /** 1-based line number, when known. */
+  line?: number;
+}
+
 /** Everything {@link pacemakerCib} needs. */
 export interface PacemakerExportInput {
   /** ha.cf normal nodes (lower-cased), in declaration order. */
@@ -87,8 +95,10 @@ export interface PacemakerExportInput {
   autoFailback: AutoFailback;
   /** haresources groups in file order. */
   groups: ResourceGroup[];
-  /** ha.cf `stonith`/`stonith_host` lines as written (empty: no fencing configured). */
-  stonith?: string[];
+  /** ha.cf `stonith`/`stonith_host` lines (empty: no fencing configured). */
+  stonith?: StonithLine[];
+  /** ha.cf path as named in notes. */
+  haCfPath?: string;
   /** ha.cf `ping`/`ping_group` nodes (for a comment). */
   pingNodes?: string[];
   /** ha.cf deadtime in ms (for the corosync comment). */
@@ -532,15 +542,21 @@ export function pacemakerCib(input: PacemakerExportInput): PacemakerExport {
   } else {
     comment(
       4,
-      `ha.cf configures fencing (${stonith.join("; ")}). Pacemaker 2 does not run ` +
+      `ha.cf configures fencing (${
+        stonith.map((l) => l.text).join("; ")
+      }). Pacemaker 2 does not run ` +
         "cluster-glue STONITH plugins: create the equivalent fence agent resource " +
         "(e.g. fence_ipmilan for external/ipmi) and set stonith-enabled=true; fencing is off " +
         "until you do",
     );
-    notes.push(
-      `ha.cf: stonith: ${stonith.join("; ")}: not exported (Pacemaker 2 does not run ` +
-        "cluster-glue plugins); stonith-enabled=false until a fence agent resource is configured",
-    );
+    for (const l of stonith) {
+      notes.push(
+        `${input.haCfPath ?? "ha.cf"}${l.line === undefined ? "" : `:${l.line}`}: ` +
+          `${l.text.split(" ")[0]}: '${l.text}' not exported: Pacemaker 2 does not run ` +
+          "cluster-glue STONITH plugins, so stonith-enabled=false; allowed: a Pacemaker fence " +
+          "agent resource, then stonith-enabled=true",
+      );
+    }
   }
   nvpair(4, "cib-bootstrap-options", "stonith-enabled", "false");
   if (twoNodes) {
@@ -556,7 +572,11 @@ export function pacemakerCib(input: PacemakerExportInput): PacemakerExport {
   line(2, "</crm_config>");
 
   line(2, "<nodes>");
-  comment(3, "ids are corosync node ids: keep them equal to corosync.conf's nodeid");
+  comment(
+    3,
+    "ids are corosync node ids: keep them equal to corosync.conf's nodeid. Names are " +
+      "lower-cased as Heartbeat compares them; Pacemaker compares uname -n exactly",
+  );
   input.nodes.forEach((n, i) => {
     line(3, `<node id="${i + 1}" uname="${xmlAttr(n)}"/>`);
   });

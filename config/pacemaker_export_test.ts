@@ -208,9 +208,15 @@ Deno.test("pacemakerCib: quorum and fencing properties", () => {
   const three = cib("node1 198.18.0.10", { nodes: ["node1", "node2", "node3"] }).xml;
   assert(!three.includes("no-quorum-policy"));
   assertStringIncludes(three, '<node id="3" uname="node3"/>');
-  const fenced = cib("node1 198.18.0.10", { stonith: ["stonith_host * external/ipmi a b"] });
+  const fenced = cib("node1 198.18.0.10", {
+    stonith: [{ text: "stonith_host * external/ipmi a b", line: 7 }],
+    haCfPath: "/etc/ha.d/ha.cf",
+  });
   assertStringIncludes(fenced.xml, "ha.cf configures fencing (stonith_host * external/ipmi a b)");
-  assertStringIncludes(fenced.notes.join(), "ha.cf: stonith: stonith_host * external/ipmi a b");
+  assertStringIncludes(
+    fenced.notes.join(),
+    "/etc/ha.d/ha.cf:7: stonith_host: 'stonith_host * external/ipmi a b' not exported",
+  );
 });
 
 Deno.test("pacemakerCib: hb.cf monitors by spec, primitive id or script; unused ones noted", () => {

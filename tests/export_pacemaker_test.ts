@@ -156,7 +156,7 @@ for (const name of layouts) {
     }
     assertEquals(r.lines.length, exp.notes.length, r.lines.join("\n"));
     exp.notes.forEach((n, i) => assertStringIncludes(r.lines[i], n, name));
-    for (const l of r.lines) assert(/^\/.*:\d+: /.test(l) || l.startsWith("ha.cf:"), l);
+    for (const l of r.lines) assert(/^\/.*:\d+: /.test(l), `not file:line: ${l}`);
   });
 }
 
@@ -192,7 +192,10 @@ Deno.test("export pacemaker: good config sthok (stonith_host) passes, fencing no
   assertEquals(r.exitCode, 0, r.lines.join("\n"));
   assertEquals(await crmVerify(r.xml!), [], r.xml);
   assertStringIncludes(r.xml!, "ha.cf configures fencing (stonith_host * null node1 node2)");
-  assertStringIncludes(r.lines.join("\n"), "ha.cf: stonith: stonith_host * null node1 node2");
+  assertStringIncludes(
+    r.lines.join("\n"),
+    `${dir}/ha.cf:7: stonith_host: 'stonith_host * null node1 node2' not exported`,
+  );
 });
 
 Deno.test("export pacemaker: good config nicefb (legacy, no groups) passes", async () => {
