@@ -180,8 +180,9 @@ const WRAPPERS: Readonly<Record<string, WrapperMap>> = {
     params: (args) => {
       const r = positional(["device", "directory", "fstype", "options"], 2)(args);
       if (r.problem === undefined && args.length === 2) {
-        r.problem = "no fstype: Heartbeat let mount guess it, Pacemaker's Filesystem agent " +
-          "requires one (add it as the third argument, e.g. ::ext4)";
+        r.problem = "no fstype: mount guesses it, but Pacemaker's Filesystem agent declares " +
+          "it required (pcs and crm refuse the resource without it): add it as the third " +
+          "argument, e.g. ::ext4";
       }
       return r;
     },
@@ -492,9 +493,11 @@ export function pacemakerCib(input: PacemakerExportInput): PacemakerExport {
   const monitors = input.monitors ?? [];
   const usedMonitors = new Set<MonitorSetting>();
   const ids = new Set<string>(["cib-bootstrap-options", "rsc-options"]);
+  // CIB ids are XML IDs: unique in the document, starting with a letter or '_'
   const unique = (base: string): string => {
-    let id = /^[A-Za-z_]/.test(base) ? base : `rsc-${base}`;
-    for (let n = 2; ids.has(id); n++) id = `${/^[A-Za-z_]/.test(base) ? base : `rsc-${base}`}-${n}`;
+    const stem = /^[A-Za-z_]/.test(base) ? base : `rsc-${base}`;
+    let id = stem;
+    for (let n = 2; ids.has(id); n++) id = `${stem}-${n}`;
     ids.add(id);
     return id;
   };
