@@ -5,9 +5,10 @@
 # it cannot install them (not root, no apt).
 set -euo pipefail
 
-# pacemaker-cli-utils gives crm_verify (tests/export_pacemaker_test.ts checks `heartbeat export
-# pacemaker` with it); it needs pacemaker or pacemaker-remote: naming pacemaker-remote keeps
-# corosync and the pacemaker daemons off the machine. resource-agents comes with it.
+# pacemaker-cli-utils gives crm_verify, crm_simulate and crm_mon (tests/export_pacemaker_test.ts
+# checks `heartbeat export pacemaker` with them, offline); it needs pacemaker or pacemaker-remote:
+# naming pacemaker-remote keeps corosync and the pacemaker daemons off the machine.
+# resource-agents (the OCF agents whose parameters the test checks) comes with it.
 packages=(heartbeat cluster-glue socat nftables tcpdump iproute2 iputils-arping iputils-ping
   stress-ng procps psmisc util-linux python3 curl pacemaker-cli-utils pacemaker-remote
   resource-agents)
@@ -28,6 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
   rm -f /usr/sbin/policy-rc.d
+  # pacemaker-remote enables its unit for the next boot: only its dependency is wanted here
+  rm -f /etc/systemd/system/multi-user.target.wants/pacemaker_remote.service
   # a heartbeat started by the package would fight our tests
   pkill -x heartbeat 2>/dev/null || true
 fi
