@@ -323,6 +323,7 @@ Deno.test("lost standby reply (other) converges in < 5 s", () => {
   assertEquals(h.nodeCore("node1").rscstatus(), "none");
   assertEquals(h.nodeCore("node2").rscstatus(), "all");
   assert(dropped);
+  assert(h.wireOf("node2", t0).some((w) => w.includes("info=other")));
 });
 
 Deno.test("the requester sends `done` once, however slow the answerer's acquisition", () => {
