@@ -1415,6 +1415,11 @@ export class Ownership implements OwnershipLike {
     // hb fix 2: with 3+ nodes a class covers groups that run elsewhere: give up only ours
     if (give && this.#multi()) keys = keys.filter((k) => this.#holding.has(k));
     if (!give && this.#multi()) {
+      // the taker takes, of the class the requester gives up (seen from the requester), the
+      // groups it is designated for once the requester is excluded. Taking only our own class
+      // left the groups of a dead third node nowhere when their holder failed back (found by
+      // the simulator: core/sim/testdata/explore_failback_orphan.txt)
+      keys = keysOfClass(this.#cfg.groups, peer, set);
       const exclude = new Set([peer]);
       keys = keys.filter((k) => {
         const g = this.#cfg.groups.find((x) => x.key === k)!;

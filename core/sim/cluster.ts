@@ -223,6 +223,8 @@ export class SimCluster {
    * `from>to`): the explorer's notion of two nodes "hearing each other".
    */
   readonly lastDisturbed = new Map<string, number>();
+  /** Every failed group start, in order. */
+  readonly startFailures: { at: number; node: string; key: string }[] = [];
   readonly #opts: Required<Omit<SimOptions, "groups" | "ownershipTimers">> & {
     groups: OwnedGroup[] | undefined;
     ownershipTimers: ResourceConfig["timers"];
@@ -396,20 +398,21 @@ export class SimCluster {
 
   /** Resource protocol messages of every node as `node: text`, in wire order. */
   wireAll(since = 0): string[] {
-    const all: { at: number; order: number; text: string }[] = [];
+    return this.wireTimed(since).map((w) => w.text);
+  }
+
+  /** {@link wireAll} with the virtual send times. */
+  wireTimed(since = 0): { at: number; text: string }[] {
+    const all: { at: number; node: number; order: number; text: string }[] = [];
     for (const n of this.#nodes.values()) {
       n.wire.forEach((w, order) => {
         if (w.rexmit || w.at < since || !OWNERSHIP_TYPES.has(w.msg.type)) return;
-        all.push({
-          at: w.at,
-          order: order * 64 + n.index,
-          text: `${n.name}: ${messageText(w.msg)}`,
-        });
+        all.push({ at: w.at, node: n.index, order, text: `${n.name}: ${messageText(w.msg)}` });
       });
     }
     // same virtual time: by node, then wire order (stable and deterministic)
-    all.sort((a, b) => a.at - b.at || a.order % 64 - b.order % 64 || a.order - b.order);
-    return all.map((a) => a.text);
+    all.sort((a, b) => a.at - b.at || a.node - b.node || a.order - b.order);
+    return all.map(({ at, text }) => ({ at, text }));
   }
 
   /** Groups running on `name` (per the resource executor), in haresources order. */
@@ -762,6 +765,8 @@ export class SimCluster {
           if (path.dupPct && this.#random() * 100 < path.dupPct) copies = 2;
           delay += path.delayMs ?? 0;
           if (path.jitterMs) delay += Math.floor(this.#random() * (path.jitterMs + 1));
+          // a packet held back longer than a keepalive is as good as lost for liveness
+          if (delay - this.#opts.latencyMs > this.#opts.keepaliveMs) this.#disturb(from, name);
         }
         for (let c = 0; c < copies; c++) {
           this.#schedule(this.now + delay + c, () => {
@@ -853,6 +858,7 @@ export class SimCluster {
           if (script.failStart) {
             result = "start-failed";
             n.resources.delete(key);
+            this.startFailures.push({ at: this.now, node: n.name, key });
           } else {
             result = "started";
             n.resources.add(key);
