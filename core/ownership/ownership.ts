@@ -185,6 +185,8 @@ export class Ownership implements OwnershipLike {
   // hb fix 3 (duplicates)
   #healPending = false;
   #dupAnnounced = false;
+  /** When our held resources were last announced for a duplicate resolution. */
+  #dupAnnouncedAt = -Infinity;
   #dupCheckFrom = "";
 
   readonly #runs = new Map<number, Run>();
@@ -811,7 +813,9 @@ export class Ownership implements OwnershipLike {
   #reqOurResources(getAnyway: boolean): void {
     if (this.#shutdownInProgress) return;
     if (this.#nice) {
-      const someoneHasOurs = (this.#peersHeldOr() & RSC_FOREIGN) !== 0;
+      const someoneHasOurs = this.#multi()
+        ? this.#peersHoldOurs()
+        : (this.#peersHeldOr() & RSC_FOREIGN) !== 0;
       if ((someoneHasOurs || (this.#held & RSC_LOCAL) !== 0) && !getAnyway) {
         if (this.#standby === Standby.NOT) {
           this.#log("info", "Local Resource acquisition completed. (none)");
@@ -866,6 +870,24 @@ export class Ownership implements OwnershipLike {
         });
       },
     });
+  }
+
+  /**
+   * hb fix 2 (3+ nodes): whether a living peer runs one of our local groups. A peer's
+   * `foreign` class covers every group but its own, so the class bit alone made a node that
+   * started with a peer holding the groups of dead third nodes believe its own groups ran
+   * there (found by the simulator: core/sim/testdata/explore_multi_start_orphan.txt). The
+   * exact `hb_held` lists decide; a peer that sent none is judged by its class as before.
+   */
+  #peersHoldOurs(): boolean {
+    const ours = keysOf(this.#cfg.groups, this.#me);
+    for (const p of this.#peers.values()) {
+      if (p.status === "dead" || p.held === undefined) continue;
+      if (p.heldKeys === undefined) {
+        if (p.held & RSC_FOREIGN) return true;
+      } else if (ours.some((k) => p.heldKeys!.has(k))) return true;
+    }
+    return false;
   }
 
   #peersHeldOr(): number {
@@ -1083,8 +1105,13 @@ export class Ownership implements OwnershipLike {
       "CRIT",
       `Resource groups held by both ${this.#me} and ${from}: resolving to one owner.`,
     );
-    if (!this.#dupAnnounced) {
+    // announced again after a gap: an announcement sent while the peer could not hear us
+    // (a one-way cut) is not retransmitted to a peer that declared us dead, and the peer
+    // releases only once it knows what we run (found by the simulator:
+    // core/sim/testdata/explore_one_way_cut.txt)
+    if (!this.#dupAnnounced || this.#now - this.#dupAnnouncedAt >= REANNOUNCE_GAP_MS) {
       this.#dupAnnounced = true;
+      this.#dupAnnouncedAt = this.#now;
       this.#sendHeld(true);
     }
     const release: string[] = [];
