@@ -187,8 +187,16 @@ export function runSchedule(s: Schedule, steps: Step[] = s.steps): Violation | u
  * that still violates an invariant of the same kind.
  */
 export function shrink(s: Schedule, kind: string, steps: Step[] = s.steps): Step[] {
-  const fails = (candidate: Step[]) => runSchedule(s, candidate)?.kind === kind;
-  let current = steps;
+  return ddmin(steps, (candidate) => runSchedule(s, candidate)?.kind === kind);
+}
+
+/**
+ * Zeller's ddmin: removes chunks of `items` (halves, then quarters, …) as
+ * long as `fails` still holds for what is left; the result is 1-minimal for
+ * single chunks of the final granularity.
+ */
+export function ddmin<T>(items: T[], fails: (candidate: T[]) => boolean): T[] {
+  let current = items;
   let n = 2;
   while (current.length >= 2) {
     const size = Math.ceil(current.length / n);
