@@ -696,9 +696,14 @@ export class Ownership implements OwnershipLike {
     };
     return this.#cfg.groups.filter((g) => {
       if (this.#claimed.has(g.key) || this.#holding.has(g.key)) return false;
+      // a group of a node dead before that no living node is known to run is taken too: the
+      // dead node may have taken it after we last heard its hb_held (found by the simulator:
+      // core/sim/testdata/explore_orphan_of_two_deaths.txt)
+      const orphan = g.node !== node && g.node !== this.#me && !this.#alive(g.node) &&
+        !runElsewhere(g.key);
       const candidate = ran === undefined
-        ? g.node === node
-        : ran.has(g.key) || (g.node === node && !runElsewhere(g.key));
+        ? g.node === node || orphan
+        : ran.has(g.key) || (g.node === node && !runElsewhere(g.key)) || orphan;
       return candidate &&
         designatedNode(this.#cfg.nodes, this.#alive, g.node, exclude) === this.#me;
     }).map((g) => g.key);

@@ -284,6 +284,11 @@ export class SimCluster {
     return this.#opts.groups ?? [];
   }
 
+  /** `auto_failback` of every node. */
+  get autoFailback(): FailbackMode {
+    return this.#opts.autoFailback;
+  }
+
   /** The timers in use. */
   get timers(): { keepaliveMs: number; deadtimeMs: number; initdeadMs: number } {
     const o = this.#opts;
