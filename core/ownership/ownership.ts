@@ -137,6 +137,12 @@ interface PeerInfo {
   lastHeard?: number;
   /** It had been heard when it was last declared dead (a return is then a healed partition). */
   diedHeard: boolean;
+  /**
+   * hb fix 9: it restarted (new generation) without being declared dead while it was
+   * reported running some of our local groups: its first stable report says whether it
+   * still runs them.
+   */
+  recheckOurs?: boolean;
 }
 
 /** The ownership state machine of one node. */
@@ -297,6 +303,12 @@ export class Ownership implements OwnershipLike {
       case "node-restart": {
         const p = this.#peers.get(ev.node);
         if (p !== undefined) {
+          if (p.status !== "dead" && this.#nice && this.#peerHadOurs(p)) p.recheckOurs = true;
+          // hb fix 10: the peer of a standby exchange restarted: it will never answer (found by
+          // the simulator: core/sim/testdata/explore_standby_peer_restart.txt)
+          if (this.#standby !== Standby.NOT && this.#standbyPeer === ev.node) {
+            this.#cancelStandby();
+          }
           p.restarted = true;
           p.hasResources = true;
           p.held = undefined;
@@ -584,16 +596,19 @@ export class Ownership implements OwnershipLike {
     p.diedHeard = false;
   }
 
+  /** Ends a pending standby exchange whose peer is gone (died or restarted). */
+  #cancelStandby(): void {
+    this.#log("info", "Cancelling pending standby operation");
+    this.#standby = Standby.NOT;
+    this.#standbyDeadline = 0;
+    this.#clearRetry();
+    if (!this.#otherStable && this.#held === RSC_ALL) this.#otherStable = true;
+    this.#shutdownIfNeeded();
+  }
+
   /** hb_rsc_recover_dead_resources. */
   #recoverDead(node: string, heard: boolean, lastHeard: number | undefined): void {
-    if (this.#standby !== Standby.NOT) {
-      this.#log("info", "Cancelling pending standby operation");
-      this.#standby = Standby.NOT;
-      this.#standbyDeadline = 0;
-      this.#clearRetry();
-      if (!this.#otherStable && this.#held === RSC_ALL) this.#otherStable = true;
-      this.#shutdownIfNeeded();
-    }
+    if (this.#standby !== Standby.NOT) this.#cancelStandby();
     if (this.#shutdownInProgress) {
       switch (this.#rstate) {
         case RState.SHUTDOWN:
@@ -1043,6 +1058,7 @@ export class Ownership implements OwnershipLike {
           this.#announce("T_RESOURCES(them)");
         }
         if (stable === "1" && full) this.#noteDuplicates(from, n);
+        if (stable === "1" && full && p.recheckOurs) this.#recheckOurs(from, p);
       } else {
         this.#held = updateHeld(full, this.#held, n);
         if (this.#held & RSC_LOCAL) {
@@ -1069,6 +1085,30 @@ export class Ownership implements OwnershipLike {
     }
     this.#audit();
     this.#shutdownIfNeeded();
+  }
+
+  /** Whether peer `p`'s last report covered one of our local groups. */
+  #peerHadOurs(p: PeerInfo): boolean {
+    const ours = keysOf(this.#cfg.groups, this.#me);
+    if (p.heldKeys !== undefined) return ours.some((k) => p.heldKeys!.has(k));
+    return p.held !== undefined && (p.held & RSC_FOREIGN) !== 0;
+  }
+
+  /**
+   * hb fix 9: a peer that ran some of our local groups restarted faster than deadtime (we
+   * never declared it dead, so no takeover ran). Heartbeat's restarted node acquires only its
+   * own local groups (§4.4), so ours ran nowhere (found by the simulator:
+   * core/sim/testdata/explore_fast_restart_holder.txt). Once its first stable report after
+   * the restart shows it no longer runs them, we acquire what we miss of our own.
+   */
+  #recheckOurs(from: string, p: PeerInfo): void {
+    if (this.#rstate !== RState.STABLE || this.#shutdownInProgress) return;
+    p.recheckOurs = false;
+    if (this.#peerHadOurs(p)) return;
+    const missing = keysOf(this.#cfg.groups, this.#me).filter((k) => !this.#holding.has(k));
+    if (missing.length === 0) return;
+    this.#log("info", `${from} restarted without our resources: acquiring them.`);
+    this.#reqOurResources(true);
   }
 
   /** hb fix 2: with 3+ nodes a starting node waits for every living peer's report. */

@@ -16,7 +16,8 @@
  * - `membership`: after the same quiet window every living node sees every
  *   other living node `active`;
  * - `transition`: no node stays in rscstatus `transition` longer than
- *   `transitionMaxMs` (frozen time excluded);
+ *   `transitionMaxMs` while its communication with every living peer is clean
+ *   (frozen time excluded);
  * - `storm`: no node puts more than `maxPacketsPerSecond` packets on the wire
  *   in one virtual second.
  *
@@ -159,7 +160,17 @@ export class InvariantChecker {
         continue;
       }
       if (sim.isFrozen(n)) continue;
-      const since = Math.max(this.#transitionSince.get(n) ?? now, this.#nodeEvent.get(n) ?? 0);
+      // counted while its communication with every living peer is clean: a permanent
+      // one-sided cut leaves Heartbeat's exchanges waiting for good (§5.4)
+      let since = Math.max(this.#transitionSince.get(n) ?? now, this.#nodeEvent.get(n) ?? 0);
+      for (const p of live) {
+        if (p === n) continue;
+        since = Math.max(
+          since,
+          sim.lastDisturbed.get(`${n}>${p}`) ?? 0,
+          sim.lastDisturbed.get(`${p}>${n}`) ?? 0,
+        );
+      }
       this.#transitionSince.set(n, since);
       if (now - since > this.#transitionMaxMs) {
         add("transition", `${n}:${since}`, `${n} in transition since ${since} ms`);
