@@ -193,6 +193,8 @@ export class Ownership implements OwnershipLike {
   #dupAnnounced = false;
   /** When our held resources were last announced for a duplicate resolution. */
   #dupAnnouncedAt = -Infinity;
+  /** A repeated announcement is scheduled. */
+  #dupAnnouncePending = false;
   #dupCheckFrom = "";
 
   readonly #runs = new Map<number, Run>();
@@ -1150,14 +1152,27 @@ export class Ownership implements OwnershipLike {
       "CRIT",
       `Resource groups held by both ${this.#me} and ${from}: resolving to one owner.`,
     );
-    // announced again after a gap: an announcement sent while the peer could not hear us
-    // (a one-way cut) is not retransmitted to a peer that declared us dead, and the peer
-    // releases only once it knows what we run (found by the simulator:
-    // core/sim/testdata/explore_one_way_cut.txt)
-    if (!this.#dupAnnounced || this.#now - this.#dupAnnouncedAt >= REANNOUNCE_GAP_MS) {
+    // announced again, at most once per gap: an announcement sent while the peer could not
+    // hear us (a one-way cut) is not retransmitted to a peer that declared us dead, and the
+    // peer releases only once it knows what we run (found by the simulator:
+    // core/sim/testdata/explore_one_way_cut.txt, explore_one_way_cut_short.txt)
+    const due = this.#dupAnnouncedAt + REANNOUNCE_GAP_MS;
+    if (!this.#dupAnnounced || this.#now >= due) {
       this.#dupAnnounced = true;
       this.#dupAnnouncedAt = this.#now;
       this.#sendHeld(true);
+    } else if (!this.#dupAnnouncePending) {
+      this.#dupAnnouncePending = true;
+      this.#timers.push({
+        at: due,
+        child: false,
+        fn: () => {
+          this.#dupAnnouncePending = false;
+          if (this.#shutdownInProgress || this.#rstate !== RState.STABLE) return;
+          this.#dupAnnouncedAt = this.#now;
+          this.#sendHeld(true);
+        },
+      });
     }
     const release: string[] = [];
     const keep: string[] = [];
