@@ -143,6 +143,8 @@ interface PeerInfo {
    * still runs them.
    */
   recheckOurs?: boolean;
+  /** hb fix 11: it restarted while we were negotiating with it: its next `starting` counts. */
+  renegotiate?: boolean;
 }
 
 /** The ownership state machine of one node. */
@@ -306,6 +308,7 @@ export class Ownership implements OwnershipLike {
         const p = this.#peers.get(ev.node);
         if (p !== undefined) {
           if (p.status !== "dead" && this.#nice && this.#peerHadOurs(p)) p.recheckOurs = true;
+          p.renegotiate = this.#rstate === RState.BOTHSTARTING;
           // hb fix 10: the peer of a standby exchange restarted: it will never answer (found by
           // the simulator: core/sim/testdata/explore_standby_peer_restart.txt)
           if (this.#standby !== Standby.NOT && this.#standbyPeer === ev.node) {
@@ -975,11 +978,21 @@ export class Ownership implements OwnershipLike {
           this.#foreignWorkDone = true;
           this.#announce("HB_R_BOTHSTARTING");
           break;
-        case RState.BOTHSTARTING:
+        case RState.BOTHSTARTING: {
           // hb fix 2: with 3+ nodes starting together every peer says `starting`
           if (this.#multi()) break;
+          // hb fix 11: the peer restarted during the negotiation: its new `starting` starts
+          // the exchange again. Heartbeat logs the error below and waits for good, nobody
+          // acquiring anything (found by the simulator:
+          // core/sim/testdata/explore_restart_while_both_starting.txt)
+          const peer = this.#peers.get(from);
+          if (peer?.renegotiate) {
+            peer.renegotiate = false;
+            break;
+          }
           this.#log("ERROR", `Received 'starting' message in state ${this.#rstate}`);
           return;
+        }
         default:
           this.#log("ERROR", `Received 'starting' message in state ${this.#rstate}`);
           return;
