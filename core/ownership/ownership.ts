@@ -143,6 +143,10 @@ interface PeerInfo {
    * still runs them.
    */
   recheckOurs?: boolean;
+  /** hb fix 12: generation (`hg`) and seq of its newest `starting`/`resource` processed. */
+  reportGen?: string;
+  /** See {@link PeerInfo.reportGen}. */
+  reportSeq?: number;
   /** hb fix 11: it restarted while we were negotiating with it: its next `starting` counts. */
   renegotiate?: boolean;
 }
@@ -966,6 +970,7 @@ export class Ownership implements OwnershipLike {
     // Heartbeat's `first_time && WeAreRestarting` (never cleared): a restarted node is stable
     if (this.#restarting && this.#rstate !== RState.SHUTDOWN) this.#rstate = RState.STABLE;
     const fromMe = from === this.#me;
+    if (!fromMe && this.#staleReport(from, msg)) return;
     let newState = this.#rstate;
     if (type === "starting" && !fromMe) {
       switch (this.#rstate) {
@@ -1100,6 +1105,27 @@ export class Ownership implements OwnershipLike {
     }
     this.#audit();
     this.#shutdownIfNeeded();
+  }
+
+  /**
+   * hb fix 12: the membership delivers a retransmitted message when it arrives, after later
+   * ones of the same sender (as Heartbeat does). A `starting` or `resource` message older than
+   * one already processed would undo newer state (an `isstable=0` after the `isstable=1`
+   * left us in transition for good: found by the simulator with reordering alone,
+   * core/sim/testdata/explore_reordered_report.txt): it is ignored.
+   */
+  #staleReport(from: string, msg: CoreMessage): boolean {
+    const p = this.#peers.get(from);
+    const seq = parseInt(msg.get("seq") ?? "", 16);
+    const gen = msg.get("hg") ?? "";
+    if (p === undefined || Number.isNaN(seq)) return false;
+    if (p.reportGen === gen && p.reportSeq !== undefined && seq < p.reportSeq) {
+      this.#log("debug", `Ignoring resource message ${seq} from ${from}: newer one processed.`);
+      return true;
+    }
+    p.reportGen = gen;
+    p.reportSeq = seq;
+    return false;
   }
 
   /** Whether peer `p`'s last report covered one of our local groups. */
