@@ -216,7 +216,10 @@ export class SimCluster {
   now = 0;
   /** Number of events fed to cores so far. */
   eventCount = 0;
-  /** Number of packets put on the wire (sends and retransmissions) per node. */
+  /**
+   * Number of packets put on the wire (sends and retransmissions) per node, retransmission
+   * requests (`NS_rexmit`) excepted.
+   */
   readonly sendCount = new Map<string, number>();
   /**
    * Last virtual time a packet `from` → `to` was lost or held back (key
@@ -736,7 +739,9 @@ export class SimCluster {
 
   /** Delivers `msg` from `from` on every link to every attached node (itself included). */
   #broadcast(from: string, msg: CoreMessage): void {
-    this.sendCount.set(from, (this.sendCount.get(from) ?? 0) + 1);
+    // retransmission requests repeat every max_rexmit_delay per missing number without limit
+    // (Heartbeat's documented behaviour, behavior.md §5.2): not counted as storm material
+    if (msg.type !== "NS_rexmit") this.sendCount.set(from, (this.sendCount.get(from) ?? 0) + 1);
     const links = this.#opts.links;
     for (let channel = 0; channel < links.length; channel++) {
       const link = links[channel];

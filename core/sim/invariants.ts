@@ -19,7 +19,10 @@
  *   `transitionMaxMs` while its communication with every living peer is clean
  *   (frozen time excluded);
  * - `storm`: no node puts more than `maxPacketsPerSecond` packets on the wire
- *   in one virtual second.
+ *   in one virtual second. Retransmission requests are not counted: Heartbeat
+ *   sends one per missing number every max_rexmit_delay, without limit
+ *   (§5.2), and hb mirrors it; with heavy loss that alone exceeds any fixed
+ *   bound.
  *
  * @module
  */
