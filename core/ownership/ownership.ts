@@ -168,6 +168,8 @@ export class Ownership implements OwnershipLike {
   #standby: Standby = Standby.NOT;
   #standbyDeadline = 0;
   #standbyClass = RSC_ALL;
+  /** hb fix 13: concurrent standby requesters our `other` answered too, with their class. */
+  readonly #alsoGiving = new Map<string, number>();
   #takeoverInProgress = false;
   #failbackNeeded = false;
   #failbackRetryAt = Infinity;
@@ -1353,6 +1355,16 @@ export class Ownership implements OwnershipLike {
     }
 
     if (this.#standbyDeadline > 0 && this.#now < this.#standbyDeadline && info === "me") {
+      // hb fix 13: with 3+ nodes our broadcast `other` also answers a concurrent requester
+      // (hb_takeover makes every other node ask at once), which then gives its groups up
+      // too: we acquire them with the first requester's (found by the simulator:
+      // core/sim/testdata/explore_takeover_three_nodes.txt)
+      if (
+        this.#multi() && !fromMe && from !== this.#standbyPeer &&
+        (this.#standby === Standby.OTHER || this.#standby === Standby.DONE) && !this.#acquiring
+      ) {
+        this.#alsoGiving.set(from, rtype);
+      }
       const left = Math.floor((this.#standbyDeadline - this.#now + 999) / 1000);
       this.#log(
         "WARN",
@@ -1493,6 +1505,7 @@ export class Ownership implements OwnershipLike {
     this.#peerReleaseSeen = false;
     this.#acquiring = false;
     this.#standbyPeer = "";
+    this.#alsoGiving.clear();
   }
 
   /** Heartbeat's standby deadline check. */
@@ -1545,8 +1558,11 @@ export class Ownership implements OwnershipLike {
       // groups it is designated for once the requester is excluded. Taking only our own class
       // left the groups of a dead third node nowhere when their holder failed back (found by
       // the simulator: core/sim/testdata/explore_failback_orphan.txt)
-      keys = keysOfClass(this.#cfg.groups, peer, set);
-      const exclude = new Set([peer]);
+      const givers = new Map([[peer, set], ...this.#alsoGiving]);
+      keys = [
+        ...new Set([...givers].flatMap(([n, cls]) => keysOfClass(this.#cfg.groups, n, cls))),
+      ];
+      const exclude = new Set(givers.keys());
       keys = keys.filter((k) => {
         const g = this.#cfg.groups.find((x) => x.key === k)!;
         return designatedNode(this.#cfg.nodes, this.#alive, g.node, exclude) === this.#me;
