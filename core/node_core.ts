@@ -244,7 +244,16 @@ export class NodeCore {
           this.#toOwnership({ type: "comm-up", now: this.#now });
           const early = this.#beforeCommUp;
           this.#beforeCommUp = [];
-          for (const ev of early) this.#toOwnership({ ...ev, now: this.#now });
+          // a peer that said shutdone and was declared dead since is just dead
+          const dead = new Set(
+            early.filter((e) => e.type === "node-status").map((e) =>
+              e.type === "node-status" && e.node
+            ),
+          );
+          for (const ev of early) {
+            if (ev.type === "message" && dead.has(ev.from)) continue;
+            this.#toOwnership({ ...ev, now: this.#now });
+          }
           break;
         }
         case "node-status": {
@@ -297,7 +306,13 @@ export class NodeCore {
           const t = a.msg.type.toLowerCase();
           if (t === "status" && a.from !== this.#self) this.#lastHeard.set(a.from, this.#now);
           if (!OWNERSHIP_TYPES.has(t) || this.#ownSent.has(a.msg)) break;
-          this.#toOwnership({ type: "message", now: this.#now, from: a.from, msg: a.msg });
+          const ev: OwnershipEvent = { type: "message", now: this.#now, from: a.from, msg: a.msg };
+          // a peer's shutdone before our Comm_now_up waits with the deaths: taken over before
+          // communication was up, its groups were acquired in no state the protocol could finish
+          // (found by the simulator: core/sim/testdata/explore_shutdone_before_comm_up.txt)
+          if (!this.#commUp && t === "shutdone" && a.from !== this.#self) {
+            this.#beforeCommUp.push(ev);
+          } else this.#toOwnership(ev);
           break;
         }
         default:
