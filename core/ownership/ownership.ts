@@ -317,7 +317,9 @@ export class Ownership implements OwnershipLike {
           p.renegotiate = this.#rstate === RState.BOTHSTARTING;
           // hb fix 10: the peer of a standby exchange restarted: it will never answer (found by
           // the simulator: core/sim/testdata/explore_standby_peer_restart.txt)
+          // groups given up for it ran nowhere then: they are checked like in hb fix 9
           if (this.#standby !== Standby.NOT && this.#standbyPeer === ev.node) {
+            p.recheckOurs = true;
             this.#cancelStandby();
           }
           p.restarted = true;
@@ -1383,7 +1385,11 @@ export class Ownership implements OwnershipLike {
           );
           return;
         }
-        if (this.#rstate !== RState.STABLE) {
+        // hb fix 14: a standby acquisition still running (of an exchange cancelled because
+        // its peer restarted) is local flux too: a new exchange started
+        // then ended with our bookkeeping claiming groups the child had released (found by
+        // the simulator: core/sim/testdata/explore_standby_during_child.txt)
+        if (this.#rstate !== RState.STABLE || (info === "me" && this.#acquiring)) {
           this.#log(
             "WARN",
             `standby message [${info}] from ${from} ignored.  local resources in flux.`,
