@@ -956,6 +956,20 @@ export class Ownership implements OwnershipLike {
       case "ip-request":
         if (!fromMe) this.#onIpRequest(from, msg);
         break;
+      case "stonith":
+        // hb fix 15: the peer of our standby exchange declared us dead (a one-way loss): it
+        // cancelled the exchange and takes our groups over; waiting for its `done` would
+        // keep us in transition for good (found by the simulator:
+        // core/sim/testdata/explore_standby_one_way_cut.txt)
+        if (
+          !fromMe && msg.get("node") === this.#me && this.#standby !== Standby.NOT &&
+          from === this.#standbyPeer
+        ) {
+          this.#log("WARN", `${from} declared us dead: standby exchange cancelled.`);
+          this.#cancelStandby();
+          this.#endExchange();
+        }
+        break;
       case "ip-request-resp":
         if (!this.#shutdownInProgress) this.#onIpRequestResp(msg);
         break;
