@@ -1209,27 +1209,19 @@ export class Ownership implements OwnershipLike {
       "CRIT",
       `Resource groups held by both ${this.#me} and ${from}: resolving to one owner.`,
     );
-    // announced again, at most once per gap: an announcement sent while the peer could not
-    // hear us (a one-way cut) is not retransmitted to a peer that declared us dead, and the
-    // peer releases only once it knows what we run (found by the simulator:
-    // core/sim/testdata/explore_one_way_cut.txt, explore_one_way_cut_short.txt)
-    const due = this.#dupAnnouncedAt + REANNOUNCE_GAP_MS;
-    if (!this.#dupAnnounced || this.#now >= due) {
+    // announced now (or at the end of the gap since the last one), then again every gap while
+    // the peer still reports a group we keep: an announcement sent while the peer could not
+    // hear us (a one-way cut, heavy loss) is not retransmitted to a peer that declared us
+    // dead, and the peer releases only once it knows what we run (found by the simulator:
+    // core/sim/testdata/explore_one_way_cut.txt, explore_one_way_cut_short.txt,
+    // explore_lossy_heal.txt)
+    if (!this.#dupAnnounced || this.#now >= this.#dupAnnouncedAt + REANNOUNCE_GAP_MS) {
       this.#dupAnnounced = true;
       this.#dupAnnouncedAt = this.#now;
       this.#sendHeld(true);
-    } else if (!this.#dupAnnouncePending) {
-      this.#dupAnnouncePending = true;
-      this.#timers.push({
-        at: due,
-        child: false,
-        fn: () => {
-          this.#dupAnnouncePending = false;
-          if (this.#shutdownInProgress || this.#rstate !== RState.STABLE) return;
-          this.#dupAnnouncedAt = this.#now;
-          this.#sendHeld(true);
-        },
-      });
+    }
+    if (dups.some((g) => pairKeeper(this.#cfg.nodes, g.node, this.#me, from) === this.#me)) {
+      this.#scheduleReannounce(from);
     }
     const release: string[] = [];
     const keep: string[] = [];
@@ -1260,6 +1252,31 @@ export class Ownership implements OwnershipLike {
       this.#held = held | (this.#held & ~this.#classesOf(release));
       this.#dupAnnounced = false;
       this.#sendHeld(true);
+    });
+  }
+
+  /** Re-announces what we hold one gap later if `from` still reports a group we keep. */
+  #scheduleReannounce(from: string): void {
+    if (this.#dupAnnouncePending) return;
+    this.#dupAnnouncePending = true;
+    this.#timers.push({
+      at: Math.max(this.#now, this.#dupAnnouncedAt + REANNOUNCE_GAP_MS),
+      child: false,
+      fn: () => {
+        this.#dupAnnouncePending = false;
+        if (this.#shutdownInProgress || this.#rstate !== RState.STABLE || !this.#alive(from)) {
+          return;
+        }
+        const peerCls = this.#peers.get(from)?.held ?? RSC_NONE;
+        const stillBoth = this.#cfg.groups.some((g) =>
+          this.#holding.has(g.key) && this.#peerRuns(from, peerCls, g) &&
+          pairKeeper(this.#cfg.nodes, g.node, this.#me, from) === this.#me
+        );
+        if (!stillBoth) return;
+        this.#dupAnnouncedAt = this.#now;
+        this.#sendHeld(true);
+        this.#scheduleReannounce(from);
+      },
     });
   }
 
