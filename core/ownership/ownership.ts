@@ -961,9 +961,11 @@ export class Ownership implements OwnershipLike {
         // cancelled the exchange and takes our groups over; waiting for its `done` would
         // keep us in transition for good (found by the simulator:
         // core/sim/testdata/explore_standby_one_way_cut.txt)
+        // (a late one, older than the peer's last report, is about an earlier exchange or an
+        // earlier life of ours: explore_stale_stonith.txt)
         if (
           !fromMe && msg.get("node") === this.#me && this.#standby !== Standby.NOT &&
-          from === this.#standbyPeer
+          from === this.#standbyPeer && !this.#olderThanReport(from, msg)
         ) {
           this.#log("WARN", `${from} declared us dead: standby exchange cancelled.`);
           this.#cancelStandby();
@@ -1144,6 +1146,14 @@ export class Ownership implements OwnershipLike {
     p.reportGen = gen;
     p.reportSeq = seq;
     return false;
+  }
+
+  /** Whether `msg` of `from` is older than the newest report of it we processed. */
+  #olderThanReport(from: string, msg: CoreMessage): boolean {
+    const p = this.#peers.get(from);
+    const seq = parseInt(msg.get("seq") ?? "", 16);
+    return p !== undefined && p.reportSeq !== undefined && p.reportGen === msg.get("hg") &&
+      seq < p.reportSeq;
   }
 
   /** Whether peer `p`'s last report covered one of our local groups. */
