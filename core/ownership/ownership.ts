@@ -962,10 +962,11 @@ export class Ownership implements OwnershipLike {
         // keep us in transition for good (found by the simulator:
         // core/sim/testdata/explore_standby_one_way_cut.txt)
         // (a late one, older than the peer's last report, is about an earlier exchange or an
-        // earlier life of ours: explore_stale_stonith.txt)
+        // earlier life of ours: explore_stale_stonith.txt; once we acquire, the exchange
+        // completes and the duplicates are resolved: explore_standby_thaw_stonith.txt)
         if (
           !fromMe && msg.get("node") === this.#me && this.#standby !== Standby.NOT &&
-          from === this.#standbyPeer && !this.#olderThanReport(from, msg)
+          from === this.#standbyPeer && !this.#olderThanReport(from, msg) && !this.#acquiring
         ) {
           this.#log("WARN", `${from} declared us dead: standby exchange cancelled.`);
           this.#cancelStandby();
