@@ -147,6 +147,8 @@ interface PeerInfo {
   reportGen?: string;
   /** See {@link PeerInfo.reportGen}. */
   reportSeq?: number;
+  /** hb fix 16: it restarted (legacy mode): ask for our groups again once it is active. */
+  legacyRecheck?: boolean;
   /** hb fix 11: it restarted while we were negotiating with it: its next `starting` counts. */
   renegotiate?: boolean;
 }
@@ -315,6 +317,8 @@ export class Ownership implements OwnershipLike {
         if (p !== undefined) {
           if (p.status !== "dead" && this.#nice && this.#peerHadOurs(p)) p.recheckOurs = true;
           p.renegotiate = this.#rstate === RState.BOTHSTARTING;
+          // hb fix 16 (legacy): our ip-requests to it died with it; ask again once it is up
+          p.legacyRecheck = !this.#nice && this.#commUp;
           // hb fix 10: the peer of a standby exchange restarted: it will never answer (found by
           // the simulator: core/sim/testdata/explore_standby_peer_restart.txt)
           // groups given up for it ran nowhere then: they are checked like in hb fix 9
@@ -603,6 +607,16 @@ export class Ownership implements OwnershipLike {
     p.heard = true;
     p.hasResources = true;
     this.#cancelFence(node, true);
+    if (p.legacyRecheck && status === "active") {
+      // hb fix 16: a legacy peer restarted faster than deadtime while it held (or was giving
+      // us back) our groups: its answers to our ip-requests never came, and Heartbeat never
+      // asks again (found by the simulator: core/sim/testdata/explore_legacy_fast_restart.txt)
+      p.legacyRecheck = false;
+      if (keysOf(this.#cfg.groups, this.#me).some((k) => !this.#holding.has(k))) {
+        this.#log("info", `${node} restarted: requesting our resources again.`);
+        this.#reqOurResources(false);
+      }
+    }
     if (previous === "dead" && p.diedHeard && !p.restarted && this.#nice && this.#commUp) {
       this.#healPending = true;
     }
