@@ -315,7 +315,9 @@ export class Ownership implements OwnershipLike {
       case "node-restart": {
         const p = this.#peers.get(ev.node);
         if (p !== undefined) {
-          if (p.status !== "dead" && this.#nice && this.#peerHadOurs(p)) p.recheckOurs = true;
+          // (whatever it last reported: a restart during its shutdown had reported none while
+          // it still held them, explore_restart_during_shutdown.txt)
+          if (p.status !== "dead" && this.#nice) p.recheckOurs = true;
           p.renegotiate = this.#rstate === RState.BOTHSTARTING;
           // hb fix 16 (legacy): our ip-requests to it died with it; ask again once it is up
           p.legacyRecheck = !this.#nice && this.#commUp;
@@ -1188,7 +1190,7 @@ export class Ownership implements OwnershipLike {
   #recheckOurs(from: string, p: PeerInfo): void {
     if (this.#rstate !== RState.STABLE || this.#shutdownInProgress) return;
     p.recheckOurs = false;
-    if (this.#peerHadOurs(p)) return;
+    if (this.#peerHadOurs(p) || (this.#multi() && this.#peersHoldOurs())) return;
     const missing = keysOf(this.#cfg.groups, this.#me).filter((k) => !this.#holding.has(k));
     if (missing.length === 0) return;
     this.#log("info", `${from} restarted without our resources: acquiring them.`);
