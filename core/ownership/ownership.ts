@@ -1640,6 +1640,16 @@ export class Ownership implements OwnershipLike {
         "heartbeat-child",
       );
       if (!give) this.#acquiring = false;
+      // hb fix 17: the exchange was cancelled while we released (the peer died): nobody takes
+      // our local groups, which this release stopped after the recovery had looked at them
+      // (found by the simulator: core/sim/testdata/explore_standby_peer_dies.txt)
+      if (give && this.#standby === Standby.NOT && !this.#shutdownInProgress) {
+        const missing = keysOf(this.#cfg.groups, this.#me).filter((k) => !this.#holding.has(k));
+        if (missing.length > 0) {
+          this.#log("info", "Standby cancelled during our release: acquiring our resources.");
+          this.#reqOurResources(true);
+        }
+      }
       this.#sendStandby("done");
     }, { before: [this.#childLine(`${verb} ${className(act)} HA resources (standby).`)] });
   }
