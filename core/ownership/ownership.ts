@@ -524,6 +524,10 @@ export class Ownership implements OwnershipLike {
           "WARN",
           `Standby request from ${this.#standbyPeer} was not carried out.  Standby request cancelled.`,
         );
+        // the requester released nothing: it is as stable as before its request (a stable
+        // node sends no new report, so we stayed in transition for good: found by the
+        // simulator, core/sim/testdata/explore_standby_not_carried_out.txt)
+        this.#otherStable = true;
         this.#endExchange();
       }
     }
