@@ -170,6 +170,8 @@ export class Ownership implements OwnershipLike {
   #standby: Standby = Standby.NOT;
   #standbyDeadline = 0;
   #standbyClass = RSC_ALL;
+  /** Groups whose start failed here (hb fix 18 leaves them alone). */
+  readonly #failedHere = new Set<string>();
   /** hb fix 13: concurrent standby requesters our `other` answered too, with their class. */
   readonly #alsoGiving = new Map<string, number>();
   #takeoverInProgress = false;
@@ -486,11 +488,26 @@ export class Ownership implements OwnershipLike {
     if (this.#isStable() && !this.#shutdownInProgress && this.#rstate !== RState.SHUTDOWN) {
       if (!(this.#held & RSC_LOCAL) && !(this.#otherHeld & RSC_FOREIGN)) {
         this.#log("ERROR", "No one owns our local resources!");
+        this.#adoptOurs();
       }
       if (!(this.#otherHeld & RSC_LOCAL) && !(this.#held & RSC_FOREIGN)) {
         this.#log("ERROR", "No one owns foreign resources!");
       }
     }
+  }
+
+  /**
+   * hb fix 18: Heartbeat's audit only logs "No one owns our local resources!"; when both
+   * sides are stable and the peer's report says it runs none of them, nobody ever will (a
+   * peer that restarted while a duplicate resolution released them there: found by the
+   * simulator, core/sim/testdata/explore_nobody_owns_ours.txt). We acquire them, unless a
+   * start failed here (that is the delayed hb_standby's business, §6.5) or an exchange runs.
+   */
+  #adoptOurs(): void {
+    if (!this.#quiet() || !this.#otherStable || this.#failedHere.size > 0) return;
+    if (keysOf(this.#cfg.groups, this.#me).every((k) => this.#holding.has(k))) return;
+    this.#log("info", "Acquiring our local resources: no one runs them.");
+    this.#reqOurResources(true);
   }
 
   #runDue(): void {
@@ -1733,6 +1750,7 @@ export class Ownership implements OwnershipLike {
         this.#holding.delete(key);
         break;
       case "start-failed": {
+        this.#failedHere.add(key);
         this.#holding.delete(key);
         this.#claimed.delete(key);
         const cls = standby ?? "foreign";
