@@ -701,6 +701,11 @@ export class Ownership implements OwnershipLike {
         this.#otherStable = true;
         return;
       }
+      // hb fix 19: with two nodes nobody else can be in flux once the peer is dead; without a
+      // takeover (its groups already run here) nothing else marked the other side stable and
+      // we stayed in transition (found by the simulator:
+      // core/sim/testdata/explore_standby_local_peer_dies.txt)
+      if (!this.#multi() && (this.#held & RSC_FOREIGN)) this.#otherStable = true;
       if (!(this.#held & RSC_LOCAL)) this.#reqOurResources(true);
       if (!(this.#held & RSC_FOREIGN)) this.#takeoverFromNode(node, lastHeard, "heartbeat");
     } else {
