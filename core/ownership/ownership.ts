@@ -1669,12 +1669,19 @@ export class Ownership implements OwnershipLike {
       // hb fix 17: the exchange was cancelled while we released (the peer died): nobody takes
       // our local groups, which this release stopped after the recovery had looked at them
       // (found by the simulator: core/sim/testdata/explore_standby_peer_dies.txt)
+      // (and our class bits, which the recovery may have set meanwhile, are recomputed from
+      // what runs here and announced: explore_standby_cancelled_release.txt)
       if (give && this.#standby === Standby.NOT && !this.#shutdownInProgress) {
+        let held = RSC_NONE;
+        for (const g of this.#cfg.groups) {
+          if (this.#holding.has(g.key)) held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
+        }
+        this.#held = held;
         const missing = keysOf(this.#cfg.groups, this.#me).filter((k) => !this.#holding.has(k));
         if (missing.length > 0) {
           this.#log("info", "Standby cancelled during our release: acquiring our resources.");
           this.#reqOurResources(true);
-        }
+        } else this.#sendHeld(this.#rstate === RState.STABLE);
       }
       this.#sendStandby("done");
     }, { before: [this.#childLine(`${verb} ${className(act)} HA resources (standby).`)] });
