@@ -147,6 +147,8 @@ interface PeerInfo {
   reportGen?: string;
   /** See {@link PeerInfo.reportGen}. */
   reportSeq?: number;
+  /** hb fix 20: a non-dead status of it was ever seen. */
+  everHeard?: boolean;
   /** hb fix 16: it restarted (legacy mode): ask for our groups again once it is active. */
   legacyRecheck?: boolean;
   /** hb fix 11: it restarted while we were negotiating with it: its next `starting` counts. */
@@ -627,6 +629,8 @@ export class Ownership implements OwnershipLike {
       p.heard = false;
       return;
     }
+    const wasHeardBefore = p.everHeard === true;
+    p.everHeard = true;
     p.heard = true;
     p.hasResources = true;
     this.#cancelFence(node, true);
@@ -641,6 +645,16 @@ export class Ownership implements OwnershipLike {
       }
     }
     if (previous === "dead" && p.diedHeard && !p.restarted && this.#nice && this.#commUp) {
+      this.#healPending = true;
+    }
+    // hb fix 20: a node never heard before (dead by initdead) whose first status is already
+    // `active` has been running on its own, maybe with our groups: it will not send
+    // `starting`, so the two of us announce what we hold as after a partition (found by the
+    // simulator: core/sim/testdata/explore_first_contact.txt)
+    if (
+      previous === "dead" && !wasHeardBefore && status === "active" && this.#nice &&
+      this.#commUp
+    ) {
       this.#healPending = true;
     }
     p.diedHeard = false;
