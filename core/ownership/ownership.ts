@@ -207,6 +207,9 @@ export class Ownership implements OwnershipLike {
   #dupAnnounced = false;
   /** When our held resources were last announced for a duplicate resolution. */
   #dupAnnouncedAt = -Infinity;
+  /** hb fix 21: when we last announced after a heal, and last got a peer's stable report. */
+  #healAnnouncedAt = -Infinity;
+  #lastPeerReportAt = -Infinity;
   /** A repeated announcement is scheduled. */
   #dupAnnouncePending = false;
   #dupCheckFrom = "";
@@ -560,6 +563,8 @@ export class Ownership implements OwnershipLike {
       this.#log("info", "Announcing held resources after partition.");
       this.#dupAnnounced = true;
       this.#sendHeld(true);
+      this.#healAnnouncedAt = this.#now;
+      this.#repeatHealAnnouncement(5);
     }
     if (this.#dupCheckFrom !== "" && this.#quiet()) {
       const from = this.#dupCheckFrom;
@@ -1154,7 +1159,10 @@ export class Ownership implements OwnershipLike {
           }
           this.#announce("T_RESOURCES(them)");
         }
-        if (stable === "1" && full) this.#noteDuplicates(from, n);
+        if (stable === "1" && full) {
+          this.#lastPeerReportAt = this.#now;
+          this.#noteDuplicates(from, n);
+        }
         if (stable === "1" && full && p.recheckOurs) this.#recheckOurs(from, p);
       } else {
         this.#held = updateHeld(full, this.#held, n);
@@ -1319,6 +1327,26 @@ export class Ownership implements OwnershipLike {
       this.#held = held | (this.#held & ~this.#classesOf(release));
       this.#dupAnnounced = false;
       this.#sendHeld(true);
+    });
+  }
+
+  /**
+   * hb fix 21: right after a heal each side declares the other dead once more and restarts
+   * its sequence tracking, so an announcement lost then is never retransmitted (heavy loss
+   * while healing: both sides' announcements were lost and every group ran twice for good;
+   * found by the simulator, core/sim/testdata/explore_lossy_heal_both.txt). It is repeated
+   * every gap until a peer's stable report comes, at most `left` times.
+   */
+  #repeatHealAnnouncement(left: number): void {
+    if (left <= 0) return;
+    this.#timers.push({
+      at: this.#now + REANNOUNCE_GAP_MS,
+      child: false,
+      fn: () => {
+        if (this.#lastPeerReportAt >= this.#healAnnouncedAt || !this.#quiet()) return;
+        this.#sendHeld(true);
+        this.#repeatHealAnnouncement(left - 1);
+      },
     });
   }
 
