@@ -1797,9 +1797,20 @@ export class Ownership implements OwnershipLike {
     const run = this.#runs.get(id);
     if (run === undefined || !run.pending.delete(key)) return;
     switch (result) {
-      case "started":
+      case "started": {
         this.#holding.add(key);
+        // hb fix: a peer that announced this group while we were still starting it (it thawed
+        // during our takeover, found by the chaos campaign, seed 2026) is checked now, not at
+        // its next report: the duplicate is resolved as soon as we are quiet.
+        // Two nodes only: with 3+ a peer's last report may predate the standby exchanges it
+        // is part of, and the keeper's periodic re-announcement resolves a duplicate there.
+        const g = this.#cfg.groups.find((x) => x.key === key);
+        for (const [name, p] of this.#multi() ? [] : this.#peers) {
+          if (g === undefined || p.held === undefined || !this.#alive(name)) continue;
+          if (this.#peerRuns(name, p.held, g)) this.#dupCheckFrom = name;
+        }
         break;
+      }
       case "released":
         this.#holding.delete(key);
         break;
