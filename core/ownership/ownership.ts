@@ -101,6 +101,8 @@ export const STANDBY_INIT_TIMEOUT_MS = 10_000;
 export const STANDBY_RESOURCE_TIMEOUT_MS = 3_600_000;
 /** hb fix 3: a kept group's addresses are re-announced at most this often. */
 const REANNOUNCE_GAP_MS = 3000;
+/** hb fix 22: wait for the answerer's `done` after its stable report. */
+const STANDBY_DONE_WAIT_MS = 5000;
 /** Auto failback retry interval (AutoFailbackProc). */
 export const AUTO_FAILBACK_RETRY_MS = 1000;
 
@@ -1162,6 +1164,7 @@ export class Ownership implements OwnershipLike {
         if (stable === "1" && full) {
           this.#lastPeerReportAt = this.#now;
           this.#noteDuplicates(from, n);
+          this.#awaitDoneAfterReport(from);
         }
         if (stable === "1" && full && p.recheckOurs) this.#recheckOurs(from, p);
       } else {
@@ -1346,6 +1349,36 @@ export class Ownership implements OwnershipLike {
         if (this.#lastPeerReportAt >= this.#healAnnouncedAt || !this.#quiet()) return;
         this.#sendHeld(true);
         this.#repeatHealAnnouncement(left - 1);
+      },
+    });
+  }
+
+  /**
+   * hb fix 22: we requested standby, released and said `done`; the answerer reports itself
+   * stable but its `done` does not follow (our release report or our `done` was lost while it
+   * had declared us dead, so it never acquired and its own timeout ended the exchange). After
+   * that report and 5 s without its `done`, the exchange is over for us too: waiting longer
+   * kept us in transition for good (found by the simulator:
+   * core/sim/testdata/explore_standby_done_lost.txt).
+   */
+  #awaitDoneAfterReport(from: string): void {
+    if (this.#standby !== Standby.DONE || from !== this.#standbyPeer || !this.#releaseStarted) {
+      return;
+    }
+    this.#timers.push({
+      at: this.#now + STANDBY_DONE_WAIT_MS,
+      child: false,
+      fn: () => {
+        if (
+          this.#standby !== Standby.DONE || this.#standbyPeer !== from || !this.#releaseStarted
+        ) return;
+        this.#log(
+          "WARN",
+          `No standby 'done' from ${from} after its stable report: exchange ended.`,
+        );
+        this.#otherStable = true;
+        this.#endExchange();
+        this.#sendHeld(true);
       },
     });
   }
