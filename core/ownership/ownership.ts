@@ -590,6 +590,7 @@ export class Ownership implements OwnershipLike {
     if (this.#nice) {
       this.#send([["t", "starting"]]);
       this.#rstate = RState.STARTING;
+      this.#repeatStarting();
       if (this.#cfg.nodes.every((n) => n === this.#me)) {
         // hb fix: a single-node cluster has nobody to negotiate with. Heartbeat stays in
         // STARTING for ever there (acquires nothing, `-k` hangs for an hour); hb settles
@@ -608,6 +609,30 @@ export class Ownership implements OwnershipLike {
       this.#shutdownAfterCommUp = false;
       this.#giveupResources();
     }
+  }
+
+  /**
+   * hb fix 23: still STARTING one RQSTDELAY after our `starting` while a peer is alive: the
+   * message was lost for good (a peer that learns our restart from a later status resets its
+   * tracking, behavior.md §4.2), and a peer that never heard it never answers: we stayed in
+   * transition for good (found by the simulator: core/sim/testdata/explore_starting_lost.txt).
+   * It is sent again, every RQSTDELAY, while that lasts.
+   */
+  #repeatStarting(): void {
+    this.#timers.push({
+      at: this.#now + this.#cfg.rqstDelayMs,
+      child: false,
+      fn: () => {
+        if (this.#rstate !== RState.STARTING || this.#shutdownInProgress) return;
+        if (![...this.#peers.values()].some((p) => p.status === "active")) {
+          this.#repeatStarting();
+          return;
+        }
+        this.#log("WARN", "No answer to our 'starting' message: sending it again.");
+        this.#send([["t", "starting"]]);
+        this.#repeatStarting();
+      },
+    });
   }
 
   #onNodeStatus(
