@@ -149,6 +149,8 @@ interface PeerInfo {
   reportGen?: string;
   /** See {@link PeerInfo.reportGen}. */
   reportSeq?: number;
+  /** hb fix 24: its last report said `isstable=0`. */
+  unstable?: boolean;
   /** hb fix 20: a non-dead status of it was ever seen. */
   everHeard?: boolean;
   /** hb fix 16: it restarted (legacy mode): ask for our groups again once it is active. */
@@ -1160,7 +1162,17 @@ export class Ownership implements OwnershipLike {
         }
         const stable = msg.get("isstable");
         if (stable !== undefined) {
-          if (stable === "1") {
+          // hb fix 24 (3+ nodes): the other side is stable when every living peer is. One
+          // flag set by whichever peer reported last flipped with each report of a stable
+          // and an unstable peer, and each flip to stable sent a report of ours, which made
+          // the others flip: a report storm (176 packets a second from one node; found by
+          // the simulator: core/sim/testdata/explore_report_storm.txt)
+          let peersStable = stable === "1";
+          if (this.#multi()) {
+            p.unstable = stable !== "1";
+            peersStable = ![...this.#peers].some(([n, q]) => this.#alive(n) && q.unstable);
+          }
+          if (peersStable) {
             if (!this.#otherStable) {
               this.#log("info", "remote resource transition completed.");
               this.#otherStable = true;
@@ -1478,6 +1490,7 @@ export class Ownership implements OwnershipLike {
     if (p !== undefined) {
       p.hasResources = false;
       p.held = RSC_NONE;
+      p.unstable = false;
       // its groups are released: what it ran is still needed to place them (fix 8)
     }
     this.#otherStable = false;
