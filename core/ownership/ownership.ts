@@ -654,6 +654,16 @@ export class Ownership implements OwnershipLike {
         // marks it dead again; Heartbeat re-runs the whole recovery, hb does not.
         return;
       }
+      // hb fix 24: a dead peer is in flux no more; when it was the last unstable one, the
+      // other side is stable now (no report of the others need come)
+      if (this.#multi() && p.unstable) {
+        p.unstable = false;
+        if (
+          !this.#otherStable && ![...this.#peers].some(([n, q]) => this.#alive(n) && q.unstable)
+        ) {
+          this.#otherStable = true;
+        }
+      }
       const wasHeard = heard ?? p.heard;
       p.lastHeard = lastHeard;
       p.restarted = false;
