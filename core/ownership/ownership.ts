@@ -149,6 +149,8 @@ interface PeerInfo {
   reportGen?: string;
   /** See {@link PeerInfo.reportGen}. */
   reportSeq?: number;
+  /** hb fix 25: groups of other nodes it ran before a fast restart. */
+  lostKeys?: string[];
   /** hb fix 24: its last report said `isstable=0`. */
   unstable?: boolean;
   /** hb fix 20: a non-dead status of it was ever seen. */
@@ -329,6 +331,12 @@ export class Ownership implements OwnershipLike {
           // (whatever it last reported: a restart during its shutdown had reported none while
           // it still held them, explore_restart_during_shutdown.txt)
           if (p.status !== "dead" && this.#nice) p.recheckOurs = true;
+          // with 3+ nodes, the groups of others it ran are gone too (hb fix 25)
+          p.lostKeys = this.#multi() && p.status !== "dead"
+            ? [...(p.heldKeys ?? [])].filter((k) =>
+              this.#cfg.groups.find((g) => g.key === k)?.node !== ev.node
+            )
+            : undefined;
           p.renegotiate = this.#rstate === RState.BOTHSTARTING;
           // hb fix 16 (legacy): our ip-requests to it died with it; ask again once it is up
           p.legacyRecheck = !this.#nice && this.#commUp;
@@ -1263,6 +1271,36 @@ export class Ownership implements OwnershipLike {
     return false;
   }
 
+  /**
+   * hb fix 25 (3+ nodes): a peer that ran groups of other nodes restarted faster than deadtime:
+   * it runs only its own now, and nobody else takes the others (no death was declared). Each
+   * of them that no living node is known to run is taken by its designated node (found by the
+   * simulator: core/sim/testdata/explore_multi_fast_restart.txt).
+   */
+  #adoptLostKeys(from: string, p: PeerInfo): void {
+    const lost = p.lostKeys ?? [];
+    p.lostKeys = undefined;
+    const exclude = new Set([from]);
+    const keys = lost.filter((k) => {
+      if (this.#holding.has(k) || this.#claimed.has(k) || p.heldKeys?.has(k)) return false;
+      for (const [n, q] of this.#peers) {
+        if (n !== from && this.#alive(n) && q.heldKeys?.has(k)) return false;
+      }
+      const g = this.#cfg.groups.find((x) => x.key === k)!;
+      return designatedNode(this.#cfg.nodes, this.#alive, g.node, exclude) === this.#me;
+    });
+    if (keys.length === 0) return;
+    this.#log("info", `${from} restarted without ${keys.join(" ")}: acquiring them.`);
+    this.#run("take", keys, "mach_down", this.#baseEnv(), () => {
+      for (const g of this.#cfg.groups) {
+        if (keys.includes(g.key) && this.#holding.has(g.key)) {
+          this.#held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
+        }
+      }
+      this.#sendHeld(this.#rstate === RState.STABLE);
+    });
+  }
+
   /** Whether `msg` of `from` is older than the newest report of it we processed. */
   #olderThanReport(from: string, msg: CoreMessage): boolean {
     const p = this.#peers.get(from);
@@ -1288,6 +1326,7 @@ export class Ownership implements OwnershipLike {
   #recheckOurs(from: string, p: PeerInfo): void {
     if (this.#rstate !== RState.STABLE || this.#shutdownInProgress) return;
     p.recheckOurs = false;
+    this.#adoptLostKeys(from, p);
     if (this.#peerHadOurs(p) || (this.#multi() && this.#peersHoldOurs())) return;
     const missing = keysOf(this.#cfg.groups, this.#me).filter((k) => !this.#holding.has(k));
     if (missing.length === 0) return;
