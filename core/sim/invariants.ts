@@ -5,7 +5,8 @@
  * - `dual-owner`: two nodes that can hear each other never both run a group
  *   once deadtime plus a settle margin has passed since their communication
  *   was last disturbed (a lost or badly delayed packet between them in either
- *   direction, a start, freeze or thaw of either). While they cannot hear each
+ *   direction, a freeze or thaw of either, the end of the initdead of either's
+ *   start). While they cannot hear each
  *   other both running a group is Heartbeat's documented split brain (§6.12)
  *   and allowed;
  * - `no-owner` / `many-owners`: once the cluster has been quiet (no fault, no
@@ -109,7 +110,7 @@ export class InvariantChecker {
       const f = sim.startFailures[this.#failuresSeen];
       this.#failedAt.set(f.key, f.at);
     }
-    const { deadtimeMs } = sim.timers;
+    const { deadtimeMs, initdeadMs } = sim.timers;
     const names = sim.nodeNames;
     const live = names.filter((n) => sim.isAlive(n) && !sim.isFrozen(n));
 
@@ -134,11 +135,15 @@ export class InvariantChecker {
     for (let i = 0; dualChecked && i < live.length; i++) {
       for (let j = i + 1; j < live.length; j++) {
         const a = live[i], b = live[j];
+        // a node's start-up negotiation (initdead, then up to RQSTDELAY) counts as part of
+        // the disturbance: the margin runs from its end
         const since = Math.max(
           sim.lastDisturbed.get(`${a}>${b}`) ?? 0,
           sim.lastDisturbed.get(`${b}>${a}`) ?? 0,
           this.#nodeEvent.get(a) ?? 0,
           this.#nodeEvent.get(b) ?? 0,
+          sim.startedAt(a) + initdeadMs,
+          sim.startedAt(b) + initdeadMs,
         );
         if (now - since < deadtimeMs + this.#settleMs) continue;
         const ra = sim.running(a);
