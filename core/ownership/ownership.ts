@@ -1810,7 +1810,12 @@ export class Ownership implements OwnershipLike {
       // groups it is designated for once the requester is excluded. Taking only our own class
       // left the groups of a dead third node nowhere when their holder failed back (found by
       // the simulator: core/sim/testdata/explore_failback_orphan.txt)
+      // (the first `done` may come from a concurrent requester: the exchange's own peer
+      // gives up too, explore_takeover_failback_three_nodes.txt)
       const givers = new Map([[peer, set], ...this.#alsoGiving]);
+      if (this.#standbyPeer !== "" && !givers.has(this.#standbyPeer)) {
+        givers.set(this.#standbyPeer, set);
+      }
       keys = [
         ...new Set([...givers].flatMap(([n, cls]) => keysOfClass(this.#cfg.groups, n, cls))),
       ];
