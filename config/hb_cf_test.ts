@@ -1,0 +1,86 @@
+import { assertEquals } from "../tests/assert.ts";
+import { HB_CF_DIRECTIVES, parseHbCf, parseListenAddress, readHbCf } from "./hb_cf.ts";
+import { checkConfigDir } from "./check.ts";
+import { BASE_HA_CF, fakeDir } from "./test_util.ts";
+
+const F = "/etc/ha.d/hb.cf";
+const ALLOWED_LISTEN = HB_CF_DIRECTIVES.find((d) => d.name === "metrics_listen")!.allowed;
+
+Deno.test("hb.cf: metrics_listen, comments and blank lines", () => {
+  const r = parseHbCf("# hb's own settings\n\n  Metrics_Listen 127.0.0.1:9100  # local\n", F);
+  assertEquals(r.errors, []);
+  assertEquals(r.settings, { metricsListen: { hostname: "127.0.0.1", port: 9100 } });
+  const v6 = parseHbCf("metrics_listen [::1]:9101\n", F);
+  assertEquals(v6.settings, { metricsListen: { hostname: "::1", port: 9101 } });
+});
+
+Deno.test("hb.cf: empty file means no extras", () => {
+  assertEquals(parseHbCf("", F), { settings: {}, errors: [], present: true });
+});
+
+Deno.test("hb.cf: unknown directive is an error with file:line, directive and allowed", () => {
+  const r = parseHbCf("metrics_listen 0.0.0.0:9100\nkeepalive 2\n", F);
+  assertEquals(r.errors.map((e) => e.explain), [
+    "/etc/ha.d/hb.cf:2: keepalive: unknown directive; allowed: metrics_listen " +
+    "(Heartbeat's directives belong in ha.cf)",
+  ]);
+  assertEquals(r.settings.metricsListen?.port, 9100);
+});
+
+Deno.test("hb.cf: bad values, missing value, repeated directive", () => {
+  const r = parseHbCf(
+    [
+      "metrics_listen",
+      "metrics_listen 127.0.0.1",
+      "metrics_listen 300.0.0.1:9100",
+      "metrics_listen 127.0.0.1:0",
+      "metrics_listen [::g]:9100",
+      "metrics_listen 127.0.0.1:9100",
+      "metrics_listen 127.0.0.1:9200",
+    ].join("\n"),
+    F,
+  );
+  assertEquals(r.errors.map((e) => e.explain), [
+    `${F}:1: metrics_listen: no value; allowed: ${ALLOWED_LISTEN}`,
+    `${F}:2: metrics_listen: "127.0.0.1" is not ADDR:PORT; allowed: ${ALLOWED_LISTEN}`,
+    `${F}:3: metrics_listen: "300.0.0.1" is not an IPv4 address; allowed: ${ALLOWED_LISTEN}`,
+    `${F}:4: metrics_listen: port 0 is out of range; allowed: ${ALLOWED_LISTEN}`,
+    `${F}:5: metrics_listen: "[::g]:9100" is not ADDR:PORT; allowed: ${ALLOWED_LISTEN}`,
+    `${F}:7: metrics_listen: given again (first at line 6); allowed: once per file`,
+  ]);
+  assertEquals(r.settings.metricsListen, { hostname: "127.0.0.1", port: 9100 });
+});
+
+Deno.test("hb.cf: listen address parser", () => {
+  assertEquals(parseListenAddress("[fe80::1]:1"), {
+    ok: true,
+    value: { hostname: "fe80::1", port: 1 },
+  });
+  assertEquals(parseListenAddress("[1:2:3]:80").ok, false);
+  assertEquals(parseListenAddress("127.0.0.1:65536").ok, false);
+});
+
+Deno.test("hb.cf: missing file gives nothing; check validates it", () => {
+  const haCf = BASE_HA_CF.join("\n") + "\n";
+  const none = readHbCf("/cfg", fakeDir(haCf));
+  assertEquals(none, { settings: {}, errors: [], present: false });
+  const ok = checkConfigDir("/cfg", {
+    system: fakeDir(haCf, undefined, "", {
+      "/cfg/hb.cf": { content: "metrics_listen 127.0.0.1:9100\n" },
+    }),
+    nodeName: "node1",
+  });
+  assertEquals(ok.exitCode, 0);
+  const bad = checkConfigDir("/cfg", {
+    system: fakeDir(haCf, undefined, "", { "/cfg/hb.cf": { content: "deadtime 5\n" } }),
+    nodeName: "node1",
+  });
+  assertEquals(bad.exitCode, 1);
+  assertEquals(bad.lines.slice(-3, -2), [
+    "error: /cfg/hb.cf:1: deadtime: unknown directive; allowed: metrics_listen " +
+    "(Heartbeat's directives belong in ha.cf)",
+  ]);
+  assertEquals(bad.lines.slice(-1), [
+    "/cfg: REFUSED: hb would not start: 1 error(s) in hb.cf (Heartbeat 3.0.6 never reads it)",
+  ]);
+});
