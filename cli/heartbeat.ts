@@ -11,6 +11,7 @@ import { nodePaths } from "../master/paths.ts";
 import { processAlive, readPidFile, runningPid } from "../master/state_files.ts";
 import { formatDefaults, formatVerbose, HEARTBEAT_VERSION_LINE } from "../master/plan.ts";
 import { emitDiagnostics, loadForStart } from "../master/plan.ts";
+import { HB_CF, readHbCf } from "../config/hb_cf.ts";
 import { runDaemon } from "../master/daemon.ts";
 import { selfCommand } from "../sys/self_exec.ts";
 import { configureLogging } from "../logging/mod.ts";
@@ -151,8 +152,18 @@ export async function heartbeatMain(args: string[]): Promise<number> {
     hbLog("info", `heartbeat: already running [pid ${running}].`);
     return 0;
   }
+  // hb's own settings (hb.cf, never read by Heartbeat 3.0.6): an error there refuses the start
+  const hbCf = readHbCf(paths.confDir);
+  if (hbCf.errors.length > 0) {
+    if (!daemonChild) {
+      for (const e of hbCf.errors) hbLog("ERROR", e.explain);
+      hbLog("ERROR", `${paths.confDir}/${HB_CF}: ${hbCf.errors.length} error(s): hb NOT started`);
+    }
+    return 6;
+  }
   if (has("f") || daemonChild) {
     return await runDaemon(loaded, {
+      settings: hbCf.settings,
       paths,
       foreground: !daemonChild,
       debug,

@@ -38,6 +38,8 @@ import {
 } from "./reload.ts";
 import { createRealSystemView } from "../config/system_view.ts";
 import { isNullPath } from "../logging/log_file.ts";
+import { SystemdNotify } from "./systemd.ts";
+import { type HbSettings, readHbCf } from "../config/hb_cf.ts";
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {
@@ -56,6 +58,8 @@ export interface DaemonOptions {
   restart?: { held?: string; holding?: readonly string[] };
   /** Flags passed on to the image of a quick restart (see master/reload.ts `restartFlags`). */
   flags?: string[];
+  /** hb's own settings (config/hb_cf.ts; default: read from the configuration directory). */
+  settings?: HbSettings;
 }
 
 /** Tells the invoking parent (see cli/heartbeat.ts) that the daemon runs. */
@@ -95,6 +99,8 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   for (const l of testOpts.log) log(l.prio, l.text);
   let testEnabled = testOpts.options !== undefined;
   log("info", `heartbeat: version ${HEARTBEAT_VERSION}`);
+  const settings = opts.settings ?? hbSettings(paths.confDir, log);
+  void settings; // metrics_listen: used by the metrics endpoint
   let uuid: Uint8Array;
   let generation: number;
   try {
@@ -135,6 +141,14 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     log,
   );
   if (testOpts.options) runtime.setTestLoss(testOpts.options);
+  // systemd (Type=notify): READY, RELOADING, STOPPING, STATUS, WATCHDOG (master/systemd.ts)
+  const systemd = new SystemdNotify({
+    keepaliveMs: cfg.core.keepaliveMs,
+    nodeName: cfg.core.nodeName,
+    links: cfg.core.links,
+    log,
+  });
+  if (systemd.enabled) runtime.observe(systemd);
 
   // reload state: what the running configuration was read from
   const mtimes = { ...cfg.mtimes };
@@ -152,6 +166,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
       hupPending = true;
       return;
     }
+    systemd.reloading();
     const d = decideReload({
       confDir: paths.confDir,
       mtimes,
@@ -172,6 +187,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
           "WARN",
           `Keeping the running configuration (pid ${Deno.pid}): fix ${paths.confDir}/ha.cf and reload again.`,
         );
+        systemd.reloaded();
         // Heartbeat's handler returns (restarts) before reading OnlyForTesting
         return;
       case "authkeys":
@@ -201,9 +217,11 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     // Heartbeat's children log `Child rereading authentication file.` and their own
     // ParseTestOpts lines; ours get the notice in band on their channel (workers/mod.ts)
     if (signalChildren) runtime.supervisor.notifyAll({ t: "reread-keys", lines: t.childLines });
+    systemd.reloaded();
   };
 
   const shutdown = () => {
+    if (!stopping) systemd.stopping();
     stopping = true; // no reload any more (a restart under way goes on: Heartbeat ignores it too)
     runtime.requestShutdown();
   };
@@ -230,6 +248,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     return 1;
   }
   if (!opts.restart) reportReady();
+  systemd.ready(runtime);
   setStderr(false);
   started = true;
   if (hupPending) reload();
@@ -287,4 +306,14 @@ function changeLogfileOwnership(
       log("WARN", `change_logfile_ownership: failed to chown ${what}: ${text}`);
     }
   }
+}
+
+/**
+ * hb.cf read by a restarted image (its start was checked by the command line): an error
+ * there is logged and the extras it names stay off.
+ */
+function hbSettings(confDir: string, log: (prio: Priority, text: string) => void): HbSettings {
+  const r = readHbCf(confDir);
+  for (const e of r.errors) log("ERROR", `${e.explain} (ignored: hb.cf extras off)`);
+  return r.errors.length > 0 ? {} : r.settings;
 }
