@@ -5,8 +5,10 @@
 # it cannot install them (not root, no apt).
 set -euo pipefail
 
+# prometheus: only for promtool (the metrics tests check our output with it); policy-rc.d below
+# keeps its daemon from starting
 packages=(heartbeat cluster-glue socat nftables tcpdump iproute2 iputils-arping iputils-ping
-  stress-ng procps psmisc util-linux python3 curl)
+  stress-ng procps psmisc util-linux python3 curl prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -28,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   pkill -x heartbeat 2>/dev/null || true
 fi
 for c in /usr/libexec/heartbeat/heartbeat /usr/bin/cl_status socat nft ip unshare nsenter \
-  tcpdump arping ping stress-ng pkill python3; do
+  tcpdump arping ping stress-ng pkill python3 promtool; do
   if ! command -v "$c" >/dev/null 2>&1 && [ ! -x "$c" ]; then
     echo "FATAL: required program $c is missing after installation" >&2
     exit 1

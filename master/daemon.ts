@@ -39,6 +39,9 @@ import {
 import { createRealSystemView } from "../config/system_view.ts";
 import { isNullPath } from "../logging/log_file.ts";
 import { SystemdNotify } from "./systemd.ts";
+import { MasterMetrics, serveMetrics } from "./metrics.ts";
+import { HB_VERSION } from "./version.ts";
+import { toRmGroups } from "./resource_runner.ts";
 import { type HbSettings, readHbCf } from "../config/hb_cf.ts";
 
 /** Options of {@link runDaemon}. */
@@ -84,8 +87,12 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   setDebugLevel(cfg.logging.debugLevel ?? opts.debug);
   if (!opts.foreground) setsid();
   setProcessTitle("heartbeat: master control process");
-  const log = (prio: Priority, text: string, o?: { pid?: number; glib?: boolean }) =>
+  // observers of every log line (metrics: process restarts)
+  const logTaps: ((prio: Priority, text: string) => void)[] = [];
+  const log = (prio: Priority, text: string, o?: { pid?: number; glib?: boolean }) => {
+    for (const tap of logTaps) tap(prio, text);
     hbLog(prio, text, o);
+  };
   changeLogfileOwnership(cfg.logging, log);
 
   try {
@@ -100,7 +107,6 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   let testEnabled = testOpts.options !== undefined;
   log("info", `heartbeat: version ${HEARTBEAT_VERSION}`);
   const settings = opts.settings ?? hbSettings(paths.confDir, log);
-  void settings; // metrics_listen: used by the metrics endpoint
   let uuid: Uint8Array;
   let generation: number;
   try {
@@ -149,6 +155,19 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     log,
   });
   if (systemd.enabled) runtime.observe(systemd);
+  // Prometheus metrics (hb.cf metrics_listen; master/metrics.ts)
+  const metrics = settings.metricsListen === undefined ? undefined : new MasterMetrics({
+    nodeName: cfg.core.nodeName,
+    links: cfg.core.links,
+    groups: toRmGroups(cfg.loaded?.haresources?.groups ?? []).map((g) => g.key),
+    version: HB_VERSION,
+    heartbeatVersion: HEARTBEAT_VERSION,
+  });
+  if (metrics !== undefined) {
+    metrics.attach(runtime);
+    runtime.observe(metrics);
+    logTaps.push((prio, text) => metrics.logLine(prio, text));
+  }
 
   // reload state: what the running configuration was read from
   const mtimes = { ...cfg.mtimes };
@@ -249,10 +268,14 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   }
   if (!opts.restart) reportReady();
   systemd.ready(runtime);
+  const metricsServer = metrics === undefined
+    ? undefined
+    : serveMetrics({ listen: settings.metricsListen!, metrics, log });
   setStderr(false);
   started = true;
   if (hupPending) reload();
   const code = await runtime.done;
+  await metricsServer?.shutdown();
   log("info", `${cfg.core.nodeName} Heartbeat shutdown complete.`);
   if (!restart.requested) return code;
   log("info", "Heartbeat restart triggered.");
