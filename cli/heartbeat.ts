@@ -108,6 +108,18 @@ export async function heartbeatMain(args: string[]): Promise<number> {
     if (!daemonChild) emitDiagnostics(loaded);
     return 6;
   }
+  // hb's own settings (hb.cf, never read by Heartbeat 3.0.6), read for a start: an error there
+  // refuses it, after Heartbeat's diagnostics but before its start banner
+  const starting = !reloading && !restarting && running === undefined;
+  const hbCf = starting ? readHbCf(paths.confDir) : undefined;
+  if (hbCf !== undefined && hbCf.errors.length > 0) {
+    if (!daemonChild) {
+      emitDiagnostics(loaded, { skip: isStartBanner });
+      for (const e of hbCf.errors) hbLog("ERROR", e.explain);
+      hbLog("ERROR", `${paths.confDir}/${HB_CF}: ${hbCf.errors.length} error(s): hb NOT started`);
+    }
+    return 6;
+  }
   // The re-invoked daemon child validated nothing new: its parent already logged everything.
   // A restarted image logs its start-up lines again, as Heartbeat's does; `-r` has no banner.
   if (reloading) emitDiagnostics(loaded, { skip: isStartBanner });
@@ -152,18 +164,9 @@ export async function heartbeatMain(args: string[]): Promise<number> {
     hbLog("info", `heartbeat: already running [pid ${running}].`);
     return 0;
   }
-  // hb's own settings (hb.cf, never read by Heartbeat 3.0.6): an error there refuses the start
-  const hbCf = readHbCf(paths.confDir);
-  if (hbCf.errors.length > 0) {
-    if (!daemonChild) {
-      for (const e of hbCf.errors) hbLog("ERROR", e.explain);
-      hbLog("ERROR", `${paths.confDir}/${HB_CF}: ${hbCf.errors.length} error(s): hb NOT started`);
-    }
-    return 6;
-  }
   if (has("f") || daemonChild) {
     return await runDaemon(loaded, {
-      settings: hbCf.settings,
+      ...(hbCf !== undefined ? { settings: hbCf.settings } : {}),
       paths,
       foreground: !daemonChild,
       debug,
