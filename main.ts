@@ -29,6 +29,10 @@ export const PERSONALITIES: Readonly<Record<string, Personality>> = {
     load: () => import("./cli/check.ts").then((m) => m.checkMain),
     help: "validate a configuration directory (default /etc/ha.d)",
   },
+  export: {
+    load: () => import("./cli/export.ts").then((m) => m.exportMain),
+    help: "print a Pacemaker CIB for the haresources groups (export pacemaker [DIR])",
+  },
   demo: {
     load: () => import("./cli/demo.ts").then((m) => m.demoMain),
     help: "run a local two-node cluster and show a failover",

@@ -1,6 +1,6 @@
 /**
  * An in-memory {@link ApiBackend} for tests and tools: by default it reproduces node `wa1` of
- * the capture cluster of `shared/vectors/api/` (nodes `wa1`, `wa2`, ping node `198.18.20.3`,
+ * the capture cluster of `testdata/vectors/api/` (nodes `wa1`, `wa2`, ping node `198.18.20.3`,
  * `ucast wa1e0`, keepalive 1 s, deadtime 8 s, `crm off`, `rsc_hold=local`).
  *
  * Messages sent into the "cluster" are recorded in {@link FakeBackend.sent}; those addressed to
@@ -12,6 +12,7 @@
  */
 
 import type { ApiAuthEntry } from "../config/ha_cf.ts";
+import { createRealSystemView } from "../config/system_view.ts";
 import type { WireFormat } from "../wire/codec.ts";
 import { Message } from "../wire/message.ts";
 import type {
@@ -25,10 +26,43 @@ import type {
 /** hbversion string of the Debian build. */
 export const DEBIAN_HBVERSION = "3.0.6 (node: 958e11be8686759f1b99204c17812f2c2633b169)";
 
-/** Heartbeat's built-in apiauth entries (uids/gids of this machine's hacluster/haclient). */
+/** The ids Heartbeat's built-in apiauth entries name: uid of `hacluster`, gid of `haclient`. */
+export interface HaIds {
+  /** uid of the `hacluster` user. */
+  hacluster: number;
+  /** gid of the `haclient` group. */
+  haclient: number;
+}
+
+/**
+ * The ids of the machine the API captures were recorded on (`testdata/vectors/api/index.md`):
+ * the captured sign-ons carry them, so replaying a capture needs these, not this machine's.
+ */
+export const CAPTURE_HA_IDS: Readonly<HaIds> = Object.freeze({ hacluster: 102, haclient: 105 });
+
+/**
+ * This machine's `hacluster` uid and `haclient` gid, looked up by name (`/etc/passwd`,
+ * `/etc/group`): Debian gives them whatever ids were free when the packages were installed.
+ *
+ * @throws {Error} naming the file when the user or group is missing (install Debian's
+ * `heartbeat` package, which creates both).
+ */
+export function machineHaIds(): HaIds {
+  const sys = createRealSystemView();
+  const user = sys.userByName("hacluster");
+  if (user === undefined || !Number.isInteger(user.uid)) {
+    throw new Error("user hacluster not found in /etc/passwd: install Debian's heartbeat package");
+  }
+  const gid = sys.groupByName("haclient");
+  if (gid === undefined || !Number.isInteger(gid)) {
+    throw new Error("group haclient not found in /etc/group: install Debian's heartbeat package");
+  }
+  return { hacluster: user.uid, haclient: gid };
+}
+
+/** Heartbeat's built-in apiauth entries for these ids, after the `extra` (ha.cf) entries. */
 export function builtinApiAuth(
-  hacluster = 102,
-  haclient = 105,
+  ids: Readonly<HaIds>,
   extra: ApiAuthEntry[] = [],
 ): Map<string, ApiAuthEntry> {
   const m = new Map<string, ApiAuthEntry>();
@@ -36,11 +70,11 @@ export function builtinApiAuth(
   const add = (client: string, uids?: number[], gids?: number[]) => {
     if (!m.has(client)) m.set(client, { client, uids, gids, builtin: true });
   };
-  add("ipfail", [hacluster]);
-  add("ccm", [hacluster]);
-  add("ping", undefined, [haclient]);
+  add("ipfail", [ids.hacluster]);
+  add("ccm", [ids.hacluster]);
+  add("ping", undefined, [ids.haclient]);
   add("lha-snmpagent", [0]);
-  add("anon", [0], [haclient]);
+  add("anon", [0], [ids.haclient]);
   return m;
 }
 
@@ -60,8 +94,10 @@ export class FakeBackend implements ApiBackend {
   logFacility = 0;
   /** msgfmt. */
   msgfmt: WireFormat = "classic";
+  /** The ids the built-in apiauth entries name. */
+  readonly haIds: Readonly<HaIds>;
   /** apiauth table. */
-  apiauth: Map<string, ApiAuthEntry> = builtinApiAuth();
+  apiauth: Map<string, ApiAuthEntry>;
   /** Daemon uid. */
   daemonUid = 0;
   /** Nodes in daemon order. */
@@ -119,6 +155,15 @@ export class FakeBackend implements ApiBackend {
   /** Delay of remote `respond-cstatus` answers (ms). */
   remoteAnswerMs = 50;
   #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  /**
+   * @param haIds the ids of the built-in apiauth entries: {@link machineHaIds} when real
+   *   processes connect, {@link CAPTURE_HA_IDS} when captures are replayed
+   */
+  constructor(haIds: Readonly<HaIds>) {
+    this.haIds = haIds;
+    this.apiauth = builtinApiAuth(haIds);
+  }
 
   /** {@inheritDoc ApiBackend.identity} */
   identity(): ApiIdentity {

@@ -79,6 +79,10 @@ interface Client {
   limit: number;
   wantOut: boolean;
   signedOnBufferSet: boolean;
+  /** Requests read but not yet processed (flow control paused the client between frames). */
+  pending: Uint8Array[];
+  /** Reading is paused (flow control): no EPOLLIN in the interest set. */
+  paused: boolean;
 }
 
 const READ_CHUNK = 65536;
@@ -101,6 +105,8 @@ export class ApiServer {
   #loop: Promise<void> | undefined;
   #stopping = false;
   #audit: ReturnType<typeof setInterval> | undefined;
+  /** Flow control: client requests are not read (see {@link ApiServer.pauseClients}). */
+  #clientsPaused = false;
 
   /** Creates the server (nothing is opened until {@link ApiServer.start}). */
   constructor(opts: ApiServerOptions) {
@@ -151,6 +157,55 @@ export class ApiServer {
   deliver(msg: Message, treatment: number = TREAT_KEEPIT): void {
     if (this.#loop === undefined) return;
     this.#protocol.deliver(msg, treatment);
+  }
+
+  /** True while flow control keeps client requests unread. */
+  get clientsPaused(): boolean {
+    return this.#clientsPaused;
+  }
+
+  /**
+   * Flow control engaged (the core's `clients-pause`: more than half of the 500-message send
+   * history is unacknowledged): requests of signed-on clients are no longer read, so they
+   * cannot add messages to the backlog; their sockets fill and they block or get EAGAIN.
+   * Output to clients goes on. As in Heartbeat (`all_clients_pause`, and
+   * `ProcessAnAPIRequest` pausing a client that signs on meanwhile), a new client still gets
+   * its sign-on processed, then waits too. Connections are still accepted.
+   */
+  pauseClients(): void {
+    if (this.#clientsPaused) return;
+    this.#clientsPaused = true;
+    for (const c of this.#clients.values()) {
+      if (this.#protocol.isRegistered(c.fd)) this.#pauseClient(c);
+    }
+  }
+
+  /**
+   * Flow control released (the core's `clients-resume`): every client is read again,
+   * requests held since the pause first.
+   */
+  resumeClients(): void {
+    if (!this.#clientsPaused) return;
+    this.#clientsPaused = false;
+    for (const c of [...this.#clients.values()]) {
+      // a held request may engage flow control again: the others stay paused then
+      if (this.#clientsPaused) break;
+      if (!c.paused) continue;
+      c.paused = false;
+      this.#poller?.modify(c.fd, this.#interest(c));
+      this.#guard(() => this.#processPending(c));
+    }
+  }
+
+  #pauseClient(c: Client): void {
+    if (c.paused) return;
+    c.paused = true;
+    this.#poller?.modify(c.fd, this.#interest(c));
+  }
+
+  /** The epoll interest of a client: no input while paused (EPOLLHUP/ERR always come). */
+  #interest(c: Client): number {
+    return (c.paused ? 0 : EPOLLIN | EPOLLRDHUP) | (c.wantOut ? EPOLLOUT : 0);
   }
 
   /**
@@ -252,6 +307,8 @@ export class ApiServer {
         limit: DEFAULT_SEND_QLEN,
         wantOut: false,
         signedOnBufferSet: false,
+        pending: [],
+        paused: false,
       });
       this.#poller!.add(fd, EPOLLIN | EPOLLRDHUP);
       this.#protocol.connect(fd, cred);
@@ -264,6 +321,14 @@ export class ApiServer {
     if (events & EPOLLOUT) {
       if (!this.#flush(c)) return;
     }
+    if (c.paused) {
+      // flow control: input waits; a hang-up still ends the client
+      if (events & (EPOLLHUP | EPOLLERR)) {
+        this.#protocol.disconnected(fd, "EOF");
+        this.#close(fd);
+      }
+      return;
+    }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       for (let i = 0; i < READS_PER_EVENT; i++) {
         const n = recvSome(fd, this.#readBuf);
@@ -274,16 +339,10 @@ export class ApiServer {
           return;
         }
         const r = c.reader.push(this.#readBuf.subarray(0, n));
-        for (const body of r.frames) {
-          this.#protocol.input(fd, body);
-          c = this.#clients.get(fd);
-          if (c === undefined) return;
-          if (!c.signedOnBufferSet && this.#protocol.isRegistered(fd)) {
-            // Heartbeat shrinks the receive buffer of a signed-on client to 4096 bytes.
-            c.signedOnBufferSet = true;
-            setReceiveBuffer(fd, 4096);
-          }
-        }
+        c.pending.push(...r.frames);
+        if (!this.#processPending(c)) return;
+        c = this.#clients.get(fd);
+        if (c === undefined) return;
         if (r.error !== undefined) {
           this.#opts.log?.(
             "warn",
@@ -295,9 +354,31 @@ export class ApiServer {
           this.#close(fd);
           return;
         }
-        if (n < READ_CHUNK) return;
+        if (c.paused || n < READ_CHUNK) return;
       }
     }
+  }
+
+  /**
+   * Processes the client's requests read so far, until flow control pauses it. Returns false
+   * when the client is gone.
+   */
+  #processPending(c: Client): boolean {
+    const fd = c.fd;
+    while (c.pending.length > 0 && !c.paused) {
+      const body = c.pending.shift()!;
+      this.#protocol.input(fd, body);
+      if (this.#clients.get(fd) !== c) return false;
+      if (!c.signedOnBufferSet && this.#protocol.isRegistered(fd)) {
+        // Heartbeat shrinks the receive buffer of a signed-on client to 4096 bytes.
+        c.signedOnBufferSet = true;
+        setReceiveBuffer(fd, 4096);
+      }
+      // paused meanwhile (by this request or before it): a client gets one request, its
+      // sign-on, then waits (Heartbeat's ProcessAnAPIRequest)
+      if (this.#clientsPaused) this.#pauseClient(c);
+    }
+    return true;
   }
 
   /** Writes queued frames; false when the client was closed. */
@@ -318,7 +399,7 @@ export class ApiServer {
     const want = c.queue.length > 0;
     if (want !== c.wantOut) {
       c.wantOut = want;
-      this.#poller?.modify(c.fd, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0));
+      this.#poller?.modify(c.fd, this.#interest(c));
     }
     return true;
   }
@@ -335,7 +416,7 @@ export class ApiServer {
       c.queue.push(n > 0 ? frame.subarray(n) : frame);
       c.queuedBytes += frame.length - Math.max(0, n);
       c.wantOut = true;
-      this.#poller?.modify(fd, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+      this.#poller?.modify(fd, this.#interest(c));
       return true;
     }
     if (c.queue.length >= c.limit || c.queuedBytes > (this.#opts.maxQueuedBytes ?? 4 << 20)) {

@@ -3,12 +3,24 @@
  *
  * Heartbeat 3.0.6 never reads this file, so ha.cf, haresources and authkeys stay loadable by
  * the C daemon: whatever hb adds lives here. The syntax is ha.cf's: one directive per line,
- * the directive name, blanks, its value; `#` starts a comment; blank lines are ignored.
- * A missing file means no extras. Every problem is an error naming the file, line and
- * directive, what is wrong and what is allowed; an unknown directive is an error too.
+ * the directive name (case-insensitive), blanks, its value; `#` starts a comment; blank lines
+ * are ignored. A missing file means no extras.
+ *
+ * ```
+ * # comment
+ * metrics_listen 127.0.0.1:9100
+ * monitor RESOURCE interval=30s timeout=20s
+ * ```
+ *
+ * Every problem is an error naming the file, line and directive, what is wrong and what is
+ * allowed (`/etc/ha.d/hb.cf:3: metrics_listen: "x" is not ADDR:PORT; allowed: …`); an
+ * unknown directive is an error too. The daemon refuses to start on any error and
+ * `heartbeat check` reports them; `heartbeat export pacemaker` prints them as notes and uses
+ * what is valid (a `monitor` line keeps its valid keys).
  *
  * The parser is table-driven: a directive is one entry of {@link HB_CF_DIRECTIVES} (its name,
- * a value parser that stores into {@link HbSettings}, and the allowed values for messages).
+ * whether it may repeat, what is allowed, and a value parser that stores into
+ * {@link HbSettings}).
  *
  * @module
  */
@@ -27,17 +39,31 @@ export interface ListenAddress {
   port: number;
 }
 
-/** hb's settings from hb.cf (every field absent: the feature is off). */
+/** One `monitor` line: the recurring monitor `heartbeat export pacemaker` writes. */
+export interface MonitorSetting {
+  /** RESOURCE as written (haresources resource, primitive id or script name). */
+  resource: string;
+  /** Monitor interval as written (a Pacemaker duration), when given and valid. */
+  interval?: string;
+  /** Monitor timeout as written (a Pacemaker duration), when given and valid. */
+  timeout?: string;
+  /** 1-based line number. */
+  line: number;
+}
+
+/** hb's settings from hb.cf (absent fields: the feature is off). */
 export interface HbSettings {
   /** `metrics_listen ADDR:PORT`: serve Prometheus metrics on `/metrics` there. */
   metricsListen?: ListenAddress;
+  /** `monitor` lines in file order (used by `heartbeat export pacemaker`). */
+  monitors: MonitorSetting[];
 }
 
 /** One problem in hb.cf. */
 export interface HbCfProblem {
   /** Path of hb.cf. */
   file: string;
-  /** 1-based line. */
+  /** 1-based line (0: the file as a whole). */
   line: number;
   /** Directive concerned (undefined when the line has none). */
   directive?: string;
@@ -45,31 +71,43 @@ export interface HbCfProblem {
   explain: string;
 }
 
-/** Result of {@link parseHbCf} and {@link readHbCf}. */
-export interface HbCfResult {
-  /** The settings (only the valid directives are applied). */
+/** Parsed hb.cf. */
+export interface HbCf {
+  /** The settings (only what is valid is applied). */
   settings: HbSettings;
-  /** Errors; hb refuses to start when there is one. */
+  /** Every problem; the daemon refuses to start when there is one. */
   errors: HbCfProblem[];
   /** True when the file exists. */
   present: boolean;
 }
 
-/** What a value parser returns: the value, or what is wrong with it. */
-export type ValueResult<T> = { ok: true; value: T } | { ok: false; what: string };
+/** Where a directive's value parser reports problems and where it is. */
+export interface DirectiveContext {
+  /** 1-based line. */
+  line: number;
+  /** Records a problem (`allowed` defaults to the directive's). */
+  problem(what: string, allowed?: string): void;
+}
 
 /** One hb.cf directive. */
 export interface HbCfDirective {
-  /** Directive name (matched case-insensitively, as ha.cf's are). */
+  /** Directive name, lower case (matched case-insensitively, as ha.cf's are). */
   name: string;
   /** What is allowed, for messages. */
   allowed: string;
-  /** Parses the value and stores it into the settings, or says what is wrong. */
-  apply(value: string, settings: HbSettings): ValueResult<unknown>;
+  /** True when the directive may be given on several lines (default: once). */
+  repeatable?: boolean;
+  /**
+   * Parses the value (the rest of the line, trimmed, never empty) and stores what is valid
+   * into the settings; reports problems through `ctx`. Returns false when nothing was stored.
+   */
+  apply(value: string, settings: HbSettings, ctx: DirectiveContext): boolean;
 }
 
 /** Parses `ADDR:PORT`: an IPv4 address or a bracketed IPv6 address, and a port 1..65535. */
-export function parseListenAddress(value: string): ValueResult<ListenAddress> {
+export function parseListenAddress(
+  value: string,
+): { ok: true; value: ListenAddress } | { ok: false; what: string } {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(value);
   if (!m) return { ok: false, what: `"${value}" is not ADDR:PORT` };
   const hostname = m[1] ?? m[2];
@@ -94,23 +132,101 @@ function isIpv6(s: string): boolean {
   }
 }
 
+const DURATION = /^[0-9]+(ms|msec|us|usec|s|sec|m|min|h|hr)?$/i;
+
+/** True for a duration Pacemaker accepts in an operation (`10`, `10s`, `500ms`, `2min`, `1h`). */
+export function isDuration(value: string): boolean {
+  return DURATION.test(value);
+}
+
+/** Duration in milliseconds (plain numbers are seconds, as in Pacemaker). */
+export function durationMs(value: string): number | undefined {
+  const m = /^([0-9]+)([a-z]*)$/i.exec(value);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  switch (m[2].toLowerCase()) {
+    case "us":
+    case "usec":
+      return n / 1000;
+    case "ms":
+    case "msec":
+      return n;
+    case "":
+    case "s":
+    case "sec":
+      return n * 1000;
+    case "m":
+    case "min":
+      return n * 60_000;
+    case "h":
+    case "hr":
+      return n * 3_600_000;
+    default:
+      return undefined;
+  }
+}
+
+/** `monitor RESOURCE interval=… timeout=…`: valid keys are kept, bad ones reported. */
+function applyMonitor(value: string, s: HbSettings, ctx: DirectiveContext): boolean {
+  const words = value.split(/[ \t]+/);
+  if (words[0].includes("=")) {
+    ctx.problem("no resource named");
+    return false;
+  }
+  const m: MonitorSetting = { resource: words[0], line: ctx.line };
+  let bad = false;
+  for (const kv of words.slice(1)) {
+    const eq = kv.indexOf("=");
+    const key = eq < 0 ? kv : kv.slice(0, eq).toLowerCase();
+    const v = eq < 0 ? "" : kv.slice(eq + 1);
+    if (key !== "interval" && key !== "timeout") {
+      ctx.problem(`unknown setting '${kv}' ignored`, "interval=, timeout=");
+      bad = true;
+      continue;
+    }
+    const ms = durationMs(v);
+    if (!isDuration(v) || ms === undefined || ms <= 0) {
+      ctx.problem(
+        `${key} '${v}' ignored: not a positive duration`,
+        "a number of seconds or a number with ms, s, min or h (e.g. 30s)",
+      );
+      bad = true;
+      continue;
+    }
+    m[key] = v;
+  }
+  if (m.interval === undefined && m.timeout === undefined) {
+    if (!bad) ctx.problem(`${m.resource}: nothing to set`, "interval=, timeout=");
+    return false;
+  }
+  s.monitors.push(m);
+  return true;
+}
+
 /** Every hb.cf directive. Adding a directive is adding one entry (and its settings field). */
 export const HB_CF_DIRECTIVES: readonly HbCfDirective[] = [
   {
     name: "metrics_listen",
     allowed: "ADDR:PORT, an IPv4 address or a bracketed IPv6 address and a TCP port 1..65535 " +
       "(e.g. 127.0.0.1:9100, 0.0.0.0:9100, [::1]:9100)",
-    apply: (value, s) => {
+    apply: (value, s, ctx) => {
       const r = parseListenAddress(value);
       if (r.ok) s.metricsListen = r.value;
-      return r;
+      else ctx.problem(r.what);
+      return r.ok;
     },
+  },
+  {
+    name: "monitor",
+    allowed: "monitor RESOURCE interval=30s timeout=20s",
+    repeatable: true,
+    apply: applyMonitor,
   },
 ];
 
 /** Parses the text of hb.cf. `file` is the path used in messages. */
-export function parseHbCf(text: string, file: string): HbCfResult {
-  const settings: HbSettings = {};
+export function parseHbCf(text: string, file: string = HB_CF): HbCf {
+  const settings: HbSettings = { monitors: [] };
   const errors: HbCfProblem[] = [];
   const seen = new Map<string, number>();
   const names = HB_CF_DIRECTIVES.map((d) => d.name).join(", ");
@@ -123,9 +239,9 @@ export function parseHbCf(text: string, file: string): HbCfResult {
     });
   text.split("\n").forEach((raw, i) => {
     const line = i + 1;
-    const body = raw.replace(/#.*$/, "").trim();
+    const body = raw.replace(/#.*$/s, "").trim();
     if (body === "") return;
-    const m = /^(\S+)(?:\s+(.*))?$/.exec(body)!;
+    const m = /^(\S+)(?:\s+(.*))?$/s.exec(body)!;
     const name = m[1].toLowerCase();
     const value = (m[2] ?? "").trim();
     const d = HB_CF_DIRECTIVES.find((x) => x.name === name);
@@ -134,17 +250,19 @@ export function parseHbCf(text: string, file: string): HbCfResult {
       return;
     }
     if (value === "") {
-      error(line, d.name, "no value", d.allowed);
+      error(line, d.name, d.name === "monitor" ? "no resource named" : "no value", d.allowed);
       return;
     }
     const first = seen.get(d.name);
-    if (first !== undefined) {
+    if (first !== undefined && !d.repeatable) {
       error(line, d.name, `given again (first at line ${first})`, "once per file");
       return;
     }
-    const r = d.apply(value, settings);
-    if (r.ok) seen.set(d.name, line);
-    else error(line, d.name, r.what, d.allowed);
+    const ok = d.apply(value, settings, {
+      line,
+      problem: (what, allowed) => error(line, d.name, what, allowed ?? d.allowed),
+    });
+    if (ok && first === undefined) seen.set(d.name, line);
   });
   return { settings, errors, present: true };
 }
@@ -155,21 +273,22 @@ export function parseHbCf(text: string, file: string): HbCfResult {
  * @param confDir the configuration directory
  * @param sys where to read from (default: the real file system)
  */
-export function readHbCf(confDir: string, sys?: SystemView): HbCfResult {
+export function readHbCf(confDir: string, sys?: SystemView): HbCf {
   const file = `${confDir.replace(/\/+$/, "")}/${HB_CF}`;
+  const none: HbCf = { settings: { monitors: [] }, errors: [], present: false };
   let text: string | undefined;
   try {
     if (sys !== undefined) text = sys.stat(file)?.isFile ? sys.readTextFile(file) : undefined;
     else text = Deno.readTextFileSync(file);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { settings: {}, errors: [], present: false };
+    if (e instanceof Deno.errors.NotFound) return none;
     const what = `cannot be read: ${e instanceof Error ? e.message : e}`;
     return {
-      settings: {},
+      ...none,
       errors: [{ file, line: 0, explain: explainText(file, undefined, undefined, what) }],
       present: true,
     };
   }
-  if (text === undefined) return { settings: {}, errors: [], present: false };
+  if (text === undefined) return none;
   return parseHbCf(text, file);
 }

@@ -1,7 +1,7 @@
 /**
  * Configuration of hb: `ha.cf`, `authkeys` and `haresources` parsers that
- * behave like Heartbeat 3.0.6, typed results, diagnostics, printers and the
- * `check` command's core.
+ * behave like Heartbeat 3.0.6, typed results, diagnostics, printers, the
+ * `check` command's core, hb.cf and the Pacemaker CIB export.
  *
  * @module
  */
@@ -96,3 +96,33 @@ export {
   localNodeName,
 } from "./load.ts";
 export { checkConfigDir, type CheckOptions, type CheckResult } from "./check.ts";
+export {
+  durationMs,
+  HB_CF,
+  HB_CF_DIRECTIVES,
+  type HbCf,
+  type HbCfDirective,
+  type HbCfProblem,
+  type HbSettings,
+  isDuration,
+  type ListenAddress,
+  type MonitorSetting,
+  parseHbCf,
+  parseListenAddress,
+  readHbCf,
+} from "./hb_cf.ts";
+export {
+  CIB_SCHEMA,
+  LOCATION_SCORE,
+  mapResource,
+  OCF_WRAPPED_SCRIPTS,
+  type OperationTiming,
+  pacemakerCib,
+  type PacemakerExport,
+  type PacemakerExportInput,
+  type PrimitiveSpec,
+  type ScriptLocation,
+  STICKINESS_OFF,
+  xmlAttr,
+  xmlCommentText,
+} from "./pacemaker_export.ts";

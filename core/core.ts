@@ -12,7 +12,9 @@
  *   interval of the last node in the configuration for every link);
  * - a healed partition is reported (`partition-healed`) instead of
  *   scheduling a shutdown-and-restart; a lost local heartbeat is reported
- *   (`restart-required`) and the shell decides;
+ *   (`restart-required`) and the shell runs the shutdown-and-restart
+ *   (master/runtime.ts `restartProcedure`), once per episode where
+ *   Heartbeat repeats the log lines at every check;
  * - a single-node cluster goes `active` and stays so (Heartbeat logs
  *   `'up'` after `'active'` and keeps advertising `up`);
  * - `repnodes` node lists are not applied to the node table.
@@ -113,6 +115,8 @@ export class HbCore implements CoreLike {
   #flowControl = true;
   #clientsPaused = false;
   #localHeartbeatLost = false;
+  /** Fault injection for tests ({@link HbCore.stopOwnStatus}). */
+  #ownStatusStopped = false;
   #seq = 0;
   #now = 0;
   #wallClock = 0;
@@ -216,6 +220,17 @@ export class HbCore implements CoreLike {
 
   // ---------------------------------------------------------------- driver API
 
+  /**
+   * Fault injection for tests: from now on the periodic status message is no longer sent
+   * (nor processed locally), as if the keepalive timer of the master had stopped while its
+   * main loop runs: the only state in which Heartbeat 3.0.6 reports `No local heartbeat`
+   * (its own status is processed locally when it is sent, not when it comes back from a
+   * medium). Status messages sent for other reasons still go out.
+   */
+  stopOwnStatus(): void {
+    this.#ownStatusStopped = true;
+  }
+
   /** Feeds one event and returns the resulting actions. */
   handle(ev: CoreEvent): CoreAction[] {
     if (this.#stopped) return [];
@@ -301,7 +316,7 @@ export class HbCore implements CoreLike {
       this.#sendStatus();
     }
     if (this.#now >= this.#nextStatusAt) {
-      this.#sendStatus();
+      if (!this.#ownStatusStopped) this.#sendStatus();
       this.#nextStatusAt += this.#cfg.keepaliveMs;
       if (this.#nextStatusAt <= this.#now) this.#nextStatusAt = this.#now + this.#cfg.keepaliveMs;
     }

@@ -189,11 +189,15 @@ export type CoreAction =
   /**
    * Our own looped-back heartbeats stopped for longer than our deadtime
    * (`No local heartbeat. Forcing restart.`). Heartbeat then performs its
-   * shutdown-and-restart procedure (§4.3); the shell decides. Emitted once
-   * per episode (again only after a local heartbeat was seen).
+   * shutdown-and-restart procedure (§4.3), and so does the master
+   * (`MasterRuntime.restartProcedure`). Emitted once per episode (again only
+   * after a local heartbeat was seen).
    */
   | { type: "restart-required"; reason: "no-local-heartbeat" }
-  /** Flow control engaged (`all clients are now paused`): stop reading API client requests. */
+  /**
+   * Flow control engaged (`all clients are now paused`): stop reading API client requests
+   * (the master calls `ApiServer.pauseClients`).
+   */
   | { type: "clients-pause" }
   /** Flow control released (`all clients are now resumed`). */
   | { type: "clients-resume" }

@@ -301,7 +301,13 @@ Deno.test("script lines: debugfile skipped when it is the logfile", () => {
 
 Deno.test("unconfigured process logs to stderr in the file format; setStderr switches", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./testdata/default_child.ts", import.meta.url).pathname],
+    // --quiet: only the child's own lines on stderr, even with a cold Deno cache
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      new URL("./testdata/default_child.ts", import.meta.url).pathname,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -24,7 +24,13 @@ import { setProcessTitle } from "../sys/proctitle.ts";
 import { setsid } from "../sys/libc.ts";
 import type { NodePaths } from "./paths.ts";
 import { MasterRuntime } from "./runtime.ts";
-import { ensureFifo, loadOrCreateUuid, nextGeneration, writePidFile } from "./state_files.ts";
+import {
+  ensureFifo,
+  loadOrCreateUuid,
+  nextGeneration,
+  StateFileError,
+  writePidFile,
+} from "./state_files.ts";
 import { HEARTBEAT_VERSION, type StartConfig, toRuntimePlan } from "./plan.ts";
 import type { Diagnostic } from "../config/diagnostics.ts";
 import { closeOnExecFrom3, execv, resetSignals } from "../sys/exec.ts";
@@ -131,7 +137,11 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     Deno.mkdirSync(paths.rscTmp, { recursive: true, mode: 0o1755 });
     Deno.chmodSync(paths.rscTmp, 0o1755);
   } catch (e) {
-    log("ERROR", `cannot prepare state files: ${e instanceof Error ? e.message : e}`);
+    // An unreadable uuid or generation file is never replaced: that would change the node's
+    // identity or reuse a generation. Refuse, naming the file and the OS error.
+    if (e instanceof StateFileError) log("ERROR", e.message);
+    else log("ERROR", `cannot prepare state files: ${e instanceof Error ? e.message : e}`);
+    log("ERROR", "Heartbeat not started: state file error.");
     return 1;
   }
 
@@ -239,9 +249,15 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     systemd.reloaded();
   };
 
+  // hb: SIGTERM during a shutdown-and-restart cancels the re-exec (Heartbeat ignores SIGTERM
+  // then and restarts anyway, so `heartbeat -k` could not stop it)
+  let termRequested = false;
+  let cancelRestartWait: (() => void) | undefined;
   const shutdown = () => {
     if (!stopping) systemd.stopping();
     stopping = true; // no reload any more (a restart under way goes on: Heartbeat ignores it too)
+    termRequested = true;
+    cancelRestartWait?.();
     runtime.requestShutdown();
   };
   Deno.addSignalListener("SIGTERM", shutdown);
@@ -260,6 +276,18 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   Deno.addSignalListener("SIGUSR1", () => changeDebug(1));
   Deno.addSignalListener("SIGUSR2", () => changeDebug(-1));
 
+  // A broken invariant anywhere in the master (an exception nobody caught, a rejected promise
+  // nobody awaited) is not swallowed and does not kill the process with the resources still
+  // running: it takes the fail-safe path (MasterRuntime.failSafe).
+  globalThis.addEventListener("error", (ev) => {
+    ev.preventDefault();
+    runtime.failSafe("uncaught exception in the master", ev.error ?? ev.message);
+  });
+  globalThis.addEventListener("unhandledrejection", (ev) => {
+    ev.preventDefault();
+    runtime.failSafe("unhandled promise rejection in the master", ev.reason);
+  });
+
   const ok = await runtime.start();
   if (!ok) {
     log("CRIT", "Emergency Shutdown: Master Control process died.");
@@ -276,7 +304,35 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   if (hupPending) reload();
   const code = await runtime.done;
   await metricsServer?.shutdown();
+  if (runtime.failed) {
+    // the fail-safe path (MasterRuntime.failSafe): resources released, workers stopped
+    log("CRIT", `Emergency Shutdown: ${cfg.core.nodeName} heartbeat exits with status ${code}.`);
+    return code;
+  }
   log("info", `${cfg.core.nodeName} Heartbeat shutdown complete.`);
+  if (runtime.restartAfterShutdown) {
+    // the shutdown-and-restart procedure (behavior.md §4.3): everything was released; a fresh
+    // start follows: no -R, a new generation, the full start-up negotiation
+    log("info", "Heartbeat restart triggered.");
+    log("info", "Restarting heartbeat.");
+    log("info", "Performing heartbeat restart exec.");
+    // Heartbeat sleeps (deadtime rounded up to seconds) + 1 s before its exec
+    const waitMs = (Math.ceil(cfg.core.deadtimeMs / 1000) + 1) * 1000;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      cancelRestartWait = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    if (termRequested) {
+      log("info", "Heartbeat restart cancelled: shutdown requested.");
+      return code;
+    }
+    Deno.env.delete(RESTART_HOLDING_ENV);
+    // hb: the daemon flags (-d, -M, -f, -l) are kept; Heartbeat execs a bare `heartbeat`
+    return reexec(selfCommand(["heartbeat", ...(opts.flags ?? [])]), log);
+  }
   if (!restart.requested) return code;
   log("info", "Heartbeat restart triggered.");
   log("info", "Restarting heartbeat.");
@@ -286,6 +342,11 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   const argv = selfCommand(["heartbeat", "-R", ...passed.args, ...(opts.flags ?? [])]);
   if (passed.holdingEnv !== undefined) Deno.env.set(RESTART_HOLDING_ENV, passed.holdingEnv);
   else Deno.env.delete(RESTART_HOLDING_ENV);
+  return reexec(argv, log);
+}
+
+/** Replaces this process by `argv` (same pid); returns 1 only when the exec failed. */
+function reexec(argv: string[], log: (prio: Priority, text: string) => void): number {
   // the new image starts with clean signal dispositions and only stdin, stdout and stderr
   resetSignals();
   closeOnExecFrom3();
@@ -338,5 +399,5 @@ function changeLogfileOwnership(
 function hbSettings(confDir: string, log: (prio: Priority, text: string) => void): HbSettings {
   const r = readHbCf(confDir);
   for (const e of r.errors) log("ERROR", `${e.explain} (ignored: hb.cf extras off)`);
-  return r.errors.length > 0 ? {} : r.settings;
+  return r.errors.length > 0 ? { monitors: [] } : r.settings;
 }

@@ -179,7 +179,7 @@ Deno.test("respawn: exit 100 is final; exit 1 respawns 10 times 1 s apart, then 
       await waitFor(() => r.lines.some((l) => l.text.includes("respawning too fast")), 20_000),
       texts(r.lines).join("\n"),
     );
-    await new Promise((res) => setTimeout(res, 1500)); // nothing more happens
+    await new Promise((res) => setTimeout(res, 1500)); // observation window: nothing more happens
     const t = texts(r.lines);
     const n100 = t.filter((x) => x.startsWith(`info: Starting "${ex100}"`)).length;
     assertEquals(n100, 1, "exit 100 is never respawned");
@@ -263,7 +263,7 @@ Deno.test("failfast: death by a signal logs EMERG and calls the reboot action, n
     );
     sup.start();
     assert(await waitFor(() => reboots.length > 0, 10_000), texts(r.lines).join("\n"));
-    await new Promise((res) => setTimeout(res, 1500));
+    await new Promise((res) => setTimeout(res, 1500)); // observation window: no respawn follows
     assertEquals(reboots, [cmd]);
     const t = texts(r.lines);
     assertMatch(
@@ -286,7 +286,8 @@ Deno.test("respawn: stop goes in reverse declaration order and waits for each cl
   try {
     // each client takes a moment to die after SIGTERM, so the order and the waiting show
     const body = (tag: string) =>
-      `trap 'sleep 0.3; echo ${tag} >> ${dir}/order; exit 0' TERM\nwhile true; do sleep 0.1; done`;
+      `trap 'sleep 0.3; echo ${tag} >> ${dir}/order; exit 0' TERM\ntouch ${dir}/trap-${tag}\n` +
+      "while true; do sleep 0.1; done";
     const a = await script(dir, "a.sh", body("a"));
     const b = await script(dir, "b.sh", body("b"));
     const c = await script(dir, "c.sh", "exit 100");
@@ -302,7 +303,18 @@ Deno.test("respawn: stop goes in reverse declaration order and waits for each cl
         10_000,
       ),
     );
-    await new Promise((res) => setTimeout(res, 300)); // let the traps be set
+    const trapped = (tag: string) => {
+      try {
+        return Deno.statSync(`${dir}/trap-${tag}`).isFile;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return false;
+        throw e;
+      }
+    };
+    assert(
+      await waitFor(() => trapped("a") && trapped("b"), 30_000),
+      "the TERM traps were not set",
+    );
     const [pa, pb] = sup.describe().map((x) => x.pid);
     const before = r.lines.length;
     await sup.stop();

@@ -79,6 +79,20 @@ export interface RuntimePlan {
 /** Sent messages kept for retransmission (the core's history holds 500). */
 const HISTORY_KEEP = 500;
 
+/** Heartbeat's limit of a graceful shutdown before its EmergencyShutdown: 60 minutes. */
+export const SHUTDOWN_LIMIT_MS = 60 * 60 * 1000;
+
+/**
+ * Test hook: `HB_TEST_SHUTDOWN_LIMIT_MS=<ms>` shortens {@link SHUTDOWN_LIMIT_MS}. Unset in
+ * production.
+ */
+export const SHUTDOWN_LIMIT_ENV = "HB_TEST_SHUTDOWN_LIMIT_MS";
+
+function shutdownLimitMs(): number {
+  const v = Number(Deno.env.get(SHUTDOWN_LIMIT_ENV));
+  return Number.isFinite(v) && v > 0 ? v : SHUTDOWN_LIMIT_MS;
+}
+
 /** Minimum interval between two "bad packet" log lines. */
 const BAD_PACKET_LOG_INTERVAL_MS = 10_000;
 
@@ -101,6 +115,16 @@ export class MasterRuntime {
   #timerAt = Infinity;
   #history = new Map<number, { bytes?: Uint8Array; frame?: Uint8Array }>();
   #stopping = false;
+  /** Set by the shutdown-and-restart procedure: {@link done} means "re-execute", not "exit". */
+  #restartAfterShutdown = false;
+  /** Limit of a graceful shutdown ({@link SHUTDOWN_LIMIT_MS}). */
+  #shutdownLimit: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the fail-safe path runs: the core is never fed again. */
+  #failed = false;
+  /** Test hook ({@link FAULT_ENV}): the event that makes the core "throw". */
+  readonly #fault: FaultHook | undefined;
+  /** Test hook ({@link STOP_STATUS_ENV}): the FIFO message type that stops our status. */
+  readonly #stopStatusOn: string | undefined;
   #lastBadLog = -Infinity;
   #badSinceLog = 0;
   #done: Promise<number>;
@@ -123,7 +147,13 @@ export class MasterRuntime {
           debug: (text) => debugRaw(text),
         },
         logLine: (l) => this.#logLine(l),
-        onResult: (r) =>
+        onResult: (r) => {
+          if (this.#failed) {
+            if (r.result === "stop-failed") {
+              this.#log("CRIT", `Emergency Shutdown: resource group ${r.key} could not be stopped`);
+            }
+            return;
+          }
           this.#feed({
             type: "group-result",
             now: performance.now(),
@@ -132,7 +162,8 @@ export class MasterRuntime {
             key: r.key,
             result: r.result,
             standby: r.standby,
-          }),
+          });
+        },
       });
     }
     if (plan.stonith) {
@@ -151,6 +182,8 @@ export class MasterRuntime {
       log: (prio, text, opts) => log(prio as Priority, text, opts),
       onPacket: (ch, bytes) => this.#onPacket(ch, bytes),
       onFifo: (bytes) => this.#onFifo(bytes),
+      // Heartbeat's CoreProcessDied `restart:` label: cause_shutdown_restart()
+      onUnrecoverable: () => this.restartProcedure("a core process could not be restarted"),
       // the workers apply the realtime settings themselves (workers/mod.ts)
       env: plan.realtime
         ? { ...plan.env, [REALTIME_ENV]: JSON.stringify(plan.realtime) }
@@ -174,6 +207,8 @@ export class MasterRuntime {
           log(prio === "error" ? "ERROR" : prio === "warn" ? "WARN" : prio, text),
       });
     }
+    this.#fault = parseFaultHook(Deno.env.get(FAULT_ENV));
+    this.#stopStatusOn = Deno.env.get(STOP_STATUS_ENV) || undefined;
     this.#done = new Promise((r) => this.#resolveDone = r);
   }
 
@@ -311,18 +346,163 @@ export class MasterRuntime {
       this.#log("info", "Heartbeat shutdown already underway.");
       return;
     }
+    this.#beginShutdown(false);
+  }
+
+  /**
+   * Heartbeat's shutdown-and-restart procedure (behavior.md §4.3, `cause_shutdown_restart`),
+   * used on "No local heartbeat" and when a core process cannot be restarted: the graceful
+   * shutdown (every group released, `shutdone`, so the peer takes over at once), then, when
+   * the clients are stopped, `dt` = deadtime + 30 s is advertised, the core workers stop and
+   * {@link done} resolves with {@link restartAfterShutdown} set: master/daemon.ts logs
+   * `Heartbeat restart triggered.`, waits deadtime + 1 s and re-executes the daemon as a fresh
+   * start (new generation, full negotiation). Heartbeat's wait is meant to let the peers see
+   * it dead; with deadtime + 30 s just advertised they see a restart (`Heartbeat restart on
+   * node …`) instead, and the groups they took over on `shutdone` stay with them until the
+   * new image's start-up negotiation (auto_failback) places them. Ignored when
+   * a shutdown is already under way (as Heartbeat's `mark_node_dead`).
+   */
+  restartProcedure(reason: string): void {
+    if (this.#shutdownRequested || this.#stopping || this.#failed) {
+      this.#log("info", "Heartbeat shutdown already underway.");
+      return;
+    }
+    if (getDebugLevel() > 0) this.#log("debug", `shutdown and restart: ${reason}`);
+    this.#beginShutdown(true);
+  }
+
+  /** True when {@link done} means "re-execute the daemon" (shutdown-and-restart procedure). */
+  get restartAfterShutdown(): boolean {
+    return this.#restartAfterShutdown;
+  }
+
+  /** True when the fail-safe path ran ({@link failSafe}): {@link done} resolves non-zero. */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  #beginShutdown(restart: boolean): void {
     this.#shutdownRequested = true;
+    if (restart) this.#restartAfterShutdown = true;
+    // Heartbeat: "do something more drastic in 60 minutes" (hb_initiate_shutdown,
+    // cause_shutdown_restart)
+    this.#shutdownLimit = setTimeout(() => void this.#shutdownTooLong(), shutdownLimitMs());
     // with resources, the ownership layer logs it when the release really starts
     if (!this.#plan.resources) this.#log("info", `Heartbeat shutdown in progress. (${Deno.pid})`);
     // Heartbeat closes the watchdog when the resource release starts (config-and-cli §7.9)
     this.#watchdog?.close();
-    this.#feed({ type: "shutdown-request", now: performance.now(), wallClock: Date.now() });
+    this.#feed({
+      type: "shutdown-request",
+      now: performance.now(),
+      wallClock: Date.now(),
+      ...(restart ? { restart } : {}),
+    });
+  }
+
+  /**
+   * A graceful shutdown (or shutdown-and-restart) that has not finished after
+   * {@link SHUTDOWN_LIMIT_MS} (a resource script hangs): Heartbeat's `EmergencyShutdown`. The
+   * core is not fed again, clients and core workers stop and {@link done} resolves with 100,
+   * without waiting for the resource run in progress (Heartbeat also kills its process group
+   * there; hb leaves a hung script alone). The peers then see this node dead and take over,
+   * fencing it first when STONITH is configured.
+   */
+  async #shutdownTooLong(): Promise<void> {
+    this.#shutdownLimit = undefined;
+    if (this.#stopping || this.#failed) return;
+    this.#failed = true;
+    this.#log("CRIT", "Emergency Shutdown: Attempting to kill everything ourselves");
+    this.#log(
+      "CRIT",
+      `Emergency Shutdown: the shutdown did not finish within ${
+        Math.round(shutdownLimitMs() / 1000)
+      } s; exiting without waiting for the resource scripts`,
+    );
+    await this.shutdown(100);
+  }
+
+  /**
+   * The final phases after our own `shutdone` (Heartbeat's `hb_mcp_final_shutdown`). Before a
+   * restart: clients stop, `dt` = deadtime + 30 s is advertised (peers wait for the new image),
+   * one second later the core workers stop.
+   */
+  async #finalShutdown(restart: boolean): Promise<void> {
+    if (this.#stopping) return;
+    if (restart || this.#restartAfterShutdown) {
+      this.#restartAfterShutdown = true;
+      await this.#respawn.stop();
+      this.#feed({
+        type: "advertise-deadtime",
+        now: performance.now(),
+        wallClock: Date.now(),
+        extraMs: 30_000,
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await this.shutdown();
+  }
+
+  /**
+   * The fail-safe path for internal errors: an exception thrown by the core (which may then
+   * be half-updated) or a broken invariant in the master. hb neither swallows it nor carries
+   * on: it logs it at CRIT with the stack, never feeds the core again (so no heartbeat, no
+   * protocol message, no resource decision comes from a broken state), releases every
+   * resource group directly through the resource scripts (file order, as a shutdown does;
+   * a group that cannot be stopped is logged at CRIT), stops clients and core workers and
+   * resolves {@link done} with 100 (Heartbeat's emergency exit status). The peers stop
+   * hearing us at the first missed heartbeat and take the groups over after deadtime; with
+   * STONITH configured they fence this node first. A watchdog, when configured, stays armed
+   * until the release is done, so a release that hangs ends in a reboot.
+   *
+   * Heartbeat's own emergency path (`hb_emergency_shutdown`) kills everything and exits 100
+   * without stopping any resource, leaving the services running here while the peer starts
+   * them; hb stops them first. hb does not restart itself after an internal error: the same
+   * input could hit the same bug again, and a restart loop would move the groups back and
+   * forth; a supervisor (systemd `Restart=`) or the operator decides.
+   */
+  failSafe(what: string, e: unknown): void {
+    const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    if (this.#failed) {
+      this.#log("CRIT", `${what} (during the emergency shutdown): ${text}`);
+      return;
+    }
+    this.#failed = true;
+    this.#log("CRIT", `${what}: ${text}`);
+    this.#log(
+      "CRIT",
+      "Emergency Shutdown: internal error: giving up all HA resources and exiting; the peers take over",
+    );
+    void this.#emergency().catch((err) => {
+      this.#log("CRIT", `Emergency Shutdown failed: ${err instanceof Error ? err.stack : err}`);
+      this.#resolveDone(100);
+    });
+  }
+
+  async #emergency(): Promise<void> {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const groups = this.#plan.resources?.rmGroups ?? [];
+    if (this.#runner !== undefined && groups.length > 0) {
+      // queued behind a run in progress: one resource script at a time, as always
+      await this.#runner.enqueue({
+        id: -1,
+        op: "give",
+        keys: groups.map((g) => g.key),
+        env: {},
+        before: [{ prio: "info", text: "Giving up all HA resources.", tag: "heartbeat" }],
+      });
+      this.#log("CRIT", "Emergency Shutdown: resource release finished.");
+    }
+    this.#watchdog?.close();
+    await this.shutdown(100);
   }
 
   /** Graceful stop: stops the workers (Heartbeat's lines) and resolves {@link done}. */
-  async shutdown(): Promise<void> {
+  async shutdown(code = 0): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    if (this.#shutdownLimit !== undefined) clearTimeout(this.#shutdownLimit);
+    this.#shutdownLimit = undefined;
     this.#watchdog?.close();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -331,7 +511,7 @@ export class MasterRuntime {
     await this.#api?.stop();
     await this.#fencer?.stop();
     await this.#supervisor.stop();
-    this.#resolveDone(0);
+    this.#resolveDone(code);
   }
 
   #onPacket(channel: number, bytes: Uint8Array): void {
@@ -378,17 +558,48 @@ export class MasterRuntime {
   }
 
   #feed(ev: NodeCoreEvent): void {
-    if (this.#stopping) return;
-    let actions: NodeCoreAction[];
-    try {
-      actions = this.#core.handle(ev);
-    } catch (e) {
-      this.#log("ERROR", `core failure on ${ev.type}: ${e instanceof Error ? e.stack : e}`);
+    if (this.#stopping || this.#failed) return;
+    if (
+      this.#stopStatusOn !== undefined && ev.type === "message" && ev.origin.kind === "fifo" &&
+      ev.msg.type === this.#stopStatusOn
+    ) {
+      this.#log("WARN", `test hook (${STOP_STATUS_ENV}): our status messages stop now`);
+      this.#core.membership.stopOwnStatus();
       return;
     }
-    for (const a of actions) this.#act(a);
-    if (this.#api?.running) this.#toClients(actions);
-    for (const o of this.#observers) o.step(ev, actions);
+    let actions: NodeCoreAction[];
+    try {
+      if (this.#fault !== undefined && matchesFault(this.#fault, ev)) {
+        const err = new Error(`injected core fault on ${describeEvent(ev)} (${FAULT_ENV})`);
+        if (!this.#fault.uncaught) throw err;
+        setTimeout(() => {
+          throw err;
+        }, 0);
+      }
+      actions = this.#core.handle(ev);
+    } catch (e) {
+      // The core may be half-updated: it is never fed again (see failSafe).
+      this.failSafe(`core failure on ${describeEvent(ev)}`, e);
+      return;
+    }
+    try {
+      for (const a of actions) this.#act(a);
+      if (this.#api?.running) this.#toClients(actions);
+    } catch (e) {
+      this.failSafe(`master failure carrying out the core's actions for ${describeEvent(ev)}`, e);
+      return;
+    }
+    // read-only observers (systemd, metrics): their failure never touches the cluster
+    for (const o of this.#observers) {
+      try {
+        o.step(ev, actions);
+      } catch (e) {
+        this.#log(
+          "ERROR",
+          `observer failure on ${describeEvent(ev)}: ${e instanceof Error ? e.stack : e}`,
+        );
+      }
+    }
     this.#arm();
   }
 
@@ -400,75 +611,116 @@ export class MasterRuntime {
     }
   }
 
+  /**
+   * Carries out one core action. The switch is exhaustive (checked by the compiler through
+   * `never`): a new action type cannot be forgotten here. Actions meant for API clients are
+   * handled in {@link MasterRuntime.#toClients} after the whole batch and say so below.
+   */
   #act(a: NodeCoreAction): void {
     switch (a.type) {
       case "log":
         this.#log(a.prio, a.text);
-        break;
+        return;
       case "script-log":
         this.#logLine({ prio: a.prio as LogLine["prio"], text: a.text, tag: a.tag });
-        break;
+        return;
       case "run":
-        void this.#runner?.enqueue(a);
-        break;
+        if (this.#runner === undefined) {
+          throw new Error(`core asked to run ${a.op} ${a.keys.join(",")} without resources`);
+        }
+        void this.#runner.enqueue(a);
+        return;
       case "fence":
         this.#fence(a.node);
-        break;
+        return;
       case "stop-failure":
         this.#log(
           "CRIT",
           `Resource group ${a.key} could not be stopped and still runs: hb does not reboot this node; fence it or stop the resource by hand`,
         );
-        break;
+        return;
       case "shutdown-complete":
         // Heartbeat: 1 s after its own shutdone, clients stop; 1 s later the core children
-        setTimeout(() => void this.shutdown(), 1000);
-        break;
-      case "send": {
-        // packet media get one netstring packet, serial lines one classic frame (wire.md §2.3)
-        let bytes: Uint8Array | undefined;
-        let frame: Uint8Array | undefined;
-        try {
-          if (this.#serialChannels.length < this.#plan.media.length) {
-            bytes = this.#codec.encode(a.msg);
-          }
-          if (this.#serialChannels.length > 0) frame = this.#codec.encodeSerial(a.msg);
-        } catch (e) {
-          this.#log("ERROR", `cannot encode message ${a.msg.type}: ${e}`);
-          return;
-        }
-        // Heartbeat feeds the watchdog when its own status goes through local (loopback)
-        // processing, i.e. at each status it sends — also when no medium carries it (all
-        // cut, or OnlyForTesting's xmitloss): only a stuck master starves it.
-        if (this.#watchdog !== null && a.msg.type === "status") this.#watchdog.feed();
-        if (a.seq !== undefined) {
-          // keep the exact bytes for byte-identical retransmission (wire.md §6.3)
-          this.#history.set(a.seq, { bytes, frame });
-          this.#history.delete(a.seq - HISTORY_KEEP);
-        }
-        // `lost`: OnlyForTesting's xmitloss (Heartbeat's send_to_all_media sends nothing)
-        if (a.lost) break;
-        this.#transmit(bytes, frame);
-        if (a.msg.type === "status") this.#sendPings(a.msg.get("ts") ?? "");
-        break;
-      }
+        setTimeout(() => void this.#finalShutdown(a.restart), 1000);
+        return;
+      case "send":
+        this.#send(a.msg, a.seq, a.lost === true);
+        return;
       case "rexmit": {
         const stored = this.#history.get(a.seq);
+        // `lost`: OnlyForTesting's xmitloss (Heartbeat's send_to_all_media sends nothing)
         if (stored && !a.lost) this.#transmit(stored.bytes, stored.frame);
-        break;
+        return;
       }
       case "comm-up":
         this.#startApi();
         this.#respawn.start();
         // the device check follows a reset decided in the same step, as Heartbeat's does
         if (this.#fencer) queueMicrotask(() => this.#fencer?.startStatusChecks());
-        break;
+        return;
+      case "restart-required":
+        // Heartbeat's mark_node_dead on itself: cause_shutdown_restart() unless a shutdown
+        // is already under way (see restartProcedure). Heartbeat 3.0.6 reaches it only when
+        // its master stops sending its own status while its loop runs (its own status is
+        // processed when sent, not when it comes back): tests/no_local_heartbeat_test.ts
+        // drives it on both implementations and records what each does.
+        this.restartProcedure(`restart required: ${a.reason}`);
+        return;
+      case "clients-pause":
+        this.#api?.pauseClients();
+        return;
+      case "clients-resume":
+        this.#api?.resumeClients();
+        return;
       case "exit":
         void this.shutdown();
-        break;
-      default:
-        break;
+        return;
+      case "node-status":
+      case "link-status":
+      case "deliver":
+        // for API clients (status/ifstat events, cluster messages, `respond-cstatus`):
+        // #toClients after the batch; the resource side got them inside NodeCore
+        return;
+      case "node-restart":
+      case "partition-healed":
+        // for the ownership protocol, which NodeCore already fed (nothing to do in the shell)
+        return;
+      default: {
+        const unknown: never = a;
+        throw new Error(`unhandled core action ${JSON.stringify(unknown)}`);
+      }
     }
+  }
+
+  /**
+   * Signs, encodes and sends one message; keeps sequenced ones for retransmission. `lost`:
+   * OnlyForTesting's xmitloss (Heartbeat's send_to_all_media sends nothing).
+   */
+  #send(msg: CoreMessage, seq: number | undefined, lost: boolean): void {
+    // packet media get one netstring packet, serial lines one classic frame (wire.md §2.3)
+    let bytes: Uint8Array | undefined;
+    let frame: Uint8Array | undefined;
+    try {
+      if (this.#serialChannels.length < this.#plan.media.length) {
+        bytes = this.#codec.encode(msg);
+      }
+      if (this.#serialChannels.length > 0) frame = this.#codec.encodeSerial(msg);
+    } catch (e) {
+      this.#log("ERROR", `cannot encode message ${msg.type}: ${e}`);
+      return;
+    }
+    // Heartbeat feeds the watchdog when its own status goes through local (loopback)
+    // processing, i.e. at each status it sends — also when no medium carries it (all
+    // cut, or OnlyForTesting's xmitloss): only a stuck master starves it.
+    if (this.#watchdog !== null && msg.type === "status") this.#watchdog.feed();
+    if (seq !== undefined) {
+      // keep the exact bytes for byte-identical retransmission (wire.md §6.3)
+      this.#history.set(seq, { bytes, frame });
+      this.#history.delete(seq - HISTORY_KEEP);
+    }
+    if (lost) return;
+    this.#transmit(bytes, frame);
+    if (msg.type === "status") this.#sendPings(msg.get("ts") ?? "");
   }
 
   /** Sends encoded bytes on every medium (serial media get the classic frame). */
@@ -535,7 +787,7 @@ export class MasterRuntime {
   }
 
   #arm(): void {
-    if (this.#stopping) return;
+    if (this.#stopping || this.#failed) return;
     const at = this.#core.nextDeadline();
     if (at === this.#timerAt && this.#timer !== undefined) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -554,6 +806,49 @@ export class MasterRuntime {
       });
     }, delay);
   }
+}
+
+/**
+ * Test hook: `HB_TEST_CORE_FAULT=[uncaught:]<event type>[:<message type>]` (e.g.
+ * `message:hb-test-fault`, `tick`) makes the core "throw" on the first matching event, to
+ * exercise the fail-safe path ({@link MasterRuntime.failSafe}) in a real node. With `uncaught:`
+ * the event is handled normally and the error is thrown from a timer instead, where nothing
+ * catches it: the daemon's global handler (master/daemon.ts) must. Unset in production.
+ */
+export const FAULT_ENV = "HB_TEST_CORE_FAULT";
+
+/**
+ * Test hook: `HB_TEST_STOP_STATUS=<message type>`: a message of that type written to the FIFO
+ * makes the core stop sending its periodic status ({@link HbCore.stopOwnStatus}), which is how
+ * a test drives `No local heartbeat`. Unset in production.
+ */
+export const STOP_STATUS_ENV = "HB_TEST_STOP_STATUS";
+
+/** A parsed {@link FAULT_ENV} value. */
+interface FaultHook {
+  uncaught: boolean;
+  event: string;
+  msgType?: string;
+}
+
+function parseFaultHook(text: string | undefined): FaultHook | undefined {
+  if (text === undefined || text === "") return undefined;
+  const uncaught = text.startsWith("uncaught:");
+  const [event, msgType] = (uncaught ? text.slice("uncaught:".length) : text).split(":", 2);
+  return msgType === undefined || msgType === ""
+    ? { uncaught, event }
+    : { uncaught, event, msgType };
+}
+
+function matchesFault(hook: FaultHook, ev: NodeCoreEvent): boolean {
+  if (ev.type !== hook.event) return false;
+  if (hook.msgType === undefined) return true;
+  return (ev.type === "message" || ev.type === "originate") && ev.msg.type === hook.msgType;
+}
+
+/** An event's type, and its message type for messages (log text). */
+function describeEvent(ev: NodeCoreEvent): string {
+  return ev.type === "message" || ev.type === "originate" ? `${ev.type} ${ev.msg.type}` : ev.type;
 }
 
 /** First line of /proc/loadavg without the newline, or "n/a". */

@@ -16,6 +16,49 @@ export interface Note {
   text: string;
 }
 
+/**
+ * A state file that exists but cannot be read (permissions, I/O error, a directory in its place).
+ * Only a missing file is created afresh; anything else would silently change the node's identity
+ * (uuid) or reuse a generation, so the daemon refuses to start with this error's message.
+ */
+export class StateFileError extends Error {
+  /** The file's path. */
+  readonly path: string;
+
+  /**
+   * @param what which file, as the log line names it (`uuid`, `generation`)
+   * @param path the file's path
+   * @param cause the error of the read
+   */
+  constructor(what: string, path: string, cause: unknown) {
+    super(`Cannot read ${what} file [${path}]: ${osErrorText(cause)}`, { cause });
+    this.name = "StateFileError";
+    this.path = path;
+  }
+}
+
+/**
+ * The OS's words for an error: Deno's message without its trailing `: <op> '<path>'`
+ * (the path is already in our line).
+ */
+function osErrorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  return e.message.replace(/: [a-z_]+ '.*'$/s, "");
+}
+
+/**
+ * Reads a state file; undefined only when it does not exist
+ * (`Deno.errors.NotFound`). Any other failure throws a {@link StateFileError}.
+ */
+function readStateFile(what: string, path: string): Uint8Array | undefined {
+  try {
+    return Deno.readFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new StateFileError(what, path, e);
+  }
+}
+
 /** Reads the pid in a pid file; undefined when missing or garbage. */
 export function readPidFile(path: string): number | undefined {
   let text: string;
@@ -53,16 +96,14 @@ export function writePidFile(path: string, pid = Deno.pid): void {
 }
 
 /**
- * Reads this node's uuid, creating one when missing
+ * Reads this node's uuid, creating one when the file is missing or does not hold 16 bytes
  * (`info: No uuid found for current node - generating a new uuid.`).
+ *
+ * @throws {StateFileError} when the file exists but cannot be read.
  */
 export function loadOrCreateUuid(path: string): { uuid: Uint8Array; notes: Note[] } {
-  try {
-    const bytes = Deno.readFileSync(path);
-    if (bytes.length === 16) return { uuid: bytes, notes: [] };
-  } catch {
-    // missing: create below
-  }
+  const bytes = readStateFile("uuid", path);
+  if (bytes?.length === 16) return { uuid: bytes, notes: [] };
   const uuid = crypto.getRandomValues(new Uint8Array(16));
   uuid[6] = (uuid[6] & 0x0f) | 0x40;
   uuid[8] = (uuid[8] & 0x3f) | 0x80;
@@ -75,8 +116,10 @@ export function loadOrCreateUuid(path: string): { uuid: Uint8Array; notes: Note[
 
 /**
  * Increments and stores the generation counter (`hbgenmethod file`).
- * Missing file: starts at the current time
+ * Missing file (or no number in it): starts at the current time
  * (`WARN: No Previous generation - starting at N`) and uses N, as the real binary does.
+ *
+ * @throws {StateFileError} when the file exists but cannot be read.
  */
 export function nextGeneration(
   path: string,
@@ -85,11 +128,10 @@ export function nextGeneration(
   const notes: Note[] = [];
   let previous: number | undefined;
   let fresh = false;
-  try {
-    const n = parseInt(Deno.readTextFileSync(path).trim(), 10);
+  const bytes = readStateFile("generation", path);
+  if (bytes !== undefined) {
+    const n = parseInt(new TextDecoder().decode(bytes).trim(), 10);
     if (Number.isInteger(n) && n >= 0) previous = n;
-  } catch {
-    // missing
   }
   if (previous === undefined) {
     // The real 3.0.6 binary uses the start value itself (the spec says N+1; the binary wins).

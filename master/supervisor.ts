@@ -8,7 +8,7 @@
  */
 
 import { FrameWriter, readFrames } from "../workers/channel.ts";
-import type { MediumSpec } from "../workers/media_spec.ts";
+import { mediumLabel, type MediumSpec } from "../workers/media_spec.ts";
 import { selfCommand } from "../sys/self_exec.ts";
 import { describeExit } from "../sys/signals.ts";
 
@@ -32,6 +32,13 @@ export interface SupervisorHooks {
   onFifo(bytes: Uint8Array): void;
   /** Extra environment for workers (e.g. HA_* values). */
   env?: Record<string, string>;
+  /**
+   * A core process died and could not be restarted (Heartbeat's `CoreProcessDied` reaching
+   * its `restart:` label, after `Core heartbeat process <kind> (pid <pid>) died! Restarting.`):
+   * the master runs the shutdown-and-restart procedure. Called once per failure; the
+   * supervisor keeps retrying the medium in the meantime, as Heartbeat does.
+   */
+  onUnrecoverable?(kind: CoreKind, pid: number): void;
 }
 
 interface Proc {
@@ -43,10 +50,16 @@ interface Proc {
   ready: Promise<boolean>;
   exited: Promise<Deno.CommandStatus>;
   alive: boolean;
+  /** Reported `ready` (its medium is open). */
+  started: boolean;
+  /** Killed by the supervisor itself after a failed start: its exit is not a death. */
+  quiet: boolean;
 }
 
 /** Restart back-off: 0 ms for the first restart, doubling up to this cap. */
 const MAX_BACKOFF_MS = 10_000;
+/** Retry interval of a medium whose restart failed (Heartbeat's restart_comm_medium). */
+const MEDIUM_RETRY_MS = 10_000;
 /** A channel that stayed up this long resets its back-off. */
 const STABLE_MS = 30_000;
 
@@ -146,6 +159,8 @@ export class Supervisor {
       ready,
       exited: child.status,
       alive: true,
+      started: false,
+      quiet: false,
     };
     this.#procs.push(proc);
     this.#pump(proc, resolveReady);
@@ -166,8 +181,10 @@ export class Supervisor {
           continue;
         }
         const msg = f.value as { t?: string; prio?: string; msg?: string; glib?: boolean };
-        if (msg.t === "ready") ready(true);
-        else if (msg.t === "log" && msg.prio && msg.msg !== undefined) {
+        if (msg.t === "ready") {
+          proc.started = true;
+          ready(true);
+        } else if (msg.t === "log" && msg.prio && msg.msg !== undefined) {
           this.#hooks.log(msg.prio, msg.msg, { pid: proc.pid, glib: msg.glib });
         }
       }
@@ -183,12 +200,15 @@ export class Supervisor {
 
   #onExit(proc: Proc, status: Deno.CommandStatus): void {
     if (this.#stopping) return;
+    this.#procs = this.#procs.filter((p) => p !== proc);
+    // A worker that never opened its medium is a failed start, not a death: whoever started
+    // it handles that (Heartbeat opens media in the master, so it has no such child at all).
+    if (proc.quiet || !proc.started) return;
     const { prio, text } = describeExit(proc.kind, proc.pid, status);
     this.#hooks.log(prio, text);
-    this.#procs = this.#procs.filter((p) => p !== proc);
     if (proc.kind === "HBFIFO") {
       this.#hooks.log("WARN", "Restarting HBFIFO process.");
-      this.#spawn("HBFIFO", -1);
+      void this.#restartFifo(proc);
       return;
     }
     const ch = proc.channel;
@@ -206,10 +226,45 @@ export class Supervisor {
       return;
     }
     this.#hooks.log("ERROR", `Both comm processes for channel ${ch} have died.  Restarting.`);
-    this.#restartChannel(ch);
+    this.#restartChannel(ch, proc);
   }
 
-  #restartChannel(ch: number): void {
+  /** Restarts the FIFO reader; a restart that fails restarts heartbeat (as Heartbeat). */
+  async #restartFifo(dead: Proc): Promise<void> {
+    let ok = false;
+    try {
+      ok = await this.#spawn("HBFIFO", -1).ready;
+    } catch (e) {
+      this.#hooks.log("ERROR", `cannot start HBFIFO: ${e instanceof Error ? e.message : e}`);
+    }
+    if (ok || this.#stopping) return;
+    this.#hooks.log("ERROR", "HBFIFO restart failed.  Restarting heartbeat.");
+    this.#unrecoverable(dead);
+  }
+
+  /**
+   * Heartbeat's `restart:` path of CoreProcessDied: logged, then the master restarts heartbeat
+   * ({@link SupervisorHooks.onUnrecoverable}). Heartbeat names the process `MST_CONTROL` here
+   * (it has already detached the dead process's table entry, so the name lookup falls on entry
+   * 0) with the pid of the process that died; hb writes the same line.
+   */
+  #unrecoverable(dead: Proc): void {
+    this.#hooks.log(
+      "ERROR",
+      `Core heartbeat process MST_CONTROL (pid ${dead.pid}) died! Restarting.`,
+    );
+    this.#hooks.onUnrecoverable?.(dead.kind, dead.pid);
+  }
+
+  /**
+   * Restarts both workers of a channel, at once the first time, then with back-off (a worker
+   * that keeps dying does not spin). A restart whose workers cannot start (the medium cannot
+   * be opened again) is what Heartbeat cannot recover from: `make_io_childpair: cannot open
+   * <medium>`, `Communications restart failed. Will try again later.`, then the
+   * shutdown-and-restart of the whole daemon; meanwhile the channel is retried every 10 s
+   * (Heartbeat's `restart_comm_medium`).
+   */
+  #restartChannel(ch: number, dead: Proc): void {
     const r = this.#restarts.get(ch) ?? { count: 0, lastStart: 0 };
     if (Date.now() - r.lastStart > STABLE_MS) r.count = 0;
     const delay = r.count === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** (r.count - 1));
@@ -219,15 +274,60 @@ export class Supervisor {
       r.timer = undefined;
       if (this.#stopping) return;
       r.lastStart = Date.now();
-      const pair = [this.#spawn("HBWRITE", ch), this.#spawn("HBREAD", ch)];
-      const ok = await Promise.all(pair.map((p) => p.ready));
-      if (this.#stopping) return;
-      if (ok.every((x) => x)) {
+      if (await this.#startPair(ch)) {
         this.#hooks.log("info", "Communications restart succeeded.");
-      } else {
-        this.#hooks.log("ERROR", "Communications restart failed. Will try again later.");
+        return;
       }
+      if (this.#stopping) return;
+      this.#hooks.log("ERROR", "Communications restart failed. Will try again later.");
+      this.#unrecoverable(dead);
+      this.#retryChannel(ch);
     }, delay);
+  }
+
+  /** After a failed restart: tries the channel again every {@link MEDIUM_RETRY_MS}. */
+  #retryChannel(ch: number): void {
+    const r = this.#restarts.get(ch) ?? { count: 0, lastStart: 0 };
+    this.#restarts.set(ch, r);
+    r.timer = setTimeout(async () => {
+      r.timer = undefined;
+      if (this.#stopping) return;
+      r.lastStart = Date.now();
+      if (await this.#startPair(ch)) {
+        this.#hooks.log("info", "Communications restart succeeded.");
+      } else if (!this.#stopping) this.#retryChannel(ch);
+    }, MEDIUM_RETRY_MS);
+  }
+
+  /**
+   * Starts the write and read workers of a channel; true when both opened the medium. On
+   * failure the one that did start is stopped quietly and `make_io_childpair: cannot open
+   * <medium>` is logged, as Heartbeat logs it.
+   */
+  async #startPair(ch: number): Promise<boolean> {
+    let pair: Proc[] = [];
+    let ok = false;
+    try {
+      pair = [this.#spawn("HBWRITE", ch), this.#spawn("HBREAD", ch)];
+      ok = (await Promise.all(pair.map((p) => p.ready))).every((x) => x);
+    } catch (e) {
+      this.#hooks.log(
+        "ERROR",
+        `cannot start comm processes: ${e instanceof Error ? e.message : e}`,
+      );
+    }
+    if (ok || this.#stopping) return ok;
+    for (const p of pair) {
+      if (!p.alive) continue;
+      p.quiet = true;
+      try {
+        p.child.kill("SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    this.#hooks.log("ERROR", `make_io_childpair: cannot open ${mediumLabel(this.#media[ch])}`);
+    return false;
   }
 
   /**

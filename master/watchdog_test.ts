@@ -6,6 +6,36 @@ if (Deno.uid() !== 0) throw new Error("this test must run as root (it is never s
 const DENO = Deno.execPath();
 const WATCHDOG_URL = new URL("./watchdog.ts", import.meta.url).href;
 
+/** Polls `pred` every 10 ms until it holds or `maxMs` passed (a generous bound, not a deadline). */
+async function waitFor(pred: () => boolean, maxMs: number): Promise<boolean> {
+  const end = Date.now() + maxMs;
+  while (!pred()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+/** An observation window for "nothing happens": longer on a slow machine only checks more. */
+function observe(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** True when every thread of `pid` is stopped (state T in /proc/PID/task/TID/stat). */
+function allThreadsStopped(pid: number): boolean {
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/stat`);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) continue; // that thread has just exited
+      throw e;
+    }
+    if (stat.slice(stat.lastIndexOf(")") + 2)[0] !== "T") return false;
+  }
+  return true;
+}
+
 function recorder() {
   const lines: string[] = [];
   return { lines, log: (p: string, t: string) => void lines.push(`${p}: ${t}`) };
@@ -92,22 +122,24 @@ console.log("ready");
   }
   assert(out.includes(`notice: Using watchdog device: ${dev}`), out);
   const size = () => Deno.statSync(dev).size;
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+  // Running: fed again and again (each feed is one NUL byte; the rate is the driver's interval).
   const s0 = size();
-  await sleep(1000);
-  const fedRunning = size() - s0;
-  assert(fedRunning >= 7 && fedRunning <= 12, `~10 feeds per second at 100 ms, got ${fedRunning}`);
+  assert(
+    await waitFor(() => size() - s0 >= 5, 30_000),
+    `fed ${size() - s0} times in 30 s at a 100 ms keepalive`,
+  );
 
+  // Stopped: once every thread is stopped (a write under way completes first), nothing is
+  // written for four keepalive intervals and more.
   Deno.kill(child.pid, "SIGSTOP");
-  await sleep(50); // a write already under way completes
+  assert(await waitFor(() => allThreadsStopped(child.pid), 30_000), "SIGSTOP took no effect");
   const s1 = size();
-  await sleep(400); // four keepalive intervals
+  await observe(400);
   assertEquals(size() - s1, 0, "a stopped master does not feed the watchdog");
 
   Deno.kill(child.pid, "SIGCONT");
-  await sleep(500);
-  assert(size() > s1, "feeding resumes with the event loop");
+  assert(await waitFor(() => size() > s1, 30_000), "feeding resumes with the event loop");
 
   Deno.kill(child.pid, "SIGTERM");
   assertEquals((await child.status).code, 0);

@@ -400,9 +400,8 @@ Deno.test("timeout kills the script's whole process group", async () => {
       "hang",
       `case $1 in start) sleep 30 & echo $! > "$T/child"; sleep 30;; status) echo stopped;; esac`,
     );
-    const t0 = performance.now();
+    // It did not wait for the script: its `sleep 30` was killed (137, timed out), not finished.
     const r = await rm.takeGroup(group("node1 hang"));
-    assert(performance.now() - t0 < 5000, "did not wait for the script");
     assertEquals(r.ok, false);
     assertEquals(r.calls[1], { resource: "hang", action: "start", code: 137, timedOut: true });
     assertEquals(lines().slice(1, 4), [
@@ -426,11 +425,11 @@ Deno.test("a daemon keeping stdout open does not hold the start up", async () =>
       "daemon",
       `case $1 in start) sleep 30 & echo $! > "$T/child"; echo started;; status) echo stopped;; esac`,
     );
-    const t0 = performance.now();
     const r = await rm.takeGroup(group("node1 daemon"));
-    assert(performance.now() - t0 < 5000);
     assertEquals(r.ok, true);
     child = Number(Deno.readTextFileSync(`${d.dir}/child`).trim());
+    // the start returned while the daemon (its `sleep 30`) still holds the script's stdout
+    assert(isAlive(child), "the start waited for the daemon to exit");
   } finally {
     if (child > 0) {
       try {

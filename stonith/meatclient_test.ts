@@ -108,7 +108,8 @@ Deno.test("meatclient: no waiting device, usage, -w waits for the FIFO", async (
   });
   const w = io(runDir, "y");
   const client = meatclientMain(["-c", "nodew", "-w"], w.io);
-  await new Promise((r) => setTimeout(r, 200));
+  // the client has found no FIFO yet and waits (a dot per try) before the device creates it
+  await waitFor(() => w.out.join("").includes(".."), 10_000, "meatclient's dots");
   let fenced = false;
   f.fence("nodew", { mayHoldResources: true }, () => fenced = true);
   assertEquals(await client, 0);

@@ -20,7 +20,7 @@ import {
   TtyPort,
 } from "./termios.ts";
 
-async function readUntil(port: TtyPort, want: number, ms = 3000): Promise<Uint8Array> {
+async function readUntil(port: TtyPort, want: number, ms = 30_000): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let n = 0;
   const end = Date.now() + ms;
@@ -67,7 +67,7 @@ Deno.test("termios: raw 8N1 line at the asked speed, bytes both ways", async () 
 
     // 8 KiB in one call: more than a pty buffers at once, so write waits for room
     const big = new Uint8Array(8192).map((_, i) => 0x41 + (i % 26));
-    const [w, got] = await Promise.all([b.write(big, 3000), readUntil(a, big.length)]);
+    const [w, got] = await Promise.all([b.write(big, 30_000), readUntil(a, big.length)]);
     assertEquals(w, { ok: true });
     assertEquals(got, big);
 

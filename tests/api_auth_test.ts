@@ -68,7 +68,7 @@ Deno.test("apiauth: real cl_status as nobody passes anon through its setgid hacl
 
 Deno.test("apiauth: anon uid=root refuses the real cl_status run as nobody", async () => {
   const rig = startRig((b) => {
-    b.apiauth = builtinApiAuth(102, 105, [{ client: "anon", uids: [0], builtin: false }]);
+    b.apiauth = builtinApiAuth(b.haIds, [{ client: "anon", uids: [0], builtin: false }]);
   });
   try {
     const r = await runReal(rig.runDir, ["hbstatus", "-v"], NOBODY);
@@ -98,8 +98,8 @@ Deno.test("apiauth: unlisted uid/gid and false claims are refused from kernel cr
     // nobody claiming root: the kernel says otherwise.
     const b = await py(rig.path, NOBODY, "-", "0", "0");
     assertStringIncludes(b, "info=incorrect/false credentials,result=badreq");
-    // nobody claiming to be in haclient (gid 105) while its egid is nogroup.
-    const c = await py(rig.path, NOBODY, "-", "-", "105");
+    // nobody claiming to be in haclient while its egid is nogroup.
+    const c = await py(rig.path, NOBODY, "-", "-", String(rig.backend.haIds.haclient));
     assertStringIncludes(c, "info=incorrect/false credentials");
     // nobody with egid haclient (honest): anon's gid list admits it.
     const d = await py(rig.path, ["--reuid=nobody", "--regid=haclient", "--clear-groups"]);

@@ -42,6 +42,7 @@ import {
   waitFor,
 } from "./testbed/mod.ts";
 import { sleep, which } from "./testbed/sys.ts";
+import { machineHaIds } from "../api/fake_backend.ts";
 import { encodeFrame, FrameReader } from "../api/ipc_frame.ts";
 import { decodeMessage, encodeIpc } from "../wire/codec.ts";
 import { Message } from "../wire/message.ts";
@@ -210,6 +211,9 @@ function signon(pid: string, uid: string, gid: string, fromId?: string): [string
   return f;
 }
 
+/** This machine's hacluster uid and haclient gid (the honest claims of a hacluster client). */
+const HA_IDS = machineHaIds();
+
 const RAW_CASES: RawCase[] = [
   // The claims match the kernel's credentials; anon does not list nobody/nogroup. (pid 1 exists.)
   { name: "unlisted uid/gid", as: NOBODY, fields: signon("1", "65534", "65534") },
@@ -222,7 +226,7 @@ const RAW_CASES: RawCase[] = [
   {
     name: "false pid claim",
     as: ["--reuid=hacluster", "--regid=haclient", "--clear-groups"],
-    fields: signon("1", "102", "105", "ping"),
+    fields: signon("1", String(HA_IDS.hacluster), String(HA_IDS.haclient), "ping"),
   },
 ];
 

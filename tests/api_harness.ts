@@ -9,7 +9,7 @@
  * @module
  */
 
-import { FakeBackend } from "../api/fake_backend.ts";
+import { FakeBackend, machineHaIds } from "../api/fake_backend.ts";
 import { encodeFrame, FrameReader } from "../api/ipc_frame.ts";
 import { ApiServer } from "../api/server.ts";
 import { decodeMessage, encodeIpc } from "../wire/codec.ts";
@@ -42,14 +42,18 @@ export interface Rig {
   dispose(): Promise<void>;
 }
 
-/** Starts a server in a fresh temp run directory (world-traversable, for setpriv'd clients). */
+/**
+ * Starts a server in a fresh temp run directory (world-traversable, for setpriv'd clients). The
+ * backend's built-in apiauth names this machine's `hacluster`/`haclient` ids (real processes
+ * connect).
+ */
 export function startRig(setup?: (b: FakeBackend) => void): Rig {
   const runDir = Deno.makeTempDirSync({ prefix: "hb_api_" });
   Deno.chmodSync(runDir, 0o755);
   Deno.mkdirSync(`${runDir}/heartbeat`, { mode: 0o755 });
   Deno.chmodSync(`${runDir}/heartbeat`, 0o755);
   const path = `${runDir}/heartbeat/register`;
-  const backend = new FakeBackend();
+  const backend = new FakeBackend(machineHaIds());
   setup?.(backend);
   const server = new ApiServer({ path, backend });
   backend.loopback = (m) => server.deliver(m);
@@ -138,7 +142,8 @@ export async function runReal(
 export async function runOurs(runDir: string, args: string[]): Promise<RunResult> {
   const main = new URL("../main.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "cl_status", ...args],
+    // --quiet: Deno's own diagnostics (a "Download …" of a cold cache) stay out of stderr
+    args: ["run", "-A", "--quiet", main, "cl_status", ...args],
     env: { HB_RUNDIR: runDir },
     stdin: "null",
   }).output();

@@ -33,7 +33,7 @@ function header(len: number, magic = 0xabcd): Uint8Array {
 Deno.test("api robustness: garbage, truncation, oversize, no pid, 200 clients, no fd leak", async () => {
   const fdsBefore = openFds();
   const rig = startRig((b) => {
-    b.apiauth = builtinApiAuth(102, 105, [{ client: "default", uids: [0], builtin: false }]);
+    b.apiauth = builtinApiAuth(b.haIds, [{ client: "default", uids: [0], builtin: false }]);
   });
   try {
     // 10k malformed frames (valid header, unparsable body) on one connection: dropped silently,

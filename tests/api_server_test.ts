@@ -150,7 +150,7 @@ Deno.test("cl_status: not running (no socket) and stale socket", async () => {
 
 Deno.test("cl_status: refused sign-on (apiauth anon uid=12345)", async () => {
   const rig = startRig((b) => {
-    b.apiauth = builtinApiAuth(102, 105, [{ client: "anon", uids: [12345], builtin: false }]);
+    b.apiauth = builtinApiAuth(b.haIds, [{ client: "anon", uids: [12345], builtin: false }]);
   });
   try {
     await compare(rig, [

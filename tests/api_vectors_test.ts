@@ -1,12 +1,12 @@
 /**
- * The protocol engine against every capture of `shared/vectors/api/`: the client's frames are
+ * The protocol engine against every capture of `testdata/vectors/api/`: the client's frames are
  * fed (re-split at odd byte positions) into {@link ApiProtocol} over a fake backend set up like
  * the capture's daemon, and every `hbapi-resp` frame it produces must be byte-identical, and in
  * the same order, to the real daemon's. Network-originated frames (join with seq/ts, remote
  * respond-cstatus, peer messages) are not deterministic and are checked by fields only.
  */
 import { assert, assertEquals, fail } from "./assert.ts";
-import { builtinApiAuth, FakeBackend } from "../api/fake_backend.ts";
+import { builtinApiAuth, CAPTURE_HA_IDS, FakeBackend } from "../api/fake_backend.ts";
 import { encodeFrame, FrameReader, IPC_MAX_BODY } from "../api/ipc_frame.ts";
 import { ApiProtocol, type ApiTransport } from "../api/protocol.ts";
 import { toHex } from "../wire/bytes.ts";
@@ -49,13 +49,13 @@ Deno.test("api vectors: hbapi-resp replies are byte-identical for every capture"
     const clientFrames = splitIpcFrames(cap.client);
     const signon = decodeMessage(clientFrames[0]);
     if (!signon.ok) fail(cap.file);
-    const b = new FakeBackend();
+    const b = new FakeBackend(CAPTURE_HA_IDS);
     if (cap.file.includes("netstring")) {
       b.msgfmt = "netstring";
       b.nodeName = "wa2";
     }
     if (cap.file === "cl_status-refused.hex" || cap.file === "api_test-start.hex") {
-      b.apiauth = builtinApiAuth(102, 105, [{ client: "anon", uids: [0], builtin: false }]);
+      b.apiauth = builtinApiAuth(b.haIds, [{ client: "anon", uids: [0], builtin: false }]);
     }
     if (cap.file === "api_test-start.hex" || cap.file === "ipfail-pingloss.hex") {
       b.rsc = { ok: true, rscHold: "none" };
@@ -65,19 +65,20 @@ Deno.test("api vectors: hbapi-resp replies are byte-identical for every capture"
     const m = signon.msg;
     if (cap.file === "cl_status-clientstatus-local.hex") {
       // ipfail was signed on at wa1 during that capture.
-      p.connect(2, { pid: 777, uid: 102, gid: 105 });
+      p.connect(2, { pid: 777, uid: CAPTURE_HA_IDS.hacluster, gid: CAPTURE_HA_IDS.haclient });
       p.input(
         2,
         new TextEncoder().encode(
-          ">>>\nt=hbapi-req\nreqtype=signon\npid=777\nfrom_id=ipfail\nuid=102\ngid=105\n<<<\n",
+          ">>>\nt=hbapi-req\nreqtype=signon\npid=777\nfrom_id=ipfail\n" +
+            `uid=${CAPTURE_HA_IDS.hacluster}\ngid=${CAPTURE_HA_IDS.haclient}\n<<<\n`,
         ),
       );
       rec.frames.length = 0;
     }
     p.connect(1, {
       pid: Number(m.get("pid")),
-      uid: Number(m.get("uid") ?? 102),
-      gid: Number(m.get("gid") ?? 105),
+      uid: Number(m.get("uid") ?? CAPTURE_HA_IDS.hacluster),
+      gid: Number(m.get("gid") ?? CAPTURE_HA_IDS.haclient),
     });
     const want = splitIpcFrames(cap.server).map((body) => encodeFrame(body))
       .filter((f) => tOf(f) === "hbapi-resp");
@@ -88,7 +89,7 @@ Deno.test("api vectors: hbapi-resp replies are byte-identical for every capture"
         new TextEncoder().encode(
           `>>>\nt=hbapi-req\nreqtype=signon\npid=${
             m.get("pid")
-          }\nfrom_id=ipfail\nuid=102\ngid=105\n<<<\n`,
+          }\nfrom_id=ipfail\nuid=${CAPTURE_HA_IDS.hacluster}\ngid=${CAPTURE_HA_IDS.haclient}\n<<<\n`,
         ),
       );
       rec.frames.length = 0;
@@ -196,7 +197,7 @@ Deno.test("api protocol: sign-on refusals in Heartbeat's order", () => {
     [{ pid: "5", from_id: "5", uid: "0", gid: "0" }, { pid: 6, uid: 0, gid: 0 }, "pid mismatch"],
   ];
   for (const [fields, cred, reason] of cases) {
-    const b = new FakeBackend();
+    const b = new FakeBackend(CAPTURE_HA_IDS);
     const { p, rec } = engine(b);
     p.connect(1, cred);
     const msg = { t: "hbapi-req", reqtype: "signon", ...fields };

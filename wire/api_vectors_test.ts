@@ -1,5 +1,5 @@
 /**
- * The ha_msg bodies of the captured API socket exchanges (`shared/vectors/api/*.hex`) decode and
+ * The ha_msg bodies of the captured API socket exchanges (`testdata/vectors/api/*.hex`) decode and
  * re-encode byte-for-byte (classic with trailing NUL; netstring without trailer), and the FIFO
  * capture parses with the FIFO stream parser.
  */

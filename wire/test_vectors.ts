@@ -1,7 +1,9 @@
 /**
- * Test support: loads the captured wire vectors (`shared/vectors/wire/`) and API captures
- * (`shared/vectors/api/`), and converts messages to the JSON shape of `index.json`. Fails loudly
- * when the vector directories are missing. Used only by `*_test.ts` files.
+ * Test support: loads the captured wire vectors (`testdata/vectors/wire/`) and API captures
+ * (`testdata/vectors/api/`), in-repo copies of the shared `vectors/` recordings of the real
+ * Heartbeat 3.0.6 (see `testdata/vectors/README.md`), and converts messages to the JSON shape of
+ * `index.json`. Fails loudly when the vector directories are missing. Used only by `*_test.ts`
+ * files.
  *
  * @module
  */
@@ -11,9 +13,9 @@ import type { AuthKey, AuthKeys } from "./auth.ts";
 import type { Message } from "./message.ts";
 
 /** Directory of the wire vectors, resolved relative to this file. */
-export const WIRE_VECTOR_DIR: URL = new URL("../../shared/vectors/wire/", import.meta.url);
+export const WIRE_VECTOR_DIR: URL = new URL("../testdata/vectors/wire/", import.meta.url);
 /** Directory of the API captures. */
-export const API_VECTOR_DIR: URL = new URL("../../shared/vectors/api/", import.meta.url);
+export const API_VECTOR_DIR: URL = new URL("../testdata/vectors/api/", import.meta.url);
 
 /** A field as described in `index.json`. */
 export interface VectorField {
@@ -71,7 +73,7 @@ function mustExist(dir: URL): void {
   } catch (e) {
     throw new Error(
       `test vectors directory ${dir.pathname} is missing or unreadable (${e}); ` +
-        "the wire tests need ../shared/vectors next to the checkout",
+        "the wire tests read the in-repo copy testdata/vectors/ (see its README.md)",
     );
   }
 }

@@ -1511,17 +1511,16 @@ export class Ownership implements OwnershipLike {
         this.#holding.delete(key);
         this.#claimed.delete(key);
         // Heartbeat's ResourceManager always asks `hb_standby foreign` (its class test never
-        // matches, resources/spec.ts standbyGroupType): on the group's own node that asks for
-        // nothing and the group stays unowned until some other event (found by the chaos
-        // campaign: seed 2026, script-fail on the home node). hb asks for the failed group's
-        // class as seen from here, so the peer takes it (with the other groups of that class:
-        // standby moves whole classes).
+        // matches, resources/spec.ts standbyGroupType): when the failed group is this node's
+        // own, that asks for nothing and the group stays unowned while the peer could run it
+        // (found by the chaos campaign: seed 2026, script-fail on the home node). hb asks
+        // `local` when the failed group is the only group of that class here — what
+        // ResourceManager meant to do — so nothing else moves with it; with more local groups
+        // it keeps Heartbeat's `foreign`, as a standby would move the healthy ones too.
         const home = this.#cfg.groups.find((g) => g.key === key)?.node;
-        const cls = home === undefined
-          ? standby ?? "foreign"
-          : home === this.#me
-          ? "local"
-          : "foreign";
+        const onlyLocal = home === this.#me &&
+          this.#cfg.groups.filter((g) => g.node === this.#me).length === 1;
+        const cls = onlyLocal ? "local" : standby ?? "foreign";
         this.#timers.push({
           at: this.#now + this.#cfg.failedStartStandbyMs,
           child: false,

@@ -39,7 +39,7 @@ export const PROCESS_CRASH: readonly RegExp[] = [
  * than twice the master's `memreserve` (config-and-cli.md §7.8).
  */
 export const EXPECTED_ERRORS: readonly RegExp[] = [
-  /Cannot lock ourselves into memory:  System limits on locked-in memory are too small\./,
+  /Cannot lock ourselves into memory: {2}System limits on locked-in memory are too small\./,
 ];
 
 /** The priority words of a line that reports a failure (both of Heartbeat's log formats). */

@@ -24,7 +24,8 @@ export const NODE_CONFIG_FILES = ["ha.cf", "authkeys", "haresources"];
  *
  * Taken from the environment variable `HB_CMD` when set: either a JSON array of strings
  * (`["/usr/local/bin/hb"]`) or a whitespace-separated command line. Default:
- * `[<this deno>, "run", "-A", "--v8-flags=…", "<repo>/main.ts"]`.
+ * `[<this deno>, "run", "-A", "--quiet", "--v8-flags=…", "<repo>/main.ts"]` (`--quiet`: Deno's
+ * own diagnostics, such as a cold cache's downloads, stay out of the outputs tests compare).
  */
 export function hbCommand(): string[] {
   const env = Deno.env.get("HB_CMD");
@@ -41,7 +42,7 @@ export function hbCommand(): string[] {
   }
   const mainTs = new URL("../../main.ts", import.meta.url).pathname;
   // the same V8 flags as the compiled binary and every process hb starts itself
-  return [Deno.execPath(), "run", "-A", `--v8-flags=${V8_FLAGS}`, mainTs];
+  return [Deno.execPath(), "run", "-A", "--quiet", `--v8-flags=${V8_FLAGS}`, mainTs];
 }
 
 /** A value of an `ha.cf` directive: one line per array element. */

@@ -46,11 +46,11 @@ import { hbCommand, NODE_CONFIG_FILES, REAL_HEARTBEAT, SYSTEM_HA_DIR } from "./h
 import {
   childrenOf,
   innermostPid,
-  lookupGroup,
-  lookupUser,
   pidExists,
   pidNamespaceOf,
   pidsInNamespace,
+  requireGroup,
+  requireUser,
   run,
   type RunResult,
   signal,
@@ -226,21 +226,21 @@ export class TestNode {
       await Deno.mkdir(d, { recursive: true });
     }
     await copyTree(SYSTEM_HA_DIR, this.confDir, NODE_CONFIG_FILES);
-    const hacluster = lookupUser("hacluster");
-    const nobody = lookupUser("nobody");
-    const haclient = lookupGroup("haclient");
+    const hacluster = requireUser("hacluster");
+    const nobody = requireUser("nobody");
+    const haclient = requireGroup("haclient");
     const dirs: Array<[string, number, number | undefined, number | undefined]> = [
       ["api", 0o755, 0, 0],
       ["casual", 0o755, 0, 0],
       ["ckpt", 0o755, 0, 0],
       ["lrm", 0o755, 0, 0],
-      ["ccm", 0o750, hacluster?.uid, haclient],
-      ["crm", 0o750, hacluster?.uid, haclient],
-      ["pengine", 0o750, hacluster?.uid, haclient],
+      ["ccm", 0o750, hacluster.uid, haclient],
+      ["crm", 0o750, hacluster.uid, haclient],
+      ["pengine", 0o750, hacluster.uid, haclient],
       ["cores", 0o755, 0, 0],
       ["cores/root", 0o700, 0, 0],
-      ["cores/hacluster", 0o700, hacluster?.uid, 0],
-      ["cores/nobody", 0o700, nobody?.uid, 0],
+      ["cores/hacluster", 0o700, hacluster.uid, 0],
+      ["cores/nobody", 0o700, nobody.uid, 0],
     ];
     await makeDirs(this.stateDir, dirs);
   }
@@ -712,17 +712,17 @@ export class TestNode {
   async #boot(): Promise<void> {
     // /run as after a reboot, with the Debian tmpfiles.d entries of heartbeat and resource-agents.
     await Deno.remove(this.runDir, { recursive: true }).catch(() => {});
-    const hacluster = lookupUser("hacluster");
-    const haclient = lookupGroup("haclient");
+    const hacluster = requireUser("hacluster");
+    const haclient = requireGroup("haclient");
     await Deno.mkdir(this.runDir, { mode: 0o755 });
     await Deno.chmod(this.runDir, 0o755);
     await makeDirs(this.runDir, [
       ["lock", 0o1777, 0, 0],
-      ["heartbeat", 0o750, hacluster?.uid, haclient],
-      ["heartbeat/ccm", 0o750, hacluster?.uid, haclient],
-      ["heartbeat/crm", 0o750, hacluster?.uid, haclient],
-      ["heartbeat/dopd", 0o750, hacluster?.uid, haclient],
-      ["crm", 0o750, hacluster?.uid, haclient],
+      ["heartbeat", 0o750, hacluster.uid, haclient],
+      ["heartbeat/ccm", 0o750, hacluster.uid, haclient],
+      ["heartbeat/crm", 0o750, hacluster.uid, haclient],
+      ["heartbeat/dopd", 0o750, hacluster.uid, haclient],
+      ["crm", 0o750, hacluster.uid, haclient],
       ["resource-agents", 0o1755, 0, 0],
     ]);
     // Interfaces exactly as the testbed made them; links a power failure took down come back.

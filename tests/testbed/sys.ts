@@ -270,6 +270,33 @@ export function lookupGroup(name: string): number | undefined {
   return undefined;
 }
 
+/**
+ * Looks up a user that must exist (`hacluster`, `nobody`): its ids differ between machines
+ * (Debian assigns them at package installation), so they are never written into tests.
+ *
+ * @throws {Error} naming /etc/passwd when the user is missing.
+ */
+export function requireUser(name: string): { uid: number; gid: number } {
+  const u = lookupUser(name);
+  if (u === undefined || !Number.isInteger(u.uid) || !Number.isInteger(u.gid)) {
+    throw new Error(`user ${name} not found in /etc/passwd: install Debian's heartbeat package`);
+  }
+  return u;
+}
+
+/**
+ * Looks up a group that must exist (`haclient`).
+ *
+ * @throws {Error} naming /etc/group when the group is missing.
+ */
+export function requireGroup(name: string): number {
+  const g = lookupGroup(name);
+  if (g === undefined || !Number.isInteger(g)) {
+    throw new Error(`group ${name} not found in /etc/group: install Debian's heartbeat package`);
+  }
+  return g;
+}
+
 /** Finds an executable in PATH (plus the sbin directories); undefined when missing. */
 export function which(program: string): string | undefined {
   const dirs = (Deno.env.get("PATH") ?? "").split(":").concat([
