@@ -44,7 +44,7 @@ import {
 } from "./reload.ts";
 import { createRealSystemView } from "../config/system_view.ts";
 import { isNullPath } from "../logging/log_file.ts";
-import { SystemdNotify } from "./systemd.ts";
+import { RESTART_SLACK_MS, SystemdNotify } from "./systemd.ts";
 import { MasterMetrics, serveMetrics } from "./metrics.ts";
 import { HB_VERSION } from "./version.ts";
 import { toRmGroups } from "./resource_runner.ts";
@@ -231,6 +231,8 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
         log("ERROR", "Authentication reparsing error, keeping the current keys.");
         break;
       case "restart":
+        // children stop (1 s), exec, the new image starts: no systemd ping meanwhile
+        systemd.restarting(RESTART_SLACK_MS);
         stopping = true;
         restart.requested = true;
         restart.held = runtime.heldState();
@@ -318,6 +320,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     log("info", "Performing heartbeat restart exec.");
     // Heartbeat sleeps (deadtime rounded up to seconds) + 1 s before its exec
     const waitMs = (Math.ceil(cfg.core.deadtimeMs / 1000) + 1) * 1000;
+    systemd.restarting(waitMs + RESTART_SLACK_MS);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, waitMs);
       cancelRestartWait = () => {

@@ -2,10 +2,15 @@
  * systemd integration of the master (`Type=notify`, see packaging/heartbeat.service): when
  * `NOTIFY_SOCKET` is set the master tells systemd
  *
- * - `READY=1` once its main loop runs (also after a quick restart's exec: same pid),
+ * - `READY=1` once its main loop runs (also after a quick restart's exec: same pid), with
+ *   `WATCHDOG_USEC=` as configured when the watchdog is on,
  * - `RELOADING=1` (with `MONOTONIC_USEC=`) when a reload starts (`heartbeat -r`, SIGHUP) and
  *   `READY=1` when it is over,
  * - `STOPPING=1` when the shutdown starts,
+ * - before the daemon re-executes itself, `WATCHDOG_USEC=` stretched over the time the exec
+ *   and the new image's start take (no ping is sent meanwhile); for the shutdown-and-restart
+ *   procedure ("No local heartbeat") from its start, over the resource release too, as the
+ *   `watchdog` device is closed then,
  * - `STATUS=<summary>` when the one-line summary changes (checked at most once a second):
  *   local status, peers, links up, groups held,
  * - `WATCHDOG=1` when `WATCHDOG_USEC` is set (and `WATCHDOG_PID` is unset or ours), fed by the
@@ -26,6 +31,10 @@ import type { HbCore } from "../core/core.ts";
 import type { Priority } from "../core/types.ts";
 import { monotonicUsec, SdNotifier, watchdogUsecFromEnv } from "../sys/sd_notify.ts";
 import type { RuntimeObserver } from "./observe.ts";
+import { SHUTDOWN_LIMIT_MS } from "./runtime.ts";
+
+/** Time a re-executed image may take to send its `READY=1` (added to a stretched watchdog). */
+export const RESTART_SLACK_MS = 30_000;
 
 /** What the summary is made of (the runtime fits). */
 export interface SummarySource {
@@ -132,7 +141,24 @@ export class SystemdNotify implements RuntimeObserver {
     this.#source = source;
     this.#lastStatus = statusSummary(source, this.#nodeName, this.#links);
     this.#lastStatusCheck = this.#now();
-    this.#send(`READY=1\nSTATUS=${this.#lastStatus}`);
+    // the watchdog timeout as configured (a restart before this image may have stretched it)
+    const wd = this.#watchdogMs !== undefined
+      ? `\nWATCHDOG_USEC=${Math.round(this.#watchdogMs * 1000)}`
+      : "";
+    this.#send(`READY=1\nSTATUS=${this.#lastStatus}${wd}`);
+  }
+
+  /**
+   * The daemon will re-execute itself (a quick restart, or the shutdown-and-restart procedure)
+   * within `withinMs`, sending no ping meanwhile: the watchdog timeout is stretched by that much
+   * (`WATCHDOG_USEC=`); the new image restores it with its `READY=1`.
+   */
+  restarting(withinMs: number): void {
+    const lines = ["STATUS=restarting"];
+    if (this.#watchdogMs !== undefined) {
+      lines.unshift(`WATCHDOG_USEC=${Math.round((this.#watchdogMs + withinMs) * 1000)}`);
+    }
+    this.#send(lines.join("\n"));
   }
 
   /** A reload starts. */
@@ -158,6 +184,12 @@ export class SystemdNotify implements RuntimeObserver {
   step(_ev: NodeCoreEvent, actions: readonly NodeCoreAction[]): void {
     if (this.#notifier === null) return;
     const now = this.#now();
+    // the shutdown-and-restart procedure ("No local heartbeat"): like the `watchdog` device,
+    // closed when the resource release starts, systemd's watchdog is held off until the new
+    // image is up (the release may take up to the shutdown limit)
+    if (actions.some((a) => a.type === "restart-required")) {
+      this.restarting(SHUTDOWN_LIMIT_MS + RESTART_SLACK_MS);
+    }
     // pings start with READY=1 (the main loop runs)
     if (
       this.#source !== undefined && this.#watchdogMs !== undefined &&

@@ -63,14 +63,17 @@ Deno.test("systemd: pings follow our status after READY, at most every WATCHDOG_
     src = source("dead");
     now = 3200;
     sd.step(TICK, []); // summary changed: STATUS=
+    // a unix datagram queue holds 10 by default (net.unix.max_dgram_qlen); sends never wait
+    l.drain();
     sd.reloading();
     sd.reloaded();
+    sd.restarting(30_000);
     sd.stopping();
     sd.close();
     await l.waitFor((t) => t.startsWith("STOPPING=1"));
     const texts = l.received.map((r) => r.text.replace(/MONOTONIC_USEC=\d+/, "MONOTONIC_USEC=N"));
     assertEquals(texts, [
-      "READY=1\nSTATUS=node1 active; peers: node2 active (1/1 links up); holding: all [IPaddr::10.0.0.1]",
+      "READY=1\nSTATUS=node1 active; peers: node2 active (1/1 links up); holding: all [IPaddr::10.0.0.1]\nWATCHDOG_USEC=1000000",
       "WATCHDOG=1", // 0
       "WATCHDOG=1", // 400 (>= 500 - keepalive)
       "WATCHDOG=1", // 800
@@ -80,6 +83,7 @@ Deno.test("systemd: pings follow our status after READY, at most every WATCHDOG_
       "STATUS=node1 active; peers: node2 dead (0/1 links up); holding: all [IPaddr::10.0.0.1]",
       "RELOADING=1\nMONOTONIC_USEC=N",
       "READY=1\nSTATUS=node1 active; peers: node2 dead (0/1 links up); holding: all [IPaddr::10.0.0.1]",
+      "WATCHDOG_USEC=31000000\nSTATUS=restarting",
       "STOPPING=1\nSTATUS=stopping: releasing resources",
     ]);
     assertEquals(logs, []);

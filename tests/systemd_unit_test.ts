@@ -2,7 +2,7 @@
  * `packaging/heartbeat.service` under a real systemd (Debian's systemd 252 as pid 1 of its own
  * pid, mount, UTS, network and cgroup namespaces, in a cgroup of its own; the host's systemd is
  * not involved, no host unit is touched): the unit file as shipped, with only the program path
- * (hb from this checkout), `WatchdogSec=4s` and systemd's default dependencies changed.
+ * (hb from this checkout), `WatchdogSec=8s` and systemd's default dependencies changed.
  *
  * - `systemctl start`: active once the daemon sent `READY=1`, `StatusText` is our summary;
  * - the watchdog timestamp advances (our `WATCHDOG=1`);
@@ -10,6 +10,9 @@
  *   re-executes itself: same main pid, still running, still pinging);
  * - `systemctl stop` (`heartbeat -k`): result success, exit 0;
  * - the master SIGSTOPped: systemd's watchdog fires (`Result=watchdog`);
+ * - the shutdown-and-restart procedure ("No local heartbeat", forced with the test hook
+ *   `HB_TEST_STOP_STATUS`): no ping for longer than `WatchdogSec`, yet systemd keeps the service
+ *   (the daemon stretched the timeout with `WATCHDOG_USEC=` and restores it at `READY=1`);
  * - a bad hb.cf: the start fails with exit 6 and is not retried (`RestartPreventExitStatus=6`).
  *
  * The cgroup views systemd gets are mounted afresh inside its cgroup namespace, rooted in a
@@ -21,6 +24,7 @@
 
 import { assert, assertEquals, assertMatch, fail } from "./assert.ts";
 import { hbCommand, run, waitFor } from "./testbed/mod.ts";
+import { STOP_STATUS_ENV } from "../master/runtime.ts";
 
 const SYSTEMD = "/lib/systemd/systemd";
 const UNIT = new URL("../packaging/heartbeat.service", import.meta.url).pathname;
@@ -92,7 +96,7 @@ Deno.test("systemd runs packaging/heartbeat.service: notify, watchdog, reload, s
       "a watchdog ping",
       async () =>
         Number((await show("WatchdogTimestampMonotonic")).get("WatchdogTimestampMonotonic")) > wd0,
-      { timeoutMs: 5000 },
+      { timeoutMs: 10_000 },
     );
 
     // reload, configuration unchanged
@@ -121,7 +125,7 @@ Deno.test("systemd runs packaging/heartbeat.service: notify, watchdog, reload, s
       "pings after the restart",
       async () =>
         Number((await show("WatchdogTimestampMonotonic")).get("WatchdogTimestampMonotonic")) > wd1,
-      { timeoutMs: 5000 },
+      { timeoutMs: 10_000 },
     );
 
     // stop: heartbeat -k, a clean exit
@@ -141,10 +145,58 @@ Deno.test("systemd runs packaging/heartbeat.service: notify, watchdog, reload, s
     await waitFor(
       "Result=watchdog",
       async () => (await show("Result")).get("Result") === "watchdog",
-      { timeoutMs: 10_000 },
+      { timeoutMs: 20_000 },
     );
     await ctl("stop", "heartbeat");
     await ctl("reset-failed", "heartbeat");
+
+    // the shutdown-and-restart procedure ("No local heartbeat", forced by the test hook that
+    // stops our status): no ping from the moment our status stops until the new image is up,
+    // longer than WatchdogSec here; the stretched timeout (WATCHDOG_USEC=) keeps systemd calm
+    // a shorter watchdog than the gap (deadtime 2 s + release + 1 s + deadtime + 1 s + start)
+    const unitPath = `${dir}/units/heartbeat.service`;
+    await Deno.writeTextFile(
+      unitPath,
+      (await Deno.readTextFile(unitPath)).replace("WatchdogSec=8s", "WatchdogSec=4s"),
+    );
+    assertEquals((await ctl("daemon-reload")).code, 0);
+    assertEquals((await ctl("start", "heartbeat")).code, 0);
+    const before = (await show("MainPID")).get("MainPID")!;
+    const from = (await log()).length;
+    await Deno.writeTextFile(`${dir}/state/fifo`, ">>>\nt=hbsd-stop-status\n<<<\n");
+    await waitFor(
+      "the restart exec after No local heartbeat",
+      async () => (await log()).slice(from).includes("Performing heartbeat restart exec."),
+      { timeoutMs: 20_000 },
+    );
+    await waitFor(
+      "the new image's first ping",
+      async () => {
+        const t = (await log()).slice(from);
+        return t.lastIndexOf("Local status now set to: 'active'") >
+            t.indexOf("Performing heartbeat restart exec.") &&
+          (await show("SubState")).get("SubState") === "running";
+      },
+      { timeoutMs: 30_000 },
+    );
+    assert((await log()).slice(from).includes("No local heartbeat. Forcing restart."));
+    s = await show("SubState", "MainPID", "Result");
+    assertEquals(
+      [s.get("SubState"), s.get("MainPID"), s.get("Result")],
+      ["running", before, "success"],
+      "the restart survived systemd's watchdog",
+    );
+    // pings again, at the configured rate
+    const wd2 = Number(
+      (await show("WatchdogTimestampMonotonic")).get("WatchdogTimestampMonotonic"),
+    );
+    await waitFor(
+      "pings after the shutdown-and-restart",
+      async () =>
+        Number((await show("WatchdogTimestampMonotonic")).get("WatchdogTimestampMonotonic")) > wd2,
+      { timeoutMs: 10_000 },
+    );
+    assertEquals((await ctl("stop", "heartbeat")).code, 0);
 
     // hb.cf refused: exit 6, not restarted
     await Deno.writeTextFile(`${dir}/etc/hb.cf`, "no_such_directive 1\n");
@@ -201,7 +253,9 @@ async function writeFiles(dir: string, hybrid: boolean): Promise<void> {
   const cmd = [...hbCommand(), "heartbeat"].map((a) => `'${a}'`).join(" ");
   await Deno.writeTextFile(
     `${dir}/hb.sh`,
-    `#!/bin/sh\nexport HB_CONFDIR=${dir}/etc HB_STATEDIR=${dir}/state HB_RUNDIR=/run\nexec ${cmd} "$@"\n`,
+    `#!/bin/sh\nexport HB_CONFDIR=${dir}/etc HB_STATEDIR=${dir}/state HB_RUNDIR=/run\n` +
+      // test hook: a FIFO message of this type stops our status (master/runtime.ts)
+      `export ${STOP_STATUS_ENV}=hbsd-stop-status\nexec ${cmd} "$@"\n`,
     { mode: 0o755 },
   );
   // the shipped unit: our program, a short watchdog, no default dependencies (none exist here)
@@ -209,8 +263,8 @@ async function writeFiles(dir: string, hybrid: boolean): Promise<void> {
     .replaceAll("/usr/libexec/heartbeat/heartbeat", `${dir}/hb.sh`)
     .replace(/^ConditionPathExists=.*$/m, "DefaultDependencies=no")
     .replace(/^(Wants|After)=network-online.target.*\n/gm, "")
-    .replace(/^#WatchdogSec=.*$/m, "WatchdogSec=4s");
-  assert(unit.includes("WatchdogSec=4s") && unit.includes("Type=notify"));
+    .replace(/^#WatchdogSec=.*$/m, "WatchdogSec=8s");
+  assert(unit.includes("WatchdogSec=8s") && unit.includes("Type=notify"));
   await Deno.writeTextFile(`${dir}/units/heartbeat.service`, unit);
   await Deno.writeTextFile(
     `${dir}/units/hbtest.target`,
