@@ -691,6 +691,12 @@ export class HbCore implements CoreLike {
       );
       return "drop";
     }
+    // hb fix: a node first heard through other sequenced messages (repnodes, resource
+    // messages right after it came up) gets its generation from them, so its first status
+    // message does not count as a restart, whose tracking reset forgot the numbers already
+    // missing (Heartbeat learns the generation from status messages only; found by the
+    // simulator: core/sim/testdata/explore_first_status_gap.txt)
+    if (!isStatus && t.generation === 0 && gen > 0) t.generation = gen;
     if (isStatus) {
       if (gen === t.generation && gen > 0) {
         if (node.status === "dead") {

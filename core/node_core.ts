@@ -117,6 +117,17 @@ export class NodeCore {
   #resumeUntil = -Infinity;
   /** Deaths held back during that window, by node. */
   readonly #heldDeaths = new Map<string, Extract<OwnershipEvent, { type: "node-status" }>>();
+  /**
+   * Whether communication is up. Until then deaths (a peer declared dead by initdead) are
+   * held (dropped when the peer shows life before) and handed to ownership right after Comm_now_up, as Heartbeat orders
+   * them (its log shows the STONITH and takeover lines after "Local status now set to:
+   * 'active'", §9.1). Found by the simulator (core/sim/testdata/explore_dead_before_comm_up.txt):
+   * with a third node that never came, initdead declared it dead a few ms before the
+   * reqnodes/repnodes exchange brought communication up; ownership ran mach_down before
+   * `starting` and then never acquired the node's own groups, nor did its peer.
+   */
+  #commUp = false;
+  #beforeCommUp: OwnershipEvent[] = [];
 
   /** Creates the core; without `resources` it is membership only (`heartbeat -M`). */
   constructor(cfg: CoreConfig, resources?: ResourceConfig) {
@@ -224,20 +235,27 @@ export class NodeCore {
 
   /** Passes membership actions on and derives ownership events from them. */
   #fromMembership(actions: CoreAction[]): void {
-    // A peer declared dead by initdead in the same step that brings communication up is
-    // recovered after Comm_now_up, as Heartbeat orders it (its log shows the STONITH and
-    // takeover lines after "Local status now set to: 'active'").
-    const commUpLater = actions.some((a) => a.type === "comm-up");
-    let deferred: OwnershipEvent[] = [];
     for (const a of actions) {
       this.#out.push(a);
       if (!this.#own) continue;
       switch (a.type) {
-        case "comm-up":
+        case "comm-up": {
+          this.#commUp = true;
           this.#toOwnership({ type: "comm-up", now: this.#now });
-          for (const ev of deferred) this.#toOwnership(ev);
-          deferred = [];
+          const early = this.#beforeCommUp;
+          this.#beforeCommUp = [];
+          // a peer that said shutdone and was declared dead since is just dead
+          const dead = new Set(
+            early.filter((e) => e.type === "node-status").map((e) =>
+              e.type === "node-status" && e.node
+            ),
+          );
+          for (const ev of early) {
+            if (ev.type === "message" && dead.has(ev.from)) continue;
+            this.#toOwnership({ ...ev, now: this.#now });
+          }
           break;
+        }
         case "node-status": {
           if (a.kind !== "normal" || !this.#normal.has(a.node)) break;
           const ev: Extract<OwnershipEvent, { type: "node-status" }> = {
@@ -267,8 +285,15 @@ export class NodeCore {
               text: `${a.node} is alive after our suspension: no takeover.`,
             });
           }
-          if (commUpLater) deferred.push(ev);
-          else this.#toOwnership(ev);
+          if (!this.#commUp && a.status === "dead") this.#beforeCommUp.push(ev);
+          else {
+            if (!this.#commUp) {
+              this.#beforeCommUp = this.#beforeCommUp.filter((e) =>
+                e.type !== "node-status" || e.node !== a.node
+              );
+            }
+            this.#toOwnership(ev);
+          }
           break;
         }
         case "node-restart":
@@ -281,7 +306,13 @@ export class NodeCore {
           const t = a.msg.type.toLowerCase();
           if (t === "status" && a.from !== this.#self) this.#lastHeard.set(a.from, this.#now);
           if (!OWNERSHIP_TYPES.has(t) || this.#ownSent.has(a.msg)) break;
-          this.#toOwnership({ type: "message", now: this.#now, from: a.from, msg: a.msg });
+          const ev: OwnershipEvent = { type: "message", now: this.#now, from: a.from, msg: a.msg };
+          // a peer's shutdone before our Comm_now_up waits with the deaths: taken over before
+          // communication was up, its groups were acquired in no state the protocol could finish
+          // (found by the simulator: core/sim/testdata/explore_shutdone_before_comm_up.txt)
+          if (!this.#commUp && t === "shutdone" && a.from !== this.#self) {
+            this.#beforeCommUp.push(ev);
+          } else this.#toOwnership(ev);
           break;
         }
         default:

@@ -33,7 +33,7 @@ import {
   waitAllActive,
   writeCluster,
 } from "./interop_common.ts";
-import { Testbed, type TestNode } from "./testbed/mod.ts";
+import { assertHealthy, Testbed, type TestNode } from "./testbed/mod.ts";
 
 /** How long the loss lasts. */
 const LOSS_SECONDS = 60;
@@ -251,6 +251,12 @@ async function lossRun(impls: ["hb" | "heartbeat", "hb" | "heartbeat"]): Promise
   console.log(report.map((l) => `  ${l}`).join("\n"));
   assertEquals(problems, []);
   for (const n of tb.nodes) assert(n.running, `${n.name} still running`);
+  // the health invariant on the hb nodes: no worker died, no crash (loss is the point here;
+  // ERROR lines are judged by the checks above)
+  await assertHealthy(tb.nodes.filter((_, i) => impls[i] === "hb"), {
+    lossExpected: true,
+    allow: [/./],
+  });
 }
 
 Deno.test(`loss: ${LOSS_PERCENT} % on the only medium for ${LOSS_SECONDS} s, hb ↔ real Heartbeat`, async () => {

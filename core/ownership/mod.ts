@@ -1,6 +1,6 @@
 /**
  * Resource ownership (haresources mode): the {@link Ownership} state machine,
- * its event/action types, pure rules and the test harness.
+ * its event/action types and pure rules (whole clusters run in `core/sim/`).
  *
  * @module
  */

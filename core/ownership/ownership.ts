@@ -137,6 +137,22 @@ interface PeerInfo {
   lastHeard?: number;
   /** It had been heard when it was last declared dead (a return is then a healed partition). */
   diedHeard: boolean;
+  /**
+   * hb fix 9: it restarted (new generation) without being declared dead while it was
+   * reported running some of our local groups: its first stable report says whether it
+   * still runs them.
+   */
+  recheckOurs?: boolean;
+  /** hb fix 12: generation (`hg`) and seq of its newest `starting`/`resource` processed. */
+  reportGen?: string;
+  /** See {@link PeerInfo.reportGen}. */
+  reportSeq?: number;
+  /** hb fix 20: a non-dead status of it was ever seen. */
+  everHeard?: boolean;
+  /** hb fix 16: it restarted (legacy mode): ask for our groups again once it is active. */
+  legacyRecheck?: boolean;
+  /** hb fix 11: it restarted while we were negotiating with it: its next `starting` counts. */
+  renegotiate?: boolean;
 }
 
 /** The ownership state machine of one node. */
@@ -156,6 +172,10 @@ export class Ownership implements OwnershipLike {
   #standby: Standby = Standby.NOT;
   #standbyDeadline = 0;
   #standbyClass = RSC_ALL;
+  /** Groups whose start failed here (hb fix 18 leaves them alone). */
+  readonly #failedHere = new Set<string>();
+  /** hb fix 13: concurrent standby requesters our `other` answered too, with their class. */
+  readonly #alsoGiving = new Map<string, number>();
   #takeoverInProgress = false;
   #failbackNeeded = false;
   #failbackRetryAt = Infinity;
@@ -185,6 +205,13 @@ export class Ownership implements OwnershipLike {
   // hb fix 3 (duplicates)
   #healPending = false;
   #dupAnnounced = false;
+  /** When our held resources were last announced for a duplicate resolution. */
+  #dupAnnouncedAt = -Infinity;
+  /** hb fix 21: when we last announced after a heal, and last got a peer's stable report. */
+  #healAnnouncedAt = -Infinity;
+  #lastPeerReportAt = -Infinity;
+  /** A repeated announcement is scheduled. */
+  #dupAnnouncePending = false;
   #dupCheckFrom = "";
 
   readonly #runs = new Map<number, Run>();
@@ -295,6 +322,19 @@ export class Ownership implements OwnershipLike {
       case "node-restart": {
         const p = this.#peers.get(ev.node);
         if (p !== undefined) {
+          // (whatever it last reported: a restart during its shutdown had reported none while
+          // it still held them, explore_restart_during_shutdown.txt)
+          if (p.status !== "dead" && this.#nice) p.recheckOurs = true;
+          p.renegotiate = this.#rstate === RState.BOTHSTARTING;
+          // hb fix 16 (legacy): our ip-requests to it died with it; ask again once it is up
+          p.legacyRecheck = !this.#nice && this.#commUp;
+          // hb fix 10: the peer of a standby exchange restarted: it will never answer (found by
+          // the simulator: core/sim/testdata/explore_standby_peer_restart.txt)
+          // groups given up for it ran nowhere then: they are checked like in hb fix 9
+          if (this.#standby !== Standby.NOT && this.#standbyPeer === ev.node) {
+            p.recheckOurs = true;
+            this.#cancelStandby();
+          }
           p.restarted = true;
           p.hasResources = true;
           p.held = undefined;
@@ -453,11 +493,26 @@ export class Ownership implements OwnershipLike {
     if (this.#isStable() && !this.#shutdownInProgress && this.#rstate !== RState.SHUTDOWN) {
       if (!(this.#held & RSC_LOCAL) && !(this.#otherHeld & RSC_FOREIGN)) {
         this.#log("ERROR", "No one owns our local resources!");
+        this.#adoptOurs();
       }
       if (!(this.#otherHeld & RSC_LOCAL) && !(this.#held & RSC_FOREIGN)) {
         this.#log("ERROR", "No one owns foreign resources!");
       }
     }
+  }
+
+  /**
+   * hb fix 18: Heartbeat's audit only logs "No one owns our local resources!"; when both
+   * sides are stable and the peer's report says it runs none of them, nobody ever will (a
+   * peer that restarted while a duplicate resolution released them there: found by the
+   * simulator, core/sim/testdata/explore_nobody_owns_ours.txt). We acquire them, unless a
+   * start failed here (that is the delayed hb_standby's business, §6.5) or an exchange runs.
+   */
+  #adoptOurs(): void {
+    if (!this.#quiet() || !this.#otherStable || this.#failedHere.size > 0) return;
+    if (keysOf(this.#cfg.groups, this.#me).every((k) => this.#holding.has(k))) return;
+    this.#log("info", "Acquiring our local resources: no one runs them.");
+    this.#reqOurResources(true);
   }
 
   #runDue(): void {
@@ -491,6 +546,10 @@ export class Ownership implements OwnershipLike {
           "WARN",
           `Standby request from ${this.#standbyPeer} was not carried out.  Standby request cancelled.`,
         );
+        // the requester released nothing: it is as stable as before its request (a stable
+        // node sends no new report, so we stayed in transition for good: found by the
+        // simulator, core/sim/testdata/explore_standby_not_carried_out.txt)
+        this.#otherStable = true;
         this.#endExchange();
       }
     }
@@ -504,6 +563,8 @@ export class Ownership implements OwnershipLike {
       this.#log("info", "Announcing held resources after partition.");
       this.#dupAnnounced = true;
       this.#sendHeld(true);
+      this.#healAnnouncedAt = this.#now;
+      this.#repeatHealAnnouncement(5);
     }
     if (this.#dupCheckFrom !== "" && this.#quiet()) {
       const from = this.#dupCheckFrom;
@@ -573,25 +634,50 @@ export class Ownership implements OwnershipLike {
       p.heard = false;
       return;
     }
+    const wasHeardBefore = p.everHeard === true;
+    p.everHeard = true;
     p.heard = true;
     p.hasResources = true;
     this.#cancelFence(node, true);
+    if (p.legacyRecheck && status === "active") {
+      // hb fix 16: a legacy peer restarted faster than deadtime while it held (or was giving
+      // us back) our groups: its answers to our ip-requests never came, and Heartbeat never
+      // asks again (found by the simulator: core/sim/testdata/explore_legacy_fast_restart.txt)
+      p.legacyRecheck = false;
+      if (keysOf(this.#cfg.groups, this.#me).some((k) => !this.#holding.has(k))) {
+        this.#log("info", `${node} restarted: requesting our resources again.`);
+        this.#reqOurResources(false);
+      }
+    }
     if (previous === "dead" && p.diedHeard && !p.restarted && this.#nice && this.#commUp) {
+      this.#healPending = true;
+    }
+    // hb fix 20: a node never heard before (dead by initdead) whose first status is already
+    // `active` has been running on its own, maybe with our groups: it will not send
+    // `starting`, so the two of us announce what we hold as after a partition (found by the
+    // simulator: core/sim/testdata/explore_first_contact.txt)
+    if (
+      previous === "dead" && !wasHeardBefore && status === "active" && this.#nice &&
+      this.#commUp
+    ) {
       this.#healPending = true;
     }
     p.diedHeard = false;
   }
 
+  /** Ends a pending standby exchange whose peer is gone (died or restarted). */
+  #cancelStandby(): void {
+    this.#log("info", "Cancelling pending standby operation");
+    this.#standby = Standby.NOT;
+    this.#standbyDeadline = 0;
+    this.#clearRetry();
+    if (!this.#otherStable && this.#held === RSC_ALL) this.#otherStable = true;
+    this.#shutdownIfNeeded();
+  }
+
   /** hb_rsc_recover_dead_resources. */
   #recoverDead(node: string, heard: boolean, lastHeard: number | undefined): void {
-    if (this.#standby !== Standby.NOT) {
-      this.#log("info", "Cancelling pending standby operation");
-      this.#standby = Standby.NOT;
-      this.#standbyDeadline = 0;
-      this.#clearRetry();
-      if (!this.#otherStable && this.#held === RSC_ALL) this.#otherStable = true;
-      this.#shutdownIfNeeded();
-    }
+    if (this.#standby !== Standby.NOT) this.#cancelStandby();
     if (this.#shutdownInProgress) {
       switch (this.#rstate) {
         case RState.SHUTDOWN:
@@ -634,6 +720,11 @@ export class Ownership implements OwnershipLike {
         this.#otherStable = true;
         return;
       }
+      // hb fix 19: with two nodes nobody else can be in flux once the peer is dead; without a
+      // takeover (its groups already run here) nothing else marked the other side stable and
+      // we stayed in transition (found by the simulator:
+      // core/sim/testdata/explore_standby_local_peer_dies.txt)
+      if (!this.#multi() && (this.#held & RSC_FOREIGN)) this.#otherStable = true;
       if (!(this.#held & RSC_LOCAL)) this.#reqOurResources(true);
       if (!(this.#held & RSC_FOREIGN)) this.#takeoverFromNode(node, lastHeard, "heartbeat");
     } else {
@@ -694,9 +785,14 @@ export class Ownership implements OwnershipLike {
     };
     return this.#cfg.groups.filter((g) => {
       if (this.#claimed.has(g.key) || this.#holding.has(g.key)) return false;
+      // a group of a node dead before that no living node is known to run is taken too: the
+      // dead node may have taken it after we last heard its hb_held (found by the simulator:
+      // core/sim/testdata/explore_orphan_of_two_deaths.txt)
+      const orphan = g.node !== node && g.node !== this.#me && !this.#alive(g.node) &&
+        !runElsewhere(g.key);
       const candidate = ran === undefined
-        ? g.node === node
-        : ran.has(g.key) || (g.node === node && !runElsewhere(g.key));
+        ? g.node === node || orphan
+        : ran.has(g.key) || (g.node === node && !runElsewhere(g.key)) || orphan;
       return candidate &&
         designatedNode(this.#cfg.nodes, this.#alive, g.node, exclude) === this.#me;
     }).map((g) => g.key);
@@ -811,7 +907,9 @@ export class Ownership implements OwnershipLike {
   #reqOurResources(getAnyway: boolean): void {
     if (this.#shutdownInProgress) return;
     if (this.#nice) {
-      const someoneHasOurs = (this.#peersHeldOr() & RSC_FOREIGN) !== 0;
+      const someoneHasOurs = this.#multi()
+        ? this.#peersHoldOurs()
+        : (this.#peersHeldOr() & RSC_FOREIGN) !== 0;
       if ((someoneHasOurs || (this.#held & RSC_LOCAL) !== 0) && !getAnyway) {
         if (this.#standby === Standby.NOT) {
           this.#log("info", "Local Resource acquisition completed. (none)");
@@ -868,6 +966,24 @@ export class Ownership implements OwnershipLike {
     });
   }
 
+  /**
+   * hb fix 2 (3+ nodes): whether a living peer runs one of our local groups. A peer's
+   * `foreign` class covers every group but its own, so the class bit alone made a node that
+   * started with a peer holding the groups of dead third nodes believe its own groups ran
+   * there (found by the simulator: core/sim/testdata/explore_multi_start_orphan.txt). The
+   * exact `hb_held` lists decide; a peer that sent none is judged by its class as before.
+   */
+  #peersHoldOurs(): boolean {
+    const ours = keysOf(this.#cfg.groups, this.#me);
+    for (const p of this.#peers.values()) {
+      if (p.status === "dead" || p.held === undefined) continue;
+      if (p.heldKeys === undefined) {
+        if (p.held & RSC_FOREIGN) return true;
+      } else if (ours.some((k) => p.heldKeys!.has(k))) return true;
+    }
+    return false;
+  }
+
   #peersHeldOr(): number {
     if (!this.#multi()) return this.#otherHeld;
     let h = RSC_NONE;
@@ -901,6 +1017,23 @@ export class Ownership implements OwnershipLike {
       case "ip-request":
         if (!fromMe) this.#onIpRequest(from, msg);
         break;
+      case "stonith":
+        // hb fix 15: the peer of our standby exchange declared us dead (a one-way loss): it
+        // cancelled the exchange and takes our groups over; waiting for its `done` would
+        // keep us in transition for good (found by the simulator:
+        // core/sim/testdata/explore_standby_one_way_cut.txt)
+        // (a late one, older than the peer's last report, is about an earlier exchange or an
+        // earlier life of ours: explore_stale_stonith.txt; once we acquire, the exchange
+        // completes and the duplicates are resolved: explore_standby_thaw_stonith.txt)
+        if (
+          !fromMe && msg.get("node") === this.#me && this.#standby !== Standby.NOT &&
+          from === this.#standbyPeer && !this.#olderThanReport(from, msg) && !this.#acquiring
+        ) {
+          this.#log("WARN", `${from} declared us dead: standby exchange cancelled.`);
+          this.#cancelStandby();
+          this.#endExchange();
+        }
+        break;
       case "ip-request-resp":
         if (!this.#shutdownInProgress) this.#onIpRequestResp(msg);
         break;
@@ -919,6 +1052,7 @@ export class Ownership implements OwnershipLike {
     // Heartbeat's `first_time && WeAreRestarting` (never cleared): a restarted node is stable
     if (this.#restarting && this.#rstate !== RState.SHUTDOWN) this.#rstate = RState.STABLE;
     const fromMe = from === this.#me;
+    if (!fromMe && this.#staleReport(from, msg)) return;
     let newState = this.#rstate;
     if (type === "starting" && !fromMe) {
       switch (this.#rstate) {
@@ -931,11 +1065,21 @@ export class Ownership implements OwnershipLike {
           this.#foreignWorkDone = true;
           this.#announce("HB_R_BOTHSTARTING");
           break;
-        case RState.BOTHSTARTING:
+        case RState.BOTHSTARTING: {
           // hb fix 2: with 3+ nodes starting together every peer says `starting`
           if (this.#multi()) break;
+          // hb fix 11: the peer restarted during the negotiation: its new `starting` starts
+          // the exchange again. Heartbeat logs the error below and waits for good, nobody
+          // acquiring anything (found by the simulator:
+          // core/sim/testdata/explore_restart_while_both_starting.txt)
+          const peer = this.#peers.get(from);
+          if (peer?.renegotiate) {
+            peer.renegotiate = false;
+            break;
+          }
           this.#log("ERROR", `Received 'starting' message in state ${this.#rstate}`);
           return;
+        }
         default:
           this.#log("ERROR", `Received 'starting' message in state ${this.#rstate}`);
           return;
@@ -1015,7 +1159,11 @@ export class Ownership implements OwnershipLike {
           }
           this.#announce("T_RESOURCES(them)");
         }
-        if (stable === "1" && full) this.#noteDuplicates(from, n);
+        if (stable === "1" && full) {
+          this.#lastPeerReportAt = this.#now;
+          this.#noteDuplicates(from, n);
+        }
+        if (stable === "1" && full && p.recheckOurs) this.#recheckOurs(from, p);
       } else {
         this.#held = updateHeld(full, this.#held, n);
         if (this.#held & RSC_LOCAL) {
@@ -1042,6 +1190,59 @@ export class Ownership implements OwnershipLike {
     }
     this.#audit();
     this.#shutdownIfNeeded();
+  }
+
+  /**
+   * hb fix 12: the membership delivers a retransmitted message when it arrives, after later
+   * ones of the same sender (as Heartbeat does). A `starting` or `resource` message older than
+   * one already processed would undo newer state (an `isstable=0` after the `isstable=1`
+   * left us in transition for good: found by the simulator with reordering alone,
+   * core/sim/testdata/explore_reordered_report.txt): it is ignored.
+   */
+  #staleReport(from: string, msg: CoreMessage): boolean {
+    const p = this.#peers.get(from);
+    const seq = parseInt(msg.get("seq") ?? "", 16);
+    const gen = msg.get("hg") ?? "";
+    if (p === undefined || Number.isNaN(seq)) return false;
+    if (p.reportGen === gen && p.reportSeq !== undefined && seq < p.reportSeq) {
+      this.#log("debug", `Ignoring resource message ${seq} from ${from}: newer one processed.`);
+      return true;
+    }
+    p.reportGen = gen;
+    p.reportSeq = seq;
+    return false;
+  }
+
+  /** Whether `msg` of `from` is older than the newest report of it we processed. */
+  #olderThanReport(from: string, msg: CoreMessage): boolean {
+    const p = this.#peers.get(from);
+    const seq = parseInt(msg.get("seq") ?? "", 16);
+    return p !== undefined && p.reportSeq !== undefined && p.reportGen === msg.get("hg") &&
+      seq < p.reportSeq;
+  }
+
+  /** Whether peer `p`'s last report covered one of our local groups. */
+  #peerHadOurs(p: PeerInfo): boolean {
+    const ours = keysOf(this.#cfg.groups, this.#me);
+    if (p.heldKeys !== undefined) return ours.some((k) => p.heldKeys!.has(k));
+    return p.held !== undefined && (p.held & RSC_FOREIGN) !== 0;
+  }
+
+  /**
+   * hb fix 9: a peer that ran some of our local groups restarted faster than deadtime (we
+   * never declared it dead, so no takeover ran). Heartbeat's restarted node acquires only its
+   * own local groups (§4.4), so ours ran nowhere (found by the simulator:
+   * core/sim/testdata/explore_fast_restart_holder.txt). Once its first stable report after
+   * the restart shows it no longer runs them, we acquire what we miss of our own.
+   */
+  #recheckOurs(from: string, p: PeerInfo): void {
+    if (this.#rstate !== RState.STABLE || this.#shutdownInProgress) return;
+    p.recheckOurs = false;
+    if (this.#peerHadOurs(p) || (this.#multi() && this.#peersHoldOurs())) return;
+    const missing = keysOf(this.#cfg.groups, this.#me).filter((k) => !this.#holding.has(k));
+    if (missing.length === 0) return;
+    this.#log("info", `${from} restarted without our resources: acquiring them.`);
+    this.#reqOurResources(true);
   }
 
   /** hb fix 2: with 3+ nodes a starting node waits for every living peer's report. */
@@ -1083,9 +1284,19 @@ export class Ownership implements OwnershipLike {
       "CRIT",
       `Resource groups held by both ${this.#me} and ${from}: resolving to one owner.`,
     );
-    if (!this.#dupAnnounced) {
+    // announced now (or at the end of the gap since the last one), then again every gap while
+    // the peer still reports a group we keep: an announcement sent while the peer could not
+    // hear us (a one-way cut, heavy loss) is not retransmitted to a peer that declared us
+    // dead, and the peer releases only once it knows what we run (found by the simulator:
+    // core/sim/testdata/explore_one_way_cut.txt, explore_one_way_cut_short.txt,
+    // explore_lossy_heal.txt)
+    if (!this.#dupAnnounced || this.#now >= this.#dupAnnouncedAt + REANNOUNCE_GAP_MS) {
       this.#dupAnnounced = true;
+      this.#dupAnnouncedAt = this.#now;
       this.#sendHeld(true);
+    }
+    if (dups.some((g) => pairKeeper(this.#cfg.nodes, g.node, this.#me, from) === this.#me)) {
+      this.#scheduleReannounce(from);
     }
     const release: string[] = [];
     const keep: string[] = [];
@@ -1116,6 +1327,51 @@ export class Ownership implements OwnershipLike {
       this.#held = held | (this.#held & ~this.#classesOf(release));
       this.#dupAnnounced = false;
       this.#sendHeld(true);
+    });
+  }
+
+  /**
+   * hb fix 21: right after a heal each side declares the other dead once more and restarts
+   * its sequence tracking, so an announcement lost then is never retransmitted (heavy loss
+   * while healing: both sides' announcements were lost and every group ran twice for good;
+   * found by the simulator, core/sim/testdata/explore_lossy_heal_both.txt). It is repeated
+   * every gap until a peer's stable report comes, at most `left` times.
+   */
+  #repeatHealAnnouncement(left: number): void {
+    if (left <= 0) return;
+    this.#timers.push({
+      at: this.#now + REANNOUNCE_GAP_MS,
+      child: false,
+      fn: () => {
+        if (this.#lastPeerReportAt >= this.#healAnnouncedAt || !this.#quiet()) return;
+        this.#sendHeld(true);
+        this.#repeatHealAnnouncement(left - 1);
+      },
+    });
+  }
+
+  /** Re-announces what we hold one gap later if `from` still reports a group we keep. */
+  #scheduleReannounce(from: string): void {
+    if (this.#dupAnnouncePending) return;
+    this.#dupAnnouncePending = true;
+    this.#timers.push({
+      at: Math.max(this.#now, this.#dupAnnouncedAt + REANNOUNCE_GAP_MS),
+      child: false,
+      fn: () => {
+        this.#dupAnnouncePending = false;
+        if (this.#shutdownInProgress || this.#rstate !== RState.STABLE || !this.#alive(from)) {
+          return;
+        }
+        const peerCls = this.#peers.get(from)?.held ?? RSC_NONE;
+        const stillBoth = this.#cfg.groups.some((g) =>
+          this.#holding.has(g.key) && this.#peerRuns(from, peerCls, g) &&
+          pairKeeper(this.#cfg.nodes, g.node, this.#me, from) === this.#me
+        );
+        if (!stillBoth) return;
+        this.#dupAnnouncedAt = this.#now;
+        this.#sendHeld(true);
+        this.#scheduleReannounce(from);
+      },
     });
   }
 
@@ -1227,6 +1483,16 @@ export class Ownership implements OwnershipLike {
     }
 
     if (this.#standbyDeadline > 0 && this.#now < this.#standbyDeadline && info === "me") {
+      // hb fix 13: with 3+ nodes our broadcast `other` also answers a concurrent requester
+      // (hb_takeover makes every other node ask at once), which then gives its groups up
+      // too: we acquire them with the first requester's (found by the simulator:
+      // core/sim/testdata/explore_takeover_three_nodes.txt)
+      if (
+        this.#multi() && !fromMe && from !== this.#standbyPeer &&
+        (this.#standby === Standby.OTHER || this.#standby === Standby.DONE) && !this.#acquiring
+      ) {
+        this.#alsoGiving.set(from, rtype);
+      }
       const left = Math.floor((this.#standbyDeadline - this.#now + 999) / 1000);
       this.#log(
         "WARN",
@@ -1245,7 +1511,11 @@ export class Ownership implements OwnershipLike {
           );
           return;
         }
-        if (this.#rstate !== RState.STABLE) {
+        // hb fix 14: a standby acquisition still running (of an exchange cancelled because
+        // its peer restarted) is local flux too: a new exchange started
+        // then ended with our bookkeeping claiming groups the child had released (found by
+        // the simulator: core/sim/testdata/explore_standby_during_child.txt)
+        if (this.#rstate !== RState.STABLE || (info === "me" && this.#acquiring)) {
           this.#log(
             "WARN",
             `standby message [${info}] from ${from} ignored.  local resources in flux.`,
@@ -1367,6 +1637,7 @@ export class Ownership implements OwnershipLike {
     this.#peerReleaseSeen = false;
     this.#acquiring = false;
     this.#standbyPeer = "";
+    this.#alsoGiving.clear();
   }
 
   /** Heartbeat's standby deadline check. */
@@ -1415,7 +1686,15 @@ export class Ownership implements OwnershipLike {
     // hb fix 2: with 3+ nodes a class covers groups that run elsewhere: give up only ours
     if (give && this.#multi()) keys = keys.filter((k) => this.#holding.has(k));
     if (!give && this.#multi()) {
-      const exclude = new Set([peer]);
+      // the taker takes, of the class the requester gives up (seen from the requester), the
+      // groups it is designated for once the requester is excluded. Taking only our own class
+      // left the groups of a dead third node nowhere when their holder failed back (found by
+      // the simulator: core/sim/testdata/explore_failback_orphan.txt)
+      const givers = new Map([[peer, set], ...this.#alsoGiving]);
+      keys = [
+        ...new Set([...givers].flatMap(([n, cls]) => keysOfClass(this.#cfg.groups, n, cls))),
+      ];
+      const exclude = new Set(givers.keys());
       keys = keys.filter((k) => {
         const g = this.#cfg.groups.find((x) => x.key === k)!;
         return designatedNode(this.#cfg.nodes, this.#alive, g.node, exclude) === this.#me;
@@ -1429,6 +1708,23 @@ export class Ownership implements OwnershipLike {
         "heartbeat-child",
       );
       if (!give) this.#acquiring = false;
+      // hb fix 17: the exchange was cancelled while we released (the peer died): nobody takes
+      // our local groups, which this release stopped after the recovery had looked at them
+      // (found by the simulator: core/sim/testdata/explore_standby_peer_dies.txt)
+      // (and our class bits, which the recovery may have set meanwhile, are recomputed from
+      // what runs here and announced: explore_standby_cancelled_release.txt)
+      if (give && this.#standby === Standby.NOT && !this.#shutdownInProgress) {
+        let held = RSC_NONE;
+        for (const g of this.#cfg.groups) {
+          if (this.#holding.has(g.key)) held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
+        }
+        this.#held = held;
+        const missing = keysOf(this.#cfg.groups, this.#me).filter((k) => !this.#holding.has(k));
+        if (missing.length > 0) {
+          this.#log("info", "Standby cancelled during our release: acquiring our resources.");
+          this.#reqOurResources(true);
+        } else this.#sendHeld(this.#rstate === RState.STABLE);
+      }
       this.#sendStandby("done");
     }, { before: [this.#childLine(`${verb} ${className(act)} HA resources (standby).`)] });
   }
@@ -1501,13 +1797,25 @@ export class Ownership implements OwnershipLike {
     const run = this.#runs.get(id);
     if (run === undefined || !run.pending.delete(key)) return;
     switch (result) {
-      case "started":
+      case "started": {
         this.#holding.add(key);
+        // hb fix: a peer that announced this group while we were still starting it (it thawed
+        // during our takeover, found by the chaos campaign, seed 2026) is checked now, not at
+        // its next report: the duplicate is resolved as soon as we are quiet.
+        // Two nodes only: with 3+ a peer's last report may predate the standby exchanges it
+        // is part of, and the keeper's periodic re-announcement resolves a duplicate there.
+        const g = this.#cfg.groups.find((x) => x.key === key);
+        for (const [name, p] of this.#multi() ? [] : this.#peers) {
+          if (g === undefined || p.held === undefined || !this.#alive(name)) continue;
+          if (this.#peerRuns(name, p.held, g)) this.#dupCheckFrom = name;
+        }
         break;
+      }
       case "released":
         this.#holding.delete(key);
         break;
       case "start-failed": {
+        this.#failedHere.add(key);
         this.#holding.delete(key);
         this.#claimed.delete(key);
         // Heartbeat's ResourceManager always asks `hb_standby foreign` (its class test never

@@ -1,32 +1,57 @@
 /**
- * A simulated cluster: several cores on a virtual clock, joined by simulated
- * broadcast media. Whole scenarios (start-up, a node dying, loss, partitions)
- * run in milliseconds of real time and are fully deterministic (seeded
- * randomness for loss and for every core).
+ * A simulated cluster of real nodes: one {@link NodeCore} per node
+ * (membership and, when groups are configured, resource ownership) on a
+ * virtual clock, joined by simulated broadcast media, with a simulated
+ * resource executor and STONITH device. Whole scenarios run in milliseconds
+ * of real time and are fully deterministic (one seed drives the network's
+ * randomness and every core's).
  *
  * ```ts
- * const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
+ * const sim = new SimCluster({
+ *   nodes: ["node1", "node2"],
+ *   links: ["eth0"],
+ *   groups: [{ node: "node1", key: "g1" }],
+ * });
  * sim.startAll();
- * sim.runFor(3000);
- * sim.kill("node2");
- * sim.runFor(2000);
- * sim.logs("node1"); // includes "WARN: node node2: is dead"
+ * sim.runFor(30_000);
+ * sim.kill("node1");
+ * sim.runFor(8000);
+ * sim.holders("g1"); // ["node2"]
  * ```
  *
- * Like the real I/O shell, the simulator keeps the last 500 sequenced
- * messages each node sent and answers `rexmit` actions by delivering the very
- * same message object again (byte-identical retransmission). Ping nodes are
- * simulated responders: every `status` a node sends makes each reachable ping
- * node answer with `NS_st st=ping` on that ping node's own medium.
+ * What is simulated:
+ * - the network: every link is a broadcast segment; each delivery can be
+ *   dropped, duplicated, delayed (with jitter, hence reordered) per directed
+ *   pair of nodes (`setPath`), a node's attachment to a link can be cut
+ *   (`setLinkCut`), and a receiver can lose a share of what it gets
+ *   (`setLoss`). Like the real I/O shell, the simulator keeps the last 500
+ *   sequenced messages each node sent and answers `rexmit` by delivering the
+ *   very same message object again (byte-identical retransmission);
+ * - processes: `start` (a restart gets a new generation), `kill` (a crash of
+ *   the machine: its resources stop with it), `shutdown` (SIGTERM: the
+ *   ownership protocol releases everything, then the process exits),
+ *   `freeze`/`thaw` (SIGSTOP/SIGCONT: events queue up and are handled on thaw);
+ * - resource scripts: every `run` action of a node is executed serially,
+ *   each group taking a virtual duration; starts can be made to fail;
+ * - ping nodes: every `status` a node sends makes each reachable ping node
+ *   answer with `NS_st st=ping` on that ping node's own medium;
+ * - STONITH (when configured): a `fence` resets (kills) the target after
+ *   100 ms and reports success.
+ *
+ * Statistics the fault explorer checks (`lastDisturbed`, `sendCount`) are
+ * kept here too.
  *
  * @module
  */
 
 import { MinHeap } from "../heap.ts";
-import { HbCore } from "../core.ts";
+import type { HbCore } from "../core.ts";
 import { CoreMessage } from "../message.ts";
+import { NodeCore, type NodeCoreAction, type NodeCoreEvent } from "../node_core.ts";
+import type { ResourceConfig } from "../node_core.ts";
+import type { FailbackMode, GroupOutcome, OwnedGroup } from "../ownership/types.ts";
 import { type Random, seededRandom } from "../random.ts";
-import type { CoreAction, CoreConfig, CoreEvent, Priority } from "../types.ts";
+import type { CoreConfig, CoreEvent, Priority } from "../types.ts";
 import { HISTORY_SIZE } from "../types.ts";
 import type { TestLossOptions } from "../test_loss.ts";
 
@@ -34,10 +59,12 @@ import type { TestLossOptions } from "../test_loss.ts";
 export interface SimLogLine {
   /** Virtual time in ms since the simulation began. */
   at: number;
-  /** Priority word. */
-  prio: Priority;
+  /** Priority word (`""`: a script line printed as given). */
+  prio: Priority | "";
   /** Text. */
   text: string;
+  /** Writer of a resource-side line (`harc`, `mach_down`, …); absent for the MCP's own lines. */
+  tag?: string;
 }
 
 /** A message a node put on the wire (a `send` or a `rexmit`). */
@@ -52,6 +79,20 @@ export interface SimWireLine {
 
 /** Decides whether to drop one delivery (`from` → `to` on `link`). */
 export type DropFilter = (from: string, to: string, link: string, msg: CoreMessage) => boolean;
+
+/** Faults of one directed path `from` → `to` (every link). */
+export interface PathFaults {
+  /** Every packet is lost (a partition in this direction). */
+  cut?: boolean;
+  /** Percentage of packets lost. */
+  dropPct?: number;
+  /** Percentage of packets delivered twice. */
+  dupPct?: number;
+  /** Extra one-way delay, ms. */
+  delayMs?: number;
+  /** Random extra delay in [0, jitterMs] per packet (reorders packets). */
+  jitterMs?: number;
+}
 
 /** Options of a simulated cluster. */
 export interface SimOptions {
@@ -75,8 +116,26 @@ export interface SimOptions {
   maxRexmitDelayMs?: number;
   /** One-way delivery latency on every link (default 1 ms). */
   latencyMs?: number;
-  /** PRNG seed for loss and for the cores' randomness (default 1). */
+  /** PRNG seed for the network and for the cores' randomness (default 1). */
   seed?: number;
+  /** haresources groups; without them the nodes run membership only (`heartbeat -M`). */
+  groups?: OwnedGroup[];
+  /** `auto_failback` (default on). */
+  autoFailback?: FailbackMode;
+  /** Whether a STONITH device is configured (default false). */
+  stonith?: boolean;
+  /** Virtual duration of one group's start or stop (default 50 ms). */
+  scriptMs?: number;
+  /** Overrides of the ownership protocol's timers. */
+  ownershipTimers?: ResourceConfig["timers"];
+}
+
+/** How the scripts of one group behave on one node. */
+export interface ScriptBehaviour {
+  /** Duration of a start or stop of the group, ms. */
+  ms?: number;
+  /** Whether starting the group fails (it is released again). */
+  failStart?: boolean;
 }
 
 interface Pending {
@@ -86,30 +145,94 @@ interface Pending {
   cancelled: boolean;
 }
 
+interface Job {
+  id: number;
+  op: "take" | "give" | "announce";
+  keys: string[];
+  announce: Record<string, { prio: Priority | ""; text: string; tag: string }[]>;
+}
+
 interface SimNode {
   name: string;
-  core: HbCore;
+  index: number;
+  core: NodeCore;
   alive: boolean;
   frozen: boolean;
+  /** Bumped on every kill/start: stale timers and script completions check it. */
+  incarnation: number;
   restarts: number;
-  backlog: CoreEvent[];
+  backlog: NodeCoreEvent[];
   logs: SimLogLine[];
-  actions: CoreAction[];
+  actions: NodeCoreAction[];
   wire: SimWireLine[];
   /** Our sent sequenced messages by seq (the shell's byte store). */
   stored: Map<number, CoreMessage>;
   tick: Pending | undefined;
   wallOffset: number;
+  /** Groups that run on this machine (the resource executor's truth). */
+  resources: Set<string>;
+  jobs: Job[];
+  busy: boolean;
+  startedAt: number;
 }
 
 /** Start of the simulated wall clock (ms since the epoch). */
 export const SIM_EPOCH_MS = 1_795_000_000_000;
 
-/** A cluster of cores on a virtual clock. */
+/** Fields the membership adds to every message (left out of {@link messageText}). */
+const CONTROL_FIELDS = new Set([
+  "src",
+  "srcuuid",
+  "seq",
+  "hg",
+  "ts",
+  "ld",
+  "ttl",
+  "auth",
+  "destuuid",
+]);
+
+/** Message types of the resource ownership protocol. */
+export const OWNERSHIP_TYPES: ReadonlySet<string> = new Set([
+  "starting",
+  "resource",
+  "ask_resources",
+  "hb_takeover",
+  "ip-request",
+  "ip-request-resp",
+  "shutdone",
+  "stonith",
+]);
+
+/** Formats a message as `t=x a=b …` without the membership's control fields. */
+export function messageText(msg: CoreMessage): string {
+  return msg.fields.filter(([k]) => !CONTROL_FIELDS.has(k)).map(([k, v]) =>
+    `${k}=${typeof v === "string" ? v : "<bin>"}`
+  ).join(" ");
+}
+
+/** A cluster of node cores on a virtual clock. */
 export class SimCluster {
   /** Current virtual time (ms). */
   now = 0;
-  readonly #opts: Required<SimOptions>;
+  /** Number of events fed to cores so far. */
+  eventCount = 0;
+  /**
+   * Number of packets put on the wire (sends and retransmissions) per node, retransmission
+   * requests (`NS_rexmit`) excepted.
+   */
+  readonly sendCount = new Map<string, number>();
+  /**
+   * Last virtual time a packet `from` → `to` was lost or held back (key
+   * `from>to`): the explorer's notion of two nodes "hearing each other".
+   */
+  readonly lastDisturbed = new Map<string, number>();
+  /** Every failed group start, in order. */
+  readonly startFailures: { at: number; node: string; key: string }[] = [];
+  readonly #opts: Required<Omit<SimOptions, "groups" | "ownershipTimers">> & {
+    groups: OwnedGroup[] | undefined;
+    ownershipTimers: ResourceConfig["timers"];
+  };
   readonly #nodes = new Map<string, SimNode>();
   readonly #heap = new MinHeap<Pending>((a, b) =>
     a.at < b.at || (a.at === b.at && a.order < b.order)
@@ -120,10 +243,11 @@ export class SimCluster {
   readonly #cut = new Set<string>();
   /** Loss percentage per "node/link" (applied to packets that node receives). */
   readonly #loss = new Map<string, number>();
+  /** Faults per directed path "from>to". */
+  readonly #paths = new Map<string, PathFaults>();
   readonly #unreachablePings = new Set<string>();
+  readonly #scripts = new Map<string, ScriptBehaviour>();
   #dropFilter: DropFilter | undefined;
-  /** Number of events fed to cores so far. */
-  eventCount = 0;
 
   /** Builds the cluster (nodes are not started yet). */
   constructor(opts: SimOptions) {
@@ -138,10 +262,15 @@ export class SimCluster {
       maxRexmitDelayMs: 250,
       latencyMs: 1,
       seed: 1,
+      autoFailback: "on",
+      stonith: false,
+      scriptMs: 50,
       ...opts,
+      groups: opts.groups,
+      ownershipTimers: opts.ownershipTimers,
     };
     this.#random = seededRandom(this.#opts.seed);
-    opts.nodes.forEach((name) => this.#nodes.set(name, this.#makeNode(name)));
+    opts.nodes.forEach((name, index) => this.#nodes.set(name, this.#makeNode(name, index, 0)));
   }
 
   /** All media of a core: the broadcast links, then one per ping node. */
@@ -149,9 +278,29 @@ export class SimCluster {
     return [...this.#opts.links, ...this.#opts.pingNodes];
   }
 
-  #makeNode(name: string, restarts = 0): SimNode {
+  /** Node names in ha.cf order. */
+  get nodeNames(): string[] {
+    return this.#opts.nodes;
+  }
+
+  /** The configured groups (empty without resource management). */
+  get groups(): OwnedGroup[] {
+    return this.#opts.groups ?? [];
+  }
+
+  /** `auto_failback` of every node. */
+  get autoFailback(): FailbackMode {
+    return this.#opts.autoFailback;
+  }
+
+  /** The timers in use. */
+  get timers(): { keepaliveMs: number; deadtimeMs: number; initdeadMs: number } {
     const o = this.#opts;
-    const idx = o.nodes.indexOf(name);
+    return { keepaliveMs: o.keepaliveMs, deadtimeMs: o.deadtimeMs, initdeadMs: o.initdeadMs };
+  }
+
+  #makeNode(name: string, index: number, restarts: number): SimNode {
+    const o = this.#opts;
     const cfg: CoreConfig = {
       nodeName: name,
       nodes: o.nodes,
@@ -163,16 +312,27 @@ export class SimCluster {
       initdeadMs: o.initdeadMs,
       deadpingMs: o.deadpingMs,
       hopfudge: 1,
-      generation: 1000 + idx * 100 + restarts,
-      uuid: new Uint8Array(16).fill(idx + 1),
+      generation: 1000 + index * 100 + restarts,
+      uuid: new Uint8Array(16).fill(index + 1),
       maxRexmitDelayMs: o.maxRexmitDelayMs,
-      random: seededRandom(o.seed * 7919 + idx * 104729 + restarts),
+      random: seededRandom(o.seed * 7919 + index * 104729 + restarts),
     };
+    const resources: ResourceConfig | undefined = o.groups
+      ? {
+        groups: o.groups,
+        autoFailback: o.autoFailback,
+        stonith: o.stonith,
+        pid: 4000 + index,
+        ...(o.ownershipTimers ? { timers: o.ownershipTimers } : {}),
+      }
+      : undefined;
     return {
       name,
-      core: new HbCore(cfg),
+      index,
+      core: new NodeCore(cfg, resources),
       alive: false,
       frozen: false,
+      incarnation: 0,
       restarts,
       backlog: [],
       logs: [],
@@ -181,17 +341,41 @@ export class SimCluster {
       stored: new Map(),
       tick: undefined,
       wallOffset: 0,
+      resources: new Set(),
+      jobs: [],
+      busy: false,
+      startedAt: 0,
     };
   }
 
-  /** The core of a node (to inspect its state). */
+  /** The membership core of a node (to inspect its state). */
   core(name: string): HbCore {
+    return this.#node(name).core.membership;
+  }
+
+  /** The whole core of a node. */
+  nodeCore(name: string): NodeCore {
     return this.#node(name).core;
   }
 
-  /** Log lines of a node, formatted `PRIO: text`. */
+  /** Whether the node's heartbeat runs (started, not killed, not exited). */
+  isAlive(name: string): boolean {
+    return this.#node(name).alive;
+  }
+
+  /** Whether the node is frozen. */
+  isFrozen(name: string): boolean {
+    return this.#node(name).frozen;
+  }
+
+  /** When the node's current process started (virtual ms). */
+  startedAt(name: string): number {
+    return this.#node(name).startedAt;
+  }
+
+  /** Log lines of a node, formatted `PRIO: text` (script lines with an empty priority: `text`). */
   logs(name: string): string[] {
-    return this.#node(name).logs.map((l) => `${l.prio}: ${l.text}`);
+    return this.#node(name).logs.map((l) => l.prio === "" ? l.text : `${l.prio}: ${l.text}`);
   }
 
   /** Log lines of a node with their virtual times. */
@@ -199,14 +383,56 @@ export class SimCluster {
     return this.#node(name).logs;
   }
 
+  /** Texts of a node's log lines (all writers), optionally from virtual time `since`. */
+  logTexts(name: string, since = 0): string[] {
+    return this.#node(name).logs.filter((l) => l.at >= since).map((l) => l.text);
+  }
+
   /** Every action a node's core produced, in order. */
-  actions(name: string): CoreAction[] {
+  actions(name: string): NodeCoreAction[] {
     return this.#node(name).actions;
   }
 
   /** Everything a node put on the wire (sends and retransmissions), in order. */
   wire(name: string): SimWireLine[] {
     return this.#node(name).wire;
+  }
+
+  /** Resource protocol messages `name` sent (not retransmissions), as {@link messageText}. */
+  wireOf(name: string, since = 0): string[] {
+    return this.#node(name).wire.filter((w) =>
+      !w.rexmit && w.at >= since && OWNERSHIP_TYPES.has(w.msg.type)
+    ).map((w) => messageText(w.msg));
+  }
+
+  /** Resource protocol messages of every node as `node: text`, in wire order. */
+  wireAll(since = 0): string[] {
+    return this.wireTimed(since).map((w) => w.text);
+  }
+
+  /** {@link wireAll} with the virtual send times. */
+  wireTimed(since = 0): { at: number; text: string }[] {
+    const all: { at: number; node: number; order: number; text: string }[] = [];
+    for (const n of this.#nodes.values()) {
+      n.wire.forEach((w, order) => {
+        if (w.rexmit || w.at < since || !OWNERSHIP_TYPES.has(w.msg.type)) return;
+        all.push({ at: w.at, node: n.index, order, text: `${n.name}: ${messageText(w.msg)}` });
+      });
+    }
+    // same virtual time: by node, then wire order (stable and deterministic)
+    all.sort((a, b) => a.at - b.at || a.node - b.node || a.order - b.order);
+    return all.map(({ at, text }) => ({ at, text }));
+  }
+
+  /** Groups running on `name` (per the resource executor), in haresources order. */
+  running(name: string): string[] {
+    const n = this.#node(name);
+    return this.groups.map((g) => g.key).filter((k) => n.resources.has(k));
+  }
+
+  /** Nodes running group `key`, in ha.cf order. */
+  holders(key: string): string[] {
+    return this.#opts.nodes.filter((n) => this.#node(n).resources.has(key));
   }
 
   #node(name: string): SimNode {
@@ -223,26 +449,43 @@ export class SimCluster {
   /** Starts (or restarts with a new generation) one node. */
   start(name: string): void {
     let n = this.#node(name);
-    if (n.alive || n.actions.length > 0) {
+    // a restart of a running node is a crash and a reboot
+    if (n.alive) this.kill(name);
+    if (n.actions.length > 0) {
       // a restart gets a higher generation, as hb_generation would give it
       this.#cancelTick(n);
-      const fresh = this.#makeNode(name, n.restarts + 1);
+      const fresh = this.#makeNode(name, n.index, n.restarts + 1);
       fresh.logs = n.logs;
       fresh.actions = n.actions;
       fresh.wire = n.wire;
       fresh.wallOffset = n.wallOffset;
+      fresh.resources = n.resources;
+      fresh.incarnation = n.incarnation + 1;
       this.#nodes.set(name, fresh);
       n = fresh;
     }
     n.alive = true;
+    n.startedAt = this.now;
     this.#feed(n, { type: "start", now: this.now, wallClock: this.#wall(n) });
   }
 
-  /** Kills a node hard: it stops processing and sending at once. */
+  /** Kills a node hard (crash of the machine): it stops at once, its resources with it. */
   kill(name: string): void {
     const n = this.#node(name);
     n.alive = false;
+    n.frozen = false;
+    n.backlog = [];
+    n.incarnation++;
+    n.jobs = [];
+    n.busy = false;
+    n.resources.clear();
     this.#cancelTick(n);
+  }
+
+  /** SIGTERM: the node releases its resources, says `shutdone` and exits. */
+  shutdown(name: string): void {
+    const n = this.#node(name);
+    this.#feed(n, { type: "shutdown-request", now: this.now, wallClock: this.#wall(n) });
   }
 
   /** Freezes a node (SIGSTOP): events for it wait until {@link thaw}. */
@@ -250,14 +493,35 @@ export class SimCluster {
     this.#node(name).frozen = true;
   }
 
-  /** Resumes a frozen node: it first sees the time jump, then the packets that queued up. */
+  /** Resumes a frozen node: it first sees the time jump, then the events that queued up. */
   thaw(name: string): void {
     const n = this.#node(name);
+    if (!n.frozen) return;
     n.frozen = false;
     const backlog = n.backlog;
     n.backlog = [];
     this.#feed(n, { type: "tick", now: this.now, wallClock: this.#wall(n) });
     for (const ev of backlog) this.#feed(n, { ...ev, now: this.now, wallClock: this.#wall(n) });
+  }
+
+  /** `hb_standby ARG` on a node (through the FIFO; `failback` asks for foreign). */
+  standby(name: string, arg: "all" | "local" | "foreign" | "failback" = "all"): void {
+    const cls = arg === "failback" ? "foreign" : arg;
+    const n = this.#node(name);
+    if (!n.alive) return;
+    n.logs.push({ at: this.now, prio: "", text: `Going standby [${cls}].`, tag: "hb_standby" });
+    this.fifo(name, { t: "ask_resources", rsc_hold: cls, info: "me" });
+  }
+
+  /** `hb_takeover ARG` on a node. */
+  takeover(name: string, arg: "all" | "local" | "foreign" | "failback" = "all"): void {
+    this.fifo(name, { t: "hb_takeover", rsc_hold: arg });
+  }
+
+  /** Sets how the scripts of group `key` behave on node `name` (merged with earlier settings). */
+  setScript(name: string, key: string, b: ScriptBehaviour): void {
+    const k = `${name}/${key}`;
+    this.#scripts.set(k, { ...this.#scripts.get(k), ...b });
   }
 
   /** Cuts (or restores) one node's attachment to a link. */
@@ -276,6 +540,34 @@ export class SimCluster {
   setTestLoss(name: string, options: TestLossOptions | undefined): void {
     const n = this.#node(name);
     this.#feed(n, { type: "test-loss", now: this.now, wallClock: this.#wall(n), options });
+  }
+
+  /** Sets (replaces) the faults of the directed path `from` → `to`; `{}` clears them. */
+  setPath(from: string, to: string, faults: PathFaults): void {
+    const key = `${from}>${to}`;
+    if (Object.values(faults).some((v) => v)) this.#paths.set(key, { ...faults });
+    else this.#paths.delete(key);
+    if (faults.cut) this.lastDisturbed.set(key, this.now);
+  }
+
+  /** The faults of the directed path `from` → `to`. */
+  path(from: string, to: string): PathFaults {
+    return this.#paths.get(`${from}>${to}`) ?? {};
+  }
+
+  /** Cuts both directions between every node of `a` and every node of `b`. */
+  partition(a: readonly string[], b: readonly string[]): void {
+    for (const x of a) {
+      for (const y of b) {
+        this.setPath(x, y, { ...this.path(x, y), cut: true });
+        this.setPath(y, x, { ...this.path(y, x), cut: true });
+      }
+    }
+  }
+
+  /** Removes every path fault. */
+  healAll(): void {
+    this.#paths.clear();
   }
 
   /** Installs (or removes) a filter dropping chosen deliveries. */
@@ -344,7 +636,7 @@ export class SimCluster {
       this.now = next.at;
       next.run();
     }
-    this.now = t;
+    if (t > this.now) this.now = t;
   }
 
   /** Runs until `pred()` holds or `maxMs` passes; returns whether it held. */
@@ -372,10 +664,10 @@ export class SimCluster {
     n.tick = undefined;
   }
 
-  #feed(n: SimNode, ev: CoreEvent): void {
+  #feed(n: SimNode, ev: NodeCoreEvent): void {
     if (!n.alive) return;
     if (n.frozen) {
-      if (ev.type === "message") n.backlog.push(ev);
+      if (ev.type !== "tick") n.backlog.push(ev);
       return;
     }
     this.eventCount++;
@@ -385,6 +677,9 @@ export class SimCluster {
       switch (a.type) {
         case "log":
           n.logs.push({ at: this.now, prio: a.prio, text: a.text });
+          break;
+        case "script-log":
+          n.logs.push({ at: this.now, prio: a.prio, text: a.text, tag: a.tag });
           break;
         case "send":
           if (a.seq !== undefined) {
@@ -404,8 +699,32 @@ export class SimCluster {
           this.#broadcast(n.name, stored);
           break;
         }
+        case "run":
+          for (const l of a.before ?? []) {
+            n.logs.push({ at: this.now, prio: l.prio, text: l.text, tag: l.tag });
+          }
+          n.jobs.push({ id: a.id, op: a.op, keys: a.keys, announce: a.announce ?? {} });
+          this.#pump(n);
+          break;
+        case "fence":
+          this.#fence(n, a.node);
+          break;
+        case "shutdown-complete": {
+          // as the master: 1 s after its own shutdone, the core is told to stop
+          const inc = n.incarnation;
+          this.#schedule(this.now + 1000, () => {
+            if (n.incarnation !== inc) return;
+            this.#feed(n, { type: "shutdown", now: this.now, wallClock: this.#wall(n) });
+          });
+          break;
+        }
         case "exit":
           n.alive = false;
+          n.logs.push({
+            at: this.now,
+            prio: "info",
+            text: `${n.name} Heartbeat shutdown complete.`,
+          });
           break;
       }
     }
@@ -429,26 +748,63 @@ export class SimCluster {
 
   /** Delivers `msg` from `from` on every link to every attached node (itself included). */
   #broadcast(from: string, msg: CoreMessage): void {
-    this.#opts.links.forEach((link, channel) => {
-      if (this.#cut.has(`${from}/${link}`)) return;
-      for (const to of this.#nodes.values()) {
-        if (this.#cut.has(`${to.name}/${link}`)) continue;
-        const loss = this.#loss.get(`${to.name}/${link}`) ?? 0;
-        if (loss > 0 && this.#random() * 100 < loss) continue;
-        if (this.#dropFilter && this.#dropFilter(from, to.name, link, msg)) continue;
-        const name = to.name;
-        this.#schedule(this.now + this.#opts.latencyMs, () => {
-          const target = this.#nodes.get(name)!;
-          this.#feed(target, {
-            type: "message",
-            now: this.now,
-            wallClock: this.#wall(target),
-            origin: { kind: "medium", channel },
-            msg,
-          });
-        });
+    // retransmission requests repeat every max_rexmit_delay per missing number without limit
+    // (Heartbeat's documented behaviour, behavior.md §5.2): not counted as storm material
+    if (msg.type !== "NS_rexmit") this.sendCount.set(from, (this.sendCount.get(from) ?? 0) + 1);
+    const links = this.#opts.links;
+    for (let channel = 0; channel < links.length; channel++) {
+      const link = links[channel];
+      if (this.#cut.has(`${from}/${link}`)) {
+        for (const to of this.#nodes.values()) this.#disturb(from, to.name);
+        continue;
       }
-    });
+      for (const to of this.#nodes.values()) {
+        const name = to.name;
+        if (this.#cut.has(`${name}/${link}`)) {
+          this.#disturb(from, name);
+          continue;
+        }
+        const loss = this.#loss.get(`${name}/${link}`) ?? 0;
+        if (loss > 0 && this.#random() * 100 < loss) {
+          this.#disturb(from, name);
+          continue;
+        }
+        if (this.#dropFilter && this.#dropFilter(from, name, link, msg)) {
+          this.#disturb(from, name);
+          continue;
+        }
+        let delay = this.#opts.latencyMs;
+        let copies = 1;
+        const path = name === from ? undefined : this.#paths.get(`${from}>${name}`);
+        if (path) {
+          if (path.cut || (path.dropPct && this.#random() * 100 < path.dropPct)) {
+            this.#disturb(from, name);
+            continue;
+          }
+          if (path.dupPct && this.#random() * 100 < path.dupPct) copies = 2;
+          delay += path.delayMs ?? 0;
+          if (path.jitterMs) delay += Math.floor(this.#random() * (path.jitterMs + 1));
+          // a packet held back longer than a keepalive is as good as lost for liveness
+          if (delay - this.#opts.latencyMs > this.#opts.keepaliveMs) this.#disturb(from, name);
+        }
+        for (let c = 0; c < copies; c++) {
+          this.#schedule(this.now + delay + c, () => {
+            const target = this.#nodes.get(name)!;
+            this.#feed(target, {
+              type: "message",
+              now: this.now,
+              wallClock: this.#wall(target),
+              origin: { kind: "medium", channel },
+              msg,
+            });
+          });
+        }
+      }
+    }
+  }
+
+  #disturb(from: string, to: string): void {
+    if (from !== to) this.lastDisturbed.set(`${from}>${to}`, this.now);
   }
 
   /** Echo replies of the reachable ping nodes to a status `from` sent. */
@@ -474,5 +830,73 @@ export class SimCluster {
         });
       });
     });
+  }
+
+  /** STONITH: resets the target after 100 ms, then reports success. */
+  #fence(n: SimNode, target: string): void {
+    const inc = n.incarnation;
+    this.#schedule(this.now + 100, () => {
+      if (n.incarnation !== inc) return;
+      const t = this.#nodes.get(target);
+      if (t && t.name !== n.name) this.kill(t.name);
+      this.#feed(n, {
+        type: "fenced",
+        now: this.now,
+        wallClock: this.#wall(n),
+        node: target,
+        result: "OK",
+      });
+    });
+  }
+
+  /** Runs the next queued resource job, one group after the other. */
+  #pump(n: SimNode): void {
+    if (n.busy) return;
+    const job = n.jobs.shift();
+    if (job === undefined) return;
+    n.busy = true;
+    const inc = n.incarnation;
+    const step = (i: number) => {
+      if (n.incarnation !== inc) return;
+      if (i >= job.keys.length) {
+        n.busy = false;
+        this.#pump(n);
+        return;
+      }
+      const key = job.keys[i];
+      for (const l of job.announce[key] ?? []) {
+        n.logs.push({ at: this.now, prio: l.prio, text: l.text, tag: l.tag });
+      }
+      const script = this.#scripts.get(`${n.name}/${key}`) ?? {};
+      this.#schedule(this.now + (script.ms ?? this.#opts.scriptMs), () => {
+        if (n.incarnation !== inc) return;
+        let result: GroupOutcome;
+        if (job.op === "announce") {
+          result = n.resources.has(key) ? "started" : "released";
+        } else if (job.op === "take") {
+          if (script.failStart) {
+            result = "start-failed";
+            n.resources.delete(key);
+            this.startFailures.push({ at: this.now, node: n.name, key });
+          } else {
+            result = "started";
+            n.resources.add(key);
+          }
+        } else {
+          result = "released";
+          n.resources.delete(key);
+        }
+        this.#feed(n, {
+          type: "group-result",
+          now: this.now,
+          wallClock: this.#wall(n),
+          id: job.id,
+          key,
+          result,
+        });
+        step(i + 1);
+      });
+    };
+    step(0);
   }
 }
