@@ -9,9 +9,11 @@ set -euo pipefail
 # checks `heartbeat export pacemaker` with them, offline); it needs pacemaker or pacemaker-remote:
 # naming pacemaker-remote keeps corosync and the pacemaker daemons off the machine.
 # resource-agents (the OCF agents whose parameters the test checks) comes with it.
+# prometheus: only for promtool (the metrics tests check our output with it); policy-rc.d below
+# keeps its daemon from starting.
 packages=(heartbeat cluster-glue socat nftables tcpdump iproute2 iputils-arping iputils-ping
   stress-ng procps psmisc util-linux python3 curl pacemaker-cli-utils pacemaker-remote
-  resource-agents)
+  resource-agents prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -35,7 +37,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   pkill -x heartbeat 2>/dev/null || true
 fi
 for c in /usr/libexec/heartbeat/heartbeat /usr/bin/cl_status socat nft ip unshare nsenter \
-  tcpdump arping ping stress-ng pkill python3 crm_verify /usr/lib/ocf/resource.d/heartbeat/IPaddr2; do
+  tcpdump arping ping stress-ng pkill python3 crm_verify /usr/lib/ocf/resource.d/heartbeat/IPaddr2 \
+  promtool; do
   if ! command -v "$c" >/dev/null 2>&1 && [ ! -x "$c" ]; then
     echo "FATAL: required program $c is missing after installation" >&2
     exit 1

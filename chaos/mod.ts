@@ -317,7 +317,14 @@ async function runTopology(
     }
 
     // leaks: descriptors of masters that lived through the run
-    const fdsAtEnd = masterFds(tb.nodes);
+    // (the fewest of a few samples a second apart: a resource script or a client connection
+    // running at one instant holds descriptors for a moment, a leak holds them for good)
+    let fdsAtEnd = masterFds(tb.nodes);
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const again = masterFds(tb.nodes);
+      fdsAtEnd = new Map([...fdsAtEnd].map(([p, n]) => [p, Math.min(n, again.get(p) ?? n)]));
+    }
     for (const [pid, n0] of fdsAtStart) {
       const n1 = fdsAtEnd.get(pid);
       if (n1 !== undefined && n1 > n0 + 8) {
@@ -637,12 +644,25 @@ export async function runCampaign(o: CampaignOptions): Promise<RunResult[]> {
   return runs;
 }
 
-/** Faults with violations plus global violations of the hb topologies (the real pair excluded). */
+/**
+ * Faults with violations plus global violations of the hb topologies. Not counted: the real
+ * pair, and in the mixed topology a fault during which the real Heartbeat restarted itself —
+ * its restart re-executes the daemon without `-f`, which leaves the testbed node, so the
+ * campaign starts it again while the old image may still hold the address it acquired: what
+ * follows says nothing about hb (reported as Heartbeat's in the per-fault lines).
+ */
 export function hbViolations(runs: readonly RunResult[]): number {
   return runs.filter((r) => r.topology !== "heartbeat").reduce(
-    (n, r) => n + r.global.length + r.results.filter((x) => x.violations.length).length,
+    (n, r) =>
+      n + r.global.length +
+      r.results.filter((x) => x.violations.length && !heartbeatsDoing(r, x)).length,
     0,
   );
+}
+
+/** A fault of the mixed topology during which the real Heartbeat restarted itself. */
+export function heartbeatsDoing(r: RunResult, x: FaultResult): boolean {
+  return r.topology === "mixed" && x.selfRestarts > 0;
 }
 
 async function main(): Promise<number> {

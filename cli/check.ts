@@ -12,9 +12,10 @@ import { checkConfigDir } from "../config/check.ts";
 const HELP = `Usage: heartbeat check [DIR]
 
 Validates ha.cf, authkeys and haresources in DIR (default /etc/ha.d) exactly as
-Heartbeat 3.0.6 would at start-up, without starting anything. Prints every
-problem as "file:line: directive: what is wrong; allowed: ...".
-Exit status: 0 if Heartbeat would start on this configuration, 1 if it would refuse.
+Heartbeat 3.0.6 would at start-up, and hb's own hb.cf, without starting anything.
+Prints every problem as "file:line: directive: what is wrong; allowed: ...".
+Exit status: 0 if Heartbeat would start on this configuration and hb.cf is valid,
+1 otherwise.
 
 Options:
   -M            resource management off (haresources is not read), as heartbeat -M

@@ -115,7 +115,7 @@ export function exportPacemakerDir(dir: string, opts: ExportOptions = {}): Expor
   const hbCfPath = joinPath(dir, HB_CF);
   const hbCfText = system.readTextFile(hbCfPath);
   const hbCf = hbCfText === undefined ? undefined : parseHbCf(hbCfText, hbCfPath);
-  if (hbCf) lines.push(...hbCf.notes);
+  if (hbCf) lines.push(...hbCf.errors.map((e) => e.explain));
   const regularExecutable = (p: string) => {
     const st = system.stat(p);
     return st !== undefined && st.isFile && (st.mode & 0o111) !== 0;
@@ -138,7 +138,7 @@ export function exportPacemakerDir(dir: string, opts: ExportOptions = {}): Expor
     pingNodes: ha.nodes.filter((n) => n.type === "ping").map((n) => n.name),
     deadtimeMs: ha.deadtimeMs,
     clusterName: ha.cluster,
-    monitors: hbCf?.monitors,
+    monitors: hbCf?.settings.monitors,
     hbCfPath,
     haresourcesPath: hrPath,
     locate,

@@ -11,6 +11,7 @@ import { nodePaths } from "../master/paths.ts";
 import { processAlive, readPidFile, runningPid } from "../master/state_files.ts";
 import { formatDefaults, formatVerbose, HEARTBEAT_VERSION_LINE } from "../master/plan.ts";
 import { emitDiagnostics, loadForStart } from "../master/plan.ts";
+import { HB_CF, readHbCf } from "../config/hb_cf.ts";
 import { runDaemon } from "../master/daemon.ts";
 import { selfCommand } from "../sys/self_exec.ts";
 import { configureLogging } from "../logging/mod.ts";
@@ -107,6 +108,18 @@ export async function heartbeatMain(args: string[]): Promise<number> {
     if (!daemonChild) emitDiagnostics(loaded);
     return 6;
   }
+  // hb's own settings (hb.cf, never read by Heartbeat 3.0.6), read for a start: an error there
+  // refuses it, after Heartbeat's diagnostics but before its start banner
+  const starting = !reloading && !restarting && running === undefined;
+  const hbCf = starting ? readHbCf(paths.confDir) : undefined;
+  if (hbCf !== undefined && hbCf.errors.length > 0) {
+    if (!daemonChild) {
+      emitDiagnostics(loaded, { skip: isStartBanner });
+      for (const e of hbCf.errors) hbLog("ERROR", e.explain);
+      hbLog("ERROR", `${paths.confDir}/${HB_CF}: ${hbCf.errors.length} error(s): hb NOT started`);
+    }
+    return 6;
+  }
   // The re-invoked daemon child validated nothing new: its parent already logged everything.
   // A restarted image logs its start-up lines again, as Heartbeat's does; `-r` has no banner.
   if (reloading) emitDiagnostics(loaded, { skip: isStartBanner });
@@ -153,6 +166,7 @@ export async function heartbeatMain(args: string[]): Promise<number> {
   }
   if (has("f") || daemonChild) {
     return await runDaemon(loaded, {
+      ...(hbCf !== undefined ? { settings: hbCf.settings } : {}),
       paths,
       foreground: !daemonChild,
       debug,

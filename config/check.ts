@@ -6,6 +6,7 @@
  * @module
  */
 import { heartbeatLines } from "./diagnostics.ts";
+import { HB_CF, readHbCf } from "./hb_cf.ts";
 import { loadConfig } from "./load.ts";
 import { ONLY_FOR_TESTING, parseOnlyForTesting } from "./only_for_testing.ts";
 import { createRealSystemView, type SystemView } from "./system_view.ts";
@@ -82,10 +83,19 @@ export function checkConfigDir(dir = "/etc/ha.d", opts: CheckOptions = {}): Chec
       lines.push(`warning: ${n}`);
     }
   }
+  // hb's own settings (never read by Heartbeat): an error there makes hb refuse to start
+  const hbCf = readHbCf(dir, sys);
+  for (const e of hbCf.errors) lines.push(`error: ${e.explain}`);
   lines.push(
     res.exitCode === 0
       ? `${dir}: OK: Heartbeat 3.0.6 would start (${warnings} warning(s)).`
       : `${dir}: REFUSED: Heartbeat 3.0.6 would not start (${errors} error(s), ${warnings} warning(s)).`,
   );
-  return { exitCode: res.exitCode === 0 ? 0 : 1, lines };
+  if (hbCf.errors.length > 0) {
+    lines.push(
+      `${dir}: REFUSED: hb would not start: ${hbCf.errors.length} error(s) in ${HB_CF} ` +
+        "(Heartbeat 3.0.6 never reads it)",
+    );
+  }
+  return { exitCode: res.exitCode === 0 && hbCf.errors.length === 0 ? 0 : 1, lines };
 }

@@ -1,24 +1,47 @@
 /**
- * `hb.cf`: hb's own settings file beside ha.cf (Heartbeat has none). Only the
- * `monitor` lines are read today, and only by `heartbeat export pacemaker`:
+ * `hb.cf`: hb's own settings, in the configuration directory beside ha.cf.
+ *
+ * Heartbeat 3.0.6 never reads this file, so ha.cf, haresources and authkeys stay loadable by
+ * the C daemon: whatever hb adds lives here. The syntax is ha.cf's: one directive per line,
+ * the directive name (case-insensitive), blanks, its value; `#` starts a comment; blank lines
+ * are ignored. A missing file means no extras.
  *
  * ```
  * # comment
+ * metrics_listen 127.0.0.1:9100
  * monitor RESOURCE interval=30s timeout=20s
  * ```
  *
- * RESOURCE is a haresources resource as written (`httpd`,
- * `IPaddr::198.18.0.10/24/eth0`), an exported primitive id, or a script name
- * (`Filesystem`: every resource of that script). The parser is lenient: other
- * directives are ignored (they belong to future hb features), and a bad key or
- * value is reported as a note and skipped.
+ * Every problem is an error naming the file, line and directive, what is wrong and what is
+ * allowed (`/etc/ha.d/hb.cf:3: metrics_listen: "x" is not ADDR:PORT; allowed: …`); an
+ * unknown directive is an error too. The daemon refuses to start on any error and
+ * `heartbeat check` reports them; `heartbeat export pacemaker` prints them as notes and uses
+ * what is valid (a `monitor` line keeps its valid keys).
+ *
+ * The parser is table-driven: a directive is one entry of {@link HB_CF_DIRECTIVES} (its name,
+ * whether it may repeat, what is allowed, and a value parser that stores into
+ * {@link HbSettings}).
  *
  * @module
  */
 
-/** One `monitor` line of hb.cf. */
+import { explainText } from "./diagnostics.ts";
+import type { SystemView } from "./system_view.ts";
+
+/** File name of hb's settings, in the configuration directory. */
+export const HB_CF = "hb.cf";
+
+/** An address and port to listen on. */
+export interface ListenAddress {
+  /** IPv4 address or IPv6 address (without brackets). */
+  hostname: string;
+  /** TCP port, 1..65535. */
+  port: number;
+}
+
+/** One `monitor` line: the recurring monitor `heartbeat export pacemaker` writes. */
 export interface MonitorSetting {
-  /** RESOURCE as written. */
+  /** RESOURCE as written (haresources resource, primitive id or script name). */
   resource: string;
   /** Monitor interval as written (a Pacemaker duration), when given and valid. */
   interval?: string;
@@ -28,16 +51,86 @@ export interface MonitorSetting {
   line: number;
 }
 
-/** Parsed hb.cf. */
-export interface HbCf {
-  /** `monitor` lines in file order. */
+/** hb's settings from hb.cf (absent fields: the feature is off). */
+export interface HbSettings {
+  /** `metrics_listen ADDR:PORT`: serve Prometheus metrics on `/metrics` there. */
+  metricsListen?: ListenAddress;
+  /** `monitor` lines in file order (used by `heartbeat export pacemaker`). */
   monitors: MonitorSetting[];
-  /** Problems found, each `file:line: monitor: what is wrong; allowed: …`. */
-  notes: string[];
 }
 
-/** The file name of hb.cf inside the configuration directory. */
-export const HB_CF = "hb.cf";
+/** One problem in hb.cf. */
+export interface HbCfProblem {
+  /** Path of hb.cf. */
+  file: string;
+  /** 1-based line (0: the file as a whole). */
+  line: number;
+  /** Directive concerned (undefined when the line has none). */
+  directive?: string;
+  /** `<file>:<line>: <directive>: <what is wrong>; allowed: <what is allowed>`. */
+  explain: string;
+}
+
+/** Parsed hb.cf. */
+export interface HbCf {
+  /** The settings (only what is valid is applied). */
+  settings: HbSettings;
+  /** Every problem; the daemon refuses to start when there is one. */
+  errors: HbCfProblem[];
+  /** True when the file exists. */
+  present: boolean;
+}
+
+/** Where a directive's value parser reports problems and where it is. */
+export interface DirectiveContext {
+  /** 1-based line. */
+  line: number;
+  /** Records a problem (`allowed` defaults to the directive's). */
+  problem(what: string, allowed?: string): void;
+}
+
+/** One hb.cf directive. */
+export interface HbCfDirective {
+  /** Directive name, lower case (matched case-insensitively, as ha.cf's are). */
+  name: string;
+  /** What is allowed, for messages. */
+  allowed: string;
+  /** True when the directive may be given on several lines (default: once). */
+  repeatable?: boolean;
+  /**
+   * Parses the value (the rest of the line, trimmed, never empty) and stores what is valid
+   * into the settings; reports problems through `ctx`. Returns false when nothing was stored.
+   */
+  apply(value: string, settings: HbSettings, ctx: DirectiveContext): boolean;
+}
+
+/** Parses `ADDR:PORT`: an IPv4 address or a bracketed IPv6 address, and a port 1..65535. */
+export function parseListenAddress(
+  value: string,
+): { ok: true; value: ListenAddress } | { ok: false; what: string } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|(\d{1,3}(?:\.\d{1,3}){3})):(\d{1,5})$/.exec(value);
+  if (!m) return { ok: false, what: `"${value}" is not ADDR:PORT` };
+  const hostname = m[1] ?? m[2];
+  if (m[2] !== undefined && m[2].split(".").some((o) => Number(o) > 255)) {
+    return { ok: false, what: `"${m[2]}" is not an IPv4 address` };
+  }
+  if (m[1] !== undefined && !isIpv6(m[1])) {
+    return { ok: false, what: `"${m[1]}" is not an IPv6 address` };
+  }
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return { ok: false, what: `port ${m[3]} is out of range` };
+  return { ok: true, value: { hostname, port } };
+}
+
+/** True when `s` is an IPv6 address (the URL parser decides). */
+function isIpv6(s: string): boolean {
+  try {
+    new URL(`http://[${s}]/`);
+    return true;
+  } catch (_e) {
+    return false;
+  }
+}
 
 const DURATION = /^[0-9]+(ms|msec|us|usec|s|sec|m|min|h|hr)?$/i;
 
@@ -73,46 +166,129 @@ export function durationMs(value: string): number | undefined {
   }
 }
 
-/** Parses hb.cf text; `path` names the file in notes. */
-export function parseHbCf(text: string, path = HB_CF): HbCf {
-  const monitors: MonitorSetting[] = [];
-  const notes: string[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = i + 1;
-    const words = lines[i].replace(/#.*/s, "").trim().split(/[ \t]+/).filter((w) => w !== "");
-    if (words.length === 0 || words[0].toLowerCase() !== "monitor") continue;
-    const where = `${path}:${line}: monitor`;
-    if (words.length < 2 || words[1].includes("=")) {
-      notes.push(`${where}: no resource named; allowed: monitor RESOURCE interval=30s timeout=20s`);
-      continue;
-    }
-    const m: MonitorSetting = { resource: words[1], line };
-    const notesBefore = notes.length;
-    for (const kv of words.slice(2)) {
-      const eq = kv.indexOf("=");
-      const key = eq < 0 ? kv : kv.slice(0, eq).toLowerCase();
-      const value = eq < 0 ? "" : kv.slice(eq + 1);
-      if (key !== "interval" && key !== "timeout") {
-        notes.push(`${where}: unknown setting '${kv}' ignored; allowed: interval=, timeout=`);
-        continue;
-      }
-      const ms = durationMs(value);
-      if (!isDuration(value) || ms === undefined || ms <= 0) {
-        notes.push(
-          `${where}: ${key} '${value}' ignored: not a positive duration; ` +
-            "allowed: a number of seconds or a number with ms, s, min or h (e.g. 30s)",
-        );
-        continue;
-      }
-      m[key] = value;
-    }
-    if (m.interval === undefined && m.timeout === undefined) {
-      if (notes.length > notesBefore) continue;
-      notes.push(`${where}: ${m.resource}: nothing to set; allowed: interval=, timeout=`);
-      continue;
-    }
-    monitors.push(m);
+/** `monitor RESOURCE interval=… timeout=…`: valid keys are kept, bad ones reported. */
+function applyMonitor(value: string, s: HbSettings, ctx: DirectiveContext): boolean {
+  const words = value.split(/[ \t]+/);
+  if (words[0].includes("=")) {
+    ctx.problem("no resource named");
+    return false;
   }
-  return { monitors, notes };
+  const m: MonitorSetting = { resource: words[0], line: ctx.line };
+  let bad = false;
+  for (const kv of words.slice(1)) {
+    const eq = kv.indexOf("=");
+    const key = eq < 0 ? kv : kv.slice(0, eq).toLowerCase();
+    const v = eq < 0 ? "" : kv.slice(eq + 1);
+    if (key !== "interval" && key !== "timeout") {
+      ctx.problem(`unknown setting '${kv}' ignored`, "interval=, timeout=");
+      bad = true;
+      continue;
+    }
+    const ms = durationMs(v);
+    if (!isDuration(v) || ms === undefined || ms <= 0) {
+      ctx.problem(
+        `${key} '${v}' ignored: not a positive duration`,
+        "a number of seconds or a number with ms, s, min or h (e.g. 30s)",
+      );
+      bad = true;
+      continue;
+    }
+    m[key] = v;
+  }
+  if (m.interval === undefined && m.timeout === undefined) {
+    if (!bad) ctx.problem(`${m.resource}: nothing to set`, "interval=, timeout=");
+    return false;
+  }
+  s.monitors.push(m);
+  return true;
+}
+
+/** Every hb.cf directive. Adding a directive is adding one entry (and its settings field). */
+export const HB_CF_DIRECTIVES: readonly HbCfDirective[] = [
+  {
+    name: "metrics_listen",
+    allowed: "ADDR:PORT, an IPv4 address or a bracketed IPv6 address and a TCP port 1..65535 " +
+      "(e.g. 127.0.0.1:9100, 0.0.0.0:9100, [::1]:9100)",
+    apply: (value, s, ctx) => {
+      const r = parseListenAddress(value);
+      if (r.ok) s.metricsListen = r.value;
+      else ctx.problem(r.what);
+      return r.ok;
+    },
+  },
+  {
+    name: "monitor",
+    allowed: "monitor RESOURCE interval=30s timeout=20s",
+    repeatable: true,
+    apply: applyMonitor,
+  },
+];
+
+/** Parses the text of hb.cf. `file` is the path used in messages. */
+export function parseHbCf(text: string, file: string = HB_CF): HbCf {
+  const settings: HbSettings = { monitors: [] };
+  const errors: HbCfProblem[] = [];
+  const seen = new Map<string, number>();
+  const names = HB_CF_DIRECTIVES.map((d) => d.name).join(", ");
+  const error = (line: number, directive: string | undefined, what: string, allowed: string) =>
+    errors.push({
+      file,
+      line,
+      ...(directive !== undefined ? { directive } : {}),
+      explain: explainText(file, line, directive, what, allowed),
+    });
+  text.split("\n").forEach((raw, i) => {
+    const line = i + 1;
+    const body = raw.replace(/#.*$/s, "").trim();
+    if (body === "") return;
+    const m = /^(\S+)(?:\s+(.*))?$/s.exec(body)!;
+    const name = m[1].toLowerCase();
+    const value = (m[2] ?? "").trim();
+    const d = HB_CF_DIRECTIVES.find((x) => x.name === name);
+    if (d === undefined) {
+      error(line, m[1], "unknown directive", `${names} (Heartbeat's directives belong in ha.cf)`);
+      return;
+    }
+    if (value === "") {
+      error(line, d.name, d.name === "monitor" ? "no resource named" : "no value", d.allowed);
+      return;
+    }
+    const first = seen.get(d.name);
+    if (first !== undefined && !d.repeatable) {
+      error(line, d.name, `given again (first at line ${first})`, "once per file");
+      return;
+    }
+    const ok = d.apply(value, settings, {
+      line,
+      problem: (what, allowed) => error(line, d.name, what, allowed ?? d.allowed),
+    });
+    if (ok && first === undefined) seen.set(d.name, line);
+  });
+  return { settings, errors, present: true };
+}
+
+/**
+ * Reads `<confDir>/hb.cf`; a missing file gives no settings and no errors.
+ *
+ * @param confDir the configuration directory
+ * @param sys where to read from (default: the real file system)
+ */
+export function readHbCf(confDir: string, sys?: SystemView): HbCf {
+  const file = `${confDir.replace(/\/+$/, "")}/${HB_CF}`;
+  const none: HbCf = { settings: { monitors: [] }, errors: [], present: false };
+  let text: string | undefined;
+  try {
+    if (sys !== undefined) text = sys.stat(file)?.isFile ? sys.readTextFile(file) : undefined;
+    else text = Deno.readTextFileSync(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return none;
+    const what = `cannot be read: ${e instanceof Error ? e.message : e}`;
+    return {
+      ...none,
+      errors: [{ file, line: 0, explain: explainText(file, undefined, undefined, what) }],
+      present: true,
+    };
+  }
+  if (text === undefined) return none;
+  return parseHbCf(text, file);
 }

@@ -99,10 +99,17 @@ export { checkConfigDir, type CheckOptions, type CheckResult } from "./check.ts"
 export {
   durationMs,
   HB_CF,
+  HB_CF_DIRECTIVES,
   type HbCf,
+  type HbCfDirective,
+  type HbCfProblem,
+  type HbSettings,
   isDuration,
+  type ListenAddress,
   type MonitorSetting,
   parseHbCf,
+  parseListenAddress,
+  readHbCf,
 } from "./hb_cf.ts";
 export {
   CIB_SCHEMA,

@@ -44,6 +44,11 @@ import {
 } from "./reload.ts";
 import { createRealSystemView } from "../config/system_view.ts";
 import { isNullPath } from "../logging/log_file.ts";
+import { RESTART_SLACK_MS, SystemdNotify } from "./systemd.ts";
+import { MasterMetrics, serveMetrics } from "./metrics.ts";
+import { HB_VERSION } from "./version.ts";
+import { toRmGroups } from "./resource_runner.ts";
+import { type HbSettings, readHbCf } from "../config/hb_cf.ts";
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {
@@ -62,6 +67,8 @@ export interface DaemonOptions {
   restart?: { held?: string; holding?: readonly string[] };
   /** Flags passed on to the image of a quick restart (see master/reload.ts `restartFlags`). */
   flags?: string[];
+  /** hb's own settings (config/hb_cf.ts; default: read from the configuration directory). */
+  settings?: HbSettings;
 }
 
 /** Tells the invoking parent (see cli/heartbeat.ts) that the daemon runs. */
@@ -86,8 +93,12 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   setDebugLevel(cfg.logging.debugLevel ?? opts.debug);
   if (!opts.foreground) setsid();
   setProcessTitle("heartbeat: master control process");
-  const log = (prio: Priority, text: string, o?: { pid?: number; glib?: boolean }) =>
+  // observers of every log line (metrics: process restarts)
+  const logTaps: ((prio: Priority, text: string) => void)[] = [];
+  const log = (prio: Priority, text: string, o?: { pid?: number; glib?: boolean }) => {
+    for (const tap of logTaps) tap(prio, text);
     hbLog(prio, text, o);
+  };
   changeLogfileOwnership(cfg.logging, log);
 
   try {
@@ -101,6 +112,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   for (const l of testOpts.log) log(l.prio, l.text);
   let testEnabled = testOpts.options !== undefined;
   log("info", `heartbeat: version ${HEARTBEAT_VERSION}`);
+  const settings = opts.settings ?? hbSettings(paths.confDir, log);
   let uuid: Uint8Array;
   let generation: number;
   try {
@@ -145,6 +157,27 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     log,
   );
   if (testOpts.options) runtime.setTestLoss(testOpts.options);
+  // systemd (Type=notify): READY, RELOADING, STOPPING, STATUS, WATCHDOG (master/systemd.ts)
+  const systemd = new SystemdNotify({
+    keepaliveMs: cfg.core.keepaliveMs,
+    nodeName: cfg.core.nodeName,
+    links: cfg.core.links,
+    log,
+  });
+  if (systemd.enabled) runtime.observe(systemd);
+  // Prometheus metrics (hb.cf metrics_listen; master/metrics.ts)
+  const metrics = settings.metricsListen === undefined ? undefined : new MasterMetrics({
+    nodeName: cfg.core.nodeName,
+    links: cfg.core.links,
+    groups: toRmGroups(cfg.loaded?.haresources?.groups ?? []).map((g) => g.key),
+    version: HB_VERSION,
+    heartbeatVersion: HEARTBEAT_VERSION,
+  });
+  if (metrics !== undefined) {
+    metrics.attach(runtime);
+    runtime.observe(metrics);
+    logTaps.push((prio, text) => metrics.logLine(prio, text));
+  }
 
   // reload state: what the running configuration was read from
   const mtimes = { ...cfg.mtimes };
@@ -162,6 +195,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
       hupPending = true;
       return;
     }
+    systemd.reloading();
     const d = decideReload({
       confDir: paths.confDir,
       mtimes,
@@ -182,6 +216,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
           "WARN",
           `Keeping the running configuration (pid ${Deno.pid}): fix ${paths.confDir}/ha.cf and reload again.`,
         );
+        systemd.reloaded();
         // Heartbeat's handler returns (restarts) before reading OnlyForTesting
         return;
       case "authkeys":
@@ -196,6 +231,8 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
         log("ERROR", "Authentication reparsing error, keeping the current keys.");
         break;
       case "restart":
+        // children stop (1 s), exec, the new image starts: no systemd ping meanwhile
+        systemd.restarting(RESTART_SLACK_MS);
         stopping = true;
         restart.requested = true;
         restart.held = runtime.heldState();
@@ -211,6 +248,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     // Heartbeat's children log `Child rereading authentication file.` and their own
     // ParseTestOpts lines; ours get the notice in band on their channel (workers/mod.ts)
     if (signalChildren) runtime.supervisor.notifyAll({ t: "reread-keys", lines: t.childLines });
+    systemd.reloaded();
   };
 
   // hb: SIGTERM during a shutdown-and-restart cancels the re-exec (Heartbeat ignores SIGTERM
@@ -218,6 +256,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
   let termRequested = false;
   let cancelRestartWait: (() => void) | undefined;
   const shutdown = () => {
+    if (!stopping) systemd.stopping();
     stopping = true; // no reload any more (a restart under way goes on: Heartbeat ignores it too)
     termRequested = true;
     cancelRestartWait?.();
@@ -258,10 +297,15 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     return 1;
   }
   if (!opts.restart) reportReady();
+  systemd.ready(runtime);
+  const metricsServer = metrics === undefined
+    ? undefined
+    : serveMetrics({ listen: settings.metricsListen!, metrics, log });
   setStderr(false);
   started = true;
   if (hupPending) reload();
   const code = await runtime.done;
+  await metricsServer?.shutdown();
   if (runtime.failed) {
     // the fail-safe path (MasterRuntime.failSafe): resources released, workers stopped
     log("CRIT", `Emergency Shutdown: ${cfg.core.nodeName} heartbeat exits with status ${code}.`);
@@ -276,6 +320,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     log("info", "Performing heartbeat restart exec.");
     // Heartbeat sleeps (deadtime rounded up to seconds) + 1 s before its exec
     const waitMs = (Math.ceil(cfg.core.deadtimeMs / 1000) + 1) * 1000;
+    systemd.restarting(waitMs + RESTART_SLACK_MS);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, waitMs);
       cancelRestartWait = () => {
@@ -348,4 +393,14 @@ function changeLogfileOwnership(
       log("WARN", `change_logfile_ownership: failed to chown ${what}: ${text}`);
     }
   }
+}
+
+/**
+ * hb.cf read by a restarted image (its start was checked by the command line): an error
+ * there is logged and the extras it names stay off.
+ */
+function hbSettings(confDir: string, log: (prio: Priority, text: string) => void): HbSettings {
+  const r = readHbCf(confDir);
+  for (const e of r.errors) log("ERROR", `${e.explain} (ignored: hb.cf extras off)`);
+  return r.errors.length > 0 ? { monitors: [] } : r.settings;
 }

@@ -129,7 +129,16 @@ Deno.test("respawn: credentials, process group, stdio, env, log lines, stop", as
     ]);
     assertMatch(info, /^env=hello world$/m);
     // no signal blocked or ignored behind the client's back (the Deno runtime ignores SIGPIPE)
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    // read while the shell sleeps in its loop: dash blocks every signal for a moment while it
+    // forks `sleep`, so a read in that instant (State R) says nothing about what it inherited
+    let status = "";
+    assert(
+      await waitFor(() => {
+        status = Deno.readTextFileSync(`/proc/${pid}/status`);
+        return /^State:\s+S/m.test(status);
+      }, 10_000),
+      "the client shell sleeps",
+    );
     assertMatch(status, /^SigBlk:\s*0+$/m);
     assertMatch(status, /^SigIgn:\s*0+$/m);
     assertEquals(r.lines[0].text, `Starting child client "${command}" (${uid},${gid})`);

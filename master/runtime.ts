@@ -39,6 +39,7 @@ import { isPingSpec, pingStatusMessage } from "../workers/ping.ts";
 import { Watchdog } from "./watchdog.ts";
 import type { TestLossOptions } from "../core/test_loss.ts";
 import { applyRealtime, REALTIME_ENV, type RealtimeSetupConfig } from "./realtime_setup.ts";
+import type { RuntimeObserver } from "./observe.ts";
 
 /** Logging as the runtime needs it. */
 export type RuntimeLog = (
@@ -128,6 +129,8 @@ export class MasterRuntime {
   #badSinceLog = 0;
   #done: Promise<number>;
   #resolveDone!: (code: number) => void;
+  /** Read-only observers of every core step (master/observe.ts). */
+  readonly #observers: RuntimeObserver[] = [];
 
   /** Prepares the runtime (nothing starts until {@link start}). */
   constructor(plan: RuntimePlan, log: RuntimeLog) {
@@ -233,6 +236,16 @@ export class MasterRuntime {
   /** Bad packets dropped so far, by reason. */
   get dropped(): Record<string, number> {
     return { ...this.#codec.dropped };
+  }
+
+  /** The client API server (absent without an API). */
+  get api(): ApiServer | undefined {
+    return this.#api;
+  }
+
+  /** Adds an observer of every core step (systemd notifications, metrics). */
+  observe(o: RuntimeObserver): void {
+    this.#observers.push(o);
   }
 
   /** Resolves with the exit code when the runtime has stopped. */
@@ -575,6 +588,17 @@ export class MasterRuntime {
     } catch (e) {
       this.failSafe(`master failure carrying out the core's actions for ${describeEvent(ev)}`, e);
       return;
+    }
+    // read-only observers (systemd, metrics): their failure never touches the cluster
+    for (const o of this.#observers) {
+      try {
+        o.step(ev, actions);
+      } catch (e) {
+        this.#log(
+          "ERROR",
+          `observer failure on ${describeEvent(ev)}: ${e instanceof Error ? e.stack : e}`,
+        );
+      }
     }
     this.#arm();
   }

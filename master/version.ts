@@ -12,3 +12,6 @@ export const HEARTBEAT_VERSION = VERSION;
 
 /** What `heartbeat -V` prints and `hbversion` answers. */
 export const HEARTBEAT_VERSION_LINE = `${VERSION} (node: 958e11be8686759f1b99204c17812f2c2633b169)`;
+
+/** hb's own version (keep in step with `version` in deno.json); reported in `hb_build_info`. */
+export const HB_VERSION = "0.1.0";

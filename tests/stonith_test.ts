@@ -404,10 +404,9 @@ Deno.test("BasicSanityCheck set-up: hb's STONITH lines are the real Heartbeat's"
   for (const [who, lines] of [["real", real], ["hb", hb]] as const) {
     const reset = indexOf(lines, /info: node node2 now reset\./);
     const acquiring = indexOf(lines, /info: Resources being acquired from node2\./);
-    const active = indexOf(lines, /Local status now set to: 'active'/);
-    assert(
-      active < reset && reset < acquiring,
-      `${who}: active < now reset < acquiring: ${active} ${reset} ${acquiring}`,
-    );
+    // the safety order: nothing is acquired before the dead node is reset. (Whether the
+    // reset's line comes before or after "Local status now set to: 'active'" is a race in the
+    // real daemon too: its reset runs in a child, seen both ways on a loaded machine.)
+    assert(reset >= 0 && reset < acquiring, `${who}: now reset < acquiring: ${reset} ${acquiring}`);
   }
 });

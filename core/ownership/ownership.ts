@@ -792,6 +792,7 @@ export class Ownership implements OwnershipLike {
         "info",
         `Resources of dead node ${node} are acquired by ${taker ?? "nobody"}, not by us.`,
       );
+      this.#goneInFlux();
       return;
     }
     this.#failbackNeeded = true;
@@ -864,6 +865,19 @@ export class Ownership implements OwnershipLike {
     });
   }
 
+  /**
+   * hb fix, 3+ nodes: a peer that restarted (its `starting` made us wait for its report) and
+   * then died or left before reporting stable leaves nothing in flux when we take nothing
+   * from it; without this we stayed in transition for good and a later shutdown waited for
+   * ever ("Shutdown delayed until current resource activity finishes": found by the chaos
+   * campaign, seed 1, hb3; core/sim/testdata/chaos_restart_then_stop_three.txt).
+   */
+  #goneInFlux(): void {
+    if (this.#otherStable || this.#standby !== Standby.NOT || this.#takeoverInProgress) return;
+    this.#otherStable = true;
+    this.#shutdownIfNeeded();
+  }
+
   #cancelFence(node: string, _alive: boolean): void {
     this.#fenceLastHeard.delete(node);
   }
@@ -889,6 +903,7 @@ export class Ownership implements OwnershipLike {
           "info",
           `Resources of departed node ${node} are acquired by ${taker ?? "nobody"}, not by us.`,
         );
+        this.#goneInFlux();
         return;
       }
     }
