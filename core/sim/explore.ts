@@ -295,6 +295,13 @@ function main(args: string[]): number {
     );
     console.log(`minimal replay (core/sim/testdata/<name>.txt):\n${f.replay}`);
   });
+  const byKind = new Map<string, number>();
+  for (const f of report.failures) {
+    const nodes = /nodes=(\S+)/.exec(f.replay)?.[1].split(",").length ?? 0;
+    const k = `${f.violation.kind} (${nodes} nodes)`;
+    byKind.set(k, (byKind.get(k) ?? 0) + 1);
+  }
+  for (const [k, n] of [...byKind].sort()) console.log(`  ${n} × ${k}`);
   const secs = report.wallMs / 1000;
   console.log(
     `sim: ${report.schedules} schedules (seeds ${first}-${
