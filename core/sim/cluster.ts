@@ -218,8 +218,8 @@ export class SimCluster {
   /** Number of events fed to cores so far. */
   eventCount = 0;
   /**
-   * Number of packets put on the wire (sends and retransmissions) per node, retransmission
-   * requests (`NS_rexmit`) excepted.
+   * Number of new packets put on the wire per node: retransmissions and retransmission
+   * requests (`NS_rexmit`) are not counted.
    */
   readonly sendCount = new Map<string, number>();
   /**
@@ -696,7 +696,7 @@ export class SimCluster {
           if (!stored) throw new Error(`${n.name}: rexmit of unknown seq ${a.seq}`);
           if (a.lost) break;
           n.wire.push({ at: this.now, rexmit: true, msg: stored });
-          this.#broadcast(n.name, stored);
+          this.#broadcast(n.name, stored, true);
           break;
         }
         case "run":
@@ -747,10 +747,14 @@ export class SimCluster {
   }
 
   /** Delivers `msg` from `from` on every link to every attached node (itself included). */
-  #broadcast(from: string, msg: CoreMessage): void {
-    // retransmission requests repeat every max_rexmit_delay per missing number without limit
-    // (Heartbeat's documented behaviour, behavior.md §5.2): not counted as storm material
-    if (msg.type !== "NS_rexmit") this.sendCount.set(from, (this.sendCount.get(from) ?? 0) + 1);
+  #broadcast(from: string, msg: CoreMessage, rexmit = false): void {
+    // retransmission requests repeat every max_rexmit_delay per missing number without limit,
+    // and each requested number is re-sent at most once per 240 ms (Heartbeat's documented
+    // behaviour, behavior.md §5.2): under sustained heavy loss both grow with the number of
+    // missing packets, so neither counts as storm material
+    if (!rexmit && msg.type !== "NS_rexmit") {
+      this.sendCount.set(from, (this.sendCount.get(from) ?? 0) + 1);
+    }
     const links = this.#opts.links;
     for (let channel = 0; channel < links.length; channel++) {
       const link = links[channel];

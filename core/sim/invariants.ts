@@ -20,10 +20,11 @@
  *   `transitionMaxMs` while its communication with every living peer is clean
  *   (frozen time excluded);
  * - `storm`: no node puts more than `maxPacketsPerSecond` packets on the wire
- *   in one virtual second. Retransmission requests are not counted: Heartbeat
- *   sends one per missing number every max_rexmit_delay, without limit
- *   (§5.2), and hb mirrors it; with heavy loss that alone exceeds any fixed
- *   bound.
+ *   in one virtual second. Retransmissions and their requests are not
+ *   counted: Heartbeat sends one request per missing number every
+ *   max_rexmit_delay without limit and re-sends each requested number up to
+ *   every 240 ms (§5.2), and hb mirrors it; under sustained heavy loss that
+ *   alone exceeds any fixed bound. New messages (a report loop) are counted.
  *
  * @module
  */
