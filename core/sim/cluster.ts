@@ -218,8 +218,8 @@ export class SimCluster {
   /** Number of events fed to cores so far. */
   eventCount = 0;
   /**
-   * Number of new packets put on the wire per node: retransmissions and retransmission
-   * requests (`NS_rexmit`) are not counted.
+   * Number of new packets put on the wire per node: retransmissions, retransmission requests
+   * (`NS_rexmit`) and their NAKs are not counted.
    */
   readonly sendCount = new Map<string, number>();
   /**
@@ -752,7 +752,9 @@ export class SimCluster {
     // and each requested number is re-sent at most once per 240 ms (Heartbeat's documented
     // behaviour, behavior.md §5.2): under sustained heavy loss both grow with the number of
     // missing packets, so neither counts as storm material
-    if (!rexmit && msg.type !== "NS_rexmit") {
+    // (NAKs are answers to those requests: a node thawed after a freeze answers every request
+    // that queued up meanwhile at once)
+    if (!rexmit && msg.type !== "NS_rexmit" && msg.type !== "NS_nak_rexmit") {
       this.sendCount.set(from, (this.sendCount.get(from) ?? 0) + 1);
     }
     const links = this.#opts.links;

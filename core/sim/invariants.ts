@@ -20,7 +20,7 @@
  *   `transitionMaxMs` while its communication with every living peer is clean
  *   (frozen time excluded);
  * - `storm`: no node puts more than `maxPacketsPerSecond` packets on the wire
- *   in one virtual second. Retransmissions and their requests are not
+ *   in one virtual second. Retransmissions, their requests and NAKs are not
  *   counted: Heartbeat sends one request per missing number every
  *   max_rexmit_delay without limit and re-sends each requested number up to
  *   every 240 ms (§5.2), and hb mirrors it; under sustained heavy loss that
