@@ -101,6 +101,12 @@ export const STANDBY_INIT_TIMEOUT_MS = 10_000;
 export const STANDBY_RESOURCE_TIMEOUT_MS = 3_600_000;
 /** hb fix 3: a kept group's addresses are re-announced at most this often. */
 const REANNOUNCE_GAP_MS = 3000;
+/**
+ * Two nodes: re-announcements of a kept duplicate after which a peer that still runs it is
+ * taken not to resolve duplicates (a real Heartbeat) and we release ours (5 × 3 s: long enough
+ * for an hb peer behind a lossy link to hear one of them).
+ */
+const YIELD_AFTER_REANNOUNCES = 5;
 /** hb fix 22: wait for the answerer's `done` after its stable report. */
 const STANDBY_DONE_WAIT_MS = 5000;
 /** Auto failback retry interval (AutoFailbackProc). */
@@ -230,6 +236,8 @@ export class Ownership implements OwnershipLike {
   readonly #fenceLastHeard = new Map<string, number | undefined>();
   /** Last re-announcement of a kept group's addresses (fix 3). */
   readonly #reannouncedAt = new Map<string, number>();
+  /** Re-announcements in a row to a peer that still runs a group we keep. */
+  #reannounceCount = 0;
 
   /** Creates the machine for `config`. */
   constructor(config: OwnershipConfig) {
@@ -1501,11 +1509,51 @@ export class Ownership implements OwnershipLike {
           this.#holding.has(g.key) && this.#peerRuns(from, peerCls, g) &&
           pairKeeper(this.#cfg.nodes, g.node, this.#me, from) === this.#me
         );
-        if (!stillBoth) return;
+        if (!stillBoth) {
+          this.#reannounceCount = 0;
+          return;
+        }
         this.#dupAnnouncedAt = this.#now;
         this.#sendHeld(true);
+        if (++this.#reannounceCount >= YIELD_AFTER_REANNOUNCES && !this.#multi()) {
+          this.#yieldDuplicates(from);
+          return;
+        }
         this.#scheduleReannounce(from);
       },
+    });
+  }
+
+  /**
+   * hb fix: two nodes, we keep a duplicated group and the peer still runs it after several
+   * announcements. An hb peer releases at the first one; a real Heartbeat 3.0.6 never does
+   * (it resolves a healed partition only by restarting, and only the side that declared the
+   * other dead restarts), so both ran the group for good (found by the chaos campaign, mixed
+   * topology: the real holder's master frozen past deadtime, then thawed). The peer evidently
+   * keeps it: we release our copy, and the group runs once again.
+   */
+  #yieldDuplicates(from: string): void {
+    this.#reannounceCount = 0;
+    const peerCls = this.#peers.get(from)?.held ?? RSC_NONE;
+    const keys = this.#cfg.groups.filter((g) =>
+      this.#holding.has(g.key) && this.#peerRuns(from, peerCls, g)
+    ).map((g) => g.key);
+    if (keys.length === 0) return;
+    for (const k of keys) {
+      this.#log(
+        "WARN",
+        `${from} still runs resource group ${k} after ${YIELD_AFTER_REANNOUNCES} announcements: releasing it here.`,
+      );
+    }
+    this.#run("give", keys, "resolve", this.#baseEnv(), () => {
+      let held = RSC_NONE;
+      for (const g of this.#cfg.groups) {
+        if (!this.#holding.has(g.key)) continue;
+        held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
+      }
+      this.#held = held | (this.#held & ~this.#classesOf(keys));
+      this.#dupAnnounced = false;
+      this.#sendHeld(true);
     });
   }
 
