@@ -1429,14 +1429,19 @@ export class Ownership implements OwnershipLike {
     // again: the keeper does (gratuitous ARPs), or clients keep the releaser's hardware address
     if (keep.length > 0) this.#run("announce", keep, "resolve", this.#baseEnv(), () => {});
     if (release.length === 0) return;
-    this.#run("give", release, "resolve", this.#baseEnv(), () => {
+    this.#giveDuplicates(release);
+  }
+
+  /** Releases duplicated groups, then recomputes and announces what we hold. */
+  #giveDuplicates(keys: string[]): void {
+    this.#run("give", keys, "resolve", this.#baseEnv(), () => {
       let held = RSC_NONE;
       for (const g of this.#cfg.groups) {
         if (!this.#holding.has(g.key)) continue;
         held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
       }
       // groups of a class never started here keep the class bit they had
-      this.#held = held | (this.#held & ~this.#classesOf(release));
+      this.#held = held | (this.#held & ~this.#classesOf(keys));
       this.#dupAnnounced = false;
       this.#sendHeld(true);
     });
@@ -1545,16 +1550,7 @@ export class Ownership implements OwnershipLike {
         `${from} still runs resource group ${k} after ${YIELD_AFTER_REANNOUNCES} announcements: releasing it here.`,
       );
     }
-    this.#run("give", keys, "resolve", this.#baseEnv(), () => {
-      let held = RSC_NONE;
-      for (const g of this.#cfg.groups) {
-        if (!this.#holding.has(g.key)) continue;
-        held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
-      }
-      this.#held = held | (this.#held & ~this.#classesOf(keys));
-      this.#dupAnnounced = false;
-      this.#sendHeld(true);
-    });
+    this.#giveDuplicates(keys);
   }
 
   /** Whether peer `from` runs `g`: its exact `hb_held` when it sent one, else its class. */
