@@ -19,17 +19,78 @@ export interface Reply {
 
 const REPLY_RE = /^\[(\d+\.\d+)\] \d+ bytes from [\d.]+: icmp_seq=(\d+)/;
 
-/** A running `ping` in the client namespace. */
-export class Pinger {
+/**
+ * Timed answers read line by line from a prober's stdout (`ping`, or the fault campaign's
+ * TCP client), kept in memory in order, with a wait for the next one.
+ */
+export class ReplyFeed<R extends { at: number }> {
   /** Replies received so far, in order. */
-  readonly replies: Reply[] = [];
+  readonly replies: R[] = [];
   readonly #child: Deno.ChildProcess;
   readonly #done: Promise<void>;
   #waiters: Array<() => void> = [];
 
-  private constructor(child: Deno.ChildProcess) {
+  /** Follows `child`'s stdout; `parse` turns a line into a reply, or undefined to skip it. */
+  constructor(child: Deno.ChildProcess, parse: (line: string) => R | undefined) {
     this.#child = child;
-    this.#done = this.#read();
+    this.#done = this.#read(parse);
+  }
+
+  async #read(parse: (line: string) => R | undefined): Promise<void> {
+    const decoder = new TextDecoder();
+    let partial = "";
+    for await (const chunk of this.#child.stdout) {
+      const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+      partial = lines.pop() ?? "";
+      let got = false;
+      for (const line of lines) {
+        const r = parse(line);
+        if (r === undefined) continue;
+        this.replies.push(r);
+        got = true;
+      }
+      if (got) {
+        const w = this.#waiters;
+        this.#waiters = [];
+        for (const f of w) f();
+      }
+    }
+  }
+
+  /** Resolves at the next reply or after `ms`, whichever is first. */
+  nextReply(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((f) => f !== done);
+        resolve();
+      }, ms);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#waiters.push(done);
+    });
+  }
+
+  /** Stops the prober and waits for it. */
+  async stop(): Promise<void> {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await this.#child.status;
+    await this.#done.catch(() => {});
+  }
+}
+
+/** A running `ping` in the client namespace. */
+export class Pinger extends ReplyFeed<Reply> {
+  private constructor(child: Deno.ChildProcess) {
+    super(child, (line) => {
+      const m = REPLY_RE.exec(line);
+      return m ? { at: Number(m[1]) * 1000, seq: Number(m[2]) } : undefined;
+    });
   }
 
   /**
@@ -59,42 +120,6 @@ export class Pinger {
     }).spawn();
     trackChild(child);
     return new Pinger(child);
-  }
-
-  async #read(): Promise<void> {
-    const decoder = new TextDecoder();
-    let partial = "";
-    for await (const chunk of this.#child.stdout) {
-      const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
-      partial = lines.pop() ?? "";
-      let got = false;
-      for (const line of lines) {
-        const m = REPLY_RE.exec(line);
-        if (!m) continue;
-        this.replies.push({ at: Number(m[1]) * 1000, seq: Number(m[2]) });
-        got = true;
-      }
-      if (got) {
-        const w = this.#waiters;
-        this.#waiters = [];
-        for (const f of w) f();
-      }
-    }
-  }
-
-  /** Resolves at the next reply or after `ms`, whichever is first. */
-  nextReply(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((f) => f !== done);
-        resolve();
-      }, ms);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.#waiters.push(done);
-    });
   }
 
   /** Waits until at least `count` replies with a receive time after `since` arrived; false on timeout. */
@@ -141,16 +166,5 @@ export class Pinger {
       if (!prev || r.at - prev.at >= gapMs) return { reply: r, previous: prev };
     }
     return undefined;
-  }
-
-  /** Stops ping and waits for it. */
-  async stop(): Promise<void> {
-    try {
-      this.#child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    await this.#child.status;
-    await this.#done.catch(() => {});
   }
 }
