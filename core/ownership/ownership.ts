@@ -107,6 +107,11 @@ const REANNOUNCE_GAP_MS = 3000;
  * for an hb peer behind a lossy link to hear one of them).
  */
 const YIELD_AFTER_REANNOUNCES = 5;
+/**
+ * hb fix 27: how long a group must run nowhere, with every living node stable, before its
+ * designated node takes it (long enough for reports in flight and a retransmission round).
+ */
+const ORPHAN_SETTLE_MS = 5000;
 /** hb fix 22: wait for the answerer's `done` after its stable report. */
 const STANDBY_DONE_WAIT_MS = 5000;
 /** Auto failback retry interval (AutoFailbackProc). */
@@ -188,6 +193,8 @@ export class Ownership implements OwnershipLike {
   readonly #failedHere = new Set<string>();
   /** hb fix 13: concurrent standby requesters our `other` answered too, with their class. */
   readonly #alsoGiving = new Map<string, number>();
+  /** hb fix 27: groups seen running nowhere, and since when (virtual ms). */
+  readonly #orphanSince = new Map<string, number>();
   #takeoverInProgress = false;
   #failbackNeeded = false;
   #failbackRetryAt = Infinity;
@@ -591,6 +598,54 @@ export class Ownership implements OwnershipLike {
       this.#dupCheckFrom = "";
       this.#resolveDuplicates(from);
     }
+    this.#sweepOrphans();
+  }
+
+  /**
+   * hb fix 27 (3+ nodes): a group no living node runs, while every living node reports itself
+   * stable with its exact groups, for {@link ORPHAN_SETTLE_MS}: its designated node takes it.
+   * The two-node protocol has Heartbeat's audit for this; with more nodes a standby exchange
+   * can leave a group nowhere when the node designated at that moment dies before it is
+   * declared dead, or a concurrent requester gives the group away (found by the simulator:
+   * core/sim/testdata/explore_orphan_after_takeover_three.txt).
+   */
+  #sweepOrphans(): void {
+    if (!this.#multi() || !this.#quiet() || !this.#otherStable) {
+      this.#orphanSince.clear();
+      return;
+    }
+    const live = [...this.#peers].filter(([n]) => n !== this.#me && this.#alive(n));
+    if (live.some(([, p]) => p.unstable || p.heldKeys === undefined || p.status !== "active")) {
+      this.#orphanSince.clear();
+      return;
+    }
+    const orphans = this.#cfg.groups.filter((g) =>
+      !this.#holding.has(g.key) && !this.#claimed.has(g.key) && !this.#failedHere.has(g.key) &&
+      !live.some(([, p]) => p.heldKeys!.has(g.key)) &&
+      designatedNode(this.#cfg.nodes, this.#alive, g.node) === this.#me
+    ).map((g) => g.key);
+    for (const k of [...this.#orphanSince.keys()]) {
+      if (!orphans.includes(k)) this.#orphanSince.delete(k);
+    }
+    const due: string[] = [];
+    for (const k of orphans) {
+      const since = this.#orphanSince.get(k);
+      if (since === undefined) {
+        this.#orphanSince.set(k, this.#now);
+        this.#timers.push({ at: this.#now + ORPHAN_SETTLE_MS, child: false, fn: () => {} });
+      } else if (this.#now - since >= ORPHAN_SETTLE_MS) due.push(k);
+    }
+    if (due.length === 0) return;
+    for (const k of due) this.#orphanSince.delete(k);
+    this.#log("WARN", `No living node runs ${due.join(" ")}: acquiring them.`);
+    this.#run("take", due, "mach_down", this.#baseEnv(), () => {
+      for (const g of this.#cfg.groups) {
+        if (due.includes(g.key) && this.#holding.has(g.key)) {
+          this.#held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
+        }
+      }
+      this.#sendHeld(this.#rstate === RState.STABLE);
+    });
   }
 
   #quiet(): boolean {
@@ -1670,7 +1725,9 @@ export class Ownership implements OwnershipLike {
         this.#multi() && !fromMe && from !== this.#standbyPeer &&
         (this.#standby === Standby.OTHER || this.#standby === Standby.DONE) && !this.#acquiring
       ) {
-        this.#alsoGiving.set(from, rtype);
+        // a later request of the same requester is ignored there: its first class still counts
+        // (core/sim/testdata/explore_concurrent_standby_class_union.txt)
+        this.#alsoGiving.set(from, (this.#alsoGiving.get(from) ?? RSC_NONE) | rtype);
       }
       const left = Math.floor((this.#standbyDeadline - this.#now + 999) / 1000);
       this.#log(
@@ -1878,10 +1935,19 @@ export class Ownership implements OwnershipLike {
       keys = [
         ...new Set([...givers].flatMap(([n, cls]) => keysOfClass(this.#cfg.groups, n, cls))),
       ];
+      // a concurrent requester keeps what it runs outside the class it gives up (giving up its
+      // foreign groups it keeps its own): nobody takes those (found by the simulator:
+      // core/sim/testdata/explore_concurrent_failback_keeps_own.txt)
       const exclude = new Set(givers.keys());
       keys = keys.filter((k) => {
         const g = this.#cfg.groups.find((x) => x.key === k)!;
-        return designatedNode(this.#cfg.nodes, this.#alive, g.node, exclude) === this.#me;
+        const kept = [...givers].some(([n, cls]) =>
+          !peerClassCovers(cls, n, g) &&
+          (this.#peers.get(n)?.heldKeys?.has(k) ?? g.node === n)
+        );
+        return !kept &&
+          designatedNode(this.#cfg.nodes, this.#alive, g.node, exclude) === this.#me &&
+          !this.#heldByBystander(k, exclude);
       });
     }
     const verb = give ? "give up" : "acquire";
@@ -1911,6 +1977,19 @@ export class Ownership implements OwnershipLike {
       }
       this.#sendStandby("done");
     }, { before: [this.#childLine(`${verb} ${className(act)} HA resources (standby).`)] });
+  }
+
+  /**
+   * hb fix 26: a living node outside a standby exchange (neither a giver nor us) reports
+   * running group `key`: the giver's class covers it (`all` covers every foreign group) but the
+   * giver never ran it, so the taker leaves it where it runs (found by the simulator: a third
+   * node running a dead node's group; core/sim/testdata/explore_standby_bystander_holds.txt).
+   */
+  #heldByBystander(key: string, givers: ReadonlySet<string>): boolean {
+    for (const [n, p] of this.#peers) {
+      if (n !== this.#me && !givers.has(n) && this.#alive(n) && p.heldKeys?.has(key)) return true;
+    }
+    return false;
   }
 
   /** rc.d/hb_takeover on a peer: hb_standby with the mapped class (failback → all, quirk). */
