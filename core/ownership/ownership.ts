@@ -1751,7 +1751,14 @@ export class Ownership implements OwnershipLike {
         // its peer restarted) is local flux too: a new exchange started
         // then ended with our bookkeeping claiming groups the child had released (found by
         // the simulator: core/sim/testdata/explore_standby_during_child.txt)
-        if (this.#rstate !== RState.STABLE || (info === "me" && this.#acquiring)) {
+        // hb fix 28 (3+ nodes): our own request while a takeover of ours still runs is local
+        // flux too: the release gave up only what already ran and the taker started the group
+        // our takeover was starting (found by the simulator: a delayed hb_standby after a failed
+        // start, core/sim/testdata/explore_standby_during_takeover_three.txt)
+        if (
+          this.#rstate !== RState.STABLE || (info === "me" && this.#acquiring) ||
+          (fromMe && this.#multi() && this.#childCount() > 0)
+        ) {
           this.#log(
             "WARN",
             `standby message [${info}] from ${from} ignored.  local resources in flux.`,
@@ -1964,19 +1971,32 @@ export class Ownership implements OwnershipLike {
       // (and our class bits, which the recovery may have set meanwhile, are recomputed from
       // what runs here and announced: explore_standby_cancelled_release.txt)
       if (give && this.#standby === Standby.NOT && !this.#shutdownInProgress) {
-        let held = RSC_NONE;
-        for (const g of this.#cfg.groups) {
-          if (this.#holding.has(g.key)) held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
-        }
-        this.#held = held;
+        this.#held = this.#heldFromHolding();
         const missing = keysOf(this.#cfg.groups, this.#me).filter((k) => !this.#holding.has(k));
         if (missing.length > 0) {
           this.#log("info", "Standby cancelled during our release: acquiring our resources.");
           this.#reqOurResources(true);
         } else this.#sendHeld(this.#rstate === RState.STABLE);
       }
+      // hb fix 29 (3+ nodes): the exchange was cancelled while we acquired (a node died): our
+      // `done` is then ignored here and nobody heard what we now run, so a duplicate with a
+      // node that took the same group by mach_down stayed unresolved (found by the simulator:
+      // core/sim/testdata/explore_standby_take_cancelled_three.txt)
+      if (!give && this.#multi() && this.#standby === Standby.NOT && !this.#shutdownInProgress) {
+        this.#held = this.#heldFromHolding();
+        this.#sendHeld(this.#rstate === RState.STABLE);
+      }
       this.#sendStandby("done");
     }, { before: [this.#childLine(`${verb} ${className(act)} HA resources (standby).`)] });
+  }
+
+  /** Our class bits recomputed from the groups that run here. */
+  #heldFromHolding(): number {
+    let held = RSC_NONE;
+    for (const g of this.#cfg.groups) {
+      if (this.#holding.has(g.key)) held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
+    }
+    return held;
   }
 
   /**
