@@ -193,6 +193,8 @@ export class Ownership implements OwnershipLike {
   readonly #failedHere = new Set<string>();
   /** hb fix 13: concurrent standby requesters our `other` answered too, with their class. */
   readonly #alsoGiving = new Map<string, number>();
+  /** hb fix 30: the groups we released in the standby exchange that runs (3+ nodes). */
+  #givenKeys = new Set<string>();
   /** hb fix 27: groups seen running nowhere, and since when (virtual ms). */
   readonly #orphanSince = new Map<string, number>();
   #takeoverInProgress = false;
@@ -787,7 +789,15 @@ export class Ownership implements OwnershipLike {
 
   /** hb_rsc_recover_dead_resources. */
   #recoverDead(node: string, heard: boolean, lastHeard: number | undefined): void {
-    if (this.#standby !== Standby.NOT) this.#cancelStandby();
+    // hb fix 30 (3+ nodes): the death of a node outside a standby exchange leaves it running
+    // (Heartbeat's peer is the only other node); cancelling it made the giver take back, as a
+    // dead node's orphan, a group the taker was still starting (found by the simulator:
+    // core/sim/testdata/explore_bystander_dies_during_standby.txt)
+    if (this.#standby !== Standby.NOT) {
+      if (!this.#multi() || this.#standbyPeer === node || this.#standbyPeer === "") {
+        this.#cancelStandby();
+      } else this.#alsoGiving.delete(node);
+    }
     if (this.#shutdownInProgress) {
       switch (this.#rstate) {
         case RState.SHUTDOWN:
@@ -896,6 +906,8 @@ export class Ownership implements OwnershipLike {
     };
     return this.#cfg.groups.filter((g) => {
       if (this.#claimed.has(g.key) || this.#holding.has(g.key)) return false;
+      // what we gave in a standby exchange still running is the taker's (hb fix 30)
+      if (this.#standby !== Standby.NOT && this.#givenKeys.has(g.key)) return false;
       // a group of a node dead before that no living node is known to run is taken too: the
       // dead node may have taken it after we last heard its hb_held (found by the simulator:
       // core/sim/testdata/explore_orphan_of_two_deaths.txt)
@@ -1881,6 +1893,7 @@ export class Ownership implements OwnershipLike {
     this.#acquiring = false;
     this.#standbyPeer = "";
     this.#alsoGiving.clear();
+    this.#givenKeys.clear();
   }
 
   /** Heartbeat's standby deadline check. */
@@ -1927,7 +1940,10 @@ export class Ownership implements OwnershipLike {
       : RSC_ALL;
     let keys = keysOfClass(this.#cfg.groups, this.#me, act);
     // hb fix 2: with 3+ nodes a class covers groups that run elsewhere: give up only ours
-    if (give && this.#multi()) keys = keys.filter((k) => this.#holding.has(k));
+    if (give && this.#multi()) {
+      keys = keys.filter((k) => this.#holding.has(k));
+      this.#givenKeys = new Set(keys);
+    }
     if (!give && this.#multi()) {
       // the taker takes, of the class the requester gives up (seen from the requester), the
       // groups it is designated for once the requester is excluded. Taking only our own class
