@@ -233,7 +233,12 @@ export class Ownership implements OwnershipLike {
   #lastPeerReportAt = -Infinity;
   /** A repeated announcement is scheduled. */
   #dupAnnouncePending = false;
-  #dupCheckFrom = "";
+  /**
+   * Peers whose report showed a group we run too, resolved once we are quiet. A set: with 3+
+   * nodes several peers can overlap at once and one name lost the others (found by the
+   * simulator: core/sim/testdata/explore_heal_after_lossy_four.txt).
+   */
+  readonly #dupCheckFrom = new Set<string>();
 
   readonly #runs = new Map<number, Run>();
   #nextRunId = 1;
@@ -373,6 +378,13 @@ export class Ownership implements OwnershipLike {
       }
       case "partition-healed":
         if (this.#peers.has(ev.node)) this.#healPending = true;
+        // hb fix 31 (3+ nodes): its reports from across the partition were heard while it was
+        // dead to us, so none started the duplicate resolution, and a keeper re-announces
+        // without a new report: its last report is checked now (found by the simulator:
+        // core/sim/testdata/explore_heal_after_lossy_four.txt)
+        if (this.#multi() && this.#peers.get(ev.node)?.held !== undefined) {
+          this.#dupCheckFrom.add(ev.node);
+        }
         break;
       case "message":
         this.#onMessage(ev.from, ev.msg);
@@ -595,10 +607,14 @@ export class Ownership implements OwnershipLike {
       this.#healAnnouncedAt = this.#now;
       this.#repeatHealAnnouncement(5);
     }
-    if (this.#dupCheckFrom !== "" && this.#quiet()) {
-      const from = this.#dupCheckFrom;
-      this.#dupCheckFrom = "";
-      this.#resolveDuplicates(from);
+    if (this.#dupCheckFrom.size > 0 && this.#quiet()) {
+      for (const from of [...this.#dupCheckFrom]) {
+        if (!this.#quiet()) break; // the rest once this resolution's release is done
+        // a healed peer is checked once it is alive again (the heal comes before its status)
+        if (!this.#alive(from)) continue;
+        this.#dupCheckFrom.delete(from);
+        this.#resolveDuplicates(from);
+      }
     }
     this.#sweepOrphans();
   }
@@ -1444,7 +1460,7 @@ export class Ownership implements OwnershipLike {
       this.#dupAnnounced = false;
       return;
     }
-    this.#dupCheckFrom = from;
+    this.#dupCheckFrom.add(from);
   }
 
   /**
@@ -2106,7 +2122,7 @@ export class Ownership implements OwnershipLike {
         const g = this.#cfg.groups.find((x) => x.key === key);
         for (const [name, p] of this.#multi() ? [] : this.#peers) {
           if (g === undefined || p.held === undefined || !this.#alive(name)) continue;
-          if (this.#peerRuns(name, p.held, g)) this.#dupCheckFrom = name;
+          if (this.#peerRuns(name, p.held, g)) this.#dupCheckFrom.add(name);
         }
         break;
       }
