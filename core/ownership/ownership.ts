@@ -1863,6 +1863,15 @@ export class Ownership implements OwnershipLike {
         }
         break;
       case Standby.DONE:
+        // hb fix 32 (3+ nodes): only our taker's `done` ends our exchange; another answerer,
+        // which took nothing, is done first and the exchange ended while the taker still
+        // started our groups (found by the simulator: explore_standby_done_of_bystander.txt)
+        if (
+          info === "done" && !fromMe && this.#multi() && this.#standbyPeer !== "" &&
+          from !== this.#standbyPeer && this.#releaseStarted
+        ) {
+          return;
+        }
         this.#standbyClass = rtype;
         if (info === "done") {
           this.#standbyDeadline = 0;
