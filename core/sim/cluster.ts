@@ -293,6 +293,11 @@ export class SimCluster {
     return this.#opts.autoFailback;
   }
 
+  /** How long a resource script runs unless a `script` step says otherwise (virtual ms). */
+  get scriptMs(): number {
+    return this.#opts.scriptMs;
+  }
+
   /** The timers in use. */
   get timers(): { keepaliveMs: number; deadtimeMs: number; initdeadMs: number } {
     const o = this.#opts;

@@ -3,7 +3,8 @@
  * scenario or a random schedule runs (see `explore.ts`):
  *
  * - `dual-owner`: two nodes that can hear each other never both run a group
- *   once deadtime plus a settle margin has passed since their communication
+ *   once deadtime plus a settle margin (15 s plus one start and one stop script
+ *   per group) has passed since their communication
  *   was last disturbed (a lost or badly delayed packet between them in either
  *   direction, a freeze or thaw of either, the end of the initdead of either's
  *   start). While they cannot hear each
@@ -77,7 +78,10 @@ export class InvariantChecker {
   constructor(sim: SimCluster, opts: InvariantOptions = {}) {
     this.#sim = sim;
     const { deadtimeMs, initdeadMs } = sim.timers;
-    this.#settleMs = opts.settleMs ?? 15_000;
+    // a node starts and stops its groups one script at a time: after a heal the margin
+    // includes running every group's start and stop once (six groups with 2 s scripts take
+    // 24 s of script time; the fixed 15 s alone flagged clusters still releasing in order)
+    this.#settleMs = opts.settleMs ?? 15_000 + 2 * sim.groups.length * sim.scriptMs;
     this.#stableMs = opts.stableMs ?? Math.max(45_000, initdeadMs + 35_000);
     this.#transitionMaxMs = opts.transitionMaxMs ?? 60_000 + deadtimeMs;
     this.#maxPps = opts.maxPacketsPerSecond ?? 60;
