@@ -1847,6 +1847,16 @@ export class Ownership implements OwnershipLike {
         }
         break;
       case Standby.OTHER:
+        // hb fix 34 (3+ nodes): a `done` of another exchange (a taker's, finishing one we
+        // were not part of) is not our requester's: acquiring on it took the taker's own
+        // groups (found by the simulator: explore_done_of_other_exchange.txt). A concurrent
+        // requester's `done` counts (hb fix 13).
+        if (
+          info === "done" && !fromMe && this.#multi() && from !== this.#standbyPeer &&
+          !this.#alsoGiving.has(from)
+        ) {
+          return;
+        }
         this.#standbyClass = rtype;
         if (info === "done") {
           this.#standbyDeadline = this.#now + STANDBY_RESOURCE_TIMEOUT_MS;
