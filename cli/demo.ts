@@ -13,7 +13,7 @@
  * @module
  */
 
-import { authkeys, haCf, Testbed, type TestNode } from "../tests/testbed/mod.ts";
+import { authkeys, haCf, Testbed, type TestNode } from "../lab/mod.ts";
 
 const HELP = `Usage: heartbeat demo [--keepalive MS] [--deadtime MS]
 
