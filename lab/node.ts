@@ -13,7 +13,9 @@
  * ```
  *
  * The init script (pid 1 of the node, a bash that reaps orphans like an init) sets the host
- * name, makes all mounts private, hides `/run/netns`, bind-mounts the node's config dir over
+ * name, makes all mounts private, hides `/run/netns`, makes missing mount points inside the node
+ * only (an overlay over the parent: `/etc/ha.d` where Debian's `heartbeat` package is not
+ * installed), bind-mounts the node's config dir over
  * `/etc/ha.d`, its state dir over `/var/lib/heartbeat`, its run dir over `/run` and (by default)
  * its log dir over `/var/log`, then starts the daemon in the foreground as its only child and
  * exits with the daemon's exit status. When pid 1 exits, the kernel kills everything left in the
@@ -149,7 +151,7 @@ ensure_dir() {
   layer="$info/overlay$(echo "$parent" | tr / _)"
   mkdir -p "$layer/upper" "$layer/work"
   mount -t overlay hb-lab-overlay -o "lowerdir=$parent,upperdir=$layer/upper,workdir=$layer/work" "$parent"
-  mkdir "$1"
+  [ -d "$1" ] || mkdir "$1" # the upper layer keeps it from an earlier start
 }
 ensure_dir /etc/ha.d
 ensure_dir /var/lib/heartbeat

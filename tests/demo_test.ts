@@ -309,3 +309,56 @@ Deno.test("demo: without root where user namespaces are not allowed (a chroot), 
     /^hb demo: needs root, or unprivileged user namespaces, which this machine does not allow \(.*Operation not permitted.*\); run it as root\n$/,
   );
 });
+
+Deno.test("demo: as root on a machine without the heartbeat and nftables packages, it completes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hb-demo-fresh-" });
+  try {
+    const main = new URL("../main.ts", import.meta.url).pathname;
+    const nft = which("nft");
+    assert(nft, "nft must be installed for this test (it hides it)");
+    // In a private mount namespace: overlays over /etc and /var/lib whose upper layers hide
+    // /etc/ha.d and /var/lib/heartbeat (whiteouts) and the hacluster/haclient entries; nft
+    // hidden under /dev/null. The machine itself is not touched.
+    const script = `set -e
+d="$0"
+for p in etc var_lib; do mkdir -p "$d/$p/upper" "$d/$p/work"; done
+mknod "$d/etc/upper/ha.d" c 0 0
+mknod "$d/var_lib/upper/heartbeat" c 0 0
+grep -v '^hacluster:' /etc/passwd >"$d/etc/upper/passwd"
+grep -v '^haclient:' /etc/group >"$d/etc/upper/group"
+mount -t overlay hide -o "lowerdir=/etc,upperdir=$d/etc/upper,workdir=$d/etc/work" /etc
+mount -t overlay hide -o "lowerdir=/var/lib,upperdir=$d/var_lib/upper,workdir=$d/var_lib/work" /var/lib
+mount --bind /dev/null ${shellQuote(Deno.realPathSync(nft))}
+if [ -e /etc/ha.d ] || [ -e /var/lib/heartbeat ] || grep -q '^hacluster:' /etc/passwd; then
+  echo "heartbeat's files still visible" >&2; exit 99
+fi
+exec "$@"`;
+    const r = await output([
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      "sh",
+      "-c",
+      script,
+      dir,
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      main,
+      "demo",
+      "--no-install",
+    ]);
+    console.log(r.stdout);
+    if (r.stderr.trim()) console.log(r.stderr);
+    assertEquals(r.code, 0, `demo exit status (stderr: ${r.stderr})`);
+    assertMatch(r.stdout, /Running builtin:IPaddr 198\.18\.0\.100\/24\/eth0 start/);
+    assertMatch(r.stdout, /first HTTP reply from node2 \d+ ms after node1 was killed/);
+    assertMatch(r.stdout, /node1 is back and serves again/);
+    assertMatch(r.stdout, /demo complete/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
