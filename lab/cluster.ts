@@ -20,7 +20,13 @@
  */
 
 import { type NodeLink, TestNode } from "./node.ts";
-import { CAPTURE_TOOLS, LAB_TOOLS, LOSS_TOOLS, requireTools } from "./prerequisites.ts";
+import {
+  CAPTURE_TOOLS,
+  inUserNamespace,
+  LAB_TOOLS,
+  LOSS_TOOLS,
+  requireTools,
+} from "./prerequisites.ts";
 import {
   pidExists,
   pidsInNamespace,
@@ -190,6 +196,12 @@ export class Testbed {
    */
   static async create(opts: TestbedOptions): Promise<Testbed> {
     checkPrerequisites();
+    if ((opts.heartbeatFiles ?? true) && inUserNamespace()) {
+      throw new Error(
+        "testbed: Heartbeat's files (owned by hacluster) cannot be made in a user namespace " +
+          "(only uid 0 is mapped): run as real root, or create with heartbeatFiles: false (hb only)",
+      );
+    }
     const prefix = opts.prefix ?? "hbtb";
     if (!/^[a-z][a-z0-9]{0,11}$/.test(prefix)) {
       throw new Error(`testbed: prefix must match [a-z][a-z0-9]{0,11}, got ${prefix}`);
