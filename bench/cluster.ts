@@ -6,7 +6,7 @@
  * @module
  */
 
-import { authkeys, haCf, type Impl, run, Testbed, type TestNode } from "../tests/testbed/mod.ts";
+import { authkeys, haCf, type Impl, run, Testbed, type TestNode } from "../lab/mod.ts";
 import { forgetTestbed, installGuard, trackTestbed } from "./guard.ts";
 
 /** The service address of the benchmark's resource group (link 0, client-reachable). */

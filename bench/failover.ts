@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { TestNode } from "../tests/testbed/mod.ts";
+import type { TestNode } from "../lab/mod.ts";
 import {
   BenchCluster,
   deadLine,

@@ -26,7 +26,7 @@ import {
   waitAllActive,
 } from "./cluster.ts";
 import { trackChild } from "./guard.ts";
-import { WORKER_DEATH } from "../tests/testbed/health.ts";
+import { WORKER_DEATH } from "../lab/health.ts";
 import type { Recorder } from "./results.ts";
 import { table } from "./stats.ts";
 
@@ -188,7 +188,7 @@ async function observe(watched: Watched[], stress: boolean, opts: FalseOptions):
       for (const t of w.tails) await t.poll();
       const dead = w.tails.reduce((n, t) => n + t.matching(DEAD).length, 0);
       const takeovers = w.tails.reduce((n, t) => n + t.matching(TAKEOVER).length, 0);
-      // a core worker's death or restart (tests/testbed/health.ts): must be 0
+      // a core worker's death or restart (lab/health.ts): must be 0
       const workerDeaths = w.tails.reduce(
         (n, t) => n + WORKER_DEATH.reduce((k, re) => k + t.matching(re).length, 0),
         0,

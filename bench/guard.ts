@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Testbed } from "../tests/testbed/mod.ts";
+import type { Testbed } from "../lab/mod.ts";
 
 const testbeds = new Set<Testbed>();
 const children = new Set<Deno.ChildProcess>();

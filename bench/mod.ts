@@ -24,7 +24,7 @@ import { plotFailover } from "./plot.ts";
 import { Recorder } from "./results.ts";
 import { runScale } from "./scale.ts";
 import { runChaos } from "./chaos.ts";
-import { run } from "../tests/testbed/mod.ts";
+import { run } from "../lab/mod.ts";
 
 /** The suites, in the order they run. */
 export const SUITES = ["failover", "false", "cost", "scale", "chaos"] as const;

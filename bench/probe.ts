@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TestClient } from "../tests/testbed/mod.ts";
+import type { TestClient } from "../lab/mod.ts";
 import { trackChild } from "./guard.ts";
 
 /** One echo reply. */

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { TestNode } from "../tests/testbed/mod.ts";
+import type { TestNode } from "../lab/mod.ts";
 
 /** Clock ticks per second of `/proc/<pid>/stat` times (USER_HZ; 100 on Linux). */
 export const CLK_TCK = 100;

@@ -16,7 +16,7 @@ import {
   waitAllActive,
 } from "./cluster.ts";
 import { cpuSeconds, cpuSnapshot, nodeMemory } from "./proc.ts";
-import { WORKER_DEATH } from "../tests/testbed/health.ts";
+import { WORKER_DEATH } from "../lab/health.ts";
 import type { Recorder } from "./results.ts";
 import { fmt, table } from "./stats.ts";
 

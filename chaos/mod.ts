@@ -14,7 +14,7 @@
  *   freeze, master freeze, loss) is active and until the cluster has settled after it;
  * - **settles**: after every fault, within a bound per kind, exactly one live node holds the
  *   address and the client gets answers;
- * - **health** (tests/testbed/health.ts): no core worker died except by a worker-kill fault,
+ * - **health** (lab/health.ts): no core worker died except by a worker-kill fault,
  *   no process crashed, no CRIT line;
  * - **no leaks**: the master's descriptor count does not grow across faults; after the final
  *   graceful stop no process and no service address is left on any node.
@@ -38,7 +38,7 @@ import {
   Testbed,
   type TestNode,
   WORKER_DEATH,
-} from "../tests/testbed/mod.ts";
+} from "../lab/mod.ts";
 import { benchHaCf, hbIpaddr, type Timing } from "../bench/cluster.ts";
 import { installGuard, trackTestbed } from "../bench/guard.ts";
 import { ServiceProbe } from "./probe.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { TestClient } from "../tests/testbed/mod.ts";
+import type { TestClient } from "../lab/mod.ts";
 import { trackChild } from "../bench/guard.ts";
 import { ReplyFeed } from "../bench/probe.ts";
 

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { TestNode } from "../tests/testbed/mod.ts";
-import { run } from "../tests/testbed/mod.ts";
+import type { TestNode } from "../lab/mod.ts";
+import { run } from "../lab/mod.ts";
 import { trackChild } from "../bench/guard.ts";
 
 /** A change of one node's holding of the address, with the time it was seen. */

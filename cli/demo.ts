@@ -7,22 +7,64 @@
  * shows the failover and how long it took — detection in node2's log, and
  * the outage as the client sees it (kill → first HTTP reply from node2) —
  * brings node1 back (the service fails back), and removes everything when
- * done or interrupted. Needs root (network namespaces) and socat or python3
- * (the HTTP server).
+ * done or interrupted.
+ *
+ * The cluster is built by the lab (`lab/`). Missing programs are installed
+ * with apt-get when run as root (`--no-install`: only named), or named with
+ * the command that installs them, in one line. Without root it re-runs itself
+ * as root of a user namespace (`unshare --user --map-root-user --net
+ * --mount`) where the kernel allows that, and says so in one line where it
+ * does not. The nodes need nothing of Debian's `heartbeat` package (the
+ * service address is hb's built-in IPaddr agent).
  *
  * @module
  */
 
-import { authkeys, haCf, Testbed, type TestNode } from "../tests/testbed/mod.ts";
+import {
+  aptInstall,
+  authkeys,
+  haCf,
+  inUserNamespace,
+  LAB_TOOLS,
+  type MissingTool,
+  missingTools,
+  missingToolsMessage,
+  packagesOf,
+  Testbed,
+  type TestNode,
+  type ToolTable,
+  userNamespaceCommand,
+  userNamespaceSupport,
+} from "../lab/mod.ts";
+import { selfCommand } from "../sys/self_exec.ts";
 
-const HELP = `Usage: heartbeat demo [--keepalive MS] [--deadtime MS]
+const HELP = `Usage: heartbeat demo [--keepalive MS] [--deadtime MS] [--no-install]
 
 Starts two hb nodes (node1, node2) and a client in network namespaces on this
 machine. node1 serves HTTP on the service address 198.18.0.100:8080
 (haresources: node1 198.18.0.100/24/eth0 http::8080). The demo kills node1
 hard, shows node2 detecting it and taking the service over, prints the outage
 the client saw (kill -> first HTTP reply from node2), restarts node1 (the
-service fails back), and cleans up. Needs root, and socat or python3.`;
+service fails back), and cleans up.
+
+Needs iproute2, util-linux, procps and socat (or python3). As root, missing
+packages are installed with apt-get (--no-install: only name them). Without
+root it runs as root of a user namespace (unshare --user --map-root-user
+--net --mount) where the kernel allows unprivileged user namespaces.`;
+
+/** Programs the demo runs (besides the lab's): the HTTP resource script's. */
+const DEMO_TOOLS: ToolTable = Object.freeze({ ...LAB_TOOLS, ss: "iproute2", timeout: "coreutils" });
+
+/**
+ * What the demo misses on this machine: the lab's programs, the resource script's, and an HTTP
+ * server (socat, else python3; socat is named when neither is there).
+ */
+export function demoMissingTools(lookup?: (program: string) => string | undefined): MissingTool[] {
+  const missing = missingTools(DEMO_TOOLS, lookup);
+  const servers = missingTools({ socat: "socat", python3: "python3" }, lookup);
+  if (servers.length === 2) missing.push(servers[0]);
+  return missing;
+}
 
 /** The service address and port of the demo. */
 const SERVICE_IP = "198.18.0.100";
@@ -172,28 +214,36 @@ export async function demoMain(args: string[]): Promise<number> {
   }
   let keepalive = 100;
   let deadtime = 500;
+  let install = true;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--keepalive") keepalive = Number(args[++i]);
     else if (args[i] === "--deadtime") deadtime = Number(args[++i]);
+    else if (args[i] === "--no-install") install = false;
+    else {
+      console.error(`hb demo: unknown argument ${args[i]} (see heartbeat demo --help)`);
+      return 2;
+    }
   }
-  if (Deno.uid() !== 0) {
-    console.error("hb demo: needs root to build network namespaces (run it as root)");
-    return 1;
+  if (!(keepalive > 0) || !(deadtime > 2 * keepalive)) {
+    console.error(
+      `hb demo: need --keepalive > 0 and --deadtime > 2 x keepalive (got ${keepalive}, ${deadtime})`,
+    );
+    return 2;
   }
+  const ready = await prerequisites(install);
+  if (!ready) return 1;
+  if (Deno.uid() !== 0) return await runInUserNamespace(args);
   const t0 = performance.now();
   console.log(
     `hb demo: two nodes, bcast on one link, keepalive ${keepalive} ms, deadtime ${deadtime} ms,\n` +
       `         service http://${SERVICE_IP}:${SERVICE_PORT}/ (haresources: node1 ${SERVICE_IP}/24/eth0 http::${SERVICE_PORT})`,
   );
-  if (!(await hasProgram("socat")) && !(await hasProgram("python3"))) {
-    console.error("hb demo: the HTTP service needs socat or python3 (apt-get install socat)");
-    return 1;
-  }
   await using tb = await Testbed.create({
     nodes: ["node1", "node2"],
     links: 1,
     client: true,
     name: "demo",
+    heartbeatFiles: false,
   });
   const [n1, n2] = tb.nodes;
   for (const n of tb.nodes) {
@@ -275,15 +325,71 @@ export async function demoMain(args: string[]): Promise<number> {
   }
 }
 
-async function hasProgram(name: string): Promise<boolean> {
-  try {
-    const r = await new Deno.Command("sh", {
-      args: ["-c", `command -v ${name}`],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return r.success;
-  } catch {
+/**
+ * Checks the programs the demo runs; as root (not in a user namespace) installs the missing
+ * ones with apt-get unless `install` is false. Prints one line and resolves false when
+ * something is still missing.
+ */
+async function prerequisites(install: boolean): Promise<boolean> {
+  const root = Deno.uid() === 0 && !inUserNamespace();
+  let missing = demoMissingTools();
+  if (missing.length && root && install) {
+    const pkgs = packagesOf(missing);
+    console.log(`hb demo: installing ${pkgs.join(" ")} (apt-get; --no-install only names them)`);
+    const err = await aptInstall(pkgs);
+    if (err !== undefined) {
+      console.error(`hb demo: could not install ${pkgs.join(" ")}: ${err}`);
+      return false;
+    }
+    missing = demoMissingTools();
+  }
+  if (missing.length) {
+    console.error(missingToolsMessage("hb demo", missing, root));
     return false;
+  }
+  return true;
+}
+
+/**
+ * Not root: runs the demo again as root of a new user namespace (with its own network and
+ * mount namespaces), or says in one line why that is not possible here. Resolves with the
+ * demo's exit status.
+ */
+async function runInUserNamespace(args: string[]): Promise<number> {
+  const support = await userNamespaceSupport();
+  if (!support.ok) {
+    console.error(
+      `hb demo: needs root, or unprivileged user namespaces, which this machine does not allow ` +
+        `(${support.reason}); run it as root`,
+    );
+    return 1;
+  }
+  console.log(
+    "hb demo: not root: running in a user namespace " +
+      "(unshare --user --map-root-user --net --mount); nothing outside it is changed",
+  );
+  const cmd = userNamespaceCommand(selfCommand(["demo", ...args]));
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  // the demo inside cleans up on SIGINT/SIGTERM: pass them on and wait for it
+  const forward: Array<[Deno.Signal, () => void]> = (["SIGINT", "SIGTERM"] as const).map((
+    sig,
+  ) => [sig, () => {
+    try {
+      child.kill(sig);
+    } catch {
+      // already gone
+    }
+  }]);
+  for (const [sig, f] of forward) Deno.addSignalListener(sig, f);
+  try {
+    const st = await child.status;
+    return st.signal ? 128 + (st.signal === "SIGINT" ? 2 : 15) : st.code;
+  } finally {
+    for (const [sig, f] of forward) Deno.removeSignalListener(sig, f);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Soak: an idle two-node hb cluster runs for several minutes with `realtime on` (the default)
  * on two media, beside a real Heartbeat 3.0.6 pair with the same ha.cf on its own testbed. The
- * health invariant (tests/testbed/health.ts) must hold on the hb nodes: no core worker died
+ * health invariant (lab/health.ts) must hold on the hb nodes: no core worker died
  * (every worker used to die about every 45 s — V8 aborting on `madvise` of memory locked by
  * `mlockall`), no packet lost, no node death, no ERROR/CRIT line beyond those the real pair
  * logged on the same machine in the same minutes (e.g. "Cannot lock ourselves into memory"

@@ -1,5 +1,5 @@
 /**
- * Tests of the network-namespace testbed (`tests/testbed/`), against the real Heartbeat 3.0.6.
+ * Tests of the network-namespace testbed (`lab/`, imported as `tests/testbed/mod.ts`), against the real Heartbeat 3.0.6.
  *
  * Needs root, iproute2, util-linux, nftables, iputils-ping and the Debian `heartbeat` package.
  * When any of it is missing the tests fail with the reason; they never skip.

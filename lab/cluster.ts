@@ -21,6 +21,13 @@
 
 import { type NodeLink, TestNode } from "./node.ts";
 import {
+  CAPTURE_TOOLS,
+  inUserNamespace,
+  LAB_TOOLS,
+  LOSS_TOOLS,
+  requireTools,
+} from "./prerequisites.ts";
+import {
   pidExists,
   pidsInNamespace,
   procInfo,
@@ -29,7 +36,6 @@ import {
   signal,
   sleep,
   waitFor,
-  which,
 } from "./sys.ts";
 
 /** Options of {@link Testbed.create}. */
@@ -51,6 +57,13 @@ export interface TestbedOptions {
    * `fd00:198:18:<link>::<i>/64` on every link (no DAD), for the ucast6/mcast6 media.
    */
   ipv6?: boolean;
+  /**
+   * Give every node a copy of the installed Heartbeat's `/etc/ha.d` scripts and Heartbeat's
+   * directory tree, owned by `hacluster`/`haclient` (default true: needed to run the real
+   * Heartbeat). `false` (hb-only labs such as the demo): empty config and state dirs, nothing
+   * of the Debian package `heartbeat` needed.
+   */
+  heartbeatFiles?: boolean;
 }
 
 /** A running packet capture on a bridge (see {@link Testbed.capture}). */
@@ -65,22 +78,6 @@ export interface Capture {
 const PREFIX_LEN = 24;
 /** Host part of the client's address. */
 const CLIENT_HOST = 250;
-/** Tools the testbed itself runs (the daemons need more, see README). */
-const REQUIRED_TOOLS = [
-  "ip",
-  "unshare",
-  "nsenter",
-  "setpriv",
-  "nft",
-  "bash",
-  "mount",
-  "umount",
-  "hostname",
-  "cp",
-  "env",
-  "sysctl",
-];
-
 /**
  * The reaper: a child that holds the read end of a pipe from the test process. `destroy()`
  * writes `ok` and it exits; if the test process dies first (SIGKILL, or `deno test` exiting on
@@ -199,6 +196,12 @@ export class Testbed {
    */
   static async create(opts: TestbedOptions): Promise<Testbed> {
     checkPrerequisites();
+    if ((opts.heartbeatFiles ?? true) && inUserNamespace()) {
+      throw new Error(
+        "testbed: Heartbeat's files (owned by hacluster) cannot be made in a user namespace " +
+          "(only uid 0 is mapped): run as real root, or create with heartbeatFiles: false (hb only)",
+      );
+    }
     const prefix = opts.prefix ?? "hbtb";
     if (!/^[a-z][a-z0-9]{0,11}$/.test(prefix)) {
       throw new Error(`testbed: prefix must match [a-z][a-z0-9]{0,11}, got ${prefix}`);
@@ -248,6 +251,7 @@ export class Testbed {
         baseDir: `${baseDir}/${name}`,
         links,
         privateVarLog: opts.privateVarLog,
+        heartbeatFiles: opts.heartbeatFiles,
       });
     });
     const client = opts.client
@@ -399,6 +403,7 @@ export class Testbed {
     percent: number,
     direction: "in" | "out" | "both" = "both",
   ): Promise<void> {
+    requireTools("testbed", LOSS_TOOLS);
     const n = this.node(node);
     const iface = n.iface(link);
     const p = Math.round(percent);
@@ -427,6 +432,7 @@ export class Testbed {
 
   /** Removes the loss set by {@link Testbed.addLoss} on `link` of `node` (no-op when none). */
   async clearLoss(node: string | TestNode, link = 0): Promise<void> {
+    requireTools("testbed", LOSS_TOOLS);
     const n = this.node(node);
     const iface = n.iface(link);
     const listing = await run(["ip", "netns", "exec", n.netns, "nft", "list", "tables"]);
@@ -479,6 +485,7 @@ export class Testbed {
    * @param filter optional pcap filter expression, e.g. `udp port 694`
    */
   async capture(link: number, path: string, filter?: string): Promise<Capture> {
+    requireTools("testbed", CAPTURE_TOOLS);
     const errFile = `${path}.stderr`;
     const child = new Deno.Command("bash", {
       args: [
@@ -610,15 +617,12 @@ function tmpRoot(): string {
 
 function checkPrerequisites(): void {
   if (Deno.uid() !== 0) {
-    throw new Error(`testbed: must run as root (uid is ${Deno.uid()}); namespaces need it`);
-  }
-  const missing = REQUIRED_TOOLS.filter((t) => !which(t));
-  if (missing.length) {
     throw new Error(
-      `testbed: missing tools: ${missing.join(", ")} (apt packages: iproute2 util-linux mount ` +
-        `nftables bash hostname coreutils procps)`,
+      `testbed: must run as root (uid is ${Deno.uid()}), or as root of a user namespace ` +
+        `(userNamespaceCommand); namespaces need it`,
     );
   }
+  requireTools("testbed", LAB_TOOLS);
 }
 
 /** Kills every process in network namespace `ns` and deletes it. */

@@ -1,11 +1,11 @@
 /**
- * Paths of the real Heartbeat 3.0.6 installation and helpers that render its configuration
- * files (`ha.cf`, `authkeys`) for tests.
+ * Paths of the real Heartbeat 3.0.6 installation, the command that runs hb on a lab node, and
+ * helpers that render configuration files (`ha.cf`, `authkeys`).
  *
  * @module
  */
 
-import { V8_FLAGS } from "../../sys/self_exec.ts";
+import { isCompiled, V8_FLAGS } from "../sys/self_exec.ts";
 
 /** The real daemon (Debian package `heartbeat`). */
 export const REAL_HEARTBEAT = "/usr/libexec/heartbeat/heartbeat";
@@ -25,7 +25,8 @@ export const NODE_CONFIG_FILES = ["ha.cf", "authkeys", "haresources"];
  * Taken from the environment variable `HB_CMD` when set: either a JSON array of strings
  * (`["/usr/local/bin/hb"]`) or a whitespace-separated command line. Default:
  * `[<this deno>, "run", "-A", "--quiet", "--v8-flags=…", "<repo>/main.ts"]` (`--quiet`: Deno's
- * own diagnostics, such as a cold cache's downloads, stay out of the outputs tests compare).
+ * own diagnostics, such as a cold cache's downloads, stay out of the outputs tests compare); in a
+ * binary built by `deno compile`, the binary itself.
  */
 export function hbCommand(): string[] {
   const env = Deno.env.get("HB_CMD");
@@ -40,7 +41,9 @@ export function hbCommand(): string[] {
     }
     return t.split(/\s+/);
   }
-  const mainTs = new URL("../../main.ts", import.meta.url).pathname;
+  // a compiled hb (`heartbeat demo` of the installed package) runs its nodes with itself
+  if (isCompiled()) return [Deno.execPath()];
+  const mainTs = new URL("../main.ts", import.meta.url).pathname;
   // the same V8 flags as the compiled binary and every process hb starts itself
   return [Deno.execPath(), "run", "-A", "--quiet", `--v8-flags=${V8_FLAGS}`, mainTs];
 }

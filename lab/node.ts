@@ -13,7 +13,9 @@
  * ```
  *
  * The init script (pid 1 of the node, a bash that reaps orphans like an init) sets the host
- * name, makes all mounts private, hides `/run/netns`, bind-mounts the node's config dir over
+ * name, makes all mounts private, hides `/run/netns`, makes missing mount points inside the node
+ * only (an overlay over the parent: `/etc/ha.d` where Debian's `heartbeat` package is not
+ * installed), bind-mounts the node's config dir over
  * `/etc/ha.d`, its state dir over `/var/lib/heartbeat`, its run dir over `/run` and (by default)
  * its log dir over `/var/log`, then starts the daemon in the foreground as its only child and
  * exits with the daemon's exit status. When pid 1 exits, the kernel kills everything left in the
@@ -119,6 +121,8 @@ export interface NodeSpec {
   links: NodeLink[];
   /** Bind-mount the node's log dir over /var/log (default true). */
   privateVarLog?: boolean;
+  /** Copy the installed Heartbeat's scripts and directory tree (default true; see TestbedOptions). */
+  heartbeatFiles?: boolean;
 }
 
 /** Default PATH inside nodes (Heartbeat's scripts need the sbin directories). */
@@ -138,6 +142,19 @@ shift 7
 hostname "$host"
 mount --make-rprivate /
 umount -R -l /run/netns 2>/dev/null || true
+# A mount point the host lacks (no heartbeat package: no /etc/ha.d) is made in this node only:
+# an overlay over its parent, upper layer in the info dir; the host's tree is not touched.
+ensure_dir() {
+  [ -d "$1" ] && return 0
+  parent=$(dirname "$1")
+  ensure_dir "$parent"
+  layer="$info/overlay$(echo "$parent" | tr / _)"
+  mkdir -p "$layer/upper" "$layer/work"
+  mount -t overlay hb-lab-overlay -o "lowerdir=$parent,upperdir=$layer/upper,workdir=$layer/work" "$parent"
+  [ -d "$1" ] || mkdir "$1" # the upper layer keeps it from an earlier start
+}
+ensure_dir /etc/ha.d
+ensure_dir /var/lib/heartbeat
 mount --bind "$conf" /etc/ha.d
 mount --bind "$state" /var/lib/heartbeat
 mount --bind "$rundir" /run
@@ -187,6 +204,7 @@ export class TestNode {
   /** Internal bookkeeping files of the testbed for this node. */
   readonly infoDir: string;
   readonly #privateVarLog: boolean;
+  readonly #heartbeatFiles: boolean;
 
   #impl: Impl | undefined;
   #child: Deno.ChildProcess | undefined;
@@ -213,17 +231,23 @@ export class TestNode {
     this.infoDir = `${spec.baseDir}/testbed`;
     this.consoleLog = `${spec.baseDir}/console.log`;
     this.#privateVarLog = spec.privateVarLog ?? true;
+    this.#heartbeatFiles = spec.heartbeatFiles ?? true;
     this.#linkUp = spec.links.map(() => true);
   }
 
   /**
    * Creates the node's private directories: the config dir gets a copy of the installed
    * `/etc/ha.d` (harc, rc.d/, resource.d/, shellfuncs, …) without ha.cf, authkeys and
-   * haresources; the state dir gets the directory tree of the Debian package.
+   * haresources; the state dir gets the directory tree of the Debian package. Without
+   * `heartbeatFiles` both stay empty (a `resource.d/` only).
    */
   async prepare(): Promise<void> {
     for (const d of [this.confDir, this.stateDir, this.runDir, this.logDir, this.infoDir]) {
       await Deno.mkdir(d, { recursive: true });
+    }
+    if (!this.#heartbeatFiles) {
+      await Deno.mkdir(`${this.confDir}/resource.d`, { recursive: true });
+      return;
     }
     await copyTree(SYSTEM_HA_DIR, this.confDir, NODE_CONFIG_FILES);
     const hacluster = requireUser("hacluster");
@@ -712,8 +736,9 @@ export class TestNode {
   async #boot(): Promise<void> {
     // /run as after a reboot, with the Debian tmpfiles.d entries of heartbeat and resource-agents.
     await Deno.remove(this.runDir, { recursive: true }).catch(() => {});
-    const hacluster = requireUser("hacluster");
-    const haclient = requireGroup("haclient");
+    // hb-only labs may run where Heartbeat's users do not exist: root owns those dirs then
+    const hacluster = this.#heartbeatFiles ? requireUser("hacluster") : { uid: 0 };
+    const haclient = this.#heartbeatFiles ? requireGroup("haclient") : 0;
     await Deno.mkdir(this.runDir, { mode: 0o755 });
     await Deno.chmod(this.runDir, 0o755);
     await makeDirs(this.runDir, [

@@ -1,0 +1,71 @@
+/**
+ * The lab: clusters of real hb and/or Heartbeat 3.0.6 nodes on one machine, each node in its
+ * own network, UTS, mount and pid namespaces, joined by bridges, with link faults, packet loss,
+ * hard kills and freezes. `heartbeat demo`, `deno task bench`, `deno task chaos` and the
+ * integration tests all build their clusters with it. See `README.md` beside this file.
+ *
+ * Needs root, or root of a user namespace: {@link userNamespaceCommand} runs a command there
+ * where the kernel allows unprivileged user namespaces. {@link missingTools} and
+ * {@link missingToolsMessage} say which programs (and Debian packages) are missing.
+ *
+ * @example
+ * ```ts
+ * await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1 });
+ * for (const n of tb.nodes) {
+ *   await n.writeHaCf(haCf({ keepalive: "200ms", deadtime: 1, bcast: "eth0", node: ["node1", "node2"] }));
+ *   await n.writeAuthkeys(authkeys("crc"));
+ *   await n.writeHaresources("");
+ *   await n.start({ impl: "heartbeat" });
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type Capture,
+  cleanupStale,
+  processesInPidNamespace,
+  Testbed,
+  type TestbedOptions,
+  TestClient,
+} from "./cluster.ts";
+export { type ExecOptions, type Impl, type NodeLink, type StartOptions, TestNode } from "./node.ts";
+export {
+  authkeys,
+  haCf,
+  type HaCfValue,
+  hbCommand,
+  REAL_CL_STATUS,
+  REAL_HEARTBEAT,
+  REAL_SHARE_DIR,
+  SYSTEM_HA_DIR,
+} from "./heartbeat_files.ts";
+export { CommandError, run, type RunResult, waitFor } from "./sys.ts";
+export {
+  assertHealthy,
+  errorLines,
+  EXPECTED_ERRORS,
+  type HealthOptions,
+  healthProblems,
+  PACKET_LOSS,
+  PROCESS_CRASH,
+  WORKER_DEATH,
+} from "./health.ts";
+export {
+  aptInstall,
+  CAPTURE_TOOLS,
+  installCommand,
+  inUserNamespace,
+  LAB_TOOLS,
+  LOSS_TOOLS,
+  type MissingTool,
+  missingTools,
+  missingToolsMessage,
+  packagesOf,
+  requireTools,
+  type ToolTable,
+  userNamespaceCommand,
+  type UserNamespaceSupport,
+  userNamespaceSupport,
+} from "./prerequisites.ts";
