@@ -2135,6 +2135,9 @@ export class Ownership implements OwnershipLike {
     switch (result) {
       case "started": {
         this.#holding.add(key);
+        // (claimed again: a failed start of the same group in another run had dropped the
+        // claim, and our reports then hid a group we run: explore_failed_then_started.txt)
+        this.#claimed.add(key);
         // hb fix: a peer that announced this group while we were still starting it (it thawed
         // during our takeover, found by the chaos campaign, seed 2026) is checked now, not at
         // its next report: the duplicate is resolved as soon as we are quiet.
