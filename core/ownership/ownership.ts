@@ -1821,6 +1821,13 @@ export class Ownership implements OwnershipLike {
         }
         break;
       case Standby.ME:
+        // hb fix 35 (3+ nodes): a message of another exchange (a `done` of someone else's)
+        // changed the class we give up, and our own `done` then gave away another class
+        // (found by the simulator: explore_requester_class_kept.txt)
+        if (!fromMe && this.#multi() && info !== "other") {
+          ignored = true;
+          break;
+        }
         if (!fromMe) {
           this.#standbyClass = rtype;
           this.#standbyDeadline = this.#now + STANDBY_RESOURCE_TIMEOUT_MS;
