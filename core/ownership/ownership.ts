@@ -1717,6 +1717,17 @@ export class Ownership implements OwnershipLike {
     }
     const fromMe = from === this.#me;
 
+    // hb fix 36 (3+ nodes): a giver's `done` names its taker; a taker's `done` names the giver
+    // it answers (`hb_for`): each concerns those two nodes only
+    if (info === "done" && this.#multi()) {
+      const forGiver = msg.get("hb_for");
+      if (forGiver !== undefined && (fromMe || forGiver !== this.#me)) return;
+      if (!fromMe && msg.get("hb_taker") !== undefined) {
+        this.#takeNamed(from, msg);
+        return;
+      }
+    }
+
     // hb fix 4: repeated messages of an exchange are answered idempotently
     if (!fromMe && from === this.#standbyPeer) {
       if (info === "me" && this.#standby === Standby.OTHER && !this.#peerReleaseSeen) {
@@ -2046,8 +2057,66 @@ export class Ownership implements OwnershipLike {
         this.#held = this.#heldFromHolding();
         this.#sendHeld(this.#rstate === RState.STABLE);
       }
-      this.#sendStandby("done");
+      if (give && this.#multi() && this.#standbyPeer !== "") {
+        // hb fix 36 (3+ nodes): our `done` names the one node that takes what we released and
+        // lists it; every other answerer takes nothing (see #takeNamed)
+        this.#send([
+          ...this.#standbyFields("done"),
+          ["hb_taker", this.#standbyPeer],
+          ["hb_given", [...this.#givenKeys].join(" ")],
+        ]);
+      } else this.#sendStandby("done");
     }, { before: [this.#childLine(`${verb} ${className(act)} HA resources (standby).`)] });
+  }
+
+  /**
+   * hb fix 36 (3+ nodes): a giver's `done` names its taker (`hb_taker`) and what it released
+   * (`hb_given`). Every other node in standby had answered too and took a share chosen by
+   * its own view of who gave what; two takers with different views both took a group (a
+   * concurrent requester whose own request was refused still counted as giving: found by the
+   * simulator, core/sim/testdata/explore_named_taker.txt). The named taker takes the listed
+   * groups no bystander runs; the others only end their part of the exchange.
+   */
+  #takeNamed(from: string, msg: CoreMessage): void {
+    if (msg.get("hb_taker") !== this.#me) {
+      if (from === this.#standbyPeer && this.#standby === Standby.OTHER && !this.#acquiring) {
+        this.#log("info", `standby: ${from} gave its resources to ${msg.get("hb_taker")}.`);
+        this.#endExchange();
+        this.#sendHeld(this.#rstate === RState.STABLE);
+      }
+      return;
+    }
+    if (this.#shutdownInProgress || this.#rstate === RState.SHUTDOWN) return;
+    const keys = (msg.get("hb_given") ?? "").split(" ").filter((k) =>
+      k !== "" && this.#cfg.groups.some((g) => g.key === k) && !this.#holding.has(k) &&
+      !this.#claimed.has(k) && !this.#heldByBystander(k, new Set([from]))
+    );
+    this.#log("info", `standby: acquire [${keys.join(" ") || "none"}] from ${from}`);
+    const main = from === this.#standbyPeer && this.#standby === Standby.OTHER;
+    if (main) {
+      this.#otherTimeoutAt = Infinity;
+      this.#standby = Standby.DONE;
+      this.#acquiring = true;
+    }
+    this.#run("take", keys, "standby", {}, () => {
+      this.#log(
+        "info",
+        `HA resource acquisition from ${from} completed (standby).`,
+        "heartbeat-child",
+      );
+      for (const g of this.#cfg.groups) {
+        if (keys.includes(g.key) && this.#holding.has(g.key)) {
+          this.#held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
+        }
+      }
+      if (main && this.#standby === Standby.DONE) {
+        this.#acquiring = false;
+        this.#log("info", `Standby resource acquisition done [${className(this.#standbyClass)}].`);
+        this.#endExchange();
+      }
+      this.#send([...this.#standbyFields("done"), ["hb_for", from]]);
+      this.#sendHeld(this.#rstate === RState.STABLE);
+    }, { before: [this.#childLine("acquire HA resources (standby).")] });
   }
 
   /** Our class bits recomputed from the groups that run here. */
