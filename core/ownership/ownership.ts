@@ -2117,6 +2117,9 @@ export class Ownership implements OwnershipLike {
       this.#send([...this.#standbyFields("done"), ["hb_for", from]]);
       this.#sendHeld(this.#rstate === RState.STABLE);
     }, { before: [this.#childLine("acquire HA resources (standby).")] });
+    // the others learn at once that these run here now (an unstable report: no orphan sweep
+    // takes them while we start them, explore_named_taker_slow.txt)
+    if (keys.length > 0) this.#sendHeld(false);
   }
 
   /** Our class bits recomputed from the groups that run here. */
