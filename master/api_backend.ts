@@ -69,21 +69,30 @@ export class MasterApiBackend implements ApiBackend {
   readonly #core: () => HbCore;
   readonly #send: (msg: CoreMessage) => void;
   readonly #rsc: () => ApiResourceStatus;
+  readonly #status: (() => string) | undefined;
 
   /**
    * Creates the backend. `send` originates a message from this node (the
-   * runtime feeds it to the core); `resources` answers `rscstatus`.
+   * runtime feeds it to the core); `resources` answers `rscstatus`; `status` answers hb's
+   * `hbstatus` (master/status.ts).
    */
   constructor(
     cfg: ApiBackendConfig,
     core: () => HbCore,
     send: (msg: CoreMessage) => void,
     resources: () => ApiResourceStatus,
+    status?: () => string,
   ) {
     this.#cfg = cfg;
     this.#core = core;
     this.#send = send;
     this.#rsc = resources;
+    this.#status = status;
+  }
+
+  /** {@inheritDoc ApiBackend.hbStatus} */
+  hbStatus(): string {
+    return this.#status?.() ?? "{}";
   }
 
   /** {@inheritDoc ApiBackend.identity} */
