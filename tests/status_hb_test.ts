@@ -20,14 +20,7 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import { configure, REC_SCRIPT } from "./failover_harness.ts";
-import {
-  hbStatus,
-  nodeSummary,
-  owners,
-  statusJson,
-  waitNagios,
-  waitStatus,
-} from "./status_common.ts";
+import { hbStatus, nodeSummary, owners, waitNagios, waitStatus } from "./status_common.ts";
 import { Testbed, waitFor } from "./testbed/mod.ts";
 import { HB_VERSION } from "../master/version.ts";
 
