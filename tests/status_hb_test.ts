@@ -4,7 +4,7 @@
  * 1. `status --json` of both nodes validates against `cli/status_schema.json` and reports both
  *    nodes as hb with their version, the link with the age of its last packet, and the owner of
  *    every group (node1 `rec::g1` and `late::g3`, node2 `rec::g2`); `--nagios` gives 0; the
- *    text summary names them too.
+ *    text summary names them too; `--watch 0.5` redraws it in place until SIGINT.
  * 2. node1 (holder of g1 and g3) is hard-killed: node2 takes `rec::g1` over at once, while the
  *    start of `late::g3` takes a few seconds on node2 (its script sleeps, then fails): meanwhile
  *    `--nagios` gives 1 (peer dead); once the start failed nobody holds g3: 2 (CRITICAL). The
@@ -21,7 +21,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { configure, REC_SCRIPT } from "./failover_harness.ts";
 import { hbStatus, nodeSummary, owners, waitNagios, waitStatus } from "./status_common.ts";
-import { Testbed, waitFor } from "./testbed/mod.ts";
+import { hbCommand, Testbed, waitFor } from "./testbed/mod.ts";
 import { HB_VERSION } from "../master/version.ts";
 
 /** `late::<name>` on node2: the start sleeps 8 s, then fails. */
@@ -72,6 +72,16 @@ Deno.test("status: two hb nodes, hard kill of the active node, nagios 0 â†’ 1 â†
   for (const want of ["node2: active", "node1", "hb " + HB_VERSION, "rec::g1", "on node1"]) {
     assert(text.stdout.includes(want), `summary lacks ${want}:\n${text.stdout}`);
   }
+
+  // --watch redraws in place (cursor home, clear to the end) until SIGINT
+  const watch = await node2.exec(
+    ["timeout", "-s", "INT", "6", ...hbCommand(), "status", "--watch", "0.5"],
+    { timeoutMs: 30_000 },
+  );
+  const frames = watch.stdout.split("\x1b[H").length - 1;
+  assert(frames >= 2, `--watch drew ${frames} frame(s):\n${watch.stdout}\n${watch.stderr}`);
+  assert(watch.stdout.includes("heartbeat status --watch 0.5 s"), watch.stdout);
+  assert(watch.stdout.includes("node2: active"), watch.stdout);
 
   await tb.killHard("node1");
   // g1 started, g3 still starting (its script sleeps): peer dead, every group has a holder
