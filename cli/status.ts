@@ -15,7 +15,7 @@
 
 import { ApiClient } from "../api/client.ts";
 import { nodePaths } from "../master/paths.ts";
-import type { StatusDocument } from "../master/status.ts";
+import { HB_STATUS_PARAM, type StatusDocument } from "../master/status.ts";
 import { getegid, geteuid } from "../sys/libc.ts";
 
 /** Exit codes of `heartbeat status` (documented in --help and the README). */
@@ -75,12 +75,18 @@ export async function queryStatus(socket: string, timeoutMs: number): Promise<St
     if (!(await hb.signon(socket))) {
       return { ok: false, reason: `cannot sign on at ${socket}: ${hb.errmsg || "refused"}` };
     }
+    // the real Heartbeat logs an unknown request as an error: ask first whether it is hb
+    const schema = await hb.parameter(HB_STATUS_PARAM);
+    if (schema === undefined) {
+      await hb.signoff();
+      return { ok: false, reason: "the daemon does not answer hbstatus (the real Heartbeat?)" };
+    }
     const resp = await hb.call("hbstatus");
     await hb.signoff();
     if (resp === undefined) return { ok: false, reason: "the daemon closed the connection" };
     const text = resp.get("status");
     if (resp.get("result") !== "OK" || text === undefined) {
-      return { ok: false, reason: "the daemon does not answer hbstatus (not hb?)" };
+      return { ok: false, reason: "the daemon refused hbstatus" };
     }
     try {
       return { ok: true, doc: JSON.parse(text) as StatusDocument };
@@ -296,8 +302,8 @@ export async function statusMain(args: string[], opts: StatusOptions = {}): Prom
   if (mode === "watch") return await watch(socket, intervalS, timeoutMs);
   const r = await queryStatus(socket, timeoutMs);
   if (!r.ok) {
-    if (mode === "nagios") write(`HB UNKNOWN - no daemon: ${r.reason}\n`);
-    else console.error(`heartbeat status: no daemon: ${r.reason}`);
+    if (mode === "nagios") write(`HB UNKNOWN - ${r.reason}\n`);
+    else console.error(`heartbeat status: ${r.reason}`);
     return STATUS_EXIT.UNKNOWN;
   }
   switch (mode) {

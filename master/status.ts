@@ -22,6 +22,13 @@ import type { RuntimeObserver } from "./observe.ts";
 /** Version of the document's schema (`schema_version`); bumped on incompatible changes. */
 export const STATUS_SCHEMA_VERSION = 1;
 
+/**
+ * The `getparm` name hb answers with {@link STATUS_SCHEMA_VERSION} (no ha.cf directive has it;
+ * the real Heartbeat answers no value): `heartbeat status` asks it before `hbstatus`, a request
+ * the real daemon would log as an error.
+ */
+export const HB_STATUS_PARAM = "hb_status";
+
 /** State of a resource group as `heartbeat status` names it. */
 export type GroupState = "running" | "starting" | "stopping" | "failed" | "unowned";
 

@@ -5,7 +5,9 @@
  *    `status --json` validates against the schema and reports node1 as hb with its version,
  *    node2 as Heartbeat, the link, and the owner of every group (node2's groups from its own
  *    resource reports); `--nagios` 0. The real node logs nothing unusual about hb's extra
- *    heartbeat fields (`hbver`, `hbcfg`: it ignores them). node2 is hard-killed: node1 takes
+ *    heartbeat fields (`hbver`, `hbcfg`: it ignores them), nor about hb's `heartbeat status` run
+ *    against it (exit 3: the real daemon answers no `hb_status` parameter, so the client never
+ *    sends it the `hbstatus` request it would log as an error). node2 is hard-killed: node1 takes
  *    g2 over and shows the failover with its timeline; `--nagios` 1 (peer dead) while the
  *    start of `late::g3` runs, 2 once it failed (nobody holds g3).
  * 2. hb node1, hb node2 and real node3, node2 with another `warntime` (timing drift): both hb
@@ -74,6 +76,10 @@ Deno.test("status: hb + real Heartbeat, hard kill of the real node, nagios 0 →
   console.log(`  ${await waitNagios(node1, 0)}`);
   const text = await hbStatus(node1, []);
   assert(/node2\s+normal\s+active\s+Heartbeat/.test(text.stdout), text.stdout);
+  // hb's request against the real daemon: refused, hb's client says UNKNOWN (3)
+  const onReal = await hbStatus(node2, ["--nagios"]);
+  assertEquals(onReal.code, 3, `${onReal.stdout}${onReal.stderr}`);
+  console.log(`  against the real daemon: ${onReal.stdout.trim()}`);
   await assertRealNodeQuiet(node2);
 
   await tb.killHard("node2");
