@@ -186,10 +186,13 @@ export function formatText(doc: StatusDocument): string[] {
       out.push(`    +${f.fence_done_after_ms} ms  fenced (${f.fence_result})`);
     }
     for (const g of f.groups) {
+      const total = f.silence_ms !== null && g.done_after_ms !== null
+        ? `, ${f.silence_ms + g.done_after_ms} ms since its last heartbeat`
+        : "";
       out.push(
         g.done_after_ms === null
           ? `    +${g.take_started_after_ms} ms  ${g.group} starting`
-          : `    +${g.done_after_ms} ms  ${g.group} ${g.result} (take began +${g.take_started_after_ms} ms)`,
+          : `    +${g.done_after_ms} ms  ${g.group} ${g.result} (take began +${g.take_started_after_ms} ms${total})`,
       );
     }
     if (f.completed_after_ms !== null) out.push(`    failover took ${f.completed_after_ms} ms`);

@@ -8,8 +8,9 @@
  * 2. node1 (holder of g1 and g3) is hard-killed: node2 takes `rec::g1` over at once, while the
  *    start of `late::g3` takes a few seconds on node2 (its script sleeps, then fails): meanwhile
  *    `--nagios` gives 1 (peer dead); once the start failed nobody holds g3: 2 (CRITICAL). The
- *    JSON shows the failover with its timeline (silence, dead declared, each group's start and
- *    result, the total).
+ *    JSON shows the failover with its timeline (silence, dead declared, fenced by the `null`
+ *    STONITH device, each group's start and result, the total), which adds up to the ms of the
+ *    takeover's log line.
  * 3. Drift: two hb nodes with different haresources both log the mismatch once at WARN naming
  *    the part and the node; `status` shows it on both, `--nagios` warns.
  *
@@ -40,6 +41,7 @@ Deno.test("status: two hb nodes, hard kill of the active node, nagios 0 â†’ 1 â†
   await configure(tb, {
     autoFailback: "on",
     haresources: "node1 rec::g1\nnode1 late::g3\nnode2 rec::g2\n",
+    extra: { stonith_host: "* null node1 node2" },
   });
   const node1 = tb.node("node1"), node2 = tb.node("node2");
   await node1.writeResourceScript("late", REC_SCRIPT);
@@ -103,7 +105,10 @@ Deno.test("status: two hb nodes, hard kill of the active node, nagios 0 â†’ 1 â†
   const f = d.failovers[0];
   assertEquals(f.node, "node1");
   assert(f.silence_ms !== null && f.silence_ms >= 400, `silence ${f.silence_ms}`);
-  assertEquals(f.fence_done_after_ms, null);
+  // fenced (the null device) before anything was started
+  assertEquals(f.fence_result, "OK");
+  assert(f.fence_done_after_ms !== null && f.fence_done_after_ms >= 0, JSON.stringify(f));
+  for (const g of f.groups) assert(g.take_started_after_ms >= f.fence_done_after_ms);
   assertEquals(f.groups.map((g) => `${g.group}:${g.result}`).sort(), [
     "late::g3:start-failed",
     "rec::g1:started",
@@ -113,6 +118,13 @@ Deno.test("status: two hb nodes, hard kill of the active node, nagios 0 â†’ 1 â†
   assertEquals(f.completed_after_ms, Math.max(...f.groups.map((g) => g.done_after_ms!)));
   assert(Math.abs(f.dead_at_ms - Date.now()) < 120_000, `dead_at_ms ${f.dead_at_ms}`);
   console.log(`  timeline: ${JSON.stringify(f)}`);
+  // the breakdown adds up to what the takeover's log line reports
+  const g1 = f.groups.find((g) => g.group === "rec::g1")!;
+  const logged = /Takeover of group rec::g1 from node1 complete: (\d+) ms since its last heartbeat/
+    .exec(await node2.readLog());
+  assert(logged, "no takeover line in node2's log");
+  const sum = f.silence_ms! + g1.done_after_ms!;
+  assert(Math.abs(Number(logged[1]) - sum) <= 2, `log ${logged[1]} ms, timeline ${sum} ms`);
   const summary = await hbStatus(node2, []);
   assert(summary.stdout.includes("node1 declared dead"), summary.stdout);
   assert(summary.stdout.includes("late::g3 start-failed"), summary.stdout);
