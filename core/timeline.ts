@@ -18,7 +18,7 @@ import type { NodeCoreAction, NodeCoreEvent } from "./node_core.ts";
 export interface TimelineGroup {
   /** Group key. */
   readonly group: string;
-  /** ms after the declaration of death the take began. */
+  /** ms after the declaration of death the group's scripts began (else the take's start). */
   readonly takeStartedAfterMs: number;
   /** ms after the declaration of death it reported back (undefined: still running). */
   readonly doneAfterMs?: number;
@@ -130,6 +130,18 @@ export class FailoverTimeline {
         default:
           break;
       }
+    }
+  }
+
+  /**
+   * The scripts of group `key` of take `id` begin now (the runner takes a run's groups one
+   * after the other): its `takeStartedAfterMs` is this moment rather than the run's start.
+   */
+  groupBegin(id: number, key: string, now: number): void {
+    for (const f of this.#list) {
+      if (!f.runs.get(id)?.has(key)) continue;
+      const g = f.groups.find((x) => x.group === key && x.done === undefined);
+      if (g !== undefined) g.started = now;
     }
   }
 

@@ -23,6 +23,7 @@ Deno.test("timeline: dead declared, fenced, each group started, heard again", ()
     { type: "run", id: 7, op: "take", keys: ["a", "b"], reason: "mach_down", env: {} },
   ]);
   t.step({ type: "group-result", now: 950, wallClock: 0, id: 7, key: "a", result: "started" }, []);
+  t.groupBegin(7, "b", 960);
   assertEquals(t.list()[0].completedAfterMs, undefined);
   t.step(
     { type: "group-result", now: 1100, wallClock: 0, id: 7, key: "b", result: "start-failed" },
@@ -39,7 +40,7 @@ Deno.test("timeline: dead declared, fenced, each group started, heard again", ()
     fenceResult: "OK",
     groups: [
       { group: "a", takeStartedAfterMs: 200, doneAfterMs: 250, result: "started" },
-      { group: "b", takeStartedAfterMs: 200, doneAfterMs: 400, result: "start-failed" },
+      { group: "b", takeStartedAfterMs: 260, doneAfterMs: 400, result: "start-failed" },
     ],
     completedAfterMs: 400,
     heardAgainAfterMs: 4300,

@@ -166,6 +166,7 @@ export class MasterRuntime {
           debug: (text) => debugRaw(text),
         },
         logLine: (l) => this.#logLine(l),
+        onBegin: (id, key) => this.#status.groupBegin(id, key),
         onResult: (r) => {
           if (this.#failed) {
             if (r.result === "stop-failed") {

@@ -217,6 +217,11 @@ export class StatusCollector implements RuntimeObserver {
     }
   }
 
+  /** The resource runner begins the scripts of group `key` of run `id` (master/resource_runner.ts). */
+  groupBegin(id: number, key: string): void {
+    this.#timeline.groupBegin(id, key, this.#now());
+  }
+
   /** The failovers recorded, newest first. */
   failovers(): FailoverRecord[] {
     return this.#timeline.list();

@@ -113,6 +113,11 @@ Deno.test("status: two hb nodes, hard kill of the active node, nagios 0 â†’ 1 â†
     "late::g3:start-failed",
     "rec::g1:started",
   ]);
+  // the runner takes one group after the other: the second began when the first was done
+  const [first, second] = [...f.groups].sort((a, b) =>
+    a.take_started_after_ms - b.take_started_after_ms
+  );
+  assert(second.take_started_after_ms >= first.done_after_ms!, JSON.stringify(f));
   const g3 = f.groups.find((g) => g.group === "late::g3")!;
   assert(g3.done_after_ms! - g3.take_started_after_ms >= 7000, JSON.stringify(f));
   assertEquals(f.completed_after_ms, Math.max(...f.groups.map((g) => g.done_after_ms!)));
