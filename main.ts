@@ -29,6 +29,10 @@ export const PERSONALITIES: Readonly<Record<string, Personality>> = {
     load: () => import("./cli/check.ts").then((m) => m.checkMain),
     help: "validate a configuration directory (default /etc/ha.d)",
   },
+  status: {
+    load: () => import("./cli/status.ts").then((m) => m.statusMain),
+    help: "the running daemon's state: summary, --json, --watch, --nagios",
+  },
   export: {
     load: () => import("./cli/export.ts").then((m) => m.exportMain),
     help: "print a Pacemaker CIB for the haresources groups (export pacemaker [DIR])",

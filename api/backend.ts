@@ -101,4 +101,10 @@ export interface ApiBackend {
    * (`t=query-cstatus`, `dest=<node>`, `cn`, `from_id`).
    */
   sendCluster(msg: Message, dest?: string): void;
+  /**
+   * hb's own request `hbstatus` (`heartbeat status`, cli/status.ts): the status document as
+   * JSON (master/status.ts). Absent: the request is refused like any unknown one. Real
+   * Heartbeat clients never send it.
+   */
+  hbStatus?(): string;
 }

@@ -549,6 +549,12 @@ export class ApiProtocol {
         if (name !== undefined) resp.set("queryname", name);
         return "ok";
       }
+      case "hbstatus": {
+        // hb only (`heartbeat status`): the status document as one JSON field
+        if (this.#backend.hbStatus === undefined) return {};
+        resp.set("status", this.#backend.hbStatus());
+        return "ok";
+      }
       case "set_sendqlen": {
         const s = msg.get("sendqlen");
         const n = s === undefined ? undefined : scanLong(s);

@@ -124,6 +124,8 @@ export class HbCore implements CoreLike {
   #loadavg = "n/a";
   /** Earliest node/link timeout, valid between events (computed at the end of each). */
   #timeoutAt = Infinity;
+  /** Extra fields of our status messages ({@link CoreConfig.statusFields}). */
+  #statusFields: readonly (readonly [string, string])[];
 
   /** Creates the core for one node. */
   constructor(cfg: CoreConfig) {
@@ -143,6 +145,12 @@ export class HbCore implements CoreLike {
       trigger: () => randomInt(this.#random, 0, ACK_DIVISOR - 1),
     });
     this.#ttl = String(cfg.hopfudge + this.#m.all.length);
+    this.#statusFields = cfg.statusFields ?? [];
+  }
+
+  /** Replaces the extra fields of our status messages (from the next one on). */
+  setStatusFields(fields: readonly (readonly [string, string])[]): void {
+    this.#statusFields = fields;
   }
 
   // ---------------------------------------------------------------- queries
@@ -440,6 +448,7 @@ export class HbCore implements CoreLike {
       dt: this.#advertisedDt().toString(16),
     });
     if (this.#flowControl) msg.set("protocol", "1");
+    for (const [k, v] of this.#statusFields) msg.set(k, v);
     this.#sendOwn(msg);
   }
 

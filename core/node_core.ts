@@ -29,6 +29,13 @@
  */
 
 import { HbCore } from "./core.ts";
+import {
+  type ConfigDigest,
+  encodeDigest,
+  HB_CONFIG_FIELD,
+  HB_VERSION_FIELD,
+  PeerTracker,
+} from "./drift.ts";
 import type { CoreMessage } from "./message.ts";
 import { Ownership } from "./ownership/ownership.ts";
 import type {
@@ -89,7 +96,17 @@ export type NodeCoreEvent =
     standby?: "local" | "foreign";
   }
   | { type: "fenced"; now: number; wallClock: number; node: string; result: FenceResult }
-  | { type: "shutdown-request"; now: number; wallClock: number; restart?: boolean };
+  | { type: "shutdown-request"; now: number; wallClock: number; restart?: boolean }
+  /** Our configuration digests changed (authkeys reread): announced and compared again. */
+  | { type: "config-digest"; now: number; wallClock: number; digest: ConfigDigest };
+
+/** hb's identity in its heartbeats (core/drift.ts). */
+export interface HbIdentity {
+  /** hb's version (`hbver`). */
+  version: string;
+  /** Our configuration digests (`hbcfg`); undefined: not announced, not compared. */
+  digest?: ConfigDigest;
+}
 
 /** Actions the resource side adds to {@link CoreAction}. */
 export type NodeCoreAction =
@@ -129,9 +146,20 @@ export class NodeCore {
   #commUp = false;
   #beforeCommUp: OwnershipEvent[] = [];
 
-  /** Creates the core; without `resources` it is membership only (`heartbeat -M`). */
-  constructor(cfg: CoreConfig, resources?: ResourceConfig) {
-    this.#hb = new HbCore(cfg);
+  /** Implementations and configuration drift of the peers (undefined without `identity`). */
+  readonly #peers: PeerTracker | undefined;
+  readonly #identity: HbIdentity | undefined;
+
+  /**
+   * Creates the core; without `resources` it is membership only (`heartbeat -M`). With
+   * `identity`, our heartbeats carry hb's fields and the peers' are compared (core/drift.ts).
+   */
+  constructor(cfg: CoreConfig, resources?: ResourceConfig, identity?: HbIdentity) {
+    this.#identity = identity;
+    this.#peers = identity ? new PeerTracker(identity.digest) : undefined;
+    this.#hb = new HbCore(
+      identity ? { ...cfg, statusFields: statusFields(identity.version, identity.digest) } : cfg,
+    );
     this.#deadtimeMs = cfg.deadtimeMs;
     this.#self = cfg.nodeName;
     this.#normal = new Set(cfg.nodes);
@@ -153,6 +181,11 @@ export class NodeCore {
   /** The membership core (status queries). */
   get membership(): HbCore {
     return this.#hb;
+  }
+
+  /** Implementations and configuration drift of the peers (undefined: not followed). */
+  get peers(): PeerTracker | undefined {
+    return this.#peers;
   }
 
   /** The ownership protocol, when resources are managed. */
@@ -196,6 +229,12 @@ export class NodeCore {
           this.#toOwnership({ type: "shutdown-request", now: ev.now, restart: ev.restart });
         } else this.#out.push({ type: "shutdown-complete", restart: ev.restart ?? false });
         break;
+      case "config-digest":
+        if (this.#identity && this.#peers) {
+          this.#hb.setStatusFields(statusFields(this.#identity.version, ev.digest));
+          for (const l of this.#peers.setOwn(ev.digest)) this.#out.push({ type: "log", ...l });
+        }
+        break;
       default:
         this.#fromMembership(this.#hb.handle(ev));
         if (ev.type === "tick") this.#toOwnership({ type: "tick", now: ev.now });
@@ -237,6 +276,17 @@ export class NodeCore {
   #fromMembership(actions: CoreAction[]): void {
     for (const a of actions) {
       this.#out.push(a);
+      if (
+        this.#peers && a.type === "deliver" && a.from !== this.#self && this.#normal.has(a.from) &&
+        a.msg.type.toLowerCase() === "status"
+      ) {
+        const logs = this.#peers.status(
+          a.from,
+          a.msg.get(HB_VERSION_FIELD),
+          a.msg.get(HB_CONFIG_FIELD),
+        );
+        for (const l of logs) this.#out.push({ type: "log", ...l });
+      }
       if (!this.#own) continue;
       switch (a.type) {
         case "comm-up": {
@@ -354,4 +404,14 @@ export class NodeCore {
       }
     }
   }
+}
+
+/** The extra fields of our heartbeats. */
+function statusFields(
+  version: string,
+  digest: ConfigDigest | undefined,
+): (readonly [string, string])[] {
+  const f: (readonly [string, string])[] = [[HB_VERSION_FIELD, version]];
+  if (digest) f.push([HB_CONFIG_FIELD, encodeDigest(digest)]);
+  return f;
 }

@@ -73,6 +73,11 @@ export interface CoreConfig {
    * Default: {@link CoreConfig.random}.
    */
   lossRandom?: Random;
+  /**
+   * Extra fields of our status messages (hb's `hbver`/`hbcfg`, core/drift.ts), appended after
+   * Heartbeat's own. Default: none.
+   */
+  statusFields?: readonly (readonly [string, string])[];
 }
 
 /** Where a received message came from. */

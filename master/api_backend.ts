@@ -21,6 +21,7 @@ import type {
 import type { Message } from "../wire/message.ts";
 import { toCore, toWire } from "./wire_bridge.ts";
 import { HEARTBEAT_VERSION_LINE } from "./version.ts";
+import { HB_STATUS_PARAM, STATUS_SCHEMA_VERSION } from "./status.ts";
 
 /** What the backend needs besides the core. */
 export interface ApiBackendConfig {
@@ -69,21 +70,30 @@ export class MasterApiBackend implements ApiBackend {
   readonly #core: () => HbCore;
   readonly #send: (msg: CoreMessage) => void;
   readonly #rsc: () => ApiResourceStatus;
+  readonly #status: (() => string) | undefined;
 
   /**
    * Creates the backend. `send` originates a message from this node (the
-   * runtime feeds it to the core); `resources` answers `rscstatus`.
+   * runtime feeds it to the core); `resources` answers `rscstatus`; `status` answers hb's
+   * `hbstatus` (master/status.ts).
    */
   constructor(
     cfg: ApiBackendConfig,
     core: () => HbCore,
     send: (msg: CoreMessage) => void,
     resources: () => ApiResourceStatus,
+    status?: () => string,
   ) {
     this.#cfg = cfg;
     this.#core = core;
     this.#send = send;
     this.#rsc = resources;
+    this.#status = status;
+  }
+
+  /** {@inheritDoc ApiBackend.hbStatus} */
+  hbStatus(): string {
+    return this.#status?.() ?? "{}";
   }
 
   /** {@inheritDoc ApiBackend.identity} */
@@ -135,8 +145,17 @@ export class MasterApiBackend implements ApiBackend {
     }));
   }
 
-  /** {@inheritDoc ApiBackend.parameter} */
+  /**
+   * {@inheritDoc ApiBackend.parameter}
+   *
+   * hb adds one parameter no ha.cf directive has, `hb_status` (the schema version of
+   * `hbstatus`): `heartbeat status` asks it first, so it never sends the real Heartbeat a request
+   * that daemon logs as an error (the real one answers no value).
+   */
   parameter(name: string): string | undefined {
+    if (name === HB_STATUS_PARAM && this.#status !== undefined) {
+      return String(STATUS_SCHEMA_VERSION);
+    }
     return this.#cfg.params.get(name);
   }
 

@@ -22,6 +22,7 @@ import type { HbCore } from "../core/core.ts";
 import type { NodeCoreAction, NodeCoreEvent } from "../core/node_core.ts";
 import type { NodeStatus, Priority } from "../core/types.ts";
 import type { ListenAddress } from "../config/hb_cf.ts";
+import { DRIFT_PARTS, type PeerTracker } from "../core/drift.ts";
 import type { RuntimeObserver } from "./observe.ts";
 import { PROM_CONTENT_TYPE, PromWriter } from "./prom_text.ts";
 
@@ -35,6 +36,8 @@ export interface MetricsSource {
   readonly dropped: Record<string, number>;
   /** The API server, if any. */
   readonly api?: { readonly connectionCount: number } | undefined;
+  /** Peers' implementations and configuration drift (core/drift.ts), when followed. */
+  readonly nodeCore?: { readonly peers?: PeerTracker | undefined };
 }
 
 /** Static facts for {@link MasterMetrics}. */
@@ -255,6 +258,30 @@ export class MasterMetrics implements RuntimeObserver {
     if (held !== undefined) {
       w.family("hb_group_owned", "gauge", "1 when this node holds the resource group.");
       for (const g of cfg.groups) w.sample(held.holding.includes(g) ? 1 : 0, { group: g });
+    }
+    const peers = src?.nodeCore?.peers;
+    if (peers !== undefined) {
+      w.family(
+        "hb_peer_hb",
+        "gauge",
+        "1 when the peer runs hb (its heartbeats carry hbver), 0 for Heartbeat.",
+      );
+      for (const [n, p] of peers.peers()) {
+        if (p.implementation !== "unknown") {
+          w.sample(p.implementation === "hb" ? 1 : 0, { node: n });
+        }
+      }
+      w.family(
+        "hb_config_drift",
+        "gauge",
+        "1 when the hb peer's digest of this part of the configuration differs from ours.",
+      );
+      for (const [n, p] of peers.peers()) {
+        if (p.implementation !== "hb" || p.digest === undefined) continue;
+        for (const part of Object.values(DRIFT_PARTS)) {
+          w.sample(p.drift.includes(part) ? 1 : 0, { node: n, part });
+        }
+      }
     }
     w.family("hb_api_clients", "gauge", "Connected client API connections.")
       .sample(src?.api?.connectionCount ?? 0);

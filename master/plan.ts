@@ -6,6 +6,8 @@
  * @module
  */
 
+import { configDigest } from "./config_digest.ts";
+import { HB_VERSION } from "./version.ts";
 import { loadConfig, type LoadedConfig, type LoadResult } from "../config/load.ts";
 import { formatVerbose as configVerbose } from "../config/load.ts";
 import { formatDefaults as configDefaults } from "../config/defaults.ts";
@@ -295,6 +297,7 @@ export function toRuntimePlan(cfg: StartConfig, id: StartIdentity): RuntimePlan 
     stonith: cfg.loaded?.ha.stonith,
     watchdog: cfg.loaded?.ha.watchdog,
     realtime: realtimeConfig(cfg),
+    identity: { version: HB_VERSION, digest: configDigest(cfg) },
   };
 }
 

@@ -55,6 +55,7 @@ export class ResourceRunner {
   readonly #groups: Map<string, RmGroup>;
   readonly #logLine: (line: LogLine) => void;
   readonly #onResult: (r: GroupResult) => void;
+  readonly #onBegin: ((id: number, key: string) => void) | undefined;
   #chain: Promise<void> = Promise.resolve();
   #pending = 0;
 
@@ -64,6 +65,8 @@ export class ResourceRunner {
     logger: ScriptLogger;
     logLine: (line: LogLine) => void;
     onResult: (r: GroupResult) => void;
+    /** Called when the scripts of one group of a run begin (observers: failover timelines). */
+    onBegin?: (id: number, key: string) => void;
     env: Record<string, string>;
     resourceDir?: string;
   }) {
@@ -77,6 +80,7 @@ export class ResourceRunner {
     });
     this.#logLine = opts.logLine;
     this.#onResult = opts.onResult;
+    this.#onBegin = opts.onBegin;
   }
 
   /** Whether a run is in progress or queued. */
@@ -111,6 +115,7 @@ export class ResourceRunner {
         });
         continue;
       }
+      this.#onBegin?.(req.id, key);
       try {
         if (req.op === "announce") {
           await this.#rm.announceGroup(group, req.env);

@@ -12,12 +12,16 @@
 import type { HbCore } from "../core/core.ts";
 import type { CoreConfig, Origin, Priority } from "../core/types.ts";
 import {
+  type HbIdentity,
   NodeCore,
   type NodeCoreAction,
   type NodeCoreEvent,
   type ResourceConfig,
 } from "../core/node_core.ts";
 import { ResourceRunner } from "./resource_runner.ts";
+import { authkeysDigest } from "./config_digest.ts";
+import { StatusCollector } from "./status.ts";
+import { HB_VERSION, HEARTBEAT_VERSION } from "./version.ts";
 import type { ResourceGroup as RmGroup } from "../resources/types.ts";
 import type { LogLine } from "../core/ownership/types.ts";
 import { Fencer } from "../stonith/fencer.ts";
@@ -66,6 +70,8 @@ export interface RuntimePlan {
   clients?: readonly RespawnClient[];
   /** The client API socket and what its backend needs (no API when absent). */
   api?: { socket: string; backend: ApiBackendConfig };
+  /** hb's fields in our heartbeats and the peers' comparison (core/drift.ts). */
+  identity?: HbIdentity;
   /** haresources management (absent with `-M`). */
   resources?: ResourceConfig & { rmGroups: RmGroup[]; resourceDir: string };
   /** The STONITH device, if one applies to this node. */
@@ -131,12 +137,25 @@ export class MasterRuntime {
   #resolveDone!: (code: number) => void;
   /** Read-only observers of every core step (master/observe.ts). */
   readonly #observers: RuntimeObserver[] = [];
+  /** What `heartbeat status` shows (master/status.ts). */
+  readonly #status: StatusCollector;
 
   /** Prepares the runtime (nothing starts until {@link start}). */
   constructor(plan: RuntimePlan, log: RuntimeLog) {
     this.#plan = plan;
     this.#log = log;
-    this.#core = new NodeCore(plan.core, plan.resources);
+    this.#core = new NodeCore(plan.core, plan.resources, plan.identity);
+    this.#status = new StatusCollector({
+      nodeName: plan.core.nodeName,
+      links: plan.core.links,
+      pingNodes: plan.core.pingNodes,
+      nodeOrder: plan.api?.backend.nodeOrder ?? [],
+      groups: plan.resources?.groups ?? [],
+      version: HB_VERSION,
+      heartbeatVersion: HEARTBEAT_VERSION,
+    });
+    this.#status.attach(this.#core);
+    this.#observers.push(this.#status);
     if (plan.resources) {
       this.#runner = new ResourceRunner({
         groups: plan.resources.rmGroups,
@@ -147,6 +166,7 @@ export class MasterRuntime {
           debug: (text) => debugRaw(text),
         },
         logLine: (l) => this.#logLine(l),
+        onBegin: (id, key) => this.#status.groupBegin(id, key),
         onResult: (r) => {
           if (this.#failed) {
             if (r.result === "stop-failed") {
@@ -199,6 +219,7 @@ export class MasterRuntime {
         () => this.#core.membership,
         (msg) => this.originate(msg),
         () => this.resourceStatus(),
+        () => JSON.stringify(this.#status.document()),
       );
       this.#api = new ApiServer({
         path: plan.api.socket,
@@ -253,9 +274,31 @@ export class MasterRuntime {
     return this.#done;
   }
 
-  /** Replaces the authentication keys (authkeys reread on SIGHUP, config-and-cli §4.3). */
+  /**
+   * Replaces the authentication keys (authkeys reread on SIGHUP, config-and-cli §4.3); the
+   * authkeys digest of our heartbeats follows (core/drift.ts).
+   */
   setKeys(keys: AuthKeys): void {
     this.#codec.setKeys(keys);
+    const own = this.#core.peers?.own;
+    if (own !== undefined) {
+      this.#feed({
+        type: "config-digest",
+        now: performance.now(),
+        wallClock: Date.now(),
+        digest: { ...own, authkeys: authkeysDigest(keys) },
+      });
+    }
+  }
+
+  /** What `heartbeat status` shows (master/status.ts). */
+  get status(): StatusCollector {
+    return this.#status;
+  }
+
+  /** The whole core (read-only use: status queries). */
+  get nodeCore(): NodeCore {
+    return this.#core;
   }
 
   /**

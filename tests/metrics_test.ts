@@ -77,6 +77,11 @@ Deno.test("metrics: scrape, hard-kill the peer, scrape again", async () => {
   assertEquals(b.get("hb_failovers_total"), 0);
   const takeoversBefore = b.get('hb_takeovers_total{reason="mach_down"}') ?? 0;
   assert([...b.keys()].some((k) => k.startsWith("hb_build_info{")));
+  // the peer runs hb, with the same configuration
+  assertEquals(b.get('hb_peer_hb{node="node2"}'), 1);
+  for (const part of ["haresources", "authkeys", "timing"]) {
+    assertEquals(b.get(`hb_config_drift{node="node2",part="${part}"}`), 0, part);
+  }
 
   const killedAt = performance.now();
   await tb.killHard("node2");

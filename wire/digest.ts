@@ -87,3 +87,8 @@ export function digestToken(
       return hmacHex(method, secret, data);
   }
 }
+
+/** SHA-256 of the UTF-8 bytes of `text`, as 64 lowercase hex characters. */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(encoder.encode(text)).digest("hex");
+}

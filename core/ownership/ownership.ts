@@ -318,6 +318,19 @@ export class Ownership implements OwnershipLike {
     return this.#cfg.groups.map((g) => g.key).filter((k) => this.#holding.has(k));
   }
 
+  /**
+   * Groups peer `node` last reported running (its exact `hb_held` list, else the groups of its
+   * `rsc_hold` class); undefined before its first report. Read by `heartbeat status`.
+   */
+  peerHolding(node: string): string[] | undefined {
+    const p = this.#peers.get(node);
+    if (p === undefined) return undefined;
+    if (p.heldKeys !== undefined) {
+      return this.#cfg.groups.map((g) => g.key).filter((k) => p.heldKeys!.has(k));
+    }
+    return p.held === undefined ? undefined : keysOfClass(this.#cfg.groups, node, p.held);
+  }
+
   /** `cl_status rscstatus` (behavior.md §6.2). */
   rscstatus(): RscStatus {
     if (!this.#nice) return this.#childCount() > 0 ? "transition" : "none";

@@ -1,0 +1,82 @@
+/**
+ * Helpers of the `heartbeat status` acceptance tests (`tests/status_*_test.ts`): run
+ * `heartbeat status` inside a testbed node, parse and validate its JSON against
+ * `cli/status_schema.json`, wait for a condition on it.
+ *
+ * @module
+ */
+
+import { assertEquals, fail } from "./assert.ts";
+import { type Schema, statusSchema, validate } from "./json_schema.ts";
+import { hbCommand, type TestNode, waitFor } from "./testbed/mod.ts";
+import type { StatusDocument } from "../master/status.ts";
+
+let schema: Schema | undefined;
+
+/** Runs `heartbeat status ARGS` inside `node`: exit code and output. */
+export async function hbStatus(
+  node: TestNode,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await node.exec([...hbCommand(), "status", ...args], { timeoutMs: 30_000 });
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `heartbeat status --json` of `node`, validated against the schema (fails otherwise). */
+export async function statusJson(node: TestNode): Promise<StatusDocument> {
+  const r = await hbStatus(node, ["--json"]);
+  assertEquals(r.code, 0, `heartbeat status --json on ${node.name}: ${r.stderr}`);
+  const doc = JSON.parse(r.stdout) as StatusDocument;
+  schema ??= await statusSchema();
+  const errors = validate(schema, doc);
+  if (errors.length > 0) {
+    fail(`status of ${node.name} does not match the schema:\n${errors.join("\n")}\n${r.stdout}`);
+  }
+  return doc;
+}
+
+/** Waits until `pred` holds on the status of `node`; returns that document. */
+export async function waitStatus(
+  node: TestNode,
+  what: string,
+  pred: (d: StatusDocument) => boolean,
+  timeoutMs = 30_000,
+): Promise<StatusDocument> {
+  let last: StatusDocument | undefined;
+  try {
+    return await waitFor(what, async () => {
+      last = await statusJson(node).catch(() => undefined);
+      return last !== undefined && pred(last) ? last : undefined;
+    }, { timeoutMs, intervalMs: 200 });
+  } catch (e) {
+    throw new Error(`${e}\nlast status of ${node.name}:\n${JSON.stringify(last, null, 2)}`);
+  }
+}
+
+/** Waits until `heartbeat status --nagios` on `node` exits with `code`; returns its line. */
+export async function waitNagios(
+  node: TestNode,
+  code: number,
+  timeoutMs = 30_000,
+): Promise<string> {
+  let last = "";
+  try {
+    return await waitFor(`nagios ${code} on ${node.name}`, async () => {
+      const r = await hbStatus(node, ["--nagios"]);
+      last = `exit ${r.code}: ${r.stdout}${r.stderr}`;
+      return r.code === code ? r.stdout.trim() : undefined;
+    }, { timeoutMs, intervalMs: 200 });
+  } catch (e) {
+    throw new Error(`${e}\nlast: ${last}`);
+  }
+}
+
+/** Owner of each group, as `group=owner` strings (`-` for none). */
+export function owners(d: StatusDocument): string[] {
+  return d.groups.map((g) => `${g.group}=${g.owner ?? "-"}/${g.state}`);
+}
+
+/** Name, status and implementation of each node. */
+export function nodeSummary(d: StatusDocument): string[] {
+  return d.nodes.map((n) => `${n.name}:${n.status}:${n.implementation}`);
+}
