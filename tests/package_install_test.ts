@@ -14,8 +14,13 @@
  *    titles), the installed `cl_status` answers, then a graceful stop exits 0;
  * 3. `dpkg --purge hb`: the diversions are gone, Heartbeat's files are back, and the upper layer
  *    holds nothing but dpkg's own bookkeeping: no file of hb, no host file removed or changed.
- *    (The hacluster user and haclient group would stay if the package had created them: Debian
- *    policy; here they exist on the host already.)
+ *    (The hacluster user and haclient group exist on the host already.)
+ *
+ * A second test starts from a root without Debian's heartbeat package and without the hacluster
+ * user and haclient group: the package makes both, installs its logrotate policy (Debian's
+ * heartbeat is not there with its own), `heartbeat check` and `cl_status` (as nobody) run, and
+ * after the purge the root is as before the install, except the user and group, which stay
+ * (Debian policy: files may still belong to them).
  *
  * Needs root, the testbed's packages and the real Heartbeat 3.0.6; fails loudly otherwise.
  *
@@ -118,17 +123,40 @@ async function leftovers(upper: string, rel = ""): Promise<string[]> {
   return out;
 }
 
+/** The package, built once for this module's tests, in a dir bound on /mnt of the roots. */
+let built: Promise<{ share: string; deb: string }> | undefined;
+const shares: string[] = [];
+
+function buildOnce(): Promise<{ share: string; deb: string }> {
+  built ??= (async () => {
+    const share = await Deno.makeTempDir({ prefix: "hbpkg-deb-" });
+    shares.push(share);
+    const b = await buildDeb(share);
+    return { share, deb: `/mnt/${b.path.slice(b.path.lastIndexOf("/") + 1)}` };
+  })();
+  return built;
+}
+
+/** A fresh throwaway root (empty upper layer) under `tmp`. */
+async function freshRoot(tmp: string): Promise<{ r: Root; deb: string }> {
+  const { share, deb } = await buildOnce();
+  const r: Root = { upper: `${tmp}/upper`, work: `${tmp}/work`, merged: `${tmp}/merged`, share };
+  for (const d of [r.upper, r.work, r.merged]) await Deno.mkdir(d);
+  return { r, deb };
+}
+
+/** Removes the shared build after the last test (registered last in this module). */
+function cleanupBuild(): Promise<void> {
+  return Promise.all(shares.map((d) => Deno.remove(d, { recursive: true }).catch(() => {})))
+    .then(() => {});
+}
+
 Deno.test("Debian package: install into a throwaway root, join a Heartbeat peer, stop, purge clean", async () => {
   await requireRealHeartbeat();
   const tmp = await Deno.makeTempDir({ prefix: "hbpkg-" });
   try {
     // 1. build and install
-    const share = `${tmp}/share`;
-    await Deno.mkdir(share);
-    const built = await buildDeb(share);
-    const deb = `/mnt/${built.path.slice(built.path.lastIndexOf("/") + 1)}`;
-    const r: Root = { upper: `${tmp}/upper`, work: `${tmp}/work`, merged: `${tmp}/merged`, share };
-    for (const d of [r.upper, r.work, r.merged]) await Deno.mkdir(d);
+    const { r, deb } = await freshRoot(tmp);
     const hostDiversions = (await run(["dpkg-divert", "--list"])).stdout.split("\n").sort();
     await inRoot(r, ["dpkg", "-i", deb]);
     const diverted = await diversions();
@@ -144,6 +172,8 @@ Deno.test("Debian package: install into a throwaway root, join a Heartbeat peer,
       "Heartbeat's daemon is diverted aside",
     );
     assertStringIncludes(await inRoot(r, ["dpkg", "-s", "hb"]), "Status: install ok installed");
+    // Debian's heartbeat brings its own rotation policy for ha-log: hb adds none
+    assertEquals(await exists(`${r.merged}/etc/logrotate.d/hb`, r), false);
     // the launcher runs the shipped program from the package's files alone
     const version = await inRoot(r, ["/usr/libexec/heartbeat/heartbeat", "-V"]);
     assertStringIncludes(version, "3.0.6");
@@ -238,3 +268,142 @@ Deno.test("Debian package: install into a throwaway root, join a Heartbeat peer,
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("Debian package: on a machine without Debian's heartbeat, nor its user and group", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "hbpkg-" });
+  try {
+    const { r, deb } = await freshRoot(tmp);
+    // the root as a machine that never had Heartbeat (nor Pacemaker's hacluster user)
+    await inRoot(r, ["sh", "-c", "dpkg --purge heartbeat >/dev/null 2>&1 || true"]);
+    await inRoot(r, [
+      "sh",
+      "-c",
+      // (Pacemaker's stat overrides name them too: dpkg refuses to run with unknown ones)
+      'dpkg-statoverride --list | awk \'$1 == "hacluster" || $2 == "haclient" { print $4 }\' |' +
+      " xargs -r -n1 dpkg-statoverride --remove; userdel -f hacluster; groupdel haclient",
+    ]);
+    const before = await snapshot(r);
+    assert(before.includes("usr/libexec/heartbeat/heartbeat whiteout"), "Heartbeat is gone");
+    assertEquals(await inRoot(r, ["sh", "-c", "getent passwd hacluster || echo none"]), "none\n");
+
+    await inRoot(r, ["dpkg", "-i", deb]);
+    // user and group made, rotation policy installed, the programs are hb's
+    const ids = await inRoot(r, ["sh", "-c", "getent passwd hacluster; getent group haclient"]);
+    assertStringIncludes(ids, "hacluster:");
+    assertStringIncludes(ids, "haclient:");
+    assertStringIncludes(await inRoot(r, ["cat", "/etc/logrotate.d/hb"]), "/var/log/ha-log");
+    for (const d of ["/etc/ha.d/resource.d", "/var/lib/heartbeat", "/var/cache/hb"]) {
+      await inRoot(r, ["test", "-d", d]);
+    }
+    const check = await run(
+      [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        ...rootArgs("admin", r),
+        "/usr/libexec/heartbeat/heartbeat",
+        "check",
+        "/nonexistent",
+      ],
+      { check: false },
+    );
+    assertEquals(check.code, 1, `heartbeat check of a missing dir: ${check.stdout}${check.stderr}`);
+    assertStringIncludes(check.stdout + check.stderr, "/nonexistent/ha.cf");
+    const cl = await run(
+      [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        ...rootArgs("admin", r),
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "/usr/bin/cl_status",
+        "hbstatus",
+      ],
+      { check: false },
+    );
+    assertStringIncludes(
+      cl.stdout,
+      "Heartbeat is stopped on this machine.",
+      `cl_status as nobody: ${cl.stdout}${cl.stderr}`,
+    );
+
+    await inRoot(r, ["dpkg", "--purge", "hb"]);
+    // everything is as before, except the user and group, which stay (Debian policy)
+    const after = await snapshot(r);
+    const accounts = /^etc\/(passwd|group|shadow|gshadow)-? /;
+    assertEquals(
+      after.filter((l) => !accounts.test(l)),
+      before.filter((l) => !accounts.test(l)),
+      "the root after purge, compared with before install",
+    );
+    const kept = await inRoot(r, ["sh", "-c", "getent passwd hacluster; getent group haclient"]);
+    assertStringIncludes(kept, "hacluster:");
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await cleanupBuild();
+  }
+});
+
+/** True when `path` (a path under the merged dir) exists in the root. */
+async function exists(path: string, r: Root): Promise<boolean> {
+  const inside = path.slice(r.merged.length);
+  const res = await run(
+    [
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      ...rootArgs("admin", r),
+      "test",
+      "-e",
+      inside,
+    ],
+    { check: false },
+  );
+  return res.code === 0;
+}
+
+/**
+ * The upper layer as lines `path type mode size md5`, sorted, without dpkg's bookkeeping: what
+ * the root changed compared with the host.
+ */
+async function snapshot(r: Root): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(`${r.upper}/${rel}`)) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (DPKG_BOOKKEEPING.some((re) => re.test(p))) continue;
+      const st = await Deno.lstat(`${r.upper}/${p}`);
+      if (st.isDirectory) {
+        // a directory of the host is copied up whenever something below it changes: only new
+        // directories count
+        const host = await Deno.lstat(`/${p}`).catch(() => undefined);
+        if (!host?.isDirectory) out.push(`${p} d ${(st.mode ?? 0).toString(8)}`);
+        await walk(p);
+      } else if (st.isSymlink) {
+        out.push(`${p} l ${await Deno.readLink(`${r.upper}/${p}`)}`);
+      } else if (st.isFile) {
+        // a file of the host is copied up when touched (renamed aside and back): same is same
+        const host = await Deno.lstat(`/${p}`).catch(() => undefined);
+        if (
+          host?.isFile && host.mode === st.mode &&
+          (await run(["cmp", "-s", `${r.upper}/${p}`, `/${p}`], { check: false })).code === 0
+        ) continue;
+        const sum = (await run(["md5sum", `${r.upper}/${p}`])).stdout.split(" ")[0];
+        out.push(`${p} f ${(st.mode ?? 0).toString(8)} ${st.size} ${sum}`);
+      } else {
+        out.push(`${p} ${st.isCharDevice && st.rdev === 0 ? "whiteout" : "other"}`);
+      }
+    }
+  };
+  await walk("");
+  return out.sort();
+}
