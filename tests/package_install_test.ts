@@ -11,7 +11,9 @@
  *    hb starts on node1 with node1's `/etc/ha.d` and `/var/lib/heartbeat` as Heartbeat left
  *    them (`/usr/libexec/heartbeat/heartbeat -f` inside the root, in node1's network
  *    namespace): node2 (real Heartbeat) sees node1 active again, node1's workers run (process
- *    titles), the installed `cl_status` answers, then a graceful stop exits 0;
+ *    titles), the installed `cl_status` answers; a changed ha.cf and the installed
+ *    `heartbeat -r` make the daemon re-execute itself through the launcher (same pid, shipped
+ *    runtime, node2 sees it active again); then a graceful stop exits 0;
  * 3. `dpkg --purge hb`: the diversions are gone, Heartbeat's files are back, and the upper layer
  *    holds nothing but dpkg's own bookkeeping: no file of hb, no host file removed or changed.
  *    (The hacluster user and haclient group exist on the host already.)
@@ -251,6 +253,43 @@ Deno.test("Debian package: install into a throwaway root, join a Heartbeat peer,
     // the installed client tool, inside the root on node1
     const cl = await node1.exec(["chroot", r.merged, "/usr/bin/cl_status", "nodestatus", "node2"]);
     assertEquals(cl.stdout.trim(), "active", `installed cl_status: ${cl.stdout}${cl.stderr}`);
+
+    // a changed ha.cf and the installed `heartbeat -r`: the daemon re-executes itself (same pid)
+    // through the launcher, and comes back as hb on the shipped runtime
+    const master = node1.daemonPid!;
+    const fromRestart = await node1.logOffset();
+    const haCfText = await Deno.readTextFile(`${node1.confDir}/ha.cf`);
+    await node1.writeHaCf(haCfText.replace("warntime 500ms", "warntime 600ms"));
+    const rr = await node1.exec(["chroot", r.merged, "/usr/libexec/heartbeat/heartbeat", "-r"]);
+    assertEquals(rr.code, 0, `installed heartbeat -r: ${rr.stdout}${rr.stderr}`);
+    await node1.waitForLog("Performing heartbeat restart exec.", {
+      from: fromRestart,
+      timeoutMs: 30_000,
+    });
+    const execAt = (await node1.readLog()).indexOf(
+      "Performing heartbeat restart exec.",
+      fromRestart,
+    );
+    await node1.waitForLog("Configuration validated. Starting heartbeat", {
+      from: execAt,
+      timeoutMs: 30_000,
+    });
+    await waitFor(
+      "node2 sees node1 active after the restart",
+      async () => await nodeStatus("node1") === "active",
+      { timeoutMs: 60_000 },
+    );
+    assertEquals(node1.daemonPid, master, "the same process after the restart exec");
+    assert((await Deno.readLink(`/proc/${master}/exe`)).endsWith("/usr/lib/hb/deno"));
+    await waitFor(
+      "the new image's title",
+      async () =>
+        (await Deno.readTextFile(`/proc/${master}/cmdline`)).startsWith(
+          "heartbeat: master control process",
+        ),
+      { timeoutMs: 30_000 },
+    );
+
     assertEquals((await node1.stopSoft({ timeoutMs: 60_000 })).code, 0, await node1.readConsole());
     await node2.stopSoft({ timeoutMs: 60_000 });
 
