@@ -125,32 +125,14 @@ async function leftovers(upper: string, rel = ""): Promise<string[]> {
   return out;
 }
 
-/** The package, built once for this module's tests, in a dir bound on /mnt of the roots. */
-let built: Promise<{ share: string; deb: string }> | undefined;
-const shares: string[] = [];
-
-function buildOnce(): Promise<{ share: string; deb: string }> {
-  built ??= (async () => {
-    const share = await Deno.makeTempDir({ prefix: "hbpkg-deb-" });
-    shares.push(share);
-    const b = await buildDeb(share);
-    return { share, deb: `/mnt/${b.path.slice(b.path.lastIndexOf("/") + 1)}` };
-  })();
-  return built;
-}
-
-/** A fresh throwaway root (empty upper layer) under `tmp`. */
+/** Builds the package into `tmp/share` (bound on /mnt) and makes an empty root under `tmp`. */
 async function freshRoot(tmp: string): Promise<{ r: Root; deb: string }> {
-  const { share, deb } = await buildOnce();
+  const share = `${tmp}/share`;
+  await Deno.mkdir(share);
+  const b = await buildDeb(share);
   const r: Root = { upper: `${tmp}/upper`, work: `${tmp}/work`, merged: `${tmp}/merged`, share };
   for (const d of [r.upper, r.work, r.merged]) await Deno.mkdir(d);
-  return { r, deb };
-}
-
-/** Removes the shared build after the last test (registered last in this module). */
-function cleanupBuild(): Promise<void> {
-  return Promise.all(shares.map((d) => Deno.remove(d, { recursive: true }).catch(() => {})))
-    .then(() => {});
+  return { r, deb: `/mnt/${b.path.slice(b.path.lastIndexOf("/") + 1)}` };
 }
 
 Deno.test("Debian package: install into a throwaway root, join a Heartbeat peer, stop, purge clean", async () => {
@@ -386,7 +368,6 @@ Deno.test("Debian package: on a machine without Debian's heartbeat, nor its user
     assertStringIncludes(kept, "hacluster:");
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    await cleanupBuild();
   }
 });
 
