@@ -13,14 +13,16 @@
  *    namespace): node2 (real Heartbeat) sees node1 active again, node1's workers run (process
  *    titles), the installed `cl_status` answers; a changed ha.cf and the installed
  *    `heartbeat -r` make the daemon re-execute itself through the launcher (same pid, shipped
- *    runtime, node2 sees it active again); then a graceful stop exits 0;
+ *    runtime, node2 sees it active again); Heartbeat's `/etc/init.d/heartbeat status` and `stop`
+ *    drive it (the daemon exits 0);
  * 3. `dpkg --purge hb`: the diversions are gone, Heartbeat's files are back, and the upper layer
  *    holds nothing but dpkg's own bookkeeping: no file of hb, no host file removed or changed.
  *    (The hacluster user and haclient group exist on the host already.)
  *
  * A second test starts from a root without Debian's heartbeat package and without the hacluster
  * user and haclient group: the package makes both, installs its logrotate policy (Debian's
- * heartbeat is not there with its own), `heartbeat check` and `cl_status` (as nobody) run, and
+ * heartbeat is not there with its own; logrotate rotates ha-log with it), `heartbeat check` and
+ * `cl_status` (as nobody) run, and
  * after the purge the root is as before the install, except the user and group, which stay
  * (Debian policy: files may still belong to them).
  *
@@ -156,8 +158,10 @@ Deno.test("Debian package: install into a throwaway root, join a Heartbeat peer,
       "Heartbeat's daemon is diverted aside",
     );
     assertStringIncludes(await inRoot(r, ["dpkg", "-s", "hb"]), "Status: install ok installed");
-    // Debian's heartbeat brings its own rotation policy for ha-log: hb adds none
+    // Debian's heartbeat brings its own rotation policy for ha-log: hb adds none, and logrotate
+    // finds no duplicate entry
     assertEquals(await exists(`${r.merged}/etc/logrotate.d/hb`, r), false);
+    await inRoot(r, ["logrotate", "-d", "/etc/logrotate.conf"]);
     // the launcher runs the shipped program from the package's files alone
     const version = await inRoot(r, ["/usr/libexec/heartbeat/heartbeat", "-V"]);
     assertStringIncludes(version, "3.0.6");
@@ -272,7 +276,19 @@ Deno.test("Debian package: install into a throwaway root, join a Heartbeat peer,
       { timeoutMs: 30_000 },
     );
 
-    assertEquals((await node1.stopSoft({ timeoutMs: 60_000 })).code, 0, await node1.readConsole());
+    // Heartbeat's own init script drives the installed daemon (`heartbeat -s`, `heartbeat -k`)
+    const initd = (action: string) =>
+      node1.exec(["chroot", r.merged, "/etc/init.d/heartbeat", action], { timeoutMs: 60_000 });
+    const hbStatus = await initd("status");
+    assertEquals(hbStatus.code, 0, `init.d status: ${hbStatus.stdout}${hbStatus.stderr}`);
+    // not awaited: the command dies with the node once the daemon is gone
+    initd("stop").catch(() => {});
+    const end = await node1.wait();
+    assertEquals(
+      end.code,
+      0,
+      `exit after /etc/init.d/heartbeat stop\n${await node1.readConsole()}`,
+    );
     await node2.stopSoft({ timeoutMs: 60_000 });
 
     // 3. purge: nothing of hb is left, nothing of the host changed
@@ -313,6 +329,14 @@ Deno.test("Debian package: on a machine without Debian's heartbeat, nor its user
     assertStringIncludes(ids, "hacluster:");
     assertStringIncludes(ids, "haclient:");
     assertStringIncludes(await inRoot(r, ["cat", "/etc/logrotate.d/hb"]), "/var/log/ha-log");
+    // the policy rotates: ha-log renamed to ha-log.1 (kept uncompressed), a new one created
+    const rotated = await inRoot(r, [
+      "sh",
+      "-c",
+      "echo line >/var/log/ha-log && logrotate -f -s /tmp/lr.state /etc/logrotate.d/hb && " +
+      "cat /var/log/ha-log.1 && stat -c '%s %a' /var/log/ha-log",
+    ]);
+    assertEquals(rotated, "line\n0 644\n");
     for (const d of ["/etc/ha.d/resource.d", "/var/lib/heartbeat", "/var/cache/hb"]) {
       await inRoot(r, ["test", "-d", d]);
     }
