@@ -14,8 +14,11 @@
  * 5. hand over: `hb_standby` on node2 (hb's own) gives the service to node1 (Heartbeat);
  * 6. replace node2 (now the standby, hb) by Heartbeat.
  *
- * The service is `node1 198.18.0.100/24/eth0` (Heartbeat's own IPaddr script) with
- * `auto_failback off`, so a node that comes back does not pull the service home. Every step
+ * The service is `node1 198.18.0.100/24/eth0` (Heartbeat's own IPaddr script). With
+ * `auto_failback off` a node that comes back does not pull the service home; a second test runs
+ * the same with `auto_failback on`, where replacing node1 ends with the service going home to it
+ * (step 3: hb to hb; step 6: Heartbeat to Heartbeat; the rollback then replaces node2 first and
+ * hands over from node1). Every step
  * prints the client-visible outage (the echo requests of the step that got no reply, and the
  * longest silence between two replies) and counts how often the address
  * moved (sampled from outside every 50 ms). Asserted: a replacement step never moves the
@@ -114,16 +117,29 @@ function outage(replies: readonly Reply[], from: number, to: number) {
   return { longest, lost };
 }
 
-Deno.test("rolling migration of a Heartbeat 3.0.6 pair to hb and back, client probing every 10 ms", async () => {
+Deno.test("rolling migration of a Heartbeat 3.0.6 pair to hb and back, auto_failback off", async () => {
+  await migrate("off");
+});
+
+Deno.test("rolling migration of a Heartbeat 3.0.6 pair to hb and back, auto_failback on", async () => {
+  await migrate("on");
+});
+
+/**
+ * The migration and its way back on a fresh Heartbeat pair. With `auto_failback on` the node1
+ * replacements end with the service going home to node1 (one more graceful hand-over each).
+ */
+async function migrate(autoFailback: "on" | "off"): Promise<void> {
   await requireRealHeartbeat();
   await using tb = await Testbed.create({
     nodes: ["node1", "node2"],
     links: 1,
     client: true,
-    name: "roll",
+    name: `roll${autoFailback}`,
   });
   const [node1, node2] = tb.nodes;
-  await configure(tb, { autoFailback: "off", haresources: `node1 ${SERVICE_SPEC}\n` });
+  const on = autoFailback === "on";
+  await configure(tb, { autoFailback, haresources: `node1 ${SERVICE_SPEC}\n` });
   await Promise.all([node1.start({ impl: "heartbeat" }), node2.start({ impl: "heartbeat" })]);
   await waitPlacement(tb, { ip: "node1" }, 30_000);
   await waitRscstatus(node1, SETTLED, 30_000);
@@ -204,26 +220,50 @@ Deno.test("rolling migration of a Heartbeat 3.0.6 pair to hb and back, client pr
       await node.start({ impl });
     };
 
+    // auto_failback on: node1 coming back (step 3 as hb, step 6 as Heartbeat) takes its group home
     await step("1. node2 (standby) Heartbeat → hb", node1, node1, () => replace(node2, "hb"));
     await step("2. hand-over node1 (Heartbeat) → node2 (hb)", node1, node2, () => standby(node1));
-    await step("3. node1 (standby) Heartbeat → hb", node2, node2, () => replace(node1, "hb"));
     await step(
-      "4. node1 (standby) hb → Heartbeat",
+      "3. node1 (standby) Heartbeat → hb",
       node2,
-      node2,
-      () => replace(node1, "heartbeat"),
+      on ? node1 : node2,
+      () => replace(node1, "hb"),
     );
-    await step("5. hand-over node2 (hb) → node1 (Heartbeat)", node2, node1, () => standby(node2));
-    await step(
-      "6. node2 (standby) hb → Heartbeat",
-      node1,
-      node1,
-      () => replace(node2, "heartbeat"),
-    );
+    if (on) {
+      await step(
+        "4. node2 (standby) hb → Heartbeat",
+        node1,
+        node1,
+        () => replace(node2, "heartbeat"),
+      );
+      await step("5. hand-over node1 (hb) → node2 (Heartbeat)", node1, node2, () => standby(node1));
+      await step(
+        "6. node1 (standby) hb → Heartbeat",
+        node2,
+        node1,
+        () => replace(node1, "heartbeat"),
+      );
+    } else {
+      await step(
+        "4. node1 (standby) hb → Heartbeat",
+        node2,
+        node2,
+        () => replace(node1, "heartbeat"),
+      );
+      await step("5. hand-over node2 (hb) → node1 (Heartbeat)", node2, node1, () => standby(node2));
+      await step(
+        "6. node2 (standby) hb → Heartbeat",
+        node1,
+        node1,
+        () => replace(node2, "heartbeat"),
+      );
+    }
   } finally {
     await pinger.stop();
-    await keepLogs(tb, "rolling-migration");
-    console.log("\nrolling migration, client-visible outage per step (ping every 10 ms):");
+    await keepLogs(tb, `rolling-migration-af-${autoFailback}`);
+    console.log(
+      `\nrolling migration, auto_failback ${autoFailback}: client-visible outage per step (ping every 10 ms):`,
+    );
     console.table(results.map((r) => ({
       step: r.step,
       service: r.holder,
@@ -233,4 +273,4 @@ Deno.test("rolling migration of a Heartbeat 3.0.6 pair to hb and back, client pr
       "step took ms": r.tookMs,
     })));
   }
-});
+}
