@@ -2,9 +2,12 @@
  * Re-invoking our own entry point, the way Heartbeat forks its children.
  *
  * From a checkout the program runs as `deno run -A main.ts ARGS`; compiled with
- * `deno compile` it runs as `heartbeat ARGS`. Both must be able to start worker
- * processes of themselves, so this module builds the command line that starts
- * "the same program" with other arguments.
+ * `deno compile` it runs as `heartbeat ARGS`; installed from the Debian package it
+ * runs through the launcher script `/usr/lib/hb/heartbeat`, which starts the
+ * shipped Deno runtime with the flags the package needs (`--cached-only`, its
+ * config, its node_modules) and announces itself in `HB_LAUNCHER`. All three must
+ * be able to start worker processes of themselves, so this module builds the
+ * command line that starts "the same program" with other arguments.
  *
  * @module
  */
@@ -27,14 +30,23 @@ export function isCompiled(): boolean {
 }
 
 /**
+ * The environment variable the package's launcher (`packaging/deb/heartbeat`) sets to its own
+ * path: re-invocations go through it, so every worker gets the same runtime flags.
+ */
+export const LAUNCHER_ENV = "HB_LAUNCHER";
+
+/**
  * The argv (program first) that runs this same program with `args`.
  *
  * From source: `[deno, "run", "-A", "--quiet", "--v8-flags=…", <main.ts>, ...args]`.
- * Compiled: `[<binary>, ...args]`.
+ * Compiled: `[<binary>, ...args]`. Installed by the Debian package: `[<launcher>, ...args]`
+ * (the launcher named by `HB_LAUNCHER`).
  */
 export function selfCommand(args: readonly string[]): string[] {
   const exe = Deno.execPath();
   if (isCompiled()) return [exe, ...args];
+  const launcher = Deno.env.get(LAUNCHER_ENV);
+  if (launcher) return [launcher, ...args];
   // HB_V8_FLAGS adds flags for development (e.g. `--prof --logfile=/tmp/v8-%p.log` to profile)
   const extra = Deno.env.get("HB_V8_FLAGS");
   const flags = extra ? `${V8_FLAGS},${extra.trim().split(/\s+/).join(",")}` : V8_FLAGS;
