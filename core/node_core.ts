@@ -172,6 +172,7 @@ export class NodeCore {
         keepaliveMs: cfg.keepaliveMs,
         stonith: resources.stonith,
         pid: resources.pid,
+        peerRunsHeartbeat: (n) => this.#peers?.peer(n)?.implementation === "heartbeat",
         ...(resources.restart ? { restart: resources.restart } : {}),
         ...resources.timers,
       });

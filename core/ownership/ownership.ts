@@ -156,6 +156,8 @@ interface PeerInfo {
    * still runs them.
    */
   recheckOurs?: boolean;
+  /** hb fix 33: its class bits when we took over from it (two nodes). */
+  heldAtDeath?: number;
   /** hb fix 12: generation (`hg`) and seq of its newest `starting`/`resource` processed. */
   reportGen?: string;
   /** See {@link PeerInfo.reportGen}. */
@@ -174,7 +176,9 @@ interface PeerInfo {
 
 /** The ownership state machine of one node. */
 export class Ownership implements OwnershipLike {
-  readonly #cfg: Required<Omit<OwnershipConfig, "stonith" | "restart">> & { stonith: boolean };
+  readonly #cfg: Required<Omit<OwnershipConfig, "stonith" | "restart" | "peerRunsHeartbeat">> & {
+    stonith: boolean;
+  };
   readonly #me: string;
   readonly #nice: boolean;
   #out: OwnershipAction[] = [];
@@ -193,6 +197,8 @@ export class Ownership implements OwnershipLike {
   readonly #failedHere = new Set<string>();
   /** hb fix 13: concurrent standby requesters our `other` answered too, with their class. */
   readonly #alsoGiving = new Map<string, number>();
+  /** Whether a peer is known to run the real Heartbeat (hb fix 33). */
+  readonly #isHeartbeatPeer: (node: string) => boolean;
   /** hb fix 30: the groups we released in the standby exchange that runs (3+ nodes). */
   #givenKeys = new Set<string>();
   /** hb fix 27: groups seen running nowhere, and since when (virtual ms). */
@@ -271,6 +277,7 @@ export class Ownership implements OwnershipLike {
       stonithRetryMs: config.stonithRetryMs ?? 5000,
     };
     this.#me = config.nodeName;
+    this.#isHeartbeatPeer = config.peerRunsHeartbeat ?? (() => false);
     this.#nice = config.autoFailback !== "legacy";
     this.#restarting = config.restart !== undefined;
     if (config.restart !== undefined) {
@@ -383,6 +390,7 @@ export class Ownership implements OwnershipLike {
             this.#cancelStandby();
           }
           p.restarted = true;
+          p.heldAtDeath = undefined;
           p.hasResources = true;
           p.held = undefined;
           p.heldKeys = undefined;
@@ -397,6 +405,23 @@ export class Ownership implements OwnershipLike {
         // core/sim/testdata/explore_heal_after_lossy_four.txt)
         if (this.#multi() && this.#peers.get(ev.node)?.held !== undefined) {
           this.#dupCheckFrom.add(ev.node);
+        }
+        // hb fix 33 (two nodes, a real Heartbeat peer): a peer back from a partition or a freeze
+        // without a restart still runs what it ran when we took over from it, unless it
+        // reported since. An hb peer announces what it runs after the heal; a real Heartbeat
+        // 3.0.6 never does (it only logs "Both machines own our resources!"), so its groups ran
+        // twice for good (found by the chaos campaign, mixed topology: the real holder's master
+        // frozen past deadtime, then thawed). The duplicate resolution runs on what it ran;
+        // where we keep a group, our announcements go on until the peer yields or we do
+        // (#yieldDuplicates). Not for hb peers: their reports after a heal are the truth, and
+        // what they ran before can be stale (a release we did not hear).
+        if (!this.#multi() && this.#isHeartbeatPeer(ev.node)) {
+          const p = this.#peers.get(ev.node);
+          if (p?.heldAtDeath !== undefined && (p.held ?? RSC_NONE) === RSC_NONE) {
+            p.held = p.heldAtDeath;
+            this.#dupCheckFrom.add(ev.node);
+          }
+          if (p !== undefined) p.heldAtDeath = undefined;
         }
         break;
       case "message":
@@ -1064,6 +1089,11 @@ export class Ownership implements OwnershipLike {
     const p = this.#peers.get(node);
     if (p !== undefined) {
       p.heard = true;
+      // what it ran when it went silent: a peer that comes back without a restart (a frozen
+      // master, a healed partition) may still run it (hb fix 33)
+      if (via === "heartbeat" && p.held !== undefined && p.held !== RSC_NONE) {
+        p.heldAtDeath = p.held;
+      }
       p.held = RSC_NONE;
       if (p.heldKeys !== undefined) p.heldKeys = new Set();
     }

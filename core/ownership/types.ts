@@ -66,6 +66,11 @@ export interface OwnershipConfig {
   keepaliveMs: number;
   /** True when a STONITH device is configured: a dead node is fenced before takeover. */
   stonith?: boolean;
+  /**
+   * Whether `node` is known to run the real Heartbeat 3.0.6 (its heartbeats carry no `hbver`,
+   * core/drift.ts): such a peer never resolves a duplicate after a heal. Default: never.
+   */
+  peerRunsHeartbeat?: (node: string) => boolean;
   /** Pid shown in `Heartbeat shutdown in progress. (<pid>)`. Default 0. */
   pid?: number;
   /** `HA_DIR` with trailing slash as harc prints it. Default `/etc/ha.d/`. */

@@ -126,6 +126,12 @@ export interface SimOptions {
   stonith?: boolean;
   /** Virtual duration of one group's start or stop (default 50 ms). */
   scriptMs?: number;
+  /**
+   * Nodes the others take for real Heartbeat 3.0.6 peers: when set, every other node announces
+   * hb in its heartbeats (`hbver`) and follows its peers' implementations, these do not (they
+   * still run hb's core: the option tests what hb does with a peer it believes is Heartbeat).
+   */
+  heartbeatNodes?: string[];
   /** Overrides of the ownership protocol's timers. */
   ownershipTimers?: ResourceConfig["timers"];
 }
@@ -265,6 +271,7 @@ export class SimCluster {
       autoFailback: "on",
       stonith: false,
       scriptMs: 50,
+      heartbeatNodes: [],
       ...opts,
       groups: opts.groups,
       ownershipTimers: opts.ownershipTimers,
@@ -334,7 +341,13 @@ export class SimCluster {
     return {
       name,
       index,
-      core: new NodeCore(cfg, resources),
+      core: new NodeCore(
+        cfg,
+        resources,
+        o.heartbeatNodes.length > 0 && !o.heartbeatNodes.includes(name)
+          ? { version: "sim" }
+          : undefined,
+      ),
       alive: false,
       frozen: false,
       incarnation: 0,

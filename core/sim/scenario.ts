@@ -23,7 +23,8 @@
  * - `cluster nodes=a,b[,…] [groups=node:key,…] [auto_failback=on|off|legacy]
  *   [links=eth0,…] [ping=p1,…] [keepalive=1s] [deadtime=5s] [warntime=3s]
  *   [initdead=10s] [latency=2ms] [script=50ms] [stonith=on] [seed=1]
- *   [rqstdelay=10s]` — must come first;
+ *   [rqstdelay=10s] [heartbeat=n2,…]` — must come first (`heartbeat=`: the other nodes
+ *   take these for real Heartbeat peers, see `SimOptions.heartbeatNodes`);
  * - `start N…`, `kill N…` (crash: resources stop too), `restart N…`
  *   (kill + start, new generation), `stop N…` (graceful shutdown),
  *   `freeze N…`, `thaw N…`;
@@ -121,6 +122,7 @@ function clusterOptions(words: string[]): SimOptions {
     groups: groups ?? (o.has("auto_failback") ? [] : undefined),
     autoFailback: (o.get("auto_failback") ?? "on") as FailbackMode,
     stonith: o.get("stonith") === "on",
+    ...(o.has("heartbeat") ? { heartbeatNodes: o.get("heartbeat")!.split(",") } : {}),
     ...(rqst !== undefined ? { ownershipTimers: { rqstDelayMs: rqst } } : {}),
   };
 }
