@@ -1791,6 +1791,16 @@ export class Ownership implements OwnershipLike {
       }
       if (info === "done" && this.#standby === Standby.DONE && this.#acquiring) return;
     }
+    // hb fix 37 (3+ nodes): a retried request (`hb_retry`) of a requester whose exchange with
+    // us just ended is stale (delayed past our answer): taking it for a new one left us
+    // waiting for a release that never came (found by the simulator: explore_stale_retry.txt)
+    if (
+      !fromMe && info === "me" && this.#multi() && msg.get("hb_retry") !== undefined &&
+      this.#standby === Standby.NOT && from === this.#lastExchangePeer &&
+      this.#now - this.#lastExchangeEnd < STANDBY_INIT_TIMEOUT_MS
+    ) {
+      return;
+    }
     if (
       !fromMe && (info === "done" || (info === "other" && this.#multi())) &&
       this.#standby === Standby.NOT &&
@@ -2013,7 +2023,13 @@ export class Ownership implements OwnershipLike {
     if (this.#retries < this.#cfg.standbyRetries) {
       this.#retries++;
       this.#retryAt = this.#now + this.#cfg.standbyRetryMs;
-      this.#sendRaw(this.#standbyFields("me"));
+      // (marked with 3+ nodes: a retry that reaches a node after their exchange ended is stale)
+      this.#sendRaw(
+        [...this.#standbyFields("me"), ...(this.#multi() ? [["hb_retry", "1"]] : [])] as [
+          string,
+          string,
+        ][],
+      );
       return;
     }
     this.#otherStable = true;
