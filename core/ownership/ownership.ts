@@ -2141,6 +2141,10 @@ export class Ownership implements OwnershipLike {
       if (from === this.#standbyPeer && this.#standby === Standby.OTHER && !this.#acquiring) {
         this.#log("info", `standby: ${from} gave its resources to ${msg.get("hb_taker")}.`);
         this.#endExchange();
+        // the others are as stable as their last reports say: the giver's stable report may
+        // have come before its (retransmitted) request (found by the simulator:
+        // explore_named_done_after_report.txt)
+        this.#otherStable = ![...this.#peers].some(([n, q]) => this.#alive(n) && q.unstable);
         this.#sendHeld(this.#rstate === RState.STABLE);
       }
       return;
