@@ -156,6 +156,10 @@ interface PeerInfo {
    * still runs them.
    */
   recheckOurs?: boolean;
+  /** hb fix 38: generation and seq of its newest report with `isstable` processed. */
+  stableGen?: string;
+  /** See {@link PeerInfo.stableGen}. */
+  stableSeq?: number;
   /** hb fix 33: its class bits when we took over from it (two nodes). */
   heldAtDeath?: number;
   /** hb fix 12: generation (`hg`) and seq of its newest `starting`/`resource` processed. */
@@ -1248,7 +1252,17 @@ export class Ownership implements OwnershipLike {
     // Heartbeat's `first_time && WeAreRestarting` (never cleared): a restarted node is stable
     if (this.#restarting && this.#rstate !== RState.SHUTDOWN) this.#rstate = RState.STABLE;
     const fromMe = from === this.#me;
-    if (!fromMe && this.#staleReport(from, msg)) return;
+    if (!fromMe && this.#staleReport(from, msg)) {
+      // hb fix 38: its stability still counts when no newer report said it (a mach_down report,
+      // which has none, overtook the stable report before it: found by the simulator,
+      // core/sim/testdata/explore_stable_report_overtaken.txt)
+      const p = this.#peers.get(from);
+      const stable = msg.get("isstable");
+      if (this.#nice && p !== undefined && stable !== undefined && this.#noteStableSeq(p, msg)) {
+        this.#applyStability(p, stable);
+      }
+      return;
+    }
     let newState = this.#rstate;
     if (type === "starting" && !fromMe) {
       switch (this.#rstate) {
@@ -1329,26 +1343,8 @@ export class Ownership implements OwnershipLike {
         }
         const stable = msg.get("isstable");
         if (stable !== undefined) {
-          // hb fix 24 (3+ nodes): the other side is stable when every living peer is. One
-          // flag set by whichever peer reported last flipped with each report of a stable
-          // and an unstable peer, and each flip to stable sent a report of ours, which made
-          // the others flip: a report storm (176 packets a second from one node; found by
-          // the simulator: core/sim/testdata/explore_report_storm.txt)
-          let peersStable = stable === "1";
-          if (this.#multi()) {
-            p.unstable = stable !== "1";
-            peersStable = ![...this.#peers].some(([n, q]) => this.#alive(n) && q.unstable);
-          }
-          if (peersStable) {
-            if (!this.#otherStable) {
-              this.#log("info", "remote resource transition completed.");
-              this.#otherStable = true;
-              this.#sendHeld(this.#rstate === RState.STABLE);
-              this.#performAutoFailback();
-            }
-          } else {
-            this.#otherStable = false;
-          }
+          this.#noteStableSeq(p, msg);
+          this.#applyStability(p, stable);
         }
         if (
           this.#rstate !== RState.STABLE && this.#rstate !== RState.SHUTDOWN &&
@@ -1448,6 +1444,44 @@ export class Ownership implements OwnershipLike {
       }
       this.#sendHeld(this.#rstate === RState.STABLE);
     });
+  }
+
+  /**
+   * Records `msg` as `p`'s newest report with a stability flag; false when a newer one was
+   * processed already.
+   */
+  #noteStableSeq(p: PeerInfo, msg: CoreMessage): boolean {
+    const seq = parseInt(msg.get("seq") ?? "", 16);
+    const gen = msg.get("hg") ?? "";
+    if (Number.isNaN(seq)) return true;
+    if (p.stableGen === gen && p.stableSeq !== undefined && seq < p.stableSeq) return false;
+    p.stableGen = gen;
+    p.stableSeq = seq;
+    return true;
+  }
+
+  /** A peer's report says whether it is stable (`isstable`). */
+  #applyStability(p: PeerInfo, stable: string): void {
+    // hb fix 24 (3+ nodes): the other side is stable when every living peer is. One flag set
+    // by whichever peer reported last flipped with each report of a stable and an unstable
+    // peer, and each flip to stable sent a report of ours, which made the others flip: a
+    // report storm (176 packets a second from one node; found by the simulator:
+    // core/sim/testdata/explore_report_storm.txt)
+    let peersStable = stable === "1";
+    if (this.#multi()) {
+      p.unstable = stable !== "1";
+      peersStable = ![...this.#peers].some(([n, q]) => this.#alive(n) && q.unstable);
+    }
+    if (peersStable) {
+      if (!this.#otherStable) {
+        this.#log("info", "remote resource transition completed.");
+        this.#otherStable = true;
+        this.#sendHeld(this.#rstate === RState.STABLE);
+        this.#performAutoFailback();
+      }
+    } else {
+      this.#otherStable = false;
+    }
   }
 
   /** Whether `msg` of `from` is older than the newest report of it we processed. */
