@@ -201,6 +201,8 @@ export class Ownership implements OwnershipLike {
   readonly #failedHere = new Set<string>();
   /** hb fix 13: concurrent standby requesters our `other` answered too, with their class. */
   readonly #alsoGiving = new Map<string, number>();
+  /** hb fix 39: our ip-requests (legacy) no answer came for yet. */
+  readonly #ipRequestPending = new Set<string>();
   /** Whether a peer is known to run the real Heartbeat (hb fix 33). */
   readonly #isHeartbeatPeer: (node: string) => boolean;
   /** hb fix 30: the groups we released in the standby exchange that runs (3+ nodes). */
@@ -1131,6 +1133,7 @@ export class Ownership implements OwnershipLike {
           if (this.#holding.has(key)) continue;
           if (!this.#nice && !dontAsk) {
             this.#send([["t", "ip-request"], ["ipaddr", key]]);
+            this.#awaitIpRequestResp(key);
           } else {
             this.#send([
               ["t", "ip-request-resp"],
@@ -2273,11 +2276,33 @@ export class Ownership implements OwnershipLike {
     }
   }
 
+  /**
+   * hb fix 39 (legacy): an ip-request nobody answered (the peers alive then were still in
+   * their initdead, before their own communication was up) is asked again every RQSTDELAY
+   * until an answer comes: Heartbeat asks once, and the group ran nowhere for good (found by
+   * the simulator: core/sim/testdata/explore_legacy_unanswered_request.txt).
+   */
+  #awaitIpRequestResp(key: string): void {
+    if (this.#ipRequestPending.has(key)) return;
+    this.#ipRequestPending.add(key);
+    this.#timers.push({
+      at: this.#now + this.#cfg.rqstDelayMs,
+      child: false,
+      fn: () => {
+        if (!this.#ipRequestPending.delete(key)) return;
+        if (this.#holding.has(key) || this.#shutdownInProgress || !this.#commUp) return;
+        this.#send([["t", "ip-request"], ["ipaddr", key]]);
+        this.#awaitIpRequestResp(key);
+      },
+    });
+  }
+
   /** rc.d/ip-request-resp. */
   #onIpRequestResp(msg: CoreMessage): void {
     if (msg.get("dest") !== this.#me) return;
     const key = msg.get("ipaddr");
     if (key === undefined) return;
+    this.#ipRequestPending.delete(key);
     const ok = msg.get("ok") ?? "";
     this.#log("info", `Running ${this.#cfg.haDir}/rc.d/ip-request-resp ip-request-resp`, "harc");
     this.#log(
