@@ -395,6 +395,15 @@ export class Ownership implements OwnershipLike {
             p.recheckOurs = true;
             this.#cancelStandby();
           }
+          // hb fix 40: a peer that restarted may have run our groups (both sides took them over
+          // in a split brain, and a real Heartbeat restarts itself after the heal): its stop
+          // took their addresses down and clients still send to its hardware address. We
+          // announce what we run again (gratuitous ARPs; found by the chaos campaign, mixed
+          // topology, seed 2026 #1: the service unreachable 23 s after the heal)
+          if (this.#nice && this.#holding.size > 0 && !this.#shutdownInProgress) {
+            const keys = this.#cfg.groups.map((g) => g.key).filter((k) => this.#holding.has(k));
+            this.#run("announce", keys, "resolve", this.#baseEnv(), () => {});
+          }
           p.restarted = true;
           p.heldAtDeath = undefined;
           p.hasResources = true;
@@ -532,7 +541,10 @@ export class Ownership implements OwnershipLike {
   // ------------------------------------------------------------------ bookkeeping
 
   #childCount(): number {
-    return this.#runs.size + this.#timers.filter((t) => t.child).length;
+    // announcements (gratuitous ARPs for what already runs) are no resource transition
+    let runs = 0;
+    for (const r of this.#runs.values()) if (r.op !== "announce") runs++;
+    return runs + this.#timers.filter((t) => t.child).length;
   }
 
   #alive = (n: string): boolean => {
@@ -2333,7 +2345,10 @@ export class Ownership implements OwnershipLike {
   ): void {
     const run = this.#runs.get(id);
     if (run === undefined || !run.pending.delete(key)) return;
-    switch (result) {
+    // an announcement changes nothing we run (a release of the group may have overlapped it)
+    switch (run.op === "announce" ? "announced" : result) {
+      case "announced":
+        break;
       case "started": {
         this.#holding.add(key);
         // (claimed again: a failed start of the same group in another run had dropped the
