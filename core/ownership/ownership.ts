@@ -434,6 +434,9 @@ export class Ownership implements OwnershipLike {
           const p = this.#peers.get(ev.node);
           if (p?.heldAtDeath !== undefined && (p.held ?? RSC_NONE) === RSC_NONE) {
             p.held = p.heldAtDeath;
+            // (and the audit's view of the other side: else it found nobody running our
+            // groups once we yielded and took them back at once)
+            this.#otherHeld = p.heldAtDeath;
             this.#dupCheckFrom.add(ev.node);
           }
           if (p !== undefined) p.heldAtDeath = undefined;
