@@ -112,6 +112,11 @@ const YIELD_AFTER_REANNOUNCES = 5;
  * designated node takes it (long enough for reports in flight and a retransmission round).
  */
 const ORPHAN_SETTLE_MS = 5000;
+/**
+ * hb fix 27: no orphan is taken until this long after the last standby message seen (a standby
+ * exchange's release or acquisition sends nothing while its scripts run).
+ */
+const EXCHANGE_QUIET_MS = 20_000;
 /** hb fix 22: wait for the answerer's `done` after its stable report. */
 const STANDBY_DONE_WAIT_MS = 5000;
 /** Auto failback retry interval (AutoFailbackProc). */
@@ -207,6 +212,8 @@ export class Ownership implements OwnershipLike {
   readonly #isHeartbeatPeer: (node: string) => boolean;
   /** hb fix 30: the groups we released in the standby exchange that runs (3+ nodes). */
   #givenKeys = new Set<string>();
+  /** When the last standby message (`ask_resources`) was seen (hb fix 27). */
+  #lastStandbyMessageAt = -Infinity;
   /** hb fix 27: groups seen running nowhere, and since when (virtual ms). */
   readonly #orphanSince = new Map<string, number>();
   #takeoverInProgress = false;
@@ -704,13 +711,24 @@ export class Ownership implements OwnershipLike {
     for (const k of [...this.#orphanSince.keys()]) {
       if (!orphans.includes(k)) this.#orphanSince.delete(k);
     }
+    // (and never while a standby exchange may still move groups: its release and its
+    // acquisition can report nothing for as long as their scripts run, found by the
+    // simulator: explore_orphan_during_standby.txt)
+    const exchangeQuietAt = this.#lastStandbyMessageAt + EXCHANGE_QUIET_MS;
     const due: string[] = [];
     for (const k of orphans) {
       const since = this.#orphanSince.get(k);
       if (since === undefined) {
         this.#orphanSince.set(k, this.#now);
-        this.#timers.push({ at: this.#now + ORPHAN_SETTLE_MS, child: false, fn: () => {} });
-      } else if (this.#now - since >= ORPHAN_SETTLE_MS) due.push(k);
+        const at = Math.max(this.#now + ORPHAN_SETTLE_MS, exchangeQuietAt);
+        this.#timers.push({ at, child: false, fn: () => {} });
+      } else if (this.#now - since >= ORPHAN_SETTLE_MS && this.#now >= exchangeQuietAt) {
+        due.push(k);
+      } else if (
+        this.#now < exchangeQuietAt && !this.#timers.some((t) => t.at === exchangeQuietAt)
+      ) {
+        this.#timers.push({ at: exchangeQuietAt, child: false, fn: () => {} });
+      }
     }
     if (due.length === 0) return;
     for (const k of due) this.#orphanSince.delete(k);
@@ -1791,6 +1809,7 @@ export class Ownership implements OwnershipLike {
 
   /** ask_for_resources. */
   #askForResources(from: string, msg: CoreMessage): void {
+    this.#lastStandbyMessageAt = this.#now;
     if (!this.#nice) {
       this.#log("info", "Standby mode only implemented when nice_failback on");
       return;
