@@ -402,5 +402,5 @@ function changeLogfileOwnership(
 function hbSettings(confDir: string, log: (prio: Priority, text: string) => void): HbSettings {
   const r = readHbCf(confDir);
   for (const e of r.errors) log("ERROR", `${e.explain} (ignored: hb.cf extras off)`);
-  return r.errors.length > 0 ? { monitors: [] } : r.settings;
+  return r.errors.length > 0 ? { monitors: [], notify: [] } : r.settings;
 }
