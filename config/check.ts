@@ -6,7 +6,7 @@
  * @module
  */
 import { heartbeatLines } from "./diagnostics.ts";
-import { HB_CF, readHbCf } from "./hb_cf.ts";
+import { HB_CF, placeMonitors, readHbCf } from "./hb_cf.ts";
 import { loadConfig } from "./load.ts";
 import { ONLY_FOR_TESTING, parseOnlyForTesting } from "./only_for_testing.ts";
 import { createRealSystemView, type SystemView } from "./system_view.ts";
@@ -85,6 +85,11 @@ export function checkConfigDir(dir = "/etc/ha.d", opts: CheckOptions = {}): Chec
   }
   // hb's own settings (never read by Heartbeat): an error there makes hb refuse to start
   const hbCf = readHbCf(dir, sys);
+  const groups = res.config?.haresources?.groups;
+  if (groups !== undefined && hbCf.present) {
+    const file = `${dir.replace(/\/+$/, "")}/${HB_CF}`;
+    hbCf.errors.push(...placeMonitors(hbCf.settings.monitors, groups, file).errors);
+  }
   for (const e of hbCf.errors) lines.push(`error: ${e.explain}`);
   lines.push(
     res.exitCode === 0

@@ -27,6 +27,7 @@
  */
 
 import { explainText } from "./diagnostics.ts";
+import type { ResourceGroup as HaresourcesGroup } from "./haresources.ts";
 import type { SystemView } from "./system_view.ts";
 
 /** File name of hb's settings, in the configuration directory. */
@@ -423,4 +424,61 @@ export function readHbCf(confDir: string, sys?: SystemView): HbCf {
   }
   if (text === undefined) return none;
   return parseHbCf(text, file);
+}
+
+/** A `monitor` line placed in its haresources group. */
+export interface PlacedMonitor {
+  /** The line. */
+  setting: MonitorSetting;
+  /** Key of the group. */
+  key: string;
+  /** Preferred node of the group. */
+  node: string;
+  /** Position of the resource in the group. */
+  index: number;
+  /** Number of resources in the group. */
+  groupSize: number;
+}
+
+/**
+ * Finds each `monitor` line's resource in haresources (by the spec exactly as written there);
+ * a line that names no resource is an error with its file:line.
+ */
+export function placeMonitors(
+  monitors: readonly MonitorSetting[],
+  groups: readonly HaresourcesGroup[],
+  file: string = HB_CF,
+): { placed: PlacedMonitor[]; errors: HbCfProblem[] } {
+  const placed: PlacedMonitor[] = [];
+  const errors: HbCfProblem[] = [];
+  const all = groups.flatMap((g) => g.resources.map((r) => r.spec));
+  for (const m of monitors) {
+    const g = groups.find((x) =>
+      x.key !== undefined && x.resources.some((r) => r.spec === m.resource)
+    );
+    if (g === undefined) {
+      const shown = all.length > 0 ? all.join(", ") : "(haresources has no resource)";
+      errors.push({
+        file,
+        line: m.line,
+        directive: "monitor",
+        explain: explainText(
+          file,
+          m.line,
+          "monitor",
+          `'${m.resource}' is no resource of haresources`,
+          `a resource exactly as written in haresources: ${shown}`,
+        ),
+      });
+      continue;
+    }
+    placed.push({
+      setting: m,
+      key: g.key!,
+      node: g.node,
+      index: g.resources.findIndex((r) => r.spec === m.resource),
+      groupSize: g.resources.length,
+    });
+  }
+  return { placed, errors };
 }

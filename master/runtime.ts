@@ -40,6 +40,8 @@ import { Watchdog } from "./watchdog.ts";
 import type { TestLossOptions } from "../core/test_loss.ts";
 import { applyRealtime, REALTIME_ENV, type RealtimeSetupConfig } from "./realtime_setup.ts";
 import type { RuntimeObserver } from "./observe.ts";
+import { NotifyRunner } from "./notify.ts";
+import type { MonitorState } from "../core/monitor.ts";
 
 /** Logging as the runtime needs it. */
 export type RuntimeLog = (
@@ -74,6 +76,8 @@ export interface RuntimePlan {
   watchdog?: string;
   /** `realtime` / `rtprio` / `memreserve`, applied to the master and handed to the workers. */
   realtime?: RealtimeSetupConfig;
+  /** hb.cf `notify` programs (master/notify.ts). */
+  notify?: readonly string[];
 }
 
 /** Sent messages kept for retransmission (the core's history holds 500). */
@@ -103,6 +107,7 @@ export class MasterRuntime {
   readonly #core: NodeCore;
   readonly #runner: ResourceRunner | undefined;
   readonly #fencer: Fencer | undefined;
+  readonly #notify: NotifyRunner;
   #watchdog: Watchdog | null = null;
   #shutdownRequested = false;
   readonly #codec: PacketCodec;
@@ -176,6 +181,11 @@ export class MasterRuntime {
         },
       });
     }
+    this.#notify = new NotifyRunner({
+      paths: plan.notify ?? [],
+      env: plan.env ?? {},
+      log: (prio, text) => log(prio, text),
+    });
     this.#codec = new PacketCodec(plan.keys, plan.msgfmt);
     this.#serialChannels = plan.media.flatMap((m, ch) => m.type === "serial" ? [ch] : []);
     this.#supervisor = new Supervisor(plan.media, plan.fifo, {
@@ -221,6 +231,32 @@ export class MasterRuntime {
   /** The `rscstatus` answer. */
   resourceStatus(): ApiResourceStatus {
     return { ok: true, rscHold: this.#core.rscstatus() };
+  }
+
+  /** The monitors' states (`heartbeat resource failures`). */
+  monitorStates(): { now: number; states: MonitorState[] } {
+    return { now: performance.now(), states: this.#core.monitorStates() };
+  }
+
+  /**
+   * Operator cleanup of the failure counts of `resource` (all when undefined); returns the
+   * resources cleared (empty: no monitor matched).
+   */
+  monitorCleanup(resource?: string): string[] {
+    if (this.#stopping || this.#failed) return [];
+    const r = this.#core.monitorCleanup(performance.now(), resource);
+    try {
+      for (const a of r.actions) this.#act(a);
+    } catch (e) {
+      this.failSafe("master failure carrying out a cleanup", e);
+    }
+    this.#arm();
+    return r.cleared;
+  }
+
+  /** Resolves when every queued notify hook has run (tests). */
+  notifyIdle(): Promise<void> {
+    return this.#notify.idle();
   }
 
   /** The membership core (read-only use: status queries). */
@@ -632,6 +668,36 @@ export class MasterRuntime {
         return;
       case "fence":
         this.#fence(a.node);
+        return;
+      case "monitor-check": {
+        const runner = this.#runner!;
+        void runner.check(a.key, a.index, a.timeoutMs).then((r) =>
+          this.#feed({
+            type: "monitor-result",
+            now: performance.now(),
+            wallClock: Date.now(),
+            id: a.id,
+            ...r,
+          })
+        );
+        return;
+      }
+      case "monitor-restart": {
+        const runner = this.#runner!;
+        void runner.restart(a.key, a.index).then((r) =>
+          this.#feed({
+            type: "monitor-restarted",
+            now: performance.now(),
+            wallClock: Date.now(),
+            id: a.id,
+            ok: r.ok,
+            detail: r.detail,
+          })
+        );
+        return;
+      }
+      case "notify":
+        this.#notify.emit(a.event, Date.now());
         return;
       case "stop-failure":
         this.#log(
