@@ -400,7 +400,9 @@ export class Monitors {
       const outage = this.#now - (m.episodeAt ?? this.#now);
       this.#log(
         "info",
-        `Monitor of ${name} recovered: ${m.successes} successful check(s) after ${m.consecutive} failure(s), ${outage} ms after the first failure.`,
+        `Monitor of ${name} recovered: ${m.successes} successful check(s) after ${m.consecutive} failure(s), ${
+          Math.round(outage)
+        } ms after the first failure.`,
       );
       this.#notify({
         event: "monitor-recover",
@@ -409,7 +411,7 @@ export class Monitors {
         from: "failed",
         to: "ok",
         reason: `${m.successes} successful check(s)`,
-        elapsedMs: outage,
+        elapsedMs: Math.round(outage),
       });
       this.#reset(m);
       return;
@@ -420,8 +422,8 @@ export class Monitors {
     m.episodeAt ??= this.#now - ev.elapsedMs;
     m.lastFailure = ev.detail;
     const what = ev.timedOut
-      ? `timed out after ${ev.elapsedMs} ms (process group killed)`
-      : `${ev.detail} after ${ev.elapsedMs} ms`;
+      ? `timed out after ${Math.round(ev.elapsedMs)} ms (process group killed)`
+      : `${ev.detail} after ${Math.round(ev.elapsedMs)} ms`;
     this.#log(
       "WARN",
       `Monitor of ${name} failed (${m.consecutive}/${m.cfg.fall}): status ${what}.`,
@@ -431,7 +433,9 @@ export class Monitors {
     const since = this.#now - m.episodeAt;
     this.#log(
       "ERROR",
-      `Resource ${name} failed: ${m.consecutive} consecutive monitor failures in ${since} ms (on-fail=${m.cfg.onFail}).`,
+      `Resource ${name} failed: ${m.consecutive} consecutive monitor failures in ${
+        Math.round(since)
+      } ms (on-fail=${m.cfg.onFail}).`,
     );
     this.#notify({
       event: "monitor-fail",
@@ -439,8 +443,10 @@ export class Monitors {
       resource: name,
       from: "ok",
       to: "failed",
-      reason: ev.timedOut ? `status timed out after ${ev.elapsedMs} ms` : `status ${ev.detail}`,
-      elapsedMs: since,
+      reason: ev.timedOut
+        ? `status timed out after ${Math.round(ev.elapsedMs)} ms`
+        : `status ${ev.detail}`,
+      elapsedMs: Math.round(since),
     });
     if (m.cfg.onFail === "ignore") return;
     if (m.cfg.onFail === "standby") {
@@ -484,13 +490,18 @@ export class Monitors {
     const took = this.#now - r.at;
     const outage = this.#now - (r.mon.episodeAt ?? r.at);
     if (!ev.ok) {
-      this.#log("ERROR", `Restart of ${r.mon.cfg.resource} failed after ${took} ms: ${ev.detail}.`);
+      this.#log(
+        "ERROR",
+        `Restart of ${r.mon.cfg.resource} failed after ${Math.round(took)} ms: ${ev.detail}.`,
+      );
       this.#escalate(r.mon, `restart failed: ${ev.detail}`);
       return;
     }
     this.#log(
       "info",
-      `Restart of ${r.mon.cfg.resource} done in ${took} ms: group ${key} running again, ${outage} ms after the first failed check.`,
+      `Restart of ${r.mon.cfg.resource} done in ${
+        Math.round(took)
+      } ms: group ${key} running again, ${Math.round(outage)} ms after the first failed check.`,
     );
     this.#notify({
       event: "restart",
@@ -499,7 +510,7 @@ export class Monitors {
       from: "failed",
       to: "started",
       reason: `restart ${r.mon.restartTimes.length} of ${r.mon.cfg.maxRestarts}`,
-      elapsedMs: took,
+      elapsedMs: Math.round(took),
     });
     for (const m of this.#mons) if (m.cfg.key === key) this.#reset(m);
     // the monitors start again (start-delay + interval) at the next update
@@ -513,7 +524,9 @@ export class Monitors {
     const since = this.#now - (m.episodeAt ?? this.#now);
     this.#log(
       "ERROR",
-      `Giving up group ${m.cfg.key} for failures of ${m.cfg.resource} (${why}): standby [${m.cfg.cls}], ${since} ms after the first failed check; not taken back for ${m.cfg.restartWindowMs} ms.`,
+      `Giving up group ${m.cfg.key} for failures of ${m.cfg.resource} (${why}): standby [${m.cfg.cls}], ${
+        Math.round(since)
+      } ms after the first failed check; not taken back for ${m.cfg.restartWindowMs} ms.`,
     );
     this.#notify({
       event: "escalate",
@@ -522,7 +535,7 @@ export class Monitors {
       from: this.#self,
       to: "peer",
       reason: why,
-      elapsedMs: since,
+      elapsedMs: Math.round(since),
     });
     this.#out.push({ type: "standby", key: m.cfg.key, cls: m.cfg.cls });
   }

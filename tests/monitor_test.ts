@@ -1,0 +1,316 @@
+/**
+ * Acceptance tests of service health checks (issue 13): two nodes, the group
+ * `node1 198.18.0.100/24/eth0 svc` (a one-process TCP server started by a resource.d script),
+ * hb.cf `monitor svc interval=1s timeout=2s fall=2 on-fail=restart max-restarts=1` and two
+ * notify hooks (one records, one fails). The client namespace connects to the service every
+ * 20 ms; an `ip monitor` per node proves the address is never on both nodes.
+ *
+ * - kill the service on node1 → restarted on node1 (client outage printed);
+ * - kill it again within the window → escalation: the group moves to node2 by the standby
+ *   exchange (client outage printed); with a real Heartbeat 3.0.6 node2, the real node logs
+ *   its normal standby takeover;
+ * - node2 never ran a check while node1 held the group;
+ * - (hb node2) a check that hangs is killed at its timeout and counts as a failure;
+ * - the hooks saw the events in order with the documented variables; the failing hook is
+ *   logged.
+ *
+ * Needs root and the testbed packages (and the real Heartbeat for the mixed pair); fails
+ * loudly when something is missing.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "./assert.ts";
+import { failoverHaCf, requireRealHeartbeat, sleep } from "./failover_harness.ts";
+import { authkeys, type Impl, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { AddressWatch } from "../chaos/watch.ts";
+import { ServiceProbe } from "../chaos/probe.ts";
+
+const IP = "198.18.0.100";
+/** The group key (its first resource as written). */
+const KEY = `${IP}/24/eth0`;
+const PORT = 8080;
+
+/** The service script: records every call; `status` hangs while /var/log/svc.hang counts down. */
+const SVC_SCRIPT = `#!/bin/sh
+pidfile=/run/svc.pid
+now() { date +%s%3N; }
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+case "$1" in
+  start)
+    if ! running; then
+      setsid python3 /etc/ha.d/svc_server.py ${IP} ${PORT} </dev/null >/dev/null 2>&1 &
+      echo $! >"$pidfile"
+    fi
+    echo "$(now) start" >>/var/log/svc.calls
+    exit 0;;
+  stop)
+    if running; then kill "$(cat "$pidfile")"; fi
+    rm -f "$pidfile"
+    echo "$(now) stop" >>/var/log/svc.calls
+    exit 0;;
+  status)
+    echo "$(now) status" >>/var/log/svc.calls
+    if [ -f /var/log/svc.hang ]; then
+      n=$(cat /var/log/svc.hang)
+      if [ "$n" -gt 0 ]; then echo $((n - 1)) >/var/log/svc.hang; sleep 31; fi
+    fi
+    if running; then echo running; else echo stopped; fi
+    exit 0;;
+esac
+exit 1
+`;
+
+const SVC_SERVER = `import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(128)
+while True:
+    c, _ = s.accept()
+    try:
+        c.sendall(b"ok\\n")
+    except OSError:
+        pass
+    c.close()
+`;
+
+const NOTIFY = `#!/bin/sh
+echo "$HB_EVENT|$HB_NODE|$HB_GROUP|$HB_RESOURCE|$HB_FROM|$HB_TO|$HB_REASON|$HB_ELAPSED_MS|$HB_TIMESTAMP" >>/var/log/notify.log
+`;
+
+const NOTIFY_FAIL = `#!/bin/sh
+echo "hook says no" >&2
+exit 3
+`;
+
+const HB_CF = `monitor svc interval=1s timeout=2s fall=2 on-fail=restart max-restarts=1
+notify /etc/ha.d/notify.sh
+notify /etc/ha.d/notify_fail.sh
+`;
+
+interface Run {
+  tb: Testbed;
+  watch: AddressWatch;
+  probe: ServiceProbe;
+  doubles: string[];
+  stop: () => Promise<void>;
+}
+
+async function setUp(tb: Testbed, impls: [Impl, Impl]): Promise<Run> {
+  const names = tb.nodes.map((n) => n.name);
+  for (const n of tb.nodes) {
+    await n.writeHaCf(
+      failoverHaCf(names, "on", { keepalive: "200ms", deadtime: 3, warntime: 2, initdead: 6 }),
+    );
+    await n.writeAuthkeys(authkeys("sha1", "hb-monitor"));
+    await n.writeHaresources(`node1 ${IP}/24/eth0 svc\n`);
+    await n.writeResourceScript("svc", SVC_SCRIPT);
+    await n.writeConfig("svc_server.py", SVC_SERVER);
+    await n.writeConfig("notify.sh", NOTIFY, 0o755);
+    await n.writeConfig("notify_fail.sh", NOTIFY_FAIL, 0o755);
+    await n.writeConfig("hb.cf", HB_CF);
+  }
+  await Promise.all(tb.nodes.map((n, i) => n.start({ impl: impls[i], timeoutMs: 30_000 })));
+  const watch = await AddressWatch.start(tb.nodes, IP);
+  const probe = ServiceProbe.start(tb.client!, IP, PORT, 20);
+  const doubles: string[] = [];
+  let checking = true;
+  const checker = (async () => {
+    while (checking) {
+      const h = watch.holders();
+      if (h.length > 1) doubles.push(`${new Date().toISOString()}: ${h.join(" and ")} hold ${IP}`);
+      await sleep(5);
+    }
+  })();
+  return {
+    tb,
+    watch,
+    probe,
+    doubles,
+    stop: async () => {
+      checking = false;
+      await checker;
+      await probe.stop();
+      await watch.stop();
+    },
+  };
+}
+
+/** Waits for a client answer after `t` (ms since the epoch); returns its time. */
+async function answerAfter(probe: ServiceProbe, t: number, timeoutMs = 60_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = probe.replies.find((x) => x.at > t);
+    if (r !== undefined) return r.at;
+    if (Date.now() > deadline) throw new Error(`no client answer within ${timeoutMs} ms`);
+    await probe.nextReply(500);
+  }
+}
+
+async function killService(n: TestNode): Promise<number> {
+  const r = await n.exec(["sh", "-c", "kill -9 $(cat /run/svc.pid)"]);
+  assertEquals(r.code, 0, `kill on ${n.name}: ${r.stderr}`);
+  return Date.now();
+}
+
+async function statusCalls(n: TestNode): Promise<number> {
+  const calls = await n.readLog("svc.calls").catch(() => "");
+  return calls.split("\n").filter((l) => l.endsWith(" status")).length;
+}
+
+/** Kill → local restart, kill → escalation to node2. Returns the two client outages. */
+async function restartThenEscalate(run: Run, realPeer: boolean): Promise<void> {
+  const { tb, watch, probe } = run;
+  const [node1, node2] = tb.nodes;
+  await waitFor("node1 to hold the service address", () => watch.holders().join() === "node1", {
+    timeoutMs: 60_000,
+  });
+  await answerAfter(probe, Date.now());
+  // node1 checks; node2, which does not hold the group, never runs one
+  await waitFor("node1's first checks", async () => (await statusCalls(node1)) >= 3, {
+    timeoutMs: 30_000,
+  });
+  assertEquals(await statusCalls(node2), 0, "node2 ran a status of a group it does not hold");
+
+  const from1 = await node1.logOffset();
+  const kill1 = await killService(node1);
+  await node1.waitForLog("Restart of svc done", { from: from1, timeoutMs: 30_000 });
+  const back1 = await answerAfter(probe, kill1 + 20);
+  console.log(`  local restart: client outage ${back1 - kill1} ms`);
+  console.log(`    ${await node1.waitForLog("Restart of svc done", { from: from1 })}`);
+  assertEquals(watch.holders(), ["node1"]);
+
+  const from2 = await node1.logOffset();
+  const from2b = await node2.logOffset();
+  const kill2 = await killService(node1);
+  await node1.waitForLog("Giving up group", { from: from2, timeoutMs: 30_000 });
+  await waitFor("node2 to hold the service address", () => watch.holders().join() === "node2", {
+    timeoutMs: 60_000,
+  });
+  const back2 = await answerAfter(probe, kill2 + 20);
+  console.log(`  escalation to node2: client outage ${back2 - kill2} ms`);
+  console.log(`    ${await node1.waitForLog("Giving up group", { from: from2 })}`);
+  if (realPeer) {
+    // the real Heartbeat takes the group in its ordinary standby exchange
+    await node2.waitForLog("node1 wants to go standby [local]", {
+      from: from2b,
+      timeoutMs: 30_000,
+    });
+    const done = await node2.waitForLog(
+      /Standby resource acquisition done|remote resource transition completed/,
+      {
+        from: from2b,
+        timeoutMs: 30_000,
+      },
+    );
+    console.log(`    real node2: ${done}`);
+  } else {
+    await node2.waitForLog("node1 wants to go standby [local]", {
+      from: from2b,
+      timeoutMs: 30_000,
+    });
+  }
+  // node1 keeps its hands off while node2 runs it (no failback for restart-window)
+  await sleep(3000);
+  assertEquals(watch.holders(), ["node2"]);
+}
+
+/** The hook's records on `n`, as field maps. */
+async function hookEvents(n: TestNode): Promise<Record<string, string>[]> {
+  const text = await n.readLog("notify.log").catch(() => "");
+  const keys = ["event", "node", "group", "resource", "from", "to", "reason", "elapsed", "ts"];
+  return text.split("\n").filter((l) => l !== "").map((l) => {
+    const f = l.split("|");
+    return Object.fromEntries(keys.map((k, i) => [k, f[i] ?? ""]));
+  });
+}
+
+function assertSubsequence(got: string[], want: string[], what: string): void {
+  let i = 0;
+  for (const g of got) if (g === want[i]) i++;
+  assert(i === want.length, `${what}: expected in order ${want.join(", ")}; got ${got.join(", ")}`);
+}
+
+async function checkHooks(node1: TestNode): Promise<void> {
+  const evs = await waitFor("node1's hooks to record the escalation", async () => {
+    const e = await hookEvents(node1);
+    return e.some((x) => x.event === "release-done") ? e : undefined;
+  }, { timeoutMs: 30_000 });
+  assertSubsequence(
+    evs.map((e) => e.event),
+    [
+      "takeover-start",
+      "takeover-done",
+      "monitor-fail",
+      "restart",
+      "monitor-fail",
+      "escalate",
+      "release-done",
+    ],
+    "node1's hook events",
+  );
+  const restart = evs.find((e) => e.event === "restart")!;
+  assertEquals([restart.node, restart.group, restart.resource], ["node1", KEY, "svc"]);
+  assert(/^\d+$/.test(restart.elapsed), `HB_ELAPSED_MS of restart: ${restart.elapsed}`);
+  assert(/^\d{4}-\d\d-\d\dT/.test(restart.ts), `HB_TIMESTAMP: ${restart.ts}`);
+  const esc = evs.find((e) => e.event === "escalate")!;
+  assertEquals([esc.group, esc.resource, esc.from], [KEY, "svc", "node1"]);
+  assert(esc.reason.includes("max-restarts 1"), esc.reason);
+  assert(evs.some((e) => e.event === "node-up" && e.node === "node2"), "node-up of node2");
+  await node1.waitForLog(/notify \/etc\/ha.d\/notify_fail.sh \(\S+\): exit 3: hook says no/);
+}
+
+Deno.test("monitor, two hb nodes: restart, escalation, hanging check, hooks", async () => {
+  await using tb = await Testbed.create({
+    nodes: ["node1", "node2"],
+    links: 1,
+    client: true,
+    name: "mon",
+  });
+  const run = await setUp(tb, ["hb", "hb"]);
+  try {
+    await restartThenEscalate(run, false);
+    await checkHooks(tb.nodes[0]);
+    // node2 holds it now: two hanging checks are killed at the timeout and count as failures
+    const node2 = tb.nodes[1];
+    const from = await node2.logOffset();
+    await node2.exec(["sh", "-c", "echo 2 >/var/log/svc.hang"], { check: true });
+    const first = await node2.waitForLog("Monitor of svc failed (1/2): status timed out after", {
+      from,
+      timeoutMs: 30_000,
+    });
+    console.log(`  hanging check: ${first}`);
+    await node2.waitForLog("Restart of svc done", { from, timeoutMs: 30_000 });
+    const left = await node2.exec(["pgrep", "-f", "sleep 31"]);
+    assertEquals(left.stdout.trim(), "", "the hung check's process group survived");
+    assertEquals(run.watch.holders(), ["node2"]);
+    const ev2 = await hookEvents(node2);
+    assertSubsequence(
+      ev2.map((e) => e.event),
+      ["takeover-start", "takeover-done", "monitor-fail", "restart"],
+      "node2's hook events",
+    );
+  } finally {
+    await run.stop();
+  }
+  assertEquals(run.doubles, []);
+});
+
+Deno.test("monitor, hb node1 + real Heartbeat node2: escalation is a standby takeover", async () => {
+  await requireRealHeartbeat();
+  await using tb = await Testbed.create({
+    nodes: ["node1", "node2"],
+    links: 1,
+    client: true,
+    name: "monx",
+  });
+  const run = await setUp(tb, ["hb", "heartbeat"]);
+  try {
+    await restartThenEscalate(run, true);
+    await checkHooks(tb.nodes[0]);
+  } finally {
+    await run.stop();
+  }
+  assertEquals(run.doubles, []);
+});
