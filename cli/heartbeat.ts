@@ -36,6 +36,8 @@ const HELP = `heartbeat (hb) — Linux-HA Heartbeat 3.0.6 compatible cluster dae
 Usage: heartbeat [-dDkMrRsvWlVf] [-C Current-resource-state]
        heartbeat check [DIR]      validate a configuration directory and exit
        heartbeat demo             run a local two-node demo cluster
+       heartbeat resource failures|cleanup [RESOURCE]
+                                  monitor failures of the running daemon (hb.cf)
 
   -d   raise the debug level (repeatable)   -k   stop the running daemon
   -D   print the default directives          -r   reload the configuration

@@ -79,12 +79,27 @@ export class MasterApiBackend implements ApiBackend {
     core: () => HbCore,
     send: (msg: CoreMessage) => void,
     resources: () => ApiResourceStatus,
+    monitors?: {
+      failures: () => string;
+      cleanup: (resource?: string) => { ok: true; cleared: string[] } | { ok: false; info: string };
+    },
   ) {
     this.#cfg = cfg;
     this.#core = core;
     this.#send = send;
     this.#rsc = resources;
+    if (monitors) {
+      this.monitorFailures = monitors.failures;
+      this.monitorCleanup = monitors.cleanup;
+    }
   }
+
+  /** {@inheritDoc ApiBackend.monitorFailures} */
+  monitorFailures?: () => string;
+  /** {@inheritDoc ApiBackend.monitorCleanup} */
+  monitorCleanup?: (
+    resource?: string,
+  ) => { ok: true; cleared: string[] } | { ok: false; info: string };
 
   /** {@inheritDoc ApiBackend.identity} */
   identity(): ApiIdentity {

@@ -209,6 +209,30 @@ export class MasterRuntime {
         () => this.#core.membership,
         (msg) => this.originate(msg),
         () => this.resourceStatus(),
+        {
+          failures: () => {
+            const m = this.monitorStates();
+            return JSON.stringify({
+              node: plan.core.nodeName,
+              states: m.states.map((x) => ({
+                ...x,
+                ...(x.heldBackUntil !== undefined
+                  ? { heldBackMs: Math.round(x.heldBackUntil - m.now) }
+                  : {}),
+                heldBackUntil: undefined,
+              })),
+            });
+          },
+          cleanup: (resource) => {
+            const all = this.#core.monitorStates().map((x) => x.resource);
+            if (all.length === 0) return { ok: false, info: "no monitor configured (hb.cf)" };
+            const cleared = this.monitorCleanup(resource);
+            if (cleared.length === 0) {
+              return { ok: false, info: `no monitor for ${resource}; monitored: ${all.join(" ")}` };
+            }
+            return { ok: true, cleared };
+          },
+        },
       );
       this.#api = new ApiServer({
         path: plan.api.socket,

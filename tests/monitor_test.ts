@@ -22,7 +22,7 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import { failoverHaCf, requireRealHeartbeat, sleep } from "./failover_harness.ts";
-import { authkeys, type Impl, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { authkeys, hbCommand, type Impl, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 import { AddressWatch } from "../chaos/watch.ts";
 import { ServiceProbe } from "../chaos/probe.ts";
 
@@ -261,6 +261,30 @@ async function checkHooks(node1: TestNode): Promise<void> {
   await node1.waitForLog(/notify \/etc\/ha.d\/notify_fail.sh \(\S+\): exit 3: hook says no/);
 }
 
+/** `heartbeat resource ARGS` on `n` (over its API socket). */
+async function resourceCmd(n: TestNode, ...args: string[]) {
+  return await n.exec([...hbCommand(), "resource", ...args]);
+}
+
+/** The operator commands against node1 after its escalation. */
+async function operatorCommands(node1: TestNode): Promise<void> {
+  const f = await resourceCmd(node1, "failures");
+  assertEquals(f.code, 0, f.stderr);
+  console.log(f.stdout.replace(/^/gm, "    "));
+  const j = await resourceCmd(node1, "failures", "--json");
+  const svc = JSON.parse(j.stdout).states[0];
+  assertEquals([svc.resource, svc.group, svc.restarts, svc.failures], ["svc", KEY, 1, 4]);
+  assert(svc.heldBackMs > 0, `held back after the escalation: ${j.stdout}`);
+  const bad = await resourceCmd(node1, "cleanup", "nosuch");
+  assertEquals(bad.code, 1);
+  assert(bad.stderr.includes("no monitor for nosuch; monitored: svc"), bad.stderr);
+  const c = await resourceCmd(node1, "cleanup", "svc");
+  assertEquals([c.code, c.stdout.trim()], [0, "cleared: svc"]);
+  const after = JSON.parse((await resourceCmd(node1, "failures", "--json")).stdout).states[0];
+  assertEquals([after.restarts, after.failures, after.heldBackMs], [0, 0, undefined]);
+  await node1.waitForLog("Failures of svc cleared by the operator.");
+}
+
 Deno.test("monitor, two hb nodes: restart, escalation, hanging check, hooks", async () => {
   await using tb = await Testbed.create({
     nodes: ["node1", "node2"],
@@ -272,6 +296,7 @@ Deno.test("monitor, two hb nodes: restart, escalation, hanging check, hooks", as
   try {
     await restartThenEscalate(run, false);
     await checkHooks(tb.nodes[0]);
+    await operatorCommands(tb.nodes[0]);
     // node2 holds it now: two hanging checks are killed at the timeout and count as failures
     const node2 = tb.nodes[1];
     const from = await node2.logOffset();
