@@ -230,6 +230,16 @@ export class Monitors {
 
   /** True while a group given up for failures must not be taken back by failback. */
   holdsBack(key: string, now: number): boolean {
+    return this.#heldBack(key, now);
+  }
+
+  /** True while any monitor restart runs (every group is in transition then). */
+  get anyRestarting(): boolean {
+    for (const g of this.#groups.values()) if (g.restarting !== undefined) return true;
+    return false;
+  }
+
+  #heldBack(key: string, now: number): boolean {
     const g = this.#groups.get(key);
     return g?.heldBackUntil !== undefined && now < g.heldBackUntil;
   }

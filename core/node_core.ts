@@ -265,7 +265,7 @@ export class NodeCore {
     const own = this.#own!;
     if (!own.holding.includes(key)) return "off";
     if (
-      this.#runs.size > 0 || own.rscstatus() === "transition" ||
+      this.#runs.size > 0 || this.#monitors!.anyRestarting || own.rscstatus() === "transition" ||
       own.resourceState === RState.SHUTDOWN || own.standbyState !== Standby.NOT
     ) return "pause";
     return "check";

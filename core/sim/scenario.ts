@@ -23,7 +23,8 @@
  * - `cluster nodes=a,b[,…] [groups=node:key,…] [auto_failback=on|off|legacy]
  *   [links=eth0,…] [ping=p1,…] [keepalive=1s] [deadtime=5s] [warntime=3s]
  *   [initdead=10s] [latency=2ms] [script=50ms] [stonith=on] [seed=1]
- *   [rqstdelay=10s]` — must come first;
+ *   [rqstdelay=10s] [monitor=on]` — must come first (`monitor=on`: every group's key has
+ *   an hb.cf monitor, see `SimOptions.monitor`);
  * - `start N…`, `kill N…` (crash: resources stop too), `restart N…`
  *   (kill + start, new generation), `stop N…` (graceful shutdown),
  *   `freeze N…`, `thaw N…`;
@@ -35,6 +36,7 @@
  *   that path; `*` means every node; no option clears it);
  * - `standby N [all|local|foreign|failback]`, `takeover N [all|…]`;
  * - `script N KEY fail|ok [ms=D]` (behaviour of starting KEY on N);
+ * - `svcfail N KEY` (the service of KEY on N dies: its monitor's checks fail until a restart);
  * - `ping P up|down`;
  * - `expect owner KEY = N…|none`, `expect status A B = STATUS`,
  *   `expect rscstatus N = STATUS`;
@@ -121,6 +123,7 @@ function clusterOptions(words: string[]): SimOptions {
     groups: groups ?? (o.has("auto_failback") ? [] : undefined),
     autoFailback: (o.get("auto_failback") ?? "on") as FailbackMode,
     stonith: o.get("stonith") === "on",
+    monitor: o.get("monitor") === "on",
     ...(rqst !== undefined ? { ownershipTimers: { rqstDelayMs: rqst } } : {}),
   };
 }
@@ -329,6 +332,14 @@ class Runner {
           failStart: what === "fail",
           ...(o.has("ms") ? { ms: parseDuration(o.get("ms")!) } : {}),
         });
+        this.c.fault();
+        return [];
+      }
+      case "svcfail": {
+        const [n, key] = w;
+        this.nodes([n]);
+        if (key === undefined) throw new Error("svcfail N KEY");
+        this.s.failService(n, key);
         this.c.fault();
         return [];
       }
