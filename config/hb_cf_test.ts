@@ -237,3 +237,29 @@ Deno.test("hb.cf: missing file gives nothing; check validates it", () => {
     "/cfg: REFUSED: hb would not start: 1 error(s) in hb.cf (Heartbeat 3.0.6 never reads it)",
   ]);
 });
+
+Deno.test("hb.cf: check accepts monitors of haresources resources; refuses one naming none", () => {
+  const haCf = BASE_HA_CF.join("\n") + "\n";
+  const haresources = "node1 198.18.0.100/24/eth0 svc\nnode2 IPaddr::198.18.0.101 db::x\n";
+  const hbCf = "monitor svc interval=1s fall=2 on-fail=restart max-restarts=1\n" +
+    "monitor IPaddr::198.18.0.101 on-fail=standby\nmonitor db::x\nnotify /etc/ha.d/n.sh\n";
+  const ok = checkConfigDir("/cfg", {
+    system: fakeDir(haCf, undefined, haresources, { "/cfg/hb.cf": { content: hbCf } }),
+    nodeName: "node1",
+  });
+  assertEquals(ok.exitCode, 0, ok.lines.join("\n"));
+  const bad = checkConfigDir("/cfg", {
+    system: fakeDir(haCf, undefined, haresources, {
+      "/cfg/hb.cf": { content: hbCf + "monitor httpd\n" },
+    }),
+    nodeName: "node1",
+  });
+  assertEquals(bad.exitCode, 1);
+  assertEquals(
+    bad.lines.filter((l) => l.startsWith("error:")),
+    [
+      "error: /cfg/hb.cf:5: monitor: 'httpd' is no resource of haresources; allowed: a resource " +
+      "exactly as written in haresources: 198.18.0.100/24/eth0, svc, IPaddr::198.18.0.101, db::x",
+    ],
+  );
+});
