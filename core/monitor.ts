@@ -371,6 +371,7 @@ export class Monitors {
       m.lastFailure = undefined;
       const g = this.#groups.get(m.cfg.key)!;
       g.heldBackUntil = undefined;
+      g.escalatedAt = undefined; // still here after giving it up: checked again
       this.#log("info", `Failures of ${m.cfg.resource} cleared by the operator.`);
     }
     return { cleared, actions: this.#out };

@@ -25,55 +25,16 @@ import { failoverHaCf, requireRealHeartbeat, sleep } from "./failover_harness.ts
 import { authkeys, hbCommand, type Impl, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 import { AddressWatch } from "../chaos/watch.ts";
 import { ServiceProbe } from "../chaos/probe.ts";
+import {
+  HB_MONITOR,
+  SVC_IP as IP,
+  SVC_PORT as PORT,
+  SVC_SERVER,
+  svcScript,
+} from "../bench/service.ts";
 
-const IP = "198.18.0.100";
 /** The group key (its first resource as written). */
 const KEY = `${IP}/24/eth0`;
-const PORT = 8080;
-
-/** The service script: records every call; `status` hangs while /var/log/svc.hang counts down. */
-const SVC_SCRIPT = `#!/bin/sh
-pidfile=/run/svc.pid
-now() { date +%s%3N; }
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
-case "$1" in
-  start)
-    if ! running; then
-      setsid python3 /etc/ha.d/svc_server.py ${IP} ${PORT} </dev/null >/dev/null 2>&1 &
-      echo $! >"$pidfile"
-    fi
-    echo "$(now) start" >>/var/log/svc.calls
-    exit 0;;
-  stop)
-    if running; then kill "$(cat "$pidfile")"; fi
-    rm -f "$pidfile"
-    echo "$(now) stop" >>/var/log/svc.calls
-    exit 0;;
-  status)
-    echo "$(now) status" >>/var/log/svc.calls
-    if [ -f /var/log/svc.hang ]; then
-      n=$(cat /var/log/svc.hang)
-      if [ "$n" -gt 0 ]; then echo $((n - 1)) >/var/log/svc.hang; sleep 31; fi
-    fi
-    if running; then echo running; else echo stopped; fi
-    exit 0;;
-esac
-exit 1
-`;
-
-const SVC_SERVER = `import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(128)
-while True:
-    c, _ = s.accept()
-    try:
-        c.sendall(b"ok\\n")
-    except OSError:
-        pass
-    c.close()
-`;
 
 const NOTIFY = `#!/bin/sh
 echo "$HB_EVENT|$HB_NODE|$HB_GROUP|$HB_RESOURCE|$HB_FROM|$HB_TO|$HB_REASON|$HB_ELAPSED_MS|$HB_TIMESTAMP" >>/var/log/notify.log
@@ -84,8 +45,7 @@ echo "hook says no" >&2
 exit 3
 `;
 
-const HB_CF = `monitor svc interval=1s timeout=2s fall=2 on-fail=restart max-restarts=1
-notify /etc/ha.d/notify.sh
+const HB_CF = `${HB_MONITOR}notify /etc/ha.d/notify.sh
 notify /etc/ha.d/notify_fail.sh
 `;
 
@@ -105,7 +65,7 @@ async function setUp(tb: Testbed, impls: [Impl, Impl]): Promise<Run> {
     );
     await n.writeAuthkeys(authkeys("sha1", "hb-monitor"));
     await n.writeHaresources(`node1 ${IP}/24/eth0 svc\n`);
-    await n.writeResourceScript("svc", SVC_SCRIPT);
+    await n.writeResourceScript("svc", svcScript(IP));
     await n.writeConfig("svc_server.py", SVC_SERVER);
     await n.writeConfig("notify.sh", NOTIFY, 0o755);
     await n.writeConfig("notify_fail.sh", NOTIFY_FAIL, 0o755);
