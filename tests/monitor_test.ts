@@ -54,6 +54,8 @@ interface Run {
   watch: AddressWatch;
   probe: ServiceProbe;
   doubles: string[];
+  /** Nodes killed on purpose (their stale address does not count). */
+  down: Set<string>;
   stop: () => Promise<void>;
 }
 
@@ -75,10 +77,11 @@ async function setUp(tb: Testbed, impls: [Impl, Impl]): Promise<Run> {
   const watch = await AddressWatch.start(tb.nodes, IP);
   const probe = ServiceProbe.start(tb.client!, IP, PORT, 20);
   const doubles: string[] = [];
+  const down = new Set<string>();
   let checking = true;
   const checker = (async () => {
     while (checking) {
-      const h = watch.holders();
+      const h = watch.holders().filter((n) => !down.has(n));
       if (h.length > 1) doubles.push(`${new Date().toISOString()}: ${h.join(" and ")} hold ${IP}`);
       await sleep(5);
     }
@@ -88,6 +91,7 @@ async function setUp(tb: Testbed, impls: [Impl, Impl]): Promise<Run> {
     watch,
     probe,
     doubles,
+    down,
     stop: async () => {
       checking = false;
       await checker;
@@ -276,6 +280,35 @@ Deno.test("monitor, two hb nodes: restart, escalation, hanging check, hooks", as
       ["takeover-start", "takeover-done", "monitor-fail", "restart"],
       "node2's hook events",
     );
+    // node2 dies: node1 takes the group back (no failback hold applies to a
+    // dead peer's groups), and its hooks see node-dead, takeover-start and takeover-done
+    const node1 = tb.nodes[0];
+    run.down.add("node2");
+    const killAt = Date.now();
+    await node2.killHard();
+    await waitFor("node1 to hold the address again", () => run.watch.holders().includes("node1"), {
+      timeoutMs: 60_000,
+    });
+    const back = await answerAfter(run.probe, killAt + 20);
+    console.log(`  node2 killed: client outage ${back - killAt} ms`);
+    const ev1 = await waitFor("node1's hooks to record the takeover", async () => {
+      const e = await hookEvents(node1);
+      const dead = e.findIndex((x) => x.event === "node-dead");
+      return dead >= 0 && e.slice(dead).some((x) => x.event === "takeover-done") ? e : undefined;
+    }, { timeoutMs: 30_000 });
+    const dead = ev1.findIndex((x) => x.event === "node-dead");
+    assertSubsequence(
+      ev1.slice(dead).map((e) => e.event),
+      ["node-dead", "takeover-start", "takeover-done"],
+      "node1's hook events after node2's death",
+    );
+    const d = ev1[dead];
+    assertEquals([d.node, d.from, d.to], ["node2", "active", "dead"]);
+    assert(Number(d.elapsed) >= 2500, `HB_ELAPSED_MS of node-dead (deadtime 3 s): ${d.elapsed}`);
+    const t = ev1.slice(dead).find((e) => e.event === "takeover-start")!;
+    assertEquals(t.group, KEY);
+    // Heartbeat's mach_down takes each group through ip-request-resp (the run's cause)
+    assert(["mach_down", "ip-request-resp"].includes(t.reason), `HB_REASON: ${t.reason}`);
   } finally {
     await run.stop();
   }
