@@ -11,7 +11,7 @@ import { nodePaths } from "../master/paths.ts";
 import { processAlive, readPidFile, runningPid } from "../master/state_files.ts";
 import { formatDefaults, formatVerbose, HEARTBEAT_VERSION_LINE } from "../master/plan.ts";
 import { emitDiagnostics, loadForStart } from "../master/plan.ts";
-import { HB_CF, placeMonitors, readHbCf } from "../config/hb_cf.ts";
+import { HB_CF, readHbCf } from "../config/hb_cf.ts";
 import { runDaemon } from "../master/daemon.ts";
 import { selfCommand } from "../sys/self_exec.ts";
 import { configureLogging } from "../logging/mod.ts";
@@ -114,11 +114,6 @@ export async function heartbeatMain(args: string[]): Promise<number> {
   // refuses it, after Heartbeat's diagnostics but before its start banner
   const starting = !reloading && !restarting && running === undefined;
   const hbCf = starting ? readHbCf(paths.confDir) : undefined;
-  const hrGroups = loaded.loaded?.haresources?.groups;
-  if (hbCf !== undefined && hbCf.present && hrGroups !== undefined) {
-    const file = `${paths.confDir.replace(/\/+$/, "")}/${HB_CF}`;
-    hbCf.errors.push(...placeMonitors(hbCf.settings.monitors, hrGroups, file).errors);
-  }
   if (hbCf !== undefined && hbCf.errors.length > 0) {
     if (!daemonChild) {
       emitDiagnostics(loaded, { skip: isStartBanner });

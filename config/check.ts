@@ -85,12 +85,15 @@ export function checkConfigDir(dir = "/etc/ha.d", opts: CheckOptions = {}): Chec
   }
   // hb's own settings (never read by Heartbeat): an error there makes hb refuse to start
   const hbCf = readHbCf(dir, sys);
+  for (const e of hbCf.errors) lines.push(`error: ${e.explain}`);
   const groups = res.config?.haresources?.groups;
   if (groups !== undefined && hbCf.present) {
     const file = `${dir.replace(/\/+$/, "")}/${HB_CF}`;
-    hbCf.errors.push(...placeMonitors(hbCf.settings.monitors, groups, file).errors);
+    for (const w of placeMonitors(hbCf.settings.monitors, groups, file).unmatched) {
+      warnings++;
+      lines.push(`warning: ${w.explain}`);
+    }
   }
-  for (const e of hbCf.errors) lines.push(`error: ${e.explain}`);
   lines.push(
     res.exitCode === 0
       ? `${dir}: OK: Heartbeat 3.0.6 would start (${warnings} warning(s)).`

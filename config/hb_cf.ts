@@ -441,44 +441,56 @@ export interface PlacedMonitor {
 }
 
 /**
- * Finds each `monitor` line's resource in haresources (by the spec exactly as written there);
- * a line that names no resource is an error with its file:line.
+ * Places each `monitor` line in haresources: RESOURCE exactly as written there (that
+ * resource), else a script name (every resource of that script without a line of its own).
+ * A line that matches neither is not run by the daemon (`unmatched`, with its file:line): it may
+ * still name a Pacemaker primitive id for `heartbeat export pacemaker`, so it is a warning.
  */
 export function placeMonitors(
   monitors: readonly MonitorSetting[],
   groups: readonly HaresourcesGroup[],
   file: string = HB_CF,
-): { placed: PlacedMonitor[]; errors: HbCfProblem[] } {
+): { placed: PlacedMonitor[]; unmatched: HbCfProblem[] } {
   const placed: PlacedMonitor[] = [];
-  const errors: HbCfProblem[] = [];
-  const all = groups.flatMap((g) => g.resources.map((r) => r.spec));
+  const unmatched: HbCfProblem[] = [];
+  const withKey = groups.filter((g) => g.key !== undefined);
+  const exact = new Set(monitors.map((m) => m.resource));
+  const all = withKey.flatMap((g) => g.resources.map((r) => r.spec));
+  const scripts = [...new Set(withKey.flatMap((g) => g.resources.map((r) => r.script)))];
   for (const m of monitors) {
-    const g = groups.find((x) =>
-      x.key !== undefined && x.resources.some((r) => r.spec === m.resource)
-    );
-    if (g === undefined) {
-      const shown = all.length > 0 ? all.join(", ") : "(haresources has no resource)";
-      errors.push({
-        file,
-        line: m.line,
-        directive: "monitor",
-        explain: explainText(
-          file,
-          m.line,
-          "monitor",
-          `'${m.resource}' is no resource of haresources`,
-          `a resource exactly as written in haresources: ${shown}`,
-        ),
+    let hits = 0;
+    for (const g of withKey) {
+      g.resources.forEach((r, index) => {
+        const mine = r.spec === m.resource ||
+          (r.script === m.resource && !exact.has(r.spec) && r.spec !== m.resource);
+        if (!mine) return;
+        hits++;
+        placed.push({
+          setting: { ...m, resource: r.spec },
+          key: g.key!,
+          node: g.node,
+          index,
+          groupSize: g.resources.length,
+        });
       });
-      continue;
     }
-    placed.push({
-      setting: m,
-      key: g.key!,
-      node: g.node,
-      index: g.resources.findIndex((r) => r.spec === m.resource),
-      groupSize: g.resources.length,
+    if (hits > 0) continue;
+    const shown = all.length > 0 ? all.join(", ") : "(haresources has no resource)";
+    unmatched.push({
+      file,
+      line: m.line,
+      directive: "monitor",
+      explain: explainText(
+        file,
+        m.line,
+        "monitor",
+        `'${m.resource}' is no resource of haresources nor a script of one: the daemon does not ` +
+          "run it (heartbeat export pacemaker may use it as a primitive id)",
+        `a resource exactly as written in haresources (${shown}) or a script name (${
+          scripts.join(", ")
+        })`,
+      ),
     });
   }
-  return { placed, errors };
+  return { placed, unmatched };
 }

@@ -6,9 +6,11 @@ import {
   MONITOR_DEFAULTS,
   parseHbCf,
   parseListenAddress,
+  placeMonitors,
   readHbCf,
 } from "./hb_cf.ts";
 import { checkConfigDir } from "./check.ts";
+import { parseHaresources } from "./haresources.ts";
 import { BASE_HA_CF, fakeDir } from "./test_util.ts";
 
 const F = "/etc/ha.d/hb.cf";
@@ -238,28 +240,43 @@ Deno.test("hb.cf: missing file gives nothing; check validates it", () => {
   ]);
 });
 
-Deno.test("hb.cf: check accepts monitors of haresources resources; refuses one naming none", () => {
+Deno.test("hb.cf: check places monitors by spec or script; warns about one naming none", () => {
   const haCf = BASE_HA_CF.join("\n") + "\n";
-  const haresources = "node1 198.18.0.100/24/eth0 svc\nnode2 IPaddr::198.18.0.101 db::x\n";
+  const haresources = "node1 198.18.0.100/24/eth0 svc\nnode2 IPaddr::198.18.0.101 db::x db::y\n";
   const hbCf = "monitor svc interval=1s fall=2 on-fail=restart max-restarts=1\n" +
-    "monitor IPaddr::198.18.0.101 on-fail=standby\nmonitor db::x\nnotify /etc/ha.d/n.sh\n";
+    "monitor IPaddr::198.18.0.101 on-fail=standby\nmonitor db\nmonitor db::y fall=5\n" +
+    "notify /etc/ha.d/n.sh\n";
   const ok = checkConfigDir("/cfg", {
     system: fakeDir(haCf, undefined, haresources, { "/cfg/hb.cf": { content: hbCf } }),
     nodeName: "node1",
   });
   assertEquals(ok.exitCode, 0, ok.lines.join("\n"));
-  const bad = checkConfigDir("/cfg", {
+  assertEquals(ok.lines.filter((l) => l.includes("hb.cf")), []);
+  const groups = parseHaresources(haresources).groups;
+  const placed = placeMonitors(parseHbCf(hbCf, F).settings.monitors, groups, F).placed;
+  assertEquals(
+    placed.map((p) => [p.setting.resource, p.key, p.index, p.setting.fall]),
+    [
+      ["svc", "198.18.0.100/24/eth0", 1, 2],
+      ["IPaddr::198.18.0.101", "IPaddr::198.18.0.101", 0, 3],
+      ["db::x", "IPaddr::198.18.0.101", 1, 3], // by script; db::y has a line of its own
+      ["db::y", "IPaddr::198.18.0.101", 2, 5],
+    ],
+  );
+  const warned = checkConfigDir("/cfg", {
     system: fakeDir(haCf, undefined, haresources, {
       "/cfg/hb.cf": { content: hbCf + "monitor httpd\n" },
     }),
     nodeName: "node1",
   });
-  assertEquals(bad.exitCode, 1);
+  assertEquals(warned.exitCode, 0);
   assertEquals(
-    bad.lines.filter((l) => l.startsWith("error:")),
+    warned.lines.filter((l) => l.includes("hb.cf")),
     [
-      "error: /cfg/hb.cf:5: monitor: 'httpd' is no resource of haresources; allowed: a resource " +
-      "exactly as written in haresources: 198.18.0.100/24/eth0, svc, IPaddr::198.18.0.101, db::x",
+      "warning: /cfg/hb.cf:6: monitor: 'httpd' is no resource of haresources nor a script of " +
+      "one: the daemon does not run it (heartbeat export pacemaker may use it as a primitive id); " +
+      "allowed: a resource exactly as written in haresources (198.18.0.100/24/eth0, svc, " +
+      "IPaddr::198.18.0.101, db::x, db::y) or a script name (IPaddr, svc, db)",
     ],
   );
 });

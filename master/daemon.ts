@@ -424,7 +424,7 @@ function monitorConfigs(
   log: (prio: Priority, text: string) => void,
 ): MonitorConfig[] {
   const r = placeMonitors(settings.monitors, groups, file);
-  for (const e of r.errors) log("ERROR", `${e.explain} (monitor ignored)`);
+  for (const e of r.unmatched) log("WARN", e.explain);
   return r.placed.map((p) => ({
     resource: p.setting.resource,
     key: p.key,
