@@ -113,8 +113,11 @@ export type MonitorAction =
    * right), queued behind any resource run; report `monitor-restarted` with `id`.
    */
   | { type: "monitor-restart"; id: number; key: string; resource: string; index: number }
-  /** Give the group's class away with Heartbeat's standby exchange (hb_standby `cls`). */
-  | { type: "standby"; key: string; cls: "local" | "foreign" }
+  /**
+   * Give the group's class away with Heartbeat's standby exchange (hb_standby `cls`); an hb
+   * peer does not fail it back for `holdMs` (the restart window).
+   */
+  | { type: "standby"; key: string; cls: "local" | "foreign"; holdMs: number }
   /** A log line of the MCP. */
   | { type: "log"; prio: Priority; text: string }
   /** Run the notify hooks. */
@@ -356,10 +359,14 @@ export class Monitors {
    * `resource` (every monitor when undefined). Returns the resources cleared (empty: no such
    * monitor).
    */
-  cleanup(now: number, resource?: string): { cleared: string[]; actions: MonitorAction[] } {
+  cleanup(
+    now: number,
+    resource?: string,
+  ): { cleared: string[]; actions: MonitorAction[]; heldBack: boolean } {
     this.#out = [];
     this.#now = Math.max(this.#now, now);
     const cleared: string[] = [];
+    let heldBack = false;
     for (const m of this.#mons) {
       if (resource !== undefined && m.cfg.resource !== resource) continue;
       cleared.push(m.cfg.resource);
@@ -370,11 +377,12 @@ export class Monitors {
       m.restarts = 0;
       m.lastFailure = undefined;
       const g = this.#groups.get(m.cfg.key)!;
+      if (g.heldBackUntil !== undefined && g.heldBackUntil > this.#now) heldBack = true;
       g.heldBackUntil = undefined;
       g.escalatedAt = undefined; // still here after giving it up: checked again
       this.#log("info", `Failures of ${m.cfg.resource} cleared by the operator.`);
     }
-    return { cleared, actions: this.#out };
+    return { cleared, actions: this.#out, heldBack };
   }
 
   #reset(m: Mon): void {
@@ -548,6 +556,11 @@ export class Monitors {
       reason: why,
       elapsedMs: Math.round(since),
     });
-    this.#out.push({ type: "standby", key: m.cfg.key, cls: m.cfg.cls });
+    this.#out.push({
+      type: "standby",
+      key: m.cfg.key,
+      cls: m.cfg.cls,
+      holdMs: m.cfg.restartWindowMs,
+    });
   }
 }

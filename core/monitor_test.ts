@@ -142,7 +142,7 @@ Deno.test("monitor: fall failures restart; the next failure within the window es
     "standby",
   ]);
   const sb = r.log.at(-1)!;
-  assertEquals(sb, { type: "standby", key: "198.18.0.100", cls: "local" });
+  assertEquals(sb, { type: "standby", key: "198.18.0.100", cls: "local", holdMs: 600_000 });
   const esc = r.log.find((a) => a.type === "notify" && a.event.event === "escalate");
   assert(esc?.type === "notify");
   assertEquals(esc.event.elapsedMs, 1007); // from the start of the first failed check

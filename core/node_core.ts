@@ -64,6 +64,7 @@ const OWNERSHIP_TYPES = new Set([
   "ip-request-resp",
   "shutdone",
   "stonith",
+  "hb-failhold",
 ]);
 
 /** Resource management settings of a node. */
@@ -190,6 +191,18 @@ export class NodeCore {
     const r = this.#monitors?.cleanup(this.#now, resource);
     if (r === undefined) return { cleared: [], actions: [] };
     this.#fromMonitors(r.actions);
+    if (r.cleared.length > 0) {
+      // the peers that hold back a failback to us for failures may go ahead (our own record
+      // of the hold is gone after a restart of this daemon: tell them in any case)
+      this.#fromMembership(
+        this.#hb.handle({
+          type: "originate",
+          now: this.#now,
+          wallClock: this.#wall,
+          msg: CoreMessage.of({ t: "hb-failhold", hold: "0" }),
+        }),
+      );
+    }
     this.#updateMonitors();
     return { cleared: r.cleared, actions: this.#out };
   }
@@ -292,7 +305,14 @@ export class NodeCore {
               type: "originate",
               now: this.#now,
               wallClock: this.#wall,
-              msg: CoreMessage.of({ t: "ask_resources", rsc_hold: a.cls, info: "me" }),
+              // hb_failhold: an hb peer does not fail the group back for the window (a real
+              // Heartbeat ignores the field)
+              msg: CoreMessage.of({
+                t: "ask_resources",
+                rsc_hold: a.cls,
+                info: "me",
+                hb_failhold: String(a.holdMs),
+              }),
             }),
           );
           break;

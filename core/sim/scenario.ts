@@ -37,6 +37,7 @@
  * - `standby N [all|local|foreign|failback]`, `takeover N [all|…]`;
  * - `script N KEY fail|ok [ms=D]` (behaviour of starting KEY on N);
  * - `svcfail N KEY` (the service of KEY on N dies: its monitor's checks fail until a restart);
+ * - `cleanup N [RESOURCE]` (`heartbeat resource cleanup` on N);
  * - `ping P up|down`;
  * - `expect owner KEY = N…|none`, `expect status A B = STATUS`,
  *   `expect rscstatus N = STATUS`;
@@ -333,6 +334,13 @@ class Runner {
           ...(o.has("ms") ? { ms: parseDuration(o.get("ms")!) } : {}),
         });
         this.c.fault();
+        return [];
+      }
+      case "cleanup": {
+        const [n, resource] = w;
+        this.nodes([n]);
+        this.s.cleanupMonitors(n, resource);
+        this.c.nodeEvent(n);
         return [];
       }
       case "svcfail": {
