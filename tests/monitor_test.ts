@@ -230,8 +230,8 @@ async function resourceCmd(n: TestNode, ...args: string[]) {
   return await n.exec([...hbCommand(), "resource", ...args]);
 }
 
-/** The operator commands against node1 after its escalation. */
-async function operatorCommands(node1: TestNode): Promise<void> {
+/** `heartbeat resource failures` on node1 after its escalation, and a refused cleanup. */
+async function failuresView(node1: TestNode): Promise<void> {
   const f = await resourceCmd(node1, "failures");
   assertEquals(f.code, 0, f.stderr);
   console.log(f.stdout.replace(/^/gm, "    "));
@@ -242,70 +242,94 @@ async function operatorCommands(node1: TestNode): Promise<void> {
   const bad = await resourceCmd(node1, "cleanup", "nosuch");
   assertEquals(bad.code, 1);
   assert(bad.stderr.includes("no monitor for nosuch; monitored: svc"), bad.stderr);
-  const c = await resourceCmd(node1, "cleanup", "svc");
-  assertEquals([c.code, c.stdout.trim()], [0, "cleared: svc"]);
-  const after = JSON.parse((await resourceCmd(node1, "failures", "--json")).stdout).states[0];
-  assertEquals([after.restarts, after.failures, after.heldBackMs], [0, 0, undefined]);
-  await node1.waitForLog("Failures of svc cleared by the operator.");
 }
 
-Deno.test("monitor, two hb nodes: restart, escalation, hanging check, hooks", async () => {
+Deno.test("monitor, two hb nodes: restart, escalation, failback hold, cleanup, hanging check, hooks", async () => {
   await using tb = await Testbed.create({
     nodes: ["node1", "node2"],
     links: 1,
     client: true,
     name: "mon",
   });
+  const [node1, node2] = tb.nodes;
   const run = await setUp(tb, ["hb", "hb"]);
   try {
     await restartThenEscalate(run, false);
-    await checkHooks(tb.nodes[0]);
-    await operatorCommands(tb.nodes[0]);
-    // node2 holds it now: two hanging checks are killed at the timeout and count as failures
-    const node2 = tb.nodes[1];
-    const from = await node2.logOffset();
-    await node2.exec(["sh", "-c", "echo 2 >/var/log/svc.hang"], { check: true });
-    const first = await node2.waitForLog("Monitor of svc failed (1/2): status timed out after", {
+    await checkHooks(node1);
+    await failuresView(node1);
+
+    // node1's daemon restarted within the window: node2 (auto_failback on) holds the
+    // failback back (the escalation's standby request carried hb_failhold)
+    const from2 = await node2.logOffset();
+    await node1.stopSoft({ via: "command" });
+    await node1.start({ impl: "hb", timeoutMs: 30_000 });
+    console.log(
+      `    ${await node2.waitForLog(
+        "Auto failback delayed: node1 gave these resources up for service failures",
+        { from: from2, timeoutMs: 60_000 },
+      )}`,
+    );
+    await sleep(3000); // nothing moves: a window checks more the longer it is
+    assertEquals(run.watch.holders(), ["node2"]);
+
+    // the operator's cleanup on node1 lifts the hold: node2 fails the group back at once
+    const c = await resourceCmd(node1, "cleanup", "svc");
+    assertEquals([c.code, c.stdout.trim()], [0, "cleared: svc"]);
+    await node1.waitForLog("Failures of svc cleared by the operator.");
+    await waitFor("the failback to node1", () => run.watch.holders().join() === "node1", {
+      timeoutMs: 60_000,
+    });
+    const after = JSON.parse((await resourceCmd(node1, "failures", "--json")).stdout).states[0];
+    assertEquals([after.restarts, after.heldBackMs], [0, undefined]);
+
+    // two hanging checks are killed at the timeout and count as failures: a restart
+    await waitFor("node1's monitor after the failback", async () => {
+      const st = JSON.parse((await resourceCmd(node1, "failures", "--json")).stdout).states[0];
+      return st.state === "ok" && st.checks > 0;
+    }, { timeoutMs: 30_000 });
+    const from = await node1.logOffset();
+    await node1.exec(["sh", "-c", "echo 2 >/var/log/svc.hang"], { check: true });
+    const first = await node1.waitForLog("Monitor of svc failed (1/2): status timed out after", {
       from,
       timeoutMs: 30_000,
     });
     console.log(`  hanging check: ${first}`);
-    await node2.waitForLog("Restart of svc done", { from, timeoutMs: 30_000 });
-    const left = await node2.exec(["pgrep", "-f", "sleep 31"]);
+    await node1.waitForLog("Restart of svc done", { from, timeoutMs: 30_000 });
+    const left = await node1.exec(["pgrep", "-f", "sleep 31"]);
     assertEquals(left.stdout.trim(), "", "the hung check's process group survived");
-    assertEquals(run.watch.holders(), ["node2"]);
+    assertEquals(run.watch.holders(), ["node1"]);
     const ev2 = await hookEvents(node2);
     assertSubsequence(
       ev2.map((e) => e.event),
-      ["takeover-start", "takeover-done", "monitor-fail", "restart"],
+      ["takeover-start", "takeover-done", "release-done"],
       "node2's hook events",
     );
-    // node2 dies: node1 takes the group back (no failback hold applies to a
-    // dead peer's groups), and its hooks see node-dead, takeover-start and takeover-done
-    const node1 = tb.nodes[0];
-    run.down.add("node2");
+
+    // node1 dies: node2 takes the group (no failback hold applies to a dead peer's groups),
+    // and its hooks see node-dead, takeover-start and takeover-done
+    run.down.add("node1");
     const killAt = Date.now();
-    await node2.killHard();
-    await waitFor("node1 to hold the address again", () => run.watch.holders().includes("node1"), {
+    await node1.killHard();
+    await waitFor("node2 to hold the address", () => run.watch.holders().includes("node2"), {
       timeoutMs: 60_000,
     });
     const back = await answerAfter(run.probe, killAt + 20);
-    console.log(`  node2 killed: client outage ${back - killAt} ms`);
-    const ev1 = await waitFor("node1's hooks to record the takeover", async () => {
-      const e = await hookEvents(node1);
+    console.log(`  node1 killed: client outage ${back - killAt} ms`);
+    const ev = await waitFor("node2's hooks to record the takeover", async () => {
+      const e = await hookEvents(node2);
       const dead = e.findIndex((x) => x.event === "node-dead");
       return dead >= 0 && e.slice(dead).some((x) => x.event === "takeover-done") ? e : undefined;
     }, { timeoutMs: 30_000 });
-    const dead = ev1.findIndex((x) => x.event === "node-dead");
+    const dead = ev.findIndex((x) => x.event === "node-dead");
     assertSubsequence(
-      ev1.slice(dead).map((e) => e.event),
+      ev.slice(dead).map((e) => e.event),
       ["node-dead", "takeover-start", "takeover-done"],
-      "node1's hook events after node2's death",
+      "node2's hook events after node1's death",
     );
-    const d = ev1[dead];
-    assertEquals([d.node, d.from, d.to], ["node2", "active", "dead"]);
+    const d = ev[dead];
+    assertEquals([d.node, d.from, d.to], ["node1", "active", "dead"]);
     assert(Number(d.elapsed) >= 2500, `HB_ELAPSED_MS of node-dead (deadtime 3 s): ${d.elapsed}`);
-    const t = ev1.slice(dead).find((e) => e.event === "takeover-start")!;
+    const t = ev.slice(dead).find((e) => e.event === "takeover-start")!;
     assertEquals(t.group, KEY);
     // Heartbeat's mach_down takes each group through ip-request-resp (the run's cause)
     assert(["mach_down", "ip-request-resp"].includes(t.reason), `HB_REASON: ${t.reason}`);
