@@ -22,6 +22,7 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import { failoverHaCf, requireRealHeartbeat, sleep } from "./failover_harness.ts";
+import { complaints } from "./interop_common.ts";
 import { authkeys, hbCommand, type Impl, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 import { AddressWatch } from "../chaos/watch.ts";
 import { ServiceProbe } from "../chaos/probe.ts";
@@ -351,6 +352,8 @@ Deno.test("monitor, hb node1 + real Heartbeat node2: escalation is a standby tak
   try {
     await restartThenEscalate(run, true);
     await checkHooks(tb.nodes[0]);
+    // the real daemon took hb's standby request (with its hb_failhold field) without complaint
+    assertEquals(complaints(await tb.nodes[1].readLog()), []);
   } finally {
     await run.stop();
   }
