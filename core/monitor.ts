@@ -22,8 +22,11 @@
  *   standby exchange (`standby` action; NodeCore sends `ask_resources … info=me` as
  *   hb_standby does, so a real Heartbeat peer takes over).
  * - A group given up for failures is remembered until `restart-window` has passed (or an
- *   operator cleanup): {@link Monitors.holdsBack} tells NodeCore not to take it back by
- *   auto_failback meanwhile.
+ *   operator cleanup; {@link Monitors.holdsBack}, shown by `heartbeat resource failures`); the
+ *   `standby` action carries the window so that NodeCore's standby request tells an hb peer not
+ *   to fail the group back before then (`hb_failhold`, core/ownership/ownership.ts). An
+ *   escalated group still here {@link ESCALATION_RETRY_MS} later (nobody took it) is checked
+ *   again.
  *
  * @module
  */
@@ -362,11 +365,10 @@ export class Monitors {
   cleanup(
     now: number,
     resource?: string,
-  ): { cleared: string[]; actions: MonitorAction[]; heldBack: boolean } {
+  ): { cleared: string[]; actions: MonitorAction[] } {
     this.#out = [];
     this.#now = Math.max(this.#now, now);
     const cleared: string[] = [];
-    let heldBack = false;
     for (const m of this.#mons) {
       if (resource !== undefined && m.cfg.resource !== resource) continue;
       cleared.push(m.cfg.resource);
@@ -377,12 +379,11 @@ export class Monitors {
       m.restarts = 0;
       m.lastFailure = undefined;
       const g = this.#groups.get(m.cfg.key)!;
-      if (g.heldBackUntil !== undefined && g.heldBackUntil > this.#now) heldBack = true;
       g.heldBackUntil = undefined;
       g.escalatedAt = undefined; // still here after giving it up: checked again
       this.#log("info", `Failures of ${m.cfg.resource} cleared by the operator.`);
     }
-    return { cleared, actions: this.#out, heldBack };
+    return { cleared, actions: this.#out };
   }
 
   #reset(m: Mon): void {
