@@ -53,7 +53,8 @@ export class NotifyRunner {
     timeoutMs?: number;
   }) {
     this.#paths = opts.paths;
-    this.#env = opts.env;
+    // the daemon's children's environment (HA_*), with a PATH when the daemon had none
+    this.#env = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...opts.env };
     this.#log = opts.log;
     this.#timeoutMs = opts.timeoutMs ?? NOTIFY_TIMEOUT_MS;
   }

@@ -695,7 +695,14 @@ export class MasterRuntime {
         return;
       case "monitor-check": {
         const runner = this.#runner!;
-        void runner.check(a.key, a.index, a.timeoutMs).then((r) =>
+        const t0 = performance.now();
+        void runner.check(a.key, a.index, a.timeoutMs).catch((e) => ({
+          // the check could not run at all: a failed check, said so in its detail
+          ok: false,
+          timedOut: false,
+          detail: `check error: ${e instanceof Error ? e.message : e}`,
+          elapsedMs: Math.round(performance.now() - t0),
+        })).then((r) =>
           this.#feed({
             type: "monitor-result",
             now: performance.now(),
@@ -708,7 +715,10 @@ export class MasterRuntime {
       }
       case "monitor-restart": {
         const runner = this.#runner!;
-        void runner.restart(a.key, a.index).then((r) =>
+        void runner.restart(a.key, a.index).catch((e) => ({
+          ok: false,
+          detail: `restart error: ${e instanceof Error ? e.message : e}`,
+        })).then((r) =>
           this.#feed({
             type: "monitor-restarted",
             now: performance.now(),
