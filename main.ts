@@ -37,6 +37,11 @@ export const PERSONALITIES: Readonly<Record<string, Personality>> = {
     load: () => import("./cli/export.ts").then((m) => m.exportMain),
     help: "print a Pacemaker CIB for the haresources groups (export pacemaker [DIR])",
   },
+  resource: {
+    load: () => import("./cli/resource.ts").then((m) => (a: string[]) => m.resourceMain(a)),
+    help:
+      "monitor failures of the running daemon, and their cleanup (failures | cleanup [RESOURCE])",
+  },
   demo: {
     load: () => import("./cli/demo.ts").then((m) => m.demoMain),
     help: "run a local two-node cluster and show a failover",

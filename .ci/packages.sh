@@ -11,10 +11,11 @@ set -euo pipefail
 # resource-agents (the OCF agents whose parameters the test checks) comes with it.
 # logrotate: tests/package_install_test.ts rotates ha-log with the package's policy.
 # prometheus: only for promtool (the metrics tests check our output with it); policy-rc.d below
-# keeps its daemon from starting.
+# keeps its daemon from starting. keepalived: only for the bench's service suite (run inside the
+# testbed's namespaces); its unit never starts (policy-rc.d, and no /etc/keepalived config).
 packages=(heartbeat cluster-glue socat nftables tcpdump iproute2 iputils-arping iputils-ping
   stress-ng procps psmisc util-linux python3 curl pacemaker-cli-utils pacemaker-remote
-  resource-agents prometheus logrotate)
+  resource-agents prometheus logrotate keepalived)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -39,7 +40,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 for c in /usr/libexec/heartbeat/heartbeat /usr/bin/cl_status socat nft ip unshare nsenter \
   tcpdump arping ping stress-ng pkill python3 crm_verify /usr/lib/ocf/resource.d/heartbeat/IPaddr2 \
-  promtool logrotate; do
+  promtool logrotate keepalived; do
   if ! command -v "$c" >/dev/null 2>&1 && [ ! -x "$c" ]; then
     echo "FATAL: required program $c is missing after installation" >&2
     exit 1

@@ -107,4 +107,14 @@ export interface ApiBackend {
    * Heartbeat clients never send it.
    */
   hbStatus?(): string;
+  /**
+   * hb: the monitors' states for `heartbeat resource failures` (request `hb-rscfailures`), as
+   * one line of JSON; absent when the daemon has none to offer.
+   */
+  monitorFailures?(): string;
+  /**
+   * hb: operator cleanup of monitor failures (request `hb-rsccleanup`, `resource` optional):
+   * the resources cleared, or the refusal reason.
+   */
+  monitorCleanup?(resource?: string): { ok: true; cleared: string[] } | { ok: false; info: string };
 }

@@ -14,6 +14,10 @@ import type { ApiBackend, ApiIdentity, ApiNodeInfo } from "./backend.ts";
 import { atoi, scanHex, scanLong, scanUnsigned } from "./c_parse.ts";
 import { encodeFrame } from "./ipc_frame.ts";
 
+/** hb's request type: monitor failure counts and states (`heartbeat resource failures`). */
+export const HB_RSC_FAILURES = "hb-rscfailures";
+/** hb's request type: clear monitor failures (`heartbeat resource cleanup [RESOURCE]`). */
+export const HB_RSC_CLEANUP = "hb-rsccleanup";
 /** Message treatment KEEPIT: normal traffic (the default filter). */
 export const TREAT_KEEPIT = 0x01;
 /** NOCHANGE: heartbeats that changed nothing. */
@@ -553,6 +557,19 @@ export class ApiProtocol {
         // hb only (`heartbeat status`): the status document as one JSON field
         if (this.#backend.hbStatus === undefined) return {};
         resp.set("status", this.#backend.hbStatus());
+        return "ok";
+      }
+      case HB_RSC_FAILURES: {
+        // hb's own request (Heartbeat answers badreq): the monitors' states as JSON
+        if (this.#backend.monitorFailures === undefined) return { fail: "no monitors" };
+        resp.set("failures", this.#backend.monitorFailures());
+        return "ok";
+      }
+      case HB_RSC_CLEANUP: {
+        if (this.#backend.monitorCleanup === undefined) return { fail: "no monitors" };
+        const r = this.#backend.monitorCleanup(msg.get("resource"));
+        if (!r.ok) return { fail: r.info };
+        resp.set("cleared", JSON.stringify(r.cleared));
         return "ok";
       }
       case "set_sendqlen": {

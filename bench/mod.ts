@@ -3,7 +3,7 @@
  * machine (only ratios within a run mean anything). See `bench/README.md`.
  *
  * ```
- * deno task bench [failover] [false] [cost] [scale] [--quick] [options]
+ * deno task bench [failover] [false] [cost] [scale] [chaos] [service] [--quick] [options]
  * ```
  *
  * Prints the tables, writes raw results as JSON lines to `bench/results/<stamp>.jsonl`, the
@@ -24,10 +24,11 @@ import { plotFailover } from "./plot.ts";
 import { Recorder } from "./results.ts";
 import { runScale } from "./scale.ts";
 import { runChaos } from "./chaos.ts";
+import { runService } from "./service.ts";
 import { run } from "../lab/mod.ts";
 
 /** The suites, in the order they run. */
-export const SUITES = ["failover", "false", "cost", "scale", "chaos"] as const;
+export const SUITES = ["failover", "false", "cost", "scale", "chaos", "service"] as const;
 /** A suite name. */
 export type Suite = typeof SUITES[number];
 
@@ -44,6 +45,9 @@ Suites (default: all, in this order):
   scale      2..16 hb nodes on one segment: CPU, memory, membership stability
   chaos      availability under the fault campaign of deno task chaos, hb pair
              and real Heartbeat pair on the same seeded schedule
+  service    service death -> first answered request: hb health checks (local
+             restart, escalation to the peer) beside a keepalived pair with a
+             vrrp_script at the same interval and fall (needs keepalived)
 
 Options:
   --quick              CI size: whole set in about 5 minutes
@@ -60,6 +64,7 @@ Options:
                        scale: window of the smaller sizes (60; quick 20)
   --scale-impl LIST    scale: implementations (default hb)
   --chaos-faults N     chaos: faults per implementation (20; quick 4)
+  --service-trials N   service: trials per implementation (10; quick 2)
   --chaos-seed S       chaos: schedule seed (default 1)
   --realtime on|off    ha.cf realtime directive for both (default on, Heartbeat's default)
   -h, --help           this text
@@ -109,6 +114,8 @@ export interface BenchSettings {
   chaosFaults: number;
   /** Chaos: schedule seed. */
   chaosSeed: number;
+  /** Service: trials per implementation. */
+  serviceTrials: number;
 }
 
 function parseTimings(s: string): Timing[] {
@@ -157,6 +164,7 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       realtime: { type: "string" },
       "chaos-faults": { type: "string" },
       "chaos-seed": { type: "string" },
+      "service-trials": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -206,6 +214,7 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
     realtime: (values.realtime ?? "on") === "on",
     chaosFaults: posInt(values["chaos-faults"], "--chaos-faults", quick ? 4 : 20),
     chaosSeed: posInt(values["chaos-seed"], "--chaos-seed", 1),
+    serviceTrials: posInt(values["service-trials"], "--service-trials", quick ? 2 : 10),
   };
 }
 
@@ -350,6 +359,13 @@ async function runPart(
         rec,
         log,
         keepDir: `${base}-chaos-logs`,
+      });
+    case "service":
+      return await runService({
+        trials: s.serviceTrials,
+        impls: ["hb", "keepalived"],
+        rec,
+        log,
       });
   }
 }

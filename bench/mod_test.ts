@@ -25,13 +25,15 @@ Deno.test("bench: full and quick defaults", () => {
   assertEquals(full.scaleWindowS, 300);
   assertEquals(full.scaleTrendWindowS, 60);
   assertEquals(full.timings.length, 4);
-  assertEquals(full.suites.at(-1), "chaos");
+  assertEquals(full.suites.slice(-2), ["chaos", "service"]);
   assertEquals(full.chaosFaults, 20);
+  assertEquals(full.serviceTrials, 10);
   const quick = parseSettings(["--quick"])!;
   assertEquals(quick.trials, 3);
   assertEquals(quick.scaleWindowS, 20);
   assertEquals(quick.scaleTrendWindowS, 20);
   assertEquals(quick.chaosFaults, 4);
+  assertEquals(quick.serviceTrials, 2);
 });
 
 Deno.test("bench: bad usage is refused with the option named", () => {

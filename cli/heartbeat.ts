@@ -38,6 +38,8 @@ Usage: heartbeat [-dDkMrRsvWlVf] [-C Current-resource-state]
        heartbeat demo             run a local two-node demo cluster
        heartbeat status [--json | --nagios | --watch [S]]   the running daemon's state
                                   (exit codes: heartbeat status --help)
+       heartbeat resource failures|cleanup [RESOURCE]
+                                  monitor failures of the running daemon (hb.cf)
 
   -d   raise the debug level (repeatable)   -k   stop the running daemon
   -D   print the default directives          -r   reload the configuration

@@ -6,7 +6,7 @@
  * @module
  */
 import { heartbeatLines } from "./diagnostics.ts";
-import { HB_CF, readHbCf } from "./hb_cf.ts";
+import { HB_CF, placeMonitors, readHbCf } from "./hb_cf.ts";
 import { loadConfig } from "./load.ts";
 import { ONLY_FOR_TESTING, parseOnlyForTesting } from "./only_for_testing.ts";
 import { createRealSystemView, type SystemView } from "./system_view.ts";
@@ -86,6 +86,14 @@ export function checkConfigDir(dir = "/etc/ha.d", opts: CheckOptions = {}): Chec
   // hb's own settings (never read by Heartbeat): an error there makes hb refuse to start
   const hbCf = readHbCf(dir, sys);
   for (const e of hbCf.errors) lines.push(`error: ${e.explain}`);
+  const groups = res.config?.haresources?.groups;
+  if (groups !== undefined && hbCf.present) {
+    const file = `${dir.replace(/\/+$/, "")}/${HB_CF}`;
+    for (const w of placeMonitors(hbCf.settings.monitors, groups, file).unmatched) {
+      warnings++;
+      lines.push(`warning: ${w.explain}`);
+    }
+  }
   lines.push(
     res.exitCode === 0
       ? `${dir}: OK: Heartbeat 3.0.6 would start (${warnings} warning(s)).`

@@ -9,7 +9,8 @@
  * ```
  * # comment
  * metrics_listen 127.0.0.1:9100
- * monitor RESOURCE interval=30s timeout=20s
+ * monitor RESOURCE interval=5s timeout=20s fall=3 on-fail=restart
+ * notify /usr/local/sbin/hb-notify
  * ```
  *
  * Every problem is an error naming the file, line and directive, what is wrong and what is
@@ -26,6 +27,7 @@
  */
 
 import { explainText } from "./diagnostics.ts";
+import type { ResourceGroup as HaresourcesGroup } from "./haresources.ts";
 import type { SystemView } from "./system_view.ts";
 
 /** File name of hb's settings, in the configuration directory. */
@@ -39,24 +41,66 @@ export interface ListenAddress {
   port: number;
 }
 
-/** One `monitor` line: the recurring monitor `heartbeat export pacemaker` writes. */
+/** What a monitor does after `fall` consecutive failures. */
+export type OnFail = "restart" | "standby" | "ignore";
+
+/**
+ * One `monitor` line: `monitor RESOURCE [interval=5s] [timeout=20s] [fall=3] [rise=1]
+ * [start-delay=0] [on-fail=restart|standby|ignore] [max-restarts=3] [restart-window=10min]`.
+ * The daemon runs it (core/monitor.ts); `heartbeat export pacemaker` writes its interval and
+ * timeout as the primitive's recurring monitor.
+ */
 export interface MonitorSetting {
   /** RESOURCE as written (haresources resource, primitive id or script name). */
   resource: string;
-  /** Monitor interval as written (a Pacemaker duration), when given and valid. */
+  /** Monitor interval as written, when given and valid (the Pacemaker export). */
   interval?: string;
-  /** Monitor timeout as written (a Pacemaker duration), when given and valid. */
+  /** Monitor timeout as written, when given and valid (the Pacemaker export). */
   timeout?: string;
+  /** Interval between the end of a check and the next one, ms (default 5000). */
+  intervalMs: number;
+  /** Time limit of one check, ms (default 20000); past it the check fails and is killed. */
+  timeoutMs: number;
+  /** Consecutive failures that make the resource failed (default 3). */
+  fall: number;
+  /** Consecutive successes that clear a failed state (default 1). */
+  rise: number;
+  /** Delay of the first check after the group started, ms (default 0). */
+  startDelayMs: number;
+  /** What to do once failed (default restart). */
+  onFail: OnFail;
+  /** Restarts allowed within {@link restartWindowMs}; one more escalates to standby (default 3). */
+  maxRestarts: number;
+  /** Window of the restart count, ms (default 10 min). */
+  restartWindowMs: number;
   /** 1-based line number. */
   line: number;
 }
+
+/** Defaults of a `monitor` line's keys. */
+export const MONITOR_DEFAULTS = {
+  intervalMs: 5_000,
+  timeoutMs: 20_000,
+  fall: 3,
+  rise: 1,
+  startDelayMs: 0,
+  onFail: "restart" as OnFail,
+  maxRestarts: 3,
+  restartWindowMs: 600_000,
+} as const;
+
+/** Everything a `monitor` line allows, for messages. */
+export const MONITOR_ALLOWED = "monitor RESOURCE [interval=5s] [timeout=20s] [fall=3] [rise=1] " +
+  "[start-delay=0] [on-fail=restart|standby|ignore] [max-restarts=3] [restart-window=10min]";
 
 /** hb's settings from hb.cf (absent fields: the feature is off). */
 export interface HbSettings {
   /** `metrics_listen ADDR:PORT`: serve Prometheus metrics on `/metrics` there. */
   metricsListen?: ListenAddress;
-  /** `monitor` lines in file order (used by `heartbeat export pacemaker`). */
+  /** `monitor` lines in file order (run by the daemon, used by `heartbeat export pacemaker`). */
   monitors: MonitorSetting[];
+  /** `notify PATH` lines in file order: event hooks (master/notify.ts). */
+  notify: string[];
 }
 
 /** One problem in hb.cf. */
@@ -166,40 +210,117 @@ export function durationMs(value: string): number | undefined {
   }
 }
 
-/** `monitor RESOURCE interval=… timeout=…`: valid keys are kept, bad ones reported. */
+const TIME_ALLOWED = "a number of seconds or a number with ms, s, min or h (e.g. 5, 5s, 500ms)";
+
+/** `monitor RESOURCE key=value…`: valid keys are kept, bad ones reported. */
 function applyMonitor(value: string, s: HbSettings, ctx: DirectiveContext): boolean {
   const words = value.split(/[ \t]+/);
   if (words[0].includes("=")) {
     ctx.problem("no resource named");
     return false;
   }
-  const m: MonitorSetting = { resource: words[0], line: ctx.line };
-  let bad = false;
+  const dup = s.monitors.find((x) => x.resource === words[0]);
+  if (dup !== undefined) {
+    ctx.problem(
+      `${words[0]}: monitored again (first at line ${dup.line})`,
+      "one monitor line per resource",
+    );
+    return false;
+  }
+  const m: MonitorSetting = { resource: words[0], ...MONITOR_DEFAULTS, line: ctx.line };
+  const seen = new Set<string>();
+  const time = (key: string, v: string, zero: boolean): number | undefined => {
+    const ms = durationMs(v);
+    if (!isDuration(v) || ms === undefined || ms < (zero ? 0 : 1)) {
+      ctx.problem(
+        `${key} '${v}' ignored: not a ${zero ? "" : "positive "}duration`,
+        `${key}=${TIME_ALLOWED}`,
+      );
+      return undefined;
+    }
+    return ms;
+  };
+  const count = (key: string, v: string, min: number): number | undefined => {
+    if (!/^[0-9]{1,6}$/.test(v) || Number(v) < min) {
+      ctx.problem(`${key} '${v}' ignored: not a whole number >= ${min}`, `${key}=N, N >= ${min}`);
+      return undefined;
+    }
+    return Number(v);
+  };
   for (const kv of words.slice(1)) {
     const eq = kv.indexOf("=");
     const key = eq < 0 ? kv : kv.slice(0, eq).toLowerCase();
     const v = eq < 0 ? "" : kv.slice(eq + 1);
-    if (key !== "interval" && key !== "timeout") {
-      ctx.problem(`unknown setting '${kv}' ignored`, "interval=, timeout=");
-      bad = true;
+    if (eq >= 0 && seen.has(key)) {
+      ctx.problem(`${key} given twice`, "each key once per monitor line");
       continue;
     }
-    const ms = durationMs(v);
-    if (!isDuration(v) || ms === undefined || ms <= 0) {
-      ctx.problem(
-        `${key} '${v}' ignored: not a positive duration`,
-        "a number of seconds or a number with ms, s, min or h (e.g. 30s)",
-      );
-      bad = true;
-      continue;
+    seen.add(key);
+    switch (eq < 0 ? "" : key) {
+      case "interval": {
+        const ms = time(key, v, false);
+        if (ms !== undefined) [m.interval, m.intervalMs] = [v, ms];
+        break;
+      }
+      case "timeout": {
+        const ms = time(key, v, false);
+        if (ms !== undefined) [m.timeout, m.timeoutMs] = [v, ms];
+        break;
+      }
+      case "start-delay": {
+        const ms = time(key, v, true);
+        if (ms !== undefined) m.startDelayMs = ms;
+        break;
+      }
+      case "restart-window": {
+        const ms = time(key, v, false);
+        if (ms !== undefined) m.restartWindowMs = ms;
+        break;
+      }
+      case "fall":
+      case "rise": {
+        const n = count(key, v, 1);
+        if (n !== undefined) m[key as "fall" | "rise"] = n;
+        break;
+      }
+      case "max-restarts": {
+        const n = count(key, v, 0);
+        if (n !== undefined) m.maxRestarts = n;
+        break;
+      }
+      case "on-fail":
+        if (v === "restart" || v === "standby" || v === "ignore") m.onFail = v;
+        else {ctx.problem(
+            `on-fail '${v}' ignored`,
+            "on-fail=restart, on-fail=standby or on-fail=ignore",
+          );}
+        break;
+      default:
+        ctx.problem(
+          `unknown setting '${kv}' ignored`,
+          "interval=, timeout=, fall=, rise=, start-delay=, on-fail=, max-restarts=, restart-window=",
+        );
     }
-    m[key] = v;
-  }
-  if (m.interval === undefined && m.timeout === undefined) {
-    if (!bad) ctx.problem(`${m.resource}: nothing to set`, "interval=, timeout=");
-    return false;
   }
   s.monitors.push(m);
+  return true;
+}
+
+/** `notify PATH`: an absolute path of a program run on every event (repeatable). */
+function applyNotify(value: string, s: HbSettings, ctx: DirectiveContext): boolean {
+  if (/\s/.test(value)) {
+    ctx.problem(`'${value}' is more than one path (arguments are not passed)`);
+    return false;
+  }
+  if (!value.startsWith("/")) {
+    ctx.problem(`'${value}' is not an absolute path`);
+    return false;
+  }
+  if (s.notify.includes(value)) {
+    ctx.problem(`'${value}' given twice`, "each program once");
+    return false;
+  }
+  s.notify.push(value);
   return true;
 }
 
@@ -218,15 +339,22 @@ export const HB_CF_DIRECTIVES: readonly HbCfDirective[] = [
   },
   {
     name: "monitor",
-    allowed: "monitor RESOURCE interval=30s timeout=20s",
+    allowed: MONITOR_ALLOWED,
     repeatable: true,
     apply: applyMonitor,
+  },
+  {
+    name: "notify",
+    allowed: "notify PATH, the absolute path of an executable run on every cluster event " +
+      '(repeatable; see README "Event hooks")',
+    repeatable: true,
+    apply: applyNotify,
   },
 ];
 
 /** Parses the text of hb.cf. `file` is the path used in messages. */
 export function parseHbCf(text: string, file: string = HB_CF): HbCf {
-  const settings: HbSettings = { monitors: [] };
+  const settings: HbSettings = { monitors: [], notify: [] };
   const errors: HbCfProblem[] = [];
   const seen = new Map<string, number>();
   const names = HB_CF_DIRECTIVES.map((d) => d.name).join(", ");
@@ -250,7 +378,12 @@ export function parseHbCf(text: string, file: string = HB_CF): HbCf {
       return;
     }
     if (value === "") {
-      error(line, d.name, d.name === "monitor" ? "no resource named" : "no value", d.allowed);
+      error(
+        line,
+        d.name,
+        d.name === "monitor" ? "no resource named" : d.name === "notify" ? "no path" : "no value",
+        d.allowed,
+      );
       return;
     }
     const first = seen.get(d.name);
@@ -275,7 +408,7 @@ export function parseHbCf(text: string, file: string = HB_CF): HbCf {
  */
 export function readHbCf(confDir: string, sys?: SystemView): HbCf {
   const file = `${confDir.replace(/\/+$/, "")}/${HB_CF}`;
-  const none: HbCf = { settings: { monitors: [] }, errors: [], present: false };
+  const none: HbCf = { settings: { monitors: [], notify: [] }, errors: [], present: false };
   let text: string | undefined;
   try {
     if (sys !== undefined) text = sys.stat(file)?.isFile ? sys.readTextFile(file) : undefined;
@@ -291,4 +424,73 @@ export function readHbCf(confDir: string, sys?: SystemView): HbCf {
   }
   if (text === undefined) return none;
   return parseHbCf(text, file);
+}
+
+/** A `monitor` line placed in its haresources group. */
+export interface PlacedMonitor {
+  /** The line. */
+  setting: MonitorSetting;
+  /** Key of the group. */
+  key: string;
+  /** Preferred node of the group. */
+  node: string;
+  /** Position of the resource in the group. */
+  index: number;
+  /** Number of resources in the group. */
+  groupSize: number;
+}
+
+/**
+ * Places each `monitor` line in haresources: RESOURCE exactly as written there (that
+ * resource), else a script name (every resource of that script without a line of its own).
+ * A line that matches neither is not run by the daemon (`unmatched`, with its file:line): it may
+ * still name a Pacemaker primitive id for `heartbeat export pacemaker`, so it is a warning.
+ */
+export function placeMonitors(
+  monitors: readonly MonitorSetting[],
+  groups: readonly HaresourcesGroup[],
+  file: string = HB_CF,
+): { placed: PlacedMonitor[]; unmatched: HbCfProblem[] } {
+  const placed: PlacedMonitor[] = [];
+  const unmatched: HbCfProblem[] = [];
+  const withKey = groups.filter((g) => g.key !== undefined);
+  const exact = new Set(monitors.map((m) => m.resource));
+  const all = withKey.flatMap((g) => g.resources.map((r) => r.spec));
+  const scripts = [...new Set(withKey.flatMap((g) => g.resources.map((r) => r.script)))];
+  for (const m of monitors) {
+    let hits = 0;
+    for (const g of withKey) {
+      g.resources.forEach((r, index) => {
+        const mine = r.spec === m.resource ||
+          (r.script === m.resource && !exact.has(r.spec) && r.spec !== m.resource);
+        if (!mine) return;
+        hits++;
+        placed.push({
+          setting: { ...m, resource: r.spec },
+          key: g.key!,
+          node: g.node,
+          index,
+          groupSize: g.resources.length,
+        });
+      });
+    }
+    if (hits > 0) continue;
+    const shown = all.length > 0 ? all.join(", ") : "(haresources has no resource)";
+    unmatched.push({
+      file,
+      line: m.line,
+      directive: "monitor",
+      explain: explainText(
+        file,
+        m.line,
+        "monitor",
+        `'${m.resource}' is no resource of haresources nor a script of one: the daemon does not ` +
+          "run it (heartbeat export pacemaker may use it as a primitive id)",
+        `a resource exactly as written in haresources (${shown}) or a script name (${
+          scripts.join(", ")
+        })`,
+      ),
+    });
+  }
+  return { placed, unmatched };
 }

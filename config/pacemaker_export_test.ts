@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import { parseHaresources, parseResource } from "./haresources.ts";
+import { MONITOR_DEFAULTS } from "./hb_cf.ts";
 import {
   LOCATION_SCORE,
   mapResource,
@@ -223,10 +224,10 @@ Deno.test("pacemakerCib: hb.cf monitors by spec, primitive id or script; unused 
   const r = cib("node1 198.18.0.10 Filesystem::/dev/sdb1::/data::ext4 httpd\n", {
     hbCfPath: "/etc/ha.d/hb.cf",
     monitors: [
-      { resource: "Filesystem", interval: "1min", line: 1 },
-      { resource: "ip-198.18.0.10", timeout: "5s", line: 2 },
-      { resource: "httpd", interval: "45s", timeout: "30s", line: 3 },
-      { resource: "nosuch", interval: "5s", line: 4 },
+      { ...MONITOR_DEFAULTS, resource: "Filesystem", interval: "1min", line: 1 },
+      { ...MONITOR_DEFAULTS, resource: "ip-198.18.0.10", timeout: "5s", line: 2 },
+      { ...MONITOR_DEFAULTS, resource: "httpd", interval: "45s", timeout: "30s", line: 3 },
+      { ...MONITOR_DEFAULTS, resource: "nosuch", interval: "5s", line: 4 },
     ],
   });
   assertStringIncludes(r.xml, 'name="monitor" interval="1min" timeout="40s"');

@@ -36,17 +36,28 @@ import {
   HB_VERSION_FIELD,
   PeerTracker,
 } from "./drift.ts";
-import type { CoreMessage } from "./message.ts";
+import { CoreMessage } from "./message.ts";
+import {
+  type Eligibility,
+  type MonitorAction,
+  type MonitorConfig,
+  type MonitorEvent,
+  Monitors,
+  type MonitorState,
+  type NotifyEvent,
+} from "./monitor.ts";
 import { Ownership } from "./ownership/ownership.ts";
-import type {
-  FenceResult,
-  GroupOutcome,
-  LogTag,
-  OwnedGroup,
-  OwnershipAction,
-  OwnershipEvent,
-  PeerStatus,
-  RscStatus,
+import {
+  type FenceResult,
+  type GroupOutcome,
+  type LogTag,
+  type OwnedGroup,
+  type OwnershipAction,
+  type OwnershipEvent,
+  type PeerStatus,
+  type RscStatus,
+  RState,
+  Standby,
 } from "./ownership/types.ts";
 import type { CoreAction, CoreConfig, CoreEvent, Priority } from "./types.ts";
 
@@ -60,6 +71,7 @@ const OWNERSHIP_TYPES = new Set([
   "ip-request-resp",
   "shutdone",
   "stonith",
+  "hb-failhold",
 ]);
 
 /** Resource management settings of a node. */
@@ -74,6 +86,8 @@ export interface ResourceConfig {
   stonith: boolean;
   /** Quick restart (`heartbeat -R [-C <held>]`): what this node already holds. */
   restart?: { held?: string; holding?: readonly string[] };
+  /** hb.cf `monitor` lines resolved against the groups (core/monitor.ts). */
+  monitors?: readonly MonitorConfig[];
   /** Overrides of the protocol's timers (tests). */
   timers?: {
     rqstDelayMs?: number;
@@ -98,7 +112,8 @@ export type NodeCoreEvent =
   | { type: "fenced"; now: number; wallClock: number; node: string; result: FenceResult }
   | { type: "shutdown-request"; now: number; wallClock: number; restart?: boolean }
   /** Our configuration digests changed (authkeys reread): announced and compared again. */
-  | { type: "config-digest"; now: number; wallClock: number; digest: ConfigDigest };
+  | { type: "config-digest"; now: number; wallClock: number; digest: ConfigDigest }
+  | (MonitorEvent & { wallClock: number });
 
 /** hb's identity in its heartbeats (core/drift.ts). */
 export interface HbIdentity {
@@ -112,7 +127,8 @@ export interface HbIdentity {
 export type NodeCoreAction =
   | CoreAction
   | { type: "script-log"; prio: Priority | ""; text: string; tag: LogTag }
-  | Extract<OwnershipAction, { type: "run" | "fence" | "shutdown-complete" | "stop-failure" }>;
+  | Extract<OwnershipAction, { type: "run" | "fence" | "shutdown-complete" | "stop-failure" }>
+  | Extract<MonitorAction, { type: "monitor-check" | "monitor-restart" | "notify" }>;
 
 /** Membership plus (optionally) resource ownership of one node. */
 export class NodeCore {
@@ -145,6 +161,10 @@ export class NodeCore {
    */
   #commUp = false;
   #beforeCommUp: OwnershipEvent[] = [];
+  /** Service health checks (hb.cf `monitor`), when resources are managed. */
+  readonly #monitors: Monitors | undefined;
+  /** Resource runs of the ownership protocol not finished yet, by id. */
+  readonly #runs = new Map<number, { op: string; reason: string; at: number; keys: Set<string> }>();
 
   /** Implementations and configuration drift of the peers (undefined without `identity`). */
   readonly #peers: PeerTracker | undefined;
@@ -176,7 +196,44 @@ export class NodeCore {
         ...(resources.restart ? { restart: resources.restart } : {}),
         ...resources.timers,
       });
+      if (resources.monitors && resources.monitors.length > 0) {
+        this.#monitors = new Monitors(cfg.nodeName, resources.monitors);
+      }
     }
+  }
+
+  /** The monitors' states (`heartbeat resource failures`); empty without monitors. */
+  monitorStates(): MonitorState[] {
+    return this.#monitors?.states(this.#now) ?? [];
+  }
+
+  /**
+   * Operator cleanup of the failure counts of `resource` (every monitor when undefined); the
+   * actions (log lines) come back for the driver. `cleared` is empty when nothing matched.
+   */
+  monitorCleanup(
+    now: number,
+    resource?: string,
+  ): { cleared: string[]; actions: NodeCoreAction[] } {
+    this.#out = [];
+    this.#now = Math.max(this.#now, now);
+    const r = this.#monitors?.cleanup(this.#now, resource);
+    if (r === undefined) return { cleared: [], actions: [] };
+    this.#fromMonitors(r.actions);
+    if (r.cleared.length > 0) {
+      // the peers that hold back a failback to us for failures may go ahead (our own record
+      // of the hold is gone after a restart of this daemon: tell them in any case)
+      this.#fromMembership(
+        this.#hb.handle({
+          type: "originate",
+          now: this.#now,
+          wallClock: this.#wall,
+          msg: CoreMessage.of({ t: "hb-failhold", hold: "0" }),
+        }),
+      );
+    }
+    this.#updateMonitors();
+    return { cleared: r.cleared, actions: this.#out };
   }
 
   /** The membership core (status queries). */
@@ -202,7 +259,12 @@ export class NodeCore {
   /** When the next tick is due (membership or ownership timers). */
   nextDeadline(): number {
     const resume = this.#heldDeaths.size > 0 ? this.#resumeUntil : Infinity;
-    return Math.min(this.#hb.nextDeadline(), this.#own?.nextDeadline() ?? Infinity, resume);
+    return Math.min(
+      this.#hb.nextDeadline(),
+      this.#own?.nextDeadline() ?? Infinity,
+      resume,
+      this.#monitors?.nextDeadline() ?? Infinity,
+    );
   }
 
   /** Feeds one event and returns the resulting actions, in order. */
@@ -212,7 +274,12 @@ export class NodeCore {
     this.#wall = ev.wallClock;
     this.#checkSuspension(ev);
     switch (ev.type) {
+      case "monitor-result":
+      case "monitor-restarted":
+        if (this.#monitors) this.#fromMonitors(this.#monitors.handle(ev));
+        break;
       case "group-result":
+        this.#runResult(ev.id, ev.key, ev.result);
         this.#toOwnership({
           type: "group-result",
           now: ev.now,
@@ -242,7 +309,87 @@ export class NodeCore {
         break;
     }
     this.#releaseHeldDeaths();
+    this.#updateMonitors();
     return this.#out;
+  }
+
+  /** What group `key` is for its monitors now. */
+  #eligibility(key: string): Eligibility {
+    const own = this.#own!;
+    if (!own.holding.includes(key)) return "off";
+    if (
+      this.#runs.size > 0 || this.#monitors!.anyRestarting || own.rscstatus() === "transition" ||
+      own.resourceState === RState.SHUTDOWN || own.standbyState !== Standby.NOT
+    ) return "pause";
+    return "check";
+  }
+
+  #updateMonitors(): void {
+    if (!this.#monitors) return;
+    this.#fromMonitors(this.#monitors.update(this.#now, (k) => this.#eligibility(k)));
+  }
+
+  #fromMonitors(actions: MonitorAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case "standby": {
+          // what hb_standby does: its log line, then ask_resources through the cluster
+          this.#out.push({
+            type: "script-log",
+            prio: "info",
+            text: `Going standby [${a.cls}].`,
+            tag: "hb_standby",
+          });
+          this.#fromMembership(
+            this.#hb.handle({
+              type: "originate",
+              now: this.#now,
+              wallClock: this.#wall,
+              // hb_failhold: an hb peer does not fail the group back for the window (a real
+              // Heartbeat ignores the field)
+              msg: CoreMessage.of({
+                t: "ask_resources",
+                rsc_hold: a.cls,
+                info: "me",
+                hb_failhold: String(a.holdMs),
+              }),
+            }),
+          );
+          break;
+        }
+        default:
+          this.#out.push(a);
+      }
+    }
+  }
+
+  #notify(e: Omit<NotifyEvent, "node"> & { node?: string }): void {
+    this.#out.push({ type: "notify", event: { node: this.#self, ...e } });
+  }
+
+  /** A group of an ownership run finished: hooks, and the run bookkeeping. */
+  #runResult(id: number, key: string, result: GroupOutcome): void {
+    const run = this.#runs.get(id);
+    if (run === undefined || !run.keys.delete(key)) return;
+    if (run.keys.size === 0) this.#runs.delete(id);
+    const elapsedMs = this.#now - run.at;
+    if (run.op === "take") {
+      this.#notify({
+        event: "takeover-done",
+        group: key,
+        to: result,
+        reason: run.reason,
+        elapsedMs,
+      });
+    } else if (run.op === "give") {
+      this.#notify({
+        event: "release-done",
+        group: key,
+        to: result,
+        reason: run.reason,
+        elapsedMs,
+      });
+    }
   }
 
   /** Opens the resume window when no event came for longer than deadtime. */
@@ -307,8 +454,32 @@ export class NodeCore {
           }
           break;
         }
+        case "link-status":
+          this.#notify({
+            event: a.status === "dead" ? "link-dead" : "link-up",
+            node: a.node,
+            to: a.status,
+            reason: a.link,
+          });
+          break;
+        case "partition-healed":
+          this.#notify({ event: "split-brain", node: a.node, reason: "partition healed" });
+          this.#toOwnership({ type: "partition-healed", now: this.#now, node: a.node });
+          break;
         case "node-status": {
           if (a.kind !== "normal" || !this.#normal.has(a.node)) break;
+          if (a.status === "dead" && a.previous !== "dead") {
+            const last = this.#lastHeard.get(a.node);
+            this.#notify({
+              event: "node-dead",
+              node: a.node,
+              from: a.previous,
+              to: "dead",
+              ...(last !== undefined ? { elapsedMs: Math.round(this.#now - last) } : {}),
+            });
+          } else if (a.status === "active" && a.previous !== "active") {
+            this.#notify({ event: "node-up", node: a.node, from: a.previous, to: "active" });
+          }
           const ev: Extract<OwnershipEvent, { type: "node-status" }> = {
             type: "node-status",
             now: this.#now,
@@ -349,9 +520,6 @@ export class NodeCore {
         }
         case "node-restart":
           this.#toOwnership({ type: "node-restart", now: this.#now, node: a.node });
-          break;
-        case "partition-healed":
-          this.#toOwnership({ type: "partition-healed", now: this.#now, node: a.node });
           break;
         case "deliver": {
           const t = a.msg.type.toLowerCase();
@@ -398,6 +566,22 @@ export class NodeCore {
               tag: a.line.tag,
             });
           }
+          break;
+        case "run":
+          this.#runs.set(a.id, {
+            op: a.op,
+            reason: a.reason,
+            at: this.#now,
+            keys: new Set(a.keys),
+          });
+          if (a.op === "take") {
+            this.#notify({ event: "takeover-start", group: a.keys.join(" "), reason: a.reason });
+          }
+          this.#out.push(a);
+          break;
+        case "fence":
+          this.#notify({ event: "fence", node: a.node, reason: "STONITH reset before takeover" });
+          this.#out.push(a);
           break;
         default:
           this.#out.push(a);

@@ -79,3 +79,25 @@ export function authkeys(
 ): string {
   return method === "crc" ? "auth 1\n1 crc\n" : `auth 1\n1 ${method} ${secret}\n`;
 }
+
+/** ha.cf of the failover tests (short timers, bcast on eth0). */
+export function failoverHaCf(
+  nodes: readonly string[],
+  autoFailback: "on" | "off" | "legacy",
+  extra: Record<string, string | number> = {},
+): string {
+  return haCf({
+    logfile: "/var/log/ha-log",
+    logfacility: "none",
+    keepalive: "100ms",
+    deadtime: "500ms",
+    warntime: "300ms",
+    initdead: 1,
+    udpport: 694,
+    bcast: "eth0",
+    auto_failback: autoFailback === "legacy" ? undefined : autoFailback,
+    realtime: "off",
+    node: [...nodes],
+    ...extra,
+  });
+}

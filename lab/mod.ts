@@ -33,6 +33,7 @@ export {
 export { type ExecOptions, type Impl, type NodeLink, type StartOptions, TestNode } from "./node.ts";
 export {
   authkeys,
+  failoverHaCf,
   haCf,
   type HaCfValue,
   hbCommand,

@@ -83,11 +83,19 @@ export class MasterApiBackend implements ApiBackend {
     send: (msg: CoreMessage) => void,
     resources: () => ApiResourceStatus,
     status?: () => string,
+    monitors?: {
+      failures: () => string;
+      cleanup: (resource?: string) => { ok: true; cleared: string[] } | { ok: false; info: string };
+    },
   ) {
     this.#cfg = cfg;
     this.#core = core;
     this.#send = send;
     this.#rsc = resources;
+    if (monitors) {
+      this.monitorFailures = monitors.failures;
+      this.monitorCleanup = monitors.cleanup;
+    }
     this.#status = status;
   }
 
@@ -95,6 +103,13 @@ export class MasterApiBackend implements ApiBackend {
   hbStatus(): string {
     return this.#status?.() ?? "{}";
   }
+
+  /** {@inheritDoc ApiBackend.monitorFailures} */
+  monitorFailures?: () => string;
+  /** {@inheritDoc ApiBackend.monitorCleanup} */
+  monitorCleanup?: (
+    resource?: string,
+  ) => { ok: true; cleared: string[] } | { ok: false; info: string };
 
   /** {@inheritDoc ApiBackend.identity} */
   identity(): ApiIdentity {

@@ -48,7 +48,9 @@ import { RESTART_SLACK_MS, SystemdNotify } from "./systemd.ts";
 import { MasterMetrics, serveMetrics } from "./metrics.ts";
 import { HB_VERSION } from "./version.ts";
 import { toRmGroups } from "./resource_runner.ts";
-import { type HbSettings, readHbCf } from "../config/hb_cf.ts";
+import { HB_CF, type HbSettings, placeMonitors, readHbCf } from "../config/hb_cf.ts";
+import type { ResourceGroup as HaresourcesGroup } from "../config/haresources.ts";
+import type { MonitorConfig } from "../core/monitor.ts";
 
 /** Options of {@link runDaemon}. */
 export interface DaemonOptions {
@@ -145,17 +147,25 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     return 1;
   }
 
-  const runtime = new MasterRuntime(
-    toRuntimePlan(cfg, {
-      uuid,
-      generation,
-      fifo: paths.fifo,
-      apiSocket: paths.apiSocket,
-      confDir: paths.confDir,
-      ...(opts.restart ? { restart: opts.restart } : {}),
-    }),
-    log,
-  );
+  const plan = toRuntimePlan(cfg, {
+    uuid,
+    generation,
+    fifo: paths.fifo,
+    apiSocket: paths.apiSocket,
+    confDir: paths.confDir,
+    ...(opts.restart ? { restart: opts.restart } : {}),
+  });
+  plan.notify = settings.notify;
+  if (plan.resources) {
+    plan.resources.monitors = monitorConfigs(
+      settings,
+      cfg.loaded?.haresources?.groups ?? [],
+      plan.core.nodeName,
+      `${paths.confDir}/${HB_CF}`,
+      log,
+    );
+  }
+  const runtime = new MasterRuntime(plan, log);
   if (testOpts.options) runtime.setTestLoss(testOpts.options);
   // systemd (Type=notify): READY, RELOADING, STOPPING, STATUS, WATCHDOG (master/systemd.ts)
   const systemd = new SystemdNotify({
@@ -402,5 +412,32 @@ function changeLogfileOwnership(
 function hbSettings(confDir: string, log: (prio: Priority, text: string) => void): HbSettings {
   const r = readHbCf(confDir);
   for (const e of r.errors) log("ERROR", `${e.explain} (ignored: hb.cf extras off)`);
-  return r.errors.length > 0 ? { monitors: [] } : r.settings;
+  return r.errors.length > 0 ? { monitors: [], notify: [] } : r.settings;
+}
+
+/** hb.cf `monitor` lines placed in their groups (a line naming no resource is logged, skipped). */
+function monitorConfigs(
+  settings: HbSettings,
+  groups: readonly HaresourcesGroup[],
+  self: string,
+  file: string,
+  log: (prio: Priority, text: string) => void,
+): MonitorConfig[] {
+  const r = placeMonitors(settings.monitors, groups, file);
+  for (const e of r.unmatched) log("WARN", e.explain);
+  return r.placed.map((p) => ({
+    resource: p.setting.resource,
+    key: p.key,
+    index: p.index,
+    groupSize: p.groupSize,
+    cls: p.node === self ? "local" : "foreign",
+    intervalMs: p.setting.intervalMs,
+    timeoutMs: p.setting.timeoutMs,
+    fall: p.setting.fall,
+    rise: p.setting.rise,
+    startDelayMs: p.setting.startDelayMs,
+    onFail: p.setting.onFail,
+    maxRestarts: p.setting.maxRestarts,
+    restartWindowMs: p.setting.restartWindowMs,
+  }));
 }

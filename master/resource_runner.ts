@@ -52,10 +52,13 @@ export function toRmGroups(groups: readonly ConfigGroup[]): RmGroup[] {
 /** Runs requests strictly one after another (Heartbeat runs one resource child at a time). */
 export class ResourceRunner {
   readonly #rm: ResourceManager;
+  /** For health checks: the built-in agents' routine `Running OK` lines are not logged. */
+  readonly #checker: ResourceManager;
   readonly #groups: Map<string, RmGroup>;
   readonly #logLine: (line: LogLine) => void;
   readonly #onResult: (r: GroupResult) => void;
   readonly #onBegin: ((id: number, key: string) => void) | undefined;
+  readonly #env: Record<string, string>;
   #chain: Promise<void> = Promise.resolve();
   #pending = 0;
 
@@ -78,6 +81,19 @@ export class ResourceRunner {
       // a hung script must not hold the cluster for ever: Heartbeat has no limit
       timeoutMs: 0,
     });
+    this.#checker = new ResourceManager({
+      logger: {
+        script: (tag, prio, text) => {
+          if (prio !== "" && prio !== "info" && prio !== "debug") {
+            opts.logger.script(tag, prio, text);
+          }
+        },
+        debug: (text) => opts.logger.debug(text),
+      },
+      env: opts.env,
+      resourceDir: opts.resourceDir,
+    });
+    this.#env = opts.env;
     this.#logLine = opts.logLine;
     this.#onResult = opts.onResult;
     this.#onBegin = opts.onBegin;
@@ -95,6 +111,48 @@ export class ResourceRunner {
       this.#pending--;
     });
     return this.#chain;
+  }
+
+  /**
+   * One health check of resource `index` of group `key` (not queued: the core only asks while
+   * no run is in progress, and drops a result that comes after one started).
+   */
+  async check(
+    key: string,
+    index: number,
+    timeoutMs: number,
+  ): Promise<{ ok: boolean; timedOut: boolean; detail: string; elapsedMs: number }> {
+    const r = this.#groups.get(key)?.resources[index];
+    if (r === undefined) {
+      return {
+        ok: false,
+        timedOut: false,
+        detail: `no resource ${index} in group ${key}`,
+        elapsedMs: 0,
+      };
+    }
+    return await this.#checker.check(r, timeoutMs, this.#env);
+  }
+
+  /**
+   * Queues the restart of resources `index..` of group `key` behind any run (one resource
+   * script at a time, as always); resolves with its outcome.
+   */
+  restart(key: string, index: number): Promise<{ ok: boolean; detail: string }> {
+    this.#pending++;
+    const done = this.#chain.then(async () => {
+      const g = this.#groups.get(key);
+      if (g === undefined) return { ok: false, detail: `no resource group with key ${key}` };
+      try {
+        return await this.#rm.restartFrom(g, index, this.#env);
+      } catch (e) {
+        return { ok: false, detail: e instanceof Error ? e.message : String(e) };
+      }
+    });
+    this.#chain = done.then(() => {}, () => {}).finally(() => {
+      this.#pending--;
+    });
+    return done;
   }
 
   async #run(req: RunRequest): Promise<void> {

@@ -44,6 +44,8 @@ import { Watchdog } from "./watchdog.ts";
 import type { TestLossOptions } from "../core/test_loss.ts";
 import { applyRealtime, REALTIME_ENV, type RealtimeSetupConfig } from "./realtime_setup.ts";
 import type { RuntimeObserver } from "./observe.ts";
+import { NotifyRunner } from "./notify.ts";
+import type { MonitorState } from "../core/monitor.ts";
 
 /** Logging as the runtime needs it. */
 export type RuntimeLog = (
@@ -80,6 +82,8 @@ export interface RuntimePlan {
   watchdog?: string;
   /** `realtime` / `rtprio` / `memreserve`, applied to the master and handed to the workers. */
   realtime?: RealtimeSetupConfig;
+  /** hb.cf `notify` programs (master/notify.ts). */
+  notify?: readonly string[];
 }
 
 /** Sent messages kept for retransmission (the core's history holds 500). */
@@ -109,6 +113,7 @@ export class MasterRuntime {
   readonly #core: NodeCore;
   readonly #runner: ResourceRunner | undefined;
   readonly #fencer: Fencer | undefined;
+  readonly #notify: NotifyRunner;
   #watchdog: Watchdog | null = null;
   #shutdownRequested = false;
   readonly #codec: PacketCodec;
@@ -196,6 +201,11 @@ export class MasterRuntime {
         },
       });
     }
+    this.#notify = new NotifyRunner({
+      paths: plan.notify ?? [],
+      env: plan.env ?? {},
+      log: (prio, text) => log(prio, text),
+    });
     this.#codec = new PacketCodec(plan.keys, plan.msgfmt);
     this.#serialChannels = plan.media.flatMap((m, ch) => m.type === "serial" ? [ch] : []);
     this.#supervisor = new Supervisor(plan.media, plan.fifo, {
@@ -220,6 +230,30 @@ export class MasterRuntime {
         (msg) => this.originate(msg),
         () => this.resourceStatus(),
         () => JSON.stringify(this.#status.document()),
+        {
+          failures: () => {
+            const m = this.monitorStates();
+            return JSON.stringify({
+              node: plan.core.nodeName,
+              states: m.states.map((x) => ({
+                ...x,
+                ...(x.heldBackUntil !== undefined
+                  ? { heldBackMs: Math.round(x.heldBackUntil - m.now) }
+                  : {}),
+                heldBackUntil: undefined,
+              })),
+            });
+          },
+          cleanup: (resource) => {
+            const all = this.#core.monitorStates().map((x) => x.resource);
+            if (all.length === 0) return { ok: false, info: "no monitor configured (hb.cf)" };
+            const cleared = this.monitorCleanup(resource);
+            if (cleared.length === 0) {
+              return { ok: false, info: `no monitor for ${resource}; monitored: ${all.join(" ")}` };
+            }
+            return { ok: true, cleared };
+          },
+        },
       );
       this.#api = new ApiServer({
         path: plan.api.socket,
@@ -242,6 +276,32 @@ export class MasterRuntime {
   /** The `rscstatus` answer. */
   resourceStatus(): ApiResourceStatus {
     return { ok: true, rscHold: this.#core.rscstatus() };
+  }
+
+  /** The monitors' states (`heartbeat resource failures`). */
+  monitorStates(): { now: number; states: MonitorState[] } {
+    return { now: performance.now(), states: this.#core.monitorStates() };
+  }
+
+  /**
+   * Operator cleanup of the failure counts of `resource` (all when undefined); returns the
+   * resources cleared (empty: no monitor matched).
+   */
+  monitorCleanup(resource?: string): string[] {
+    if (this.#stopping || this.#failed) return [];
+    const r = this.#core.monitorCleanup(performance.now(), resource);
+    try {
+      for (const a of r.actions) this.#act(a);
+    } catch (e) {
+      this.failSafe("master failure carrying out a cleanup", e);
+    }
+    this.#arm();
+    return r.cleared;
+  }
+
+  /** Resolves when every queued notify hook has run (tests). */
+  notifyIdle(): Promise<void> {
+    return this.#notify.idle();
   }
 
   /** The membership core (read-only use: status queries). */
@@ -675,6 +735,46 @@ export class MasterRuntime {
         return;
       case "fence":
         this.#fence(a.node);
+        return;
+      case "monitor-check": {
+        const runner = this.#runner!;
+        const t0 = performance.now();
+        void runner.check(a.key, a.index, a.timeoutMs).catch((e) => ({
+          // the check could not run at all: a failed check, said so in its detail
+          ok: false,
+          timedOut: false,
+          detail: `check error: ${e instanceof Error ? e.message : e}`,
+          elapsedMs: Math.round(performance.now() - t0),
+        })).then((r) =>
+          this.#feed({
+            type: "monitor-result",
+            now: performance.now(),
+            wallClock: Date.now(),
+            id: a.id,
+            ...r,
+          })
+        );
+        return;
+      }
+      case "monitor-restart": {
+        const runner = this.#runner!;
+        void runner.restart(a.key, a.index).catch((e) => ({
+          ok: false,
+          detail: `restart error: ${e instanceof Error ? e.message : e}`,
+        })).then((r) =>
+          this.#feed({
+            type: "monitor-restarted",
+            now: performance.now(),
+            wallClock: Date.now(),
+            id: a.id,
+            ok: r.ok,
+            detail: r.detail,
+          })
+        );
+        return;
+      }
+      case "notify":
+        this.#notify.emit(a.event, Date.now());
         return;
       case "stop-failure":
         this.#log(

@@ -227,8 +227,9 @@ export class ResourceManager {
     r: ResourceSpec,
     action: ResourceAction,
     env: Env,
+    limitMs?: number,
   ): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
-    const timeoutMs = this.#opts.timeoutMs ?? 0;
+    const timeoutMs = limitMs ?? this.#opts.timeoutMs ?? 0;
     const callEnv = this.#callEnv(r, env);
     if (loc.path !== undefined) {
       const res = await runScript(loc.path, [...r.args, action], {
@@ -337,6 +338,69 @@ export class ResourceManager {
    */
   async status(r: ResourceSpec, env?: Env): Promise<boolean> {
     return await this.#weOwn(r, this.#env(env), []);
+  }
+
+  /**
+   * hb: one health check (hb.cf `monitor`): the resource's `status` action with its own time
+   * limit (past it the process group is killed and the check fails). `ok` by the meaning hb
+   * already gives `status` output (running/OK); `detail` says what the check returned.
+   * Nothing is logged here: the core logs failures.
+   */
+  async check(
+    r: ResourceSpec,
+    timeoutMs: number,
+    env?: Env,
+  ): Promise<{ ok: boolean; timedOut: boolean; detail: string; elapsedMs: number }> {
+    const e = this.#env(env);
+    const t0 = performance.now();
+    const loc = this.locate(r.script, e);
+    if (loc === null) {
+      return {
+        ok: false,
+        timedOut: false,
+        detail: `cannot locate resource script ${r.script}`,
+        elapsedMs: 0,
+      };
+    }
+    const res = await this.#invoke(loc, r, "status", e, timeoutMs);
+    const elapsedMs = Math.round(performance.now() - t0);
+    this.#debugOutput("", res.stderr);
+    const ok = !res.timedOut && statusSaysOwned(res.stdout);
+    const out = res.stdout.trim().split("\n").at(-1)?.trim() ?? "";
+    const detail = res.timedOut
+      ? `timed out after ${timeoutMs} ms`
+      : `exit ${res.code}${out !== "" ? ` (${out.slice(0, 80)})` : ""}`;
+    return { ok, timedOut: res.timedOut, detail, elapsedMs };
+  }
+
+  /**
+   * hb: the restart of a failed resource (hb.cf `monitor … on-fail=restart`): stops the
+   * resources from `index` to the end of the group, right to left, then starts them again
+   * left to right, logging like givegroup/takegroup do. `ok` when every start succeeded.
+   */
+  async restartFrom(
+    group: ResourceGroup,
+    index: number,
+    env?: Env,
+  ): Promise<{ ok: boolean; detail: string }> {
+    const e = this.#env(env);
+    const calls: ScriptCall[] = [];
+    const part = group.resources.slice(index);
+    this.#log(
+      "info",
+      `Restarting resources of group ${group.key}: ${part.map((r) => r.spec).join(" ")}`,
+    );
+    for (const r of [...part].reverse()) {
+      const rc = await this.#doscript(r, "stop", e, calls);
+      if (rc !== 0 && await this.#weOwn(r, e, calls)) {
+        return { ok: false, detail: `stop of ${r.spec} failed (exit ${rc}) and it still runs` };
+      }
+    }
+    for (const r of part) {
+      const rc = await this.#doscript(r, "start", e, calls);
+      if (rc !== 0) return { ok: false, detail: `start of ${r.spec} failed (exit ${rc})` };
+    }
+    return { ok: true, detail: "started" };
   }
 
   /** `ResourceManager givegroup <key>`: stops the group's resources right to left. */

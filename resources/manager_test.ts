@@ -456,3 +456,51 @@ Deno.test("ha_debug lines only with HA_debug set", async () => {
     d.remove();
   }
 });
+
+Deno.test("restartFrom: stops the resource and those after it right to left, starts them in order", async () => {
+  const { d, rm, lines } = setup();
+  try {
+    for (const n of ["a", "b", "c"]) d.recorder("rd", n);
+    const g = group("node1 a b::x c");
+    assertEquals((await rm.takeGroup(g)).ok, true);
+    d.resetCalls();
+    const before = lines().length;
+    assertEquals(await rm.restartFrom(g, 1), { ok: true, detail: "started" });
+    assertEquals(d.calls(), ["rd/c stop", "rd/b x stop", "rd/b x start", "rd/c start"]);
+    assertEquals(lines().slice(before), [
+      "info: Restarting resources of group a: b::x c",
+      `info: Running ${d.rd}/c  stop`,
+      `info: Running ${d.rd}/b x stop`,
+      `info: Running ${d.rd}/b x start`,
+      `info: Running ${d.rd}/c  start`,
+    ]);
+    d.write("rd", "c", `case $1 in start) exit 1;; *) exit 0;; esac`);
+    const bad = await rm.restartFrom(g, 2);
+    assertEquals(bad, { ok: false, detail: "start of c failed (exit 1)" });
+  } finally {
+    d.remove();
+  }
+});
+
+Deno.test("check: the status meaning, a time limit that kills the process group, a missing script", async () => {
+  const { d, rm } = setup();
+  try {
+    d.recorder("rd", "svc");
+    const r = group("node1 svc").resources[0];
+    const down = await rm.check(r, 5000);
+    assertEquals([down.ok, down.timedOut, down.detail], [false, false, "exit 0 (svc is stopped)"]);
+    await rm.takeGroup(group("node1 svc"));
+    assertEquals((await rm.check(r, 5000)).ok, true);
+    d.write("rd", "hang", `sleep 30 & echo $! >"$T/child"; wait`);
+    // long enough for the script to have started its child on a loaded machine
+    const h = await rm.check(group("node1 hang").resources[0], 1500);
+    assertEquals([h.ok, h.timedOut, h.detail], [false, true, "timed out after 1500 ms"]);
+    const child = Number(Deno.readTextFileSync(`${d.dir}/child`));
+    for (let i = 0; i < 100 && isAlive(child); i++) await new Promise((r) => setTimeout(r, 20));
+    assert(!isAlive(child), "the check's child survived its time limit");
+    const none = await rm.check(group("node1 nosuch").resources[0], 300);
+    assertEquals([none.ok, none.detail], [false, "cannot locate resource script nosuch"]);
+  } finally {
+    d.remove();
+  }
+});

@@ -24,6 +24,7 @@
 import { assert, fail } from "./assert.ts";
 import {
   authkeys,
+  failoverHaCf,
   haCf,
   hbCommand,
   REAL_CL_STATUS,
@@ -34,6 +35,8 @@ import {
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
+
+export { failoverHaCf } from "./testbed/mod.ts";
 
 /** The service address of every failover test. */
 export const SERVICE_IP = "198.18.0.100";
@@ -84,28 +87,6 @@ case "$op" in
 esac
 exit 1
 `;
-
-/** ha.cf of the failover tests (short timers, bcast on eth0). */
-export function failoverHaCf(
-  nodes: readonly string[],
-  autoFailback: "on" | "off" | "legacy",
-  extra: Record<string, string | number> = {},
-): string {
-  return haCf({
-    logfile: "/var/log/ha-log",
-    logfacility: "none",
-    keepalive: "100ms",
-    deadtime: "500ms",
-    warntime: "300ms",
-    initdead: 1,
-    udpport: 694,
-    bcast: "eth0",
-    auto_failback: autoFailback === "legacy" ? undefined : autoFailback,
-    realtime: "off",
-    node: [...nodes],
-    ...extra,
-  });
-}
 
 /** Fails (never skips) when the real Heartbeat 3.0.6 is not installed. */
 export async function requireRealHeartbeat(): Promise<void> {

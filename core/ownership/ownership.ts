@@ -218,6 +218,13 @@ export class Ownership implements OwnershipLike {
   readonly #orphanSince = new Map<string, number>();
   #takeoverInProgress = false;
   #failbackNeeded = false;
+  /**
+   * hb: a peer gave its groups away for service failures (its `ask_resources` carried
+   * `hb_failhold=<ms>`, core/monitor.ts): no auto failback to it before this time.
+   */
+  #failbackHoldUntil = -Infinity;
+  /** The peer of {@link #failbackHoldUntil}. */
+  #failbackHoldFrom = "";
   #failbackRetryAt = Infinity;
   #localWorkDone = false;
   #foreignWorkDone = false;
@@ -1276,6 +1283,13 @@ export class Ownership implements OwnershipLike {
       case "shutdone":
         this.#onShutdone(from);
         break;
+      case "hb-failhold":
+        // hb: the peer's operator cleared its service failures: failback may go ahead
+        if (!fromMe && from === this.#failbackHoldFrom && msg.get("hold") === "0") {
+          this.#failbackHoldUntil = -Infinity;
+          if (this.#failbackNeeded) this.#failbackRetryAt = this.#now;
+        }
+        break;
       default:
         break;
     }
@@ -1830,6 +1844,13 @@ export class Ownership implements OwnershipLike {
       return;
     }
     const fromMe = from === this.#me;
+    // hb: a peer that gives its groups up for service failures is not failed back to until its
+    // restart window passed (or its operator cleared the failures: `hb-failhold hold=0`)
+    const hold = Number(msg.get("hb_failhold"));
+    if (!fromMe && info === "me" && Number.isFinite(hold) && hold > 0) {
+      this.#failbackHoldUntil = Math.max(this.#failbackHoldUntil, this.#now + hold);
+      this.#failbackHoldFrom = from;
+    }
 
     // hb fix 36 (3+ nodes): a giver's `done` names its taker; a taker's `done` names the giver
     // it answers (`hb_for`): each concerns those two nodes only
@@ -2493,6 +2514,16 @@ export class Ownership implements OwnershipLike {
     if (this.#standby !== Standby.NOT || !this.#otherStable || this.#rstate !== RState.STABLE) {
       this.#log("debug", "Auto failback delayed.");
       this.#failbackRetryAt = this.#now + AUTO_FAILBACK_RETRY_MS;
+      return;
+    }
+    if (this.#now < this.#failbackHoldUntil) {
+      this.#log(
+        "info",
+        `Auto failback delayed: ${this.#failbackHoldFrom} gave these resources up for service failures (${
+          Math.round(this.#failbackHoldUntil - this.#now)
+        } ms left).`,
+      );
+      this.#failbackRetryAt = this.#failbackHoldUntil;
       return;
     }
     this.#standbyClass = RSC_FOREIGN;

@@ -134,6 +134,12 @@ export interface SimOptions {
   heartbeatNodes?: string[];
   /** Overrides of the ownership protocol's timers. */
   ownershipTimers?: ResourceConfig["timers"];
+  /**
+   * hb.cf monitors: every group's key is checked (interval 1 s, timeout 500 ms, fall 2,
+   * on-fail=restart, max-restarts 1 within 20 s); checks answer "running" unless
+   * {@link SimCluster.failService} broke the service (default off).
+   */
+  monitor?: boolean;
 }
 
 /** How the scripts of one group behave on one node. */
@@ -153,7 +159,7 @@ interface Pending {
 
 interface Job {
   id: number;
-  op: "take" | "give" | "announce";
+  op: "take" | "give" | "announce" | "restart";
   keys: string[];
   announce: Record<string, { prio: Priority | ""; text: string; tag: string }[]>;
 }
@@ -253,6 +259,15 @@ export class SimCluster {
   readonly #paths = new Map<string, PathFaults>();
   readonly #unreachablePings = new Set<string>();
   readonly #scripts = new Map<string, ScriptBehaviour>();
+  /** Services broken by {@link failService}, as `node/key`, until restarted, released or taken. */
+  readonly #brokenServices = new Set<string>();
+  /**
+   * Monitor checks issued while the group was not running on the node or a resource run was
+   * in progress there (a monitor must never run then): the `monitor-misfire` invariant.
+   */
+  readonly monitorMisfires: { at: number; node: string; key: string; why: string }[] = [];
+  /** Service failures injected so far (node, key, time). */
+  readonly serviceFailures: { at: number; node: string; key: string }[] = [];
   #dropFilter: DropFilter | undefined;
 
   /** Builds the cluster (nodes are not started yet). */
@@ -270,6 +285,7 @@ export class SimCluster {
       seed: 1,
       autoFailback: "on",
       stonith: false,
+      monitor: false,
       scriptMs: 50,
       heartbeatNodes: [],
       ...opts,
@@ -336,6 +352,27 @@ export class SimCluster {
         stonith: o.stonith,
         pid: 4000 + index,
         ...(o.ownershipTimers ? { timers: o.ownershipTimers } : {}),
+        ...(o.monitor
+          ? {
+            monitors: o.groups.map((g) => ({
+              resource: g.key,
+              key: g.key,
+              index: 0,
+              groupSize: 1,
+              cls: g.node === name ? "local" as const : "foreign" as const,
+              intervalMs: 1000,
+              timeoutMs: 500,
+              fall: 2,
+              rise: 1,
+              startDelayMs: 0,
+              onFail: "restart" as const,
+              maxRestarts: 1,
+              // short enough for a failback held back by an escalation to come within the
+              // invariants' quiet window after the service death
+              restartWindowMs: 20_000,
+            })),
+          }
+          : {}),
       }
       : undefined;
     return {
@@ -537,6 +574,17 @@ export class SimCluster {
   }
 
   /** Sets how the scripts of group `key` behave on node `name` (merged with earlier settings). */
+  /**
+   * Breaks the service of group `key` on `name` (its monitor's checks fail from now on) when the
+   * group runs there; a restart, release or new start of the group on that node repairs it.
+   */
+  failService(name: string, key: string): void {
+    const n = this.#nodes.get(name);
+    if (n === undefined || !n.resources.has(key)) return;
+    this.#brokenServices.add(`${name}/${key}`);
+    this.serviceFailures.push({ at: this.now, node: name, key });
+  }
+
   setScript(name: string, key: string, b: ScriptBehaviour): void {
     const k = `${name}/${key}`;
     this.#scripts.set(k, { ...this.#scripts.get(k), ...b });
@@ -689,7 +737,22 @@ export class SimCluster {
       return;
     }
     this.eventCount++;
-    const actions = n.core.handle(ev);
+    this.#carryOut(n, n.core.handle(ev));
+  }
+
+  /**
+   * Operator cleanup of monitor failures on `name` (`heartbeat resource cleanup [RESOURCE]`);
+   * returns the resources cleared.
+   */
+  cleanupMonitors(name: string, resource?: string): string[] {
+    const n = this.#nodes.get(name);
+    if (n === undefined || !n.alive || n.frozen) return [];
+    const r = n.core.monitorCleanup(this.now, resource);
+    this.#carryOut(n, r.actions);
+    return r.cleared;
+  }
+
+  #carryOut(n: SimNode, actions: NodeCoreAction[]): void {
     for (const a of actions) {
       n.actions.push(a);
       switch (a.type) {
@@ -726,6 +789,38 @@ export class SimCluster {
           break;
         case "fence":
           this.#fence(n, a.node);
+          break;
+        case "monitor-check": {
+          const inc = n.incarnation;
+          if (!n.resources.has(a.key) || n.busy || n.jobs.length > 0) {
+            this.monitorMisfires.push({
+              at: this.now,
+              node: n.name,
+              key: a.key,
+              why: n.resources.has(a.key) ? "during a resource run" : "on a group it does not run",
+            });
+          }
+          this.#schedule(this.now + 10, () => {
+            if (n.incarnation !== inc) return;
+            const ok = n.resources.has(a.key) && !this.#brokenServices.has(`${n.name}/${a.key}`);
+            this.#feed(n, {
+              type: "monitor-result",
+              now: this.now,
+              wallClock: this.#wall(n),
+              id: a.id,
+              ok,
+              timedOut: false,
+              detail: ok ? "exit 0 (running)" : "exit 0 (stopped)",
+              elapsedMs: 10,
+            });
+          });
+          break;
+        }
+        case "monitor-restart":
+          n.jobs.push({ id: a.id, op: "restart", keys: [a.key], announce: {} });
+          this.#pump(n);
+          break;
+        case "notify":
           break;
         case "shutdown-complete": {
           // as the master: 1 s after its own shutdone, the core is told to stop
@@ -895,6 +990,21 @@ export class SimCluster {
       this.#schedule(this.now + (script.ms ?? this.#opts.scriptMs), () => {
         if (n.incarnation !== inc) return;
         let result: GroupOutcome;
+        if (job.op === "restart") {
+          const ok = !script.failStart;
+          if (ok) this.#brokenServices.delete(`${n.name}/${key}`);
+          this.#feed(n, {
+            type: "monitor-restarted",
+            now: this.now,
+            wallClock: this.#wall(n),
+            id: job.id,
+            ok,
+            detail: ok ? "started" : `start of ${key} failed`,
+          });
+          step(i + 1);
+          return;
+        }
+        this.#brokenServices.delete(`${n.name}/${key}`);
         if (job.op === "announce") {
           result = n.resources.has(key) ? "started" : "released";
         } else if (job.op === "take") {

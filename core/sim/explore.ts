@@ -156,6 +156,19 @@ export function randomSchedule(seed: number, shape: ScheduleShape = {}): Schedul
         break;
     }
   }
+  // hb.cf monitors with random service deaths, from a PRNG of their own so that the other
+  // faults of a seed's schedule stay what they were before monitors existed
+  const rm = seededRandom(seed * 40503 + 977);
+  if (rm() < 0.3) {
+    header[0] += " monitor=on";
+    const deaths = randomInt(rm, 1, 4);
+    for (let i = 0; i < deaths; i++) {
+      steps.push({
+        at: randomInt(rm, 1000, faultEnd),
+        cmd: `svcfail ${pick(rm, names)} ${pick(rm, keys)}`,
+      });
+    }
+  }
   steps.sort((a, b) => a.at - b.at);
   return { seed, header, steps, endMs };
 }

@@ -115,6 +115,9 @@ export class InvariantChecker {
       const f = sim.startFailures[this.#failuresSeen];
       this.#failedAt.set(f.key, f.at);
     }
+    for (const m of sim.monitorMisfires) {
+      add("monitor-misfire", `${m.node}/${m.key}@${m.at}`, `${m.node} checked ${m.key} ${m.why}`);
+    }
     const { deadtimeMs, initdeadMs } = sim.timers;
     const names = sim.nodeNames;
     const live = names.filter((n) => sim.isAlive(n) && !sim.isFrozen(n));

@@ -23,8 +23,9 @@
  * - `cluster nodes=a,b[,…] [groups=node:key,…] [auto_failback=on|off|legacy]
  *   [links=eth0,…] [ping=p1,…] [keepalive=1s] [deadtime=5s] [warntime=3s]
  *   [initdead=10s] [latency=2ms] [script=50ms] [stonith=on] [seed=1]
- *   [rqstdelay=10s] [heartbeat=n2,…]` — must come first (`heartbeat=`: the other nodes
- *   take these for real Heartbeat peers, see `SimOptions.heartbeatNodes`);
+ *   [rqstdelay=10s] [heartbeat=n2,…] [monitor=on]` — must come first (`heartbeat=`: the
+ *   other nodes take these for real Heartbeat peers, see `SimOptions.heartbeatNodes`;
+ *   `monitor=on`: every group's key has an hb.cf monitor, see `SimOptions.monitor`);
  * - `start N…`, `kill N…` (crash: resources stop too), `restart N…`
  *   (kill + start, new generation), `stop N…` (graceful shutdown),
  *   `freeze N…`, `thaw N…`;
@@ -36,6 +37,8 @@
  *   that path; `*` means every node; no option clears it);
  * - `standby N [all|local|foreign|failback]`, `takeover N [all|…]`;
  * - `script N KEY fail|ok [ms=D]` (behaviour of starting KEY on N);
+ * - `svcfail N KEY` (the service of KEY on N dies: its monitor's checks fail until a restart);
+ * - `cleanup N [RESOURCE]` (`heartbeat resource cleanup` on N);
  * - `ping P up|down`;
  * - `expect owner KEY = N…|none`, `expect status A B = STATUS`,
  *   `expect rscstatus N = STATUS`;
@@ -123,6 +126,7 @@ function clusterOptions(words: string[]): SimOptions {
     autoFailback: (o.get("auto_failback") ?? "on") as FailbackMode,
     stonith: o.get("stonith") === "on",
     ...(o.has("heartbeat") ? { heartbeatNodes: o.get("heartbeat")!.split(",") } : {}),
+    monitor: o.get("monitor") === "on",
     ...(rqst !== undefined ? { ownershipTimers: { rqstDelayMs: rqst } } : {}),
   };
 }
@@ -331,6 +335,21 @@ class Runner {
           failStart: what === "fail",
           ...(o.has("ms") ? { ms: parseDuration(o.get("ms")!) } : {}),
         });
+        this.c.fault();
+        return [];
+      }
+      case "cleanup": {
+        const [n, resource] = w;
+        this.nodes([n]);
+        this.s.cleanupMonitors(n, resource);
+        this.c.nodeEvent(n);
+        return [];
+      }
+      case "svcfail": {
+        const [n, key] = w;
+        this.nodes([n]);
+        if (key === undefined) throw new Error("svcfail N KEY");
+        this.s.failService(n, key);
         this.c.fault();
         return [];
       }
