@@ -206,6 +206,8 @@ export class Ownership implements OwnershipLike {
   readonly #failedHere = new Set<string>();
   /** hb fix 13: concurrent standby requesters our `other` answered too, with their class. */
   readonly #alsoGiving = new Map<string, number>();
+  /** hb fix 42: counts the standby exchanges we entered (requester or answerer). */
+  #exchangeSerial = 0;
   /** hb fix 39: our ip-requests (legacy) no answer came for yet. */
   readonly #ipRequestPending = new Set<string>();
   /** Whether a peer is known to run the real Heartbeat (hb fix 33). */
@@ -1961,11 +1963,13 @@ export class Ownership implements OwnershipLike {
           if (fromMe) {
             this.#standbyDeadline = this.#now + STANDBY_INIT_TIMEOUT_MS;
             this.#standby = Standby.ME;
+            this.#exchangeSerial++;
             this.#standbyPeer = "";
             this.#retries = 0;
             this.#retryAt = this.#now + this.#cfg.standbyRetryMs;
           } else {
             this.#standby = Standby.OTHER;
+            this.#exchangeSerial++;
             this.#standbyPeer = from;
             this.#sendStandby("other");
             this.#standbyDeadline = this.#now + STANDBY_RESOURCE_TIMEOUT_MS;
@@ -2180,6 +2184,7 @@ export class Ownership implements OwnershipLike {
       });
     }
     const verb = give ? "give up" : "acquire";
+    const serial = this.#exchangeSerial;
     this.#run(give ? "give" : "take", keys, "standby", {}, () => {
       this.#log(
         "info",
@@ -2187,6 +2192,15 @@ export class Ownership implements OwnershipLike {
         "heartbeat-child",
       );
       if (!give) this.#acquiring = false;
+      // hb fix 42: the exchange this child belonged to was cancelled and a new one began while
+      // it ran (our scripts queue behind a takeover): its `done` would have been taken for the
+      // new exchange's, which then waited an hour for a peer that never took anything (found
+      // by the simulator: core/sim/testdata/explore_done_of_cancelled_exchange.txt)
+      if (serial !== this.#exchangeSerial && this.#standby !== Standby.NOT) {
+        this.#held = this.#heldFromHolding();
+        this.#sendHeld(this.#rstate === RState.STABLE);
+        return;
+      }
       // hb fix 17: the exchange was cancelled while we released (the peer died): nobody takes
       // our local groups, which this release stopped after the recovery had looked at them
       // (found by the simulator: core/sim/testdata/explore_standby_peer_dies.txt)
