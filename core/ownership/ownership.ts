@@ -2307,8 +2307,11 @@ export class Ownership implements OwnershipLike {
    * node running a dead node's group; core/sim/testdata/explore_standby_bystander_holds.txt).
    */
   #heldByBystander(key: string, givers: ReadonlySet<string>): boolean {
+    // (any peer not dead counts: one we just heard again, still `init` to us, reports what it
+    // runs all the same: explore_bystander_still_init.txt)
     for (const [n, p] of this.#peers) {
-      if (n !== this.#me && !givers.has(n) && this.#alive(n) && p.heldKeys?.has(key)) return true;
+      if (n === this.#me || givers.has(n) || p.status === "dead") continue;
+      if (p.heldKeys?.has(key)) return true;
     }
     return false;
   }
