@@ -20,7 +20,7 @@ import {
 } from "../core/node_core.ts";
 import { ResourceRunner } from "./resource_runner.ts";
 import { authkeysDigest } from "./config_digest.ts";
-import { StatusCollector } from "./status.ts";
+import { monitorStatusOf, StatusCollector } from "./status.ts";
 import { HB_VERSION, HEARTBEAT_VERSION } from "./version.ts";
 import type { ResourceGroup as RmGroup } from "../resources/types.ts";
 import type { LogLine } from "../core/ownership/types.ts";
@@ -160,6 +160,7 @@ export class MasterRuntime {
       heartbeatVersion: HEARTBEAT_VERSION,
     });
     this.#status.attach(this.#core);
+    this.#status.setMonitors({ monitors: () => monitorStatusOf(this.#core.monitorStates()) });
     this.#observers.push(this.#status);
     if (plan.resources) {
       this.#runner = new ResourceRunner({

@@ -8,13 +8,15 @@
  * ({@link STATUS_SCHEMA_VERSION}). The API server answers hb's own request `hbstatus` with it
  * (api/protocol.ts); real Heartbeat clients never send that request.
  *
- * Monitors: {@link StatusMonitorSource} is where health-check monitors plug in; until they
- * exist the `monitors` list is empty.
+ * Monitors: {@link StatusMonitorSource} is where the health-check monitors (hb.cf `monitor`)
+ * plug in (master/runtime.ts, through {@link monitorStatusOf}); without monitors the list is
+ * empty.
  *
  * @module
  */
 
 import type { NodeCore, NodeCoreAction, NodeCoreEvent } from "../core/node_core.ts";
+import type { MonitorState } from "../core/monitor.ts";
 import type { FailoverRecord } from "../core/timeline.ts";
 import { FailoverTimeline } from "../core/timeline.ts";
 import type { RuntimeObserver } from "./observe.ts";
@@ -44,6 +46,21 @@ export interface MonitorStatus {
   failures: number;
   /** ms since the last check (null: never checked). */
   last_check_age_ms: number | null;
+}
+
+/**
+ * The `heartbeat status` view of the core's monitor states (core/monitor.ts): `ok` while
+ * checks pass, `failing` from the first failed check until `rise` successes (restarting and
+ * escalated included), `unknown` where the group is not checked (not held here).
+ */
+export function monitorStatusOf(states: readonly MonitorState[]): MonitorStatus[] {
+  return states.map((m) => ({
+    name: m.resource,
+    group: m.group,
+    state: m.state === "ok" ? "ok" : m.state === "idle" ? "unknown" : "failing",
+    failures: m.failures,
+    last_check_age_ms: null,
+  }));
 }
 
 /** Where monitor states come from (health checks plug in here). */

@@ -4,7 +4,7 @@ import { formatText, nagios } from "../cli/status.ts";
 import { encodeDigest } from "../core/drift.ts";
 import { CoreMessage } from "../core/message.ts";
 import { NodeCore } from "../core/node_core.ts";
-import { StatusCollector } from "./status.ts";
+import { monitorStatusOf, StatusCollector } from "./status.ts";
 
 const DIGEST = { haresources: "aaaaaaaaaaaa", authkeys: "bbbbbbbbbbbb", timing: "cccccccccccc" };
 
@@ -135,4 +135,35 @@ Deno.test("status: nagios OK and WARNING verdicts", () => {
   const w = nagios(doc);
   assertEquals(w.code, 1);
   assert(w.line.startsWith("HB WARNING - node node2 dead;"), w.line);
+});
+
+Deno.test("status: monitor states map onto ok, failing and unknown", () => {
+  const base = {
+    consecutiveFailures: 0,
+    failures: 0,
+    checks: 3,
+    restartsInWindow: 0,
+    restarts: 0,
+  };
+  const got = monitorStatusOf([
+    { ...base, resource: "svc", group: "g1", state: "ok" },
+    { ...base, resource: "web", group: "g1", state: "restarting", failures: 2 },
+    { ...base, resource: "db", group: "g2", state: "idle" },
+  ]);
+  assertEquals(got.map((m) => [m.name, m.group, m.state, m.failures]), [
+    ["svc", "g1", "ok", 0],
+    ["web", "g1", "failing", 2],
+    ["db", "g2", "unknown", 0],
+  ]);
+  // on an otherwise healthy node, a failing monitor is a Nagios WARNING
+  const { status } = setup();
+  const doc = status.document();
+  doc.node.status = "active";
+  doc.groups = doc.groups.map((g) => ({ ...g, owner: "node1", state: "running" }));
+  doc.nodes = doc.nodes.map((n) => ({ ...n, status: n.type === "ping" ? "ping" : "active" }));
+  doc.links = doc.links.map((l) => ({ ...l, status: "up" }));
+  doc.monitors = got;
+  const v = nagios(doc);
+  assertEquals(v.code, 1);
+  assert(v.line.includes("monitor web failing"), v.line);
 });
