@@ -38,22 +38,36 @@ export function crc32Posix(data: Uint8Array): number {
 const encoder = new TextEncoder();
 const HASHES = { md5, sha1 } as const;
 
-/** An HMAC with the key's inner and outer pad states hashed once; cloned per message. */
-type Hmac = ReturnType<typeof hmac.create>;
+/** The HMAC of one key: its pad states hashed once, and a scratch copy reused per message. */
+interface Keyed {
+  readonly base: Hmac;
+  scratch: Hmac | undefined;
+  readonly out: Uint8Array;
+}
 
-const hmacCache = new Map<string, Hmac>();
+/** What is used of `@noble/hashes`' HMAC instances. */
+interface Hmac {
+  readonly outputLen: number;
+  _cloneInto(to?: Hmac): Hmac;
+  update(data: Uint8Array): unknown;
+  digestInto(out: Uint8Array): void;
+}
 
-function keyed(method: "md5" | "sha1", secret: string | Uint8Array): Hmac {
+const hmacCache = new Map<string, Keyed>();
+
+function keyed(method: "md5" | "sha1", secret: string | Uint8Array): Keyed {
   const id = typeof secret === "string"
     ? `${method}:s:${secret}`
     : `${method}:b:${Array.from(secret).join(",")}`;
-  let h = hmacCache.get(id);
-  if (h === undefined) {
-    h = hmac.create(HASHES[method], typeof secret === "string" ? encoder.encode(secret) : secret);
+  let k = hmacCache.get(id);
+  if (k === undefined) {
+    const key = typeof secret === "string" ? encoder.encode(secret) : secret;
+    const base = hmac.create(HASHES[method], key) as unknown as Hmac;
+    k = { base, scratch: undefined, out: new Uint8Array(base.outputLen) };
     if (hmacCache.size >= 32) hmacCache.clear();
-    hmacCache.set(id, h);
+    hmacCache.set(id, k);
   }
-  return h;
+  return k;
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
@@ -65,7 +79,12 @@ function hex(bytes: Uint8Array): string {
 }
 
 function hmacHex(method: "md5" | "sha1", secret: string | Uint8Array, data: Uint8Array): string {
-  return hex(keyed(method, secret).clone().update(data).digest());
+  const k = keyed(method, secret);
+  // copy the keyed state into the scratch instance (no allocation per message)
+  const h = k.scratch = k.base._cloneInto(k.scratch);
+  h.update(data);
+  h.digestInto(k.out);
+  return hex(k.out);
 }
 
 /**
