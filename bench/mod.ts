@@ -58,6 +58,8 @@ Options:
   --timings LIST       failover: keepalive/deadtime in ms, e.g. 1000/5000,200/1000
   --duration S         false: seconds per window (600; quick 20)
   --cost-window S      cost: measurement window (60; quick 10)
+  --cost-groups LIST   cost: MEDIA/KEEPALIVE_MS configurations, e.g. 1/1000,2/200
+  --breakdown          cost: also a table per process (memory, CPU, wake-ups/s)
   --scale-sizes LIST   scale: cluster sizes (2,4,8,16; quick 4,8)
   --scale-window S     scale: stability window of the largest size (300; quick 20)
   --scale-trend-window S
@@ -100,6 +102,8 @@ export interface BenchSettings {
   costGroups: CostGroup[];
   /** Cost window (s). */
   costWindowS: number;
+  /** Cost: per-process breakdown. */
+  breakdown: boolean;
   /** Scale sizes. */
   scaleSizes: number[];
   /** Scale window of the largest size (s). */
@@ -143,6 +147,15 @@ function posInt(v: string | undefined, what: string, dflt: number): number {
   return n;
 }
 
+/** Parses `--cost-groups`: `MEDIA/KEEPALIVE_MS,…`. */
+function parseCostGroups(list: string): CostGroup[] {
+  return list.split(",").map((p) => {
+    const m = /^([1-9]\d*)\/([1-9]\d*)$/.exec(p.trim());
+    if (!m) throw new Error(`--cost-groups: "${p}" is not MEDIA/KEEPALIVE_MS (e.g. 2/1000)`);
+    return { media: Number(m[1]), keepaliveMs: Number(m[2]) };
+  });
+}
+
 /** Parses the command line; throws on bad usage. Returns undefined for `--help`. */
 export function parseSettings(args: string[]): BenchSettings | undefined {
   const { values, positionals } = parseArgs({
@@ -157,6 +170,8 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       timings: { type: "string" },
       duration: { type: "string" },
       "cost-window": { type: "string" },
+      "cost-groups": { type: "string" },
+      breakdown: { type: "boolean", default: false },
       "scale-sizes": { type: "string" },
       "scale-window": { type: "string" },
       "scale-trend-window": { type: "string" },
@@ -194,13 +209,18 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
     softTrials: posInt(values["soft-trials"], "--soft-trials", quick ? 1 : 3),
     durationS: posInt(values.duration, "--duration", quick ? 20 : 600),
     falseTimings: parseTimings("100/500,200/1000"),
-    costGroups: quick ? [{ media: 1, keepaliveMs: 1000 }, { media: 2, keepaliveMs: 200 }] : [
-      { media: 1, keepaliveMs: 1000 },
-      { media: 1, keepaliveMs: 200 },
-      { media: 2, keepaliveMs: 1000 },
-      { media: 2, keepaliveMs: 200 },
-    ],
+    costGroups: values["cost-groups"]
+      ? parseCostGroups(values["cost-groups"])
+      : quick
+      ? [{ media: 1, keepaliveMs: 1000 }, { media: 2, keepaliveMs: 200 }]
+      : [
+        { media: 1, keepaliveMs: 1000 },
+        { media: 1, keepaliveMs: 200 },
+        { media: 2, keepaliveMs: 1000 },
+        { media: 2, keepaliveMs: 200 },
+      ],
     costWindowS: posInt(values["cost-window"], "--cost-window", quick ? 10 : 60),
+    breakdown: values.breakdown ?? false,
     scaleSizes: (values["scale-sizes"] ?? (quick ? "4,8" : "2,4,8,16")).split(",").map((s) =>
       posInt(s, "--scale-sizes", 2)
     ),
@@ -337,6 +357,7 @@ async function runPart(
         windowS: s.costWindowS,
         settleS: 12,
         realtime: s.realtime,
+        breakdown: s.breakdown,
         rec,
         log,
       });

@@ -42,4 +42,11 @@ Deno.test("bench: bad usage is refused with the option named", () => {
   assertThrows(() => parseSettings(["--impl", "keepalived"]), Error, "--impl");
   assertThrows(() => parseSettings(["--trials", "0"]), Error, "--trials");
   assertEquals(parseSettings(["--help"]), undefined);
+  assertThrows(() => parseSettings(["--cost-groups", "2-200"]), Error, "--cost-groups");
+  const groups = parseSettings(["cost", "--breakdown", "--cost-groups", "1/1000,2/200"])!;
+  assertEquals(groups.costGroups, [{ media: 1, keepaliveMs: 1000 }, {
+    media: 2,
+    keepaliveMs: 200,
+  }]);
+  assertEquals(groups.breakdown, true);
 });

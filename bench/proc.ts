@@ -82,3 +82,85 @@ export function nodeMemory(node: TestNode): NodeMemory {
   }
   return { pssMb: pss / 1024, rssMb: rss / 1024, privateMb: priv / 1024, processes: n };
 }
+
+/** One process of a node, as the cost breakdown sees it. */
+export interface ProcSample {
+  /** `pid:starttime`. */
+  key: string;
+  /** Process title (`/proc/<pid>/cmdline` with NULs as spaces), else `comm`. */
+  title: string;
+  /** CPU ticks (utime + stime + cutime + cstime). */
+  ticks: number;
+  /** Voluntary context switches of the main thread. */
+  mainVoluntary: number;
+  /** Voluntary + involuntary context switches summed over every thread. */
+  allSwitches: number;
+  /** Number of threads. */
+  threads: number;
+}
+
+function statusNumber(text: string, name: string): number {
+  return Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
+}
+
+/** Per-process snapshot of a node (testbed init excluded): CPU ticks and context switches. */
+export function procSnapshot(node: TestNode): Map<string, ProcSample> {
+  const m = new Map<string, ProcSample>();
+  for (const pid of node.pids()) {
+    if (pid === node.initPid) continue;
+    const st = readStat(pid);
+    if (!st) continue;
+    let title = "";
+    let mainVoluntary = 0, allSwitches = 0, threads = 0;
+    try {
+      title = Deno.readTextFileSync(`/proc/${pid}/cmdline`).replace(/\0+$/, "").replaceAll(
+        "\0",
+        " ",
+      );
+      if (!title) title = Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+      mainVoluntary = statusNumber(
+        Deno.readTextFileSync(`/proc/${pid}/status`),
+        "voluntary_ctxt_switches",
+      );
+      for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+        try {
+          const s = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/status`);
+          allSwitches += statusNumber(s, "voluntary_ctxt_switches") +
+            statusNumber(s, "nonvoluntary_ctxt_switches");
+          threads++;
+        } catch {
+          // the thread exited between the listing and the read
+        }
+      }
+    } catch {
+      continue; // the process exited
+    }
+    m.set(st.key, { key: st.key, title, ticks: st.ticks, mainVoluntary, allSwitches, threads });
+  }
+  return m;
+}
+
+/** Memory of one process, in MiB. */
+export interface ProcMemory {
+  pssMb: number;
+  privateMb: number;
+  rssMb: number;
+}
+
+/** `smaps_rollup` of one process (`pid:starttime` key), or undefined when it is gone. */
+export function procMemory(key: string): ProcMemory | undefined {
+  const pid = key.split(":")[0];
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
+  } catch {
+    return undefined;
+  }
+  const kb = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+  return {
+    pssMb: kb("Pss") / 1024,
+    privateMb: (kb("Private_Clean") + kb("Private_Dirty")) / 1024,
+    rssMb: kb("Rss") / 1024,
+  };
+}

@@ -25,7 +25,6 @@ import { assert, fail } from "./assert.ts";
 import {
   authkeys,
   failoverHaCf,
-  haCf,
   hbCommand,
   REAL_CL_STATUS,
   REAL_HEARTBEAT,

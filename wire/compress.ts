@@ -2,6 +2,12 @@
  * Message compression as cluster-glue 1.0.12 does it (spec `wire.md` §7.9), with zlib from
  * `node:zlib` (RFC 1950 streams, default level, like zlib's `compress()`).
  *
+ * `node:zlib` is loaded on the first compression or decompression, synchronously, with
+ * `process.getBuiltinModule` (a built-in module, always in the runtime and in a compiled binary;
+ * no file outside the static graph). A static import would start Deno's Node compatibility layer
+ * in every process that loads the codec, about 2 MB private memory each, for a path an idle
+ * haresources cluster never takes (bench/README.md "cost").
+ *
  * - **Whole-message ("traditional") compression**: the message's IPC encoding (classic + NUL, or
  *   netstring without trailer in `msgfmt netstring` mode / with nested fields) is compressed and
  *   sent as a wrapper holding exactly `(1)_compressed_payload` and `(0)_compression_algorithm`.
@@ -18,7 +24,7 @@
  * @module
  */
 
-import { deflateSync, inflateSync } from "node:zlib";
+import type * as NodeZlib from "node:zlib";
 import { classicLength } from "./classic.ts";
 import { decodeMessage, encodeIpc, type WireFormat } from "./codec.ts";
 import { type DecodeFailure, failure, WireEncodeError } from "./errors.ts";
@@ -39,6 +45,21 @@ export function isCompressionSupported(algorithm: string): algorithm is "zlib" {
   return algorithm === "zlib";
 }
 
+let zlibModule: typeof NodeZlib | undefined;
+
+/** `node:zlib`, loaded on first use. */
+function zlib(): typeof NodeZlib {
+  zlibModule ??= (globalThis as unknown as {
+    process: { getBuiltinModule(id: "node:zlib"): typeof NodeZlib };
+  }).process.getBuiltinModule("node:zlib");
+  return zlibModule;
+}
+
+/** True once `node:zlib` has been loaded (for tests of the lazy load). */
+export function zlibLoaded(): boolean {
+  return zlibModule !== undefined;
+}
+
 function view(b: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
@@ -54,7 +75,7 @@ export function compressBytes(
   if (!isCompressionSupported(algorithm)) {
     throw new WireEncodeError("compression", `compression algorithm ${algorithm} is not supported`);
   }
-  const out = view(deflateSync(data));
+  const out = view(zlib().deflateSync(data));
   if (out.length > MAX_MSG) {
     throw new WireEncodeError("too-big", `compressed size ${out.length} exceeds ${MAX_MSG}`);
   }
@@ -85,7 +106,7 @@ export function decompressBytes(
     );
   }
   try {
-    return { ok: true, bytes: view(inflateSync(data, { maxOutputLength: maxOutput })) };
+    return { ok: true, bytes: view(zlib().inflateSync(data, { maxOutputLength: maxOutput })) };
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === "ERR_BUFFER_TOO_LARGE" || e instanceof RangeError) {

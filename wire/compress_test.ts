@@ -89,3 +89,29 @@ Deno.test("field-level: _compression_algorithm replaced, not duplicated; errors 
   const r = getCompressedStruct(noName, "z");
   assert(!r.ok && r.reason === "compression");
 });
+
+Deno.test("node:zlib is loaded on the first compressed packet, not by signing and verifying", async () => {
+  // A fresh process: this test file itself imports node:zlib.
+  const script = `
+    import { decodeAndVerify, signAndEncode } from "./wire/auth.ts";
+    import { zlibLoaded } from "./wire/compress.ts";
+    import { Message } from "./wire/message.ts";
+    const keys = { active: 1, keys: new Map([[1, { method: "sha1", secret: "k" }]]) };
+    const small = signAndEncode(new Message().add("t", "status"), keys);
+    const a = decodeAndVerify(small, keys).ok && zlibLoaded();
+    const big = signAndEncode(new Message().add("t", "x").add("v", "y".repeat(5000)), keys, {
+      compression: { traditional: true },
+    });
+    const r = decodeAndVerify(big, keys);
+    console.log(JSON.stringify([a, r.ok && r.wrapper !== undefined, zlibLoaded()]));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  assertEquals(JSON.parse(text), [false, true, true]);
+});

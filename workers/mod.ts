@@ -12,15 +12,17 @@
  * no keys (the master signs and verifies), the line is kept for the log's sake. SIGUSR1/2
  * (debug level) change nothing in a worker but must not kill it.
  *
+ * Each kind of worker loads only its own module (`fifo.ts`, `media.ts` for UDP, `serial.ts`,
+ * `ping.ts`) with an `import()` of a literal path, so the module stays in the static graph
+ * (`deno compile` bundles it) while a process does not pay memory for the other kinds' code
+ * (about 0.3-1.2 MB private each; bench/README.md "cost").
+ *
  * @module
  */
 
 import { readFramesFrom, SyncFrameWriter } from "./channel.ts";
-import { runFifoReader } from "./fifo.ts";
-import { runReader, runWriterLoop, type WorkerPort, Writer } from "./media.ts";
+import type { WorkerPort } from "./media.ts";
 import { mediumLabel, type MediumSpec } from "./media_spec.ts";
-import { runSerialReader, SerialWriter } from "./serial.ts";
-import { isPingSpec, PingWriter, runPingReader } from "./ping.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
 import { applyRealtime, realtimeFromEnv } from "../master/realtime_setup.ts";
 
@@ -91,32 +93,35 @@ export async function workerMain(args: string[]): Promise<number> {
       const m = spec as MediumSpec;
       if (m.type === "serial") {
         watchMaster(port);
-        await runSerialReader(m, port);
-      } else if (isPingSpec(m)) {
+        await (await import("./serial.ts")).runSerialReader(m, port);
+      } else if (m.type === "ping" || m.type === "ping_group") {
         watchMaster(port);
-        await runPingReader(m, port);
+        await (await import("./ping.ts")).runPingReader(m, port);
       } else {
-        await runReader(m, port, (v) => onMasterControl(v, port));
+        await (await import("./media.ts")).runReader(m, port, (v) => onMasterControl(v, port));
       }
       await out.close(); // deliver the reader's last log line before exiting
       return 1;
     }
     if (role === "fifo") {
       watchMaster(port);
-      await runFifoReader((spec as { path: string }).path, port);
+      await (await import("./fifo.ts")).runFifoReader((spec as { path: string }).path, port);
       return 1;
     }
     const m = spec as MediumSpec;
-    if (m.type !== "serial" && !isPingSpec(m)) {
+    if (m.type !== "serial" && m.type !== "ping" && m.type !== "ping_group") {
       // UDP: wait on the JS thread (workers/fd_loop.ts); the serial and ping writers keep the
       // event loop free for their timers
+      const { runWriterLoop, Writer } = await import("./media.ts");
       const udp = new Writer(m, port);
       port.control({ t: "ready" });
       await runWriterLoop(udp, (v) => onMasterControl(v, port));
       udp.close();
       return 0;
     }
-    const writer = m.type === "serial" ? new SerialWriter(m, port) : new PingWriter(m, port);
+    const writer = m.type === "serial"
+      ? new (await import("./serial.ts")).SerialWriter(m, port)
+      : new (await import("./ping.ts")).PingWriter(m, port);
     port.control({ t: "ready" });
     for await (const f of readFramesFrom(Deno.stdin)) {
       if (f.kind === "packet") writer.send(f.bytes);
