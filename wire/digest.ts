@@ -15,6 +15,8 @@
 
 import { hmac } from "@noble/hashes/hmac.js";
 import { md5, sha1 } from "@noble/hashes/legacy.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 
 /** The digest methods of `authkeys`. */
 export type DigestMethod = "crc" | "md5" | "sha1";
@@ -107,5 +109,5 @@ export function digestToken(
 
 /** SHA-256 of the UTF-8 bytes of `text`, as 64 lowercase hex characters. */
 export function sha256Hex(text: string): string {
-  return createHash("sha256").update(encoder.encode(text)).digest("hex");
+  return bytesToHex(sha256(encoder.encode(text)));
 }

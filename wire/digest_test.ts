@@ -1,6 +1,6 @@
 import { assertEquals } from "../tests/assert.ts";
 import { latin1Encode } from "./bytes.ts";
-import { crc32Posix, digestToken } from "./digest.ts";
+import { crc32Posix, digestToken, sha256Hex } from "./digest.ts";
 
 const b = latin1Encode;
 
@@ -52,5 +52,12 @@ Deno.test("hmac-md5 / hmac-sha1: RFC 2202 vectors and the spec examples", () => 
       b("t=NS_st\nst=ping\ninfo=ping\nsrc=198.18.10.2\nts=6b020f7f\n"),
     ),
     "2976a0e1432285e52804592f7267ef0110a7d51d",
+  );
+});
+
+Deno.test("sha256Hex: the FIPS 180-2 test vector", () => {
+  assertEquals(
+    sha256Hex("abc"),
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
   );
 });
