@@ -11,7 +11,8 @@
  *   other both running a group is Heartbeat's documented split brain (§6.12)
  *   and allowed;
  * - `no-owner` / `many-owners`: once the cluster has been quiet (no fault, no
- *   lost packet, every living node up) for the stability window, every group
+ *   lost packet, every living node up) for the stability window (45 s, or initdead
+ *   plus 35 s, plus one start and one stop script per group), every group
  *   runs on exactly one living node. A group whose start ever failed is
  *   excused: Heartbeat leaves it stopped until the delayed `hb_standby` (§6.5)
  *   hands it on, and for good when nobody else can run it then;
@@ -82,7 +83,9 @@ export class InvariantChecker {
     // includes running every group's start and stop once (six groups with 2 s scripts take
     // 24 s of script time; the fixed 15 s alone flagged clusters still releasing in order)
     this.#settleMs = opts.settleMs ?? 15_000 + 2 * sim.groups.length * sim.scriptMs;
-    this.#stableMs = opts.stableMs ?? Math.max(45_000, initdeadMs + 35_000);
+    // (convergence runs scripts too: the same allowance of one start and one stop per group)
+    this.#stableMs = opts.stableMs ??
+      Math.max(45_000, initdeadMs + 35_000) + 2 * sim.groups.length * sim.scriptMs;
     this.#transitionMaxMs = opts.transitionMaxMs ?? 60_000 + deadtimeMs;
     this.#maxPps = opts.maxPacketsPerSecond ?? 60;
   }
