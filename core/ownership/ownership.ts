@@ -1312,6 +1312,9 @@ export class Ownership implements OwnershipLike {
       const stable = msg.get("isstable");
       if (this.#nice && p !== undefined && stable !== undefined && this.#noteStableSeq(p, msg)) {
         this.#applyStability(p, stable);
+        // and a stable report is when duplicates are checked: against what the newer report
+        // said it runs (it had none to check: explore_dup_after_overtaken_report.txt)
+        if (stable === "1" && p.held !== undefined) this.#noteDuplicates(from, p.held);
       }
       return;
     }
