@@ -1173,6 +1173,15 @@ export class Ownership implements OwnershipLike {
         const keys = keysOf(this.#cfg.groups, this.#me);
         for (const key of keys) {
           if (this.#holding.has(key)) continue;
+          // hb fix 43 (3+ nodes, auto_failback off): one of ours a living peer reports running
+          // stays there (a takeover after a third node's death asked for every group of ours,
+          // and both ran it: found by the simulator, explore_own_group_on_third_node.txt); if
+          // the report was stale the orphan sweep gives it back to us. With auto_failback on
+          // it comes home, and the duplicate resolution keeps it here.
+          if (
+            this.#multi() && this.#cfg.autoFailback === "off" &&
+            this.#heldByBystander(key, new Set())
+          ) continue;
           if (!this.#nice && !dontAsk) {
             this.#send([["t", "ip-request"], ["ipaddr", key]]);
             this.#awaitIpRequestResp(key);
