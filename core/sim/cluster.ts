@@ -94,6 +94,9 @@ export interface PathFaults {
   jitterMs?: number;
 }
 
+/** Virtual duration of an `announce` run (gratuitous ARPs for addresses that already run). */
+const ANNOUNCE_MS = 5;
+
 /** Options of a simulated cluster. */
 export interface SimOptions {
   /** Node names (ha.cf order). */
@@ -987,7 +990,9 @@ export class SimCluster {
         n.logs.push({ at: this.now, prio: l.prio, text: l.text, tag: l.tag });
       }
       const script = this.#scripts.get(`${n.name}/${key}`) ?? {};
-      this.#schedule(this.now + (script.ms ?? this.#opts.scriptMs), () => {
+      // an announcement is gratuitous ARPs for addresses that already run, not a script run
+      const ms = job.op === "announce" ? ANNOUNCE_MS : script.ms ?? this.#opts.scriptMs;
+      this.#schedule(this.now + ms, () => {
         if (n.incarnation !== inc) return;
         let result: GroupOutcome;
         if (job.op === "restart") {
@@ -1004,10 +1009,11 @@ export class SimCluster {
           step(i + 1);
           return;
         }
-        this.#brokenServices.delete(`${n.name}/${key}`);
         if (job.op === "announce") {
+          // (it repairs no broken service either)
           result = n.resources.has(key) ? "started" : "released";
         } else if (job.op === "take") {
+          this.#brokenServices.delete(`${n.name}/${key}`);
           if (script.failStart) {
             result = "start-failed";
             n.resources.delete(key);
@@ -1017,6 +1023,7 @@ export class SimCluster {
             n.resources.add(key);
           }
         } else {
+          this.#brokenServices.delete(`${n.name}/${key}`);
           result = "released";
           n.resources.delete(key);
         }
