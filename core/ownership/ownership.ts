@@ -419,6 +419,11 @@ export class Ownership implements OwnershipLike {
           if (this.#nice && this.#holding.size > 0 && !this.#shutdownInProgress) {
             const keys = this.#cfg.groups.map((g) => g.key).filter((k) => this.#holding.has(k));
             this.#run("announce", keys, "resolve", this.#baseEnv(), () => {});
+            // hb fix 44: and the restarted peer hears what we run (its `starting`, which a
+            // report of ours answers, can be lost: a one-way cut while it restarted left both
+            // running our group for good, found by the simulator:
+            // explore_restart_behind_one_way_cut.txt)
+            if (this.#commUp && this.#rstate === RState.STABLE) this.#sendHeld(this.#quiet());
           }
           p.restarted = true;
           p.heldAtDeath = undefined;
