@@ -2168,8 +2168,12 @@ export class Ownership implements OwnershipLike {
     let keys = keysOfClass(this.#cfg.groups, this.#me, act);
     // hb fix 2: with 3+ nodes a class covers groups that run elsewhere: give up only ours
     if (give && this.#multi()) {
+      const cls = keys;
       keys = keys.filter((k) => this.#holding.has(k));
-      this.#givenKeys = new Set(keys);
+      // (a group whose start failed here is given too: the delayed hb_standby after a failed
+      // start exists to have another node run it; found by the chaos campaign, hb3 seed 2026
+      // #7: with the named taker nobody took it)
+      this.#givenKeys = new Set([...keys, ...cls.filter((k) => this.#failedHere.has(k))]);
     }
     if (!give && this.#multi()) {
       // the taker takes, of the class the requester gives up (seen from the requester), the
