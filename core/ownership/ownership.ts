@@ -423,7 +423,7 @@ export class Ownership implements OwnershipLike {
             // report of ours answers, can be lost: a one-way cut while it restarted left both
             // running our group for good, found by the simulator:
             // explore_restart_behind_one_way_cut.txt)
-            if (this.#commUp && this.#rstate === RState.STABLE) this.#sendHeld(this.#quiet());
+            if (this.#commUp && this.#rstate === RState.STABLE) this.#sendHeld(true);
           }
           p.restarted = true;
           p.heldAtDeath = undefined;
