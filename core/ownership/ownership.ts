@@ -2261,7 +2261,7 @@ export class Ownership implements OwnershipLike {
         this.#send([
           ...this.#standbyFields("done"),
           ["hb_taker", this.#standbyPeer],
-          ["hb_given", [...this.#givenKeys].join(" ")],
+          ["hb_given", [...this.#givenKeys].map((k) => `${k}@${this.#takerOf(k)}`).join(" ")],
         ]);
       } else this.#sendStandby("done");
     }, { before: [this.#childLine(`${verb} ${className(act)} HA resources (standby).`)] });
@@ -2276,6 +2276,15 @@ export class Ownership implements OwnershipLike {
    * groups no bystander runs; the others only end their part of the exchange.
    */
   #takeNamed(from: string, msg: CoreMessage): void {
+    // `key@node` per released group: its taker (a group whose haresources node is up goes home)
+    const mine: string[] = [];
+    for (const entry of (msg.get("hb_given") ?? "").split(" ")) {
+      if (entry === "") continue;
+      const at = entry.lastIndexOf("@");
+      const key = at < 0 ? entry : entry.slice(0, at);
+      const taker = at < 0 ? msg.get("hb_taker") : entry.slice(at + 1);
+      if (taker === this.#me) mine.push(key);
+    }
     if (msg.get("hb_taker") !== this.#me) {
       if (from === this.#standbyPeer && this.#standby === Standby.OTHER && !this.#acquiring) {
         this.#log("info", `standby: ${from} gave its resources to ${msg.get("hb_taker")}.`);
@@ -2284,17 +2293,18 @@ export class Ownership implements OwnershipLike {
         // have come before its (retransmitted) request (found by the simulator:
         // explore_named_done_after_report.txt)
         this.#otherStable = ![...this.#peers].some(([n, q]) => this.#alive(n) && q.unstable);
-        this.#sendHeld(this.#rstate === RState.STABLE);
+        if (mine.length === 0) this.#sendHeld(this.#rstate === RState.STABLE);
       }
-      return;
+      if (mine.length === 0) return;
     }
     if (this.#shutdownInProgress || this.#rstate === RState.SHUTDOWN) return;
-    const keys = (msg.get("hb_given") ?? "").split(" ").filter((k) =>
-      k !== "" && this.#cfg.groups.some((g) => g.key === k) && !this.#holding.has(k) &&
+    const keys = mine.filter((k) =>
+      this.#cfg.groups.some((g) => g.key === k) && !this.#holding.has(k) &&
       !this.#claimed.has(k) && !this.#heldByBystander(k, new Set([from]))
     );
     this.#log("info", `standby: acquire [${keys.join(" ") || "none"}] from ${from}`);
-    const main = from === this.#standbyPeer && this.#standby === Standby.OTHER;
+    const main = from === this.#standbyPeer && this.#standby === Standby.OTHER &&
+      msg.get("hb_taker") === this.#me;
     if (main) {
       this.#otherTimeoutAt = Infinity;
       this.#standby = Standby.DONE;
@@ -2322,6 +2332,18 @@ export class Ownership implements OwnershipLike {
     // the others learn at once that these run here now (an unstable report: no orphan sweep
     // takes them while we start them, explore_named_taker_slow.txt)
     if (keys.length > 0) this.#sendHeld(false);
+  }
+
+  /**
+   * hb fix 36: who takes group `key` we release in a standby exchange: its haresources node when
+   * that node is up (and not us), else the node that answered our request. One taker for
+   * everything sent a group home to the wrong node with auto_failback on (three nodes, both
+   * failed back at once: tests/failover_three_test.ts).
+   */
+  #takerOf(key: string): string {
+    const home = this.#cfg.groups.find((g) => g.key === key)?.node;
+    if (home !== undefined && home !== this.#me && this.#alive(home)) return home;
+    return this.#standbyPeer;
   }
 
   /** Our class bits recomputed from the groups that run here. */
