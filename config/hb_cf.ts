@@ -44,19 +44,8 @@ export interface ListenAddress {
 /** What a monitor does after `fall` consecutive failures. */
 export type OnFail = "restart" | "standby" | "ignore";
 
-/**
- * One `monitor` line: `monitor RESOURCE [interval=5s] [timeout=20s] [fall=3] [rise=1]
- * [start-delay=0] [on-fail=restart|standby|ignore] [max-restarts=3] [restart-window=10min]`.
- * The daemon runs it (core/monitor.ts); `heartbeat export pacemaker` writes its interval and
- * timeout as the primitive's recurring monitor.
- */
-export interface MonitorSetting {
-  /** RESOURCE as written (haresources resource, primitive id or script name). */
-  resource: string;
-  /** Monitor interval as written, when given and valid (the Pacemaker export). */
-  interval?: string;
-  /** Monitor timeout as written, when given and valid (the Pacemaker export). */
-  timeout?: string;
+/** A monitor's timing and failure policy (the keys of a `monitor` line; core/monitor.ts too). */
+export interface MonitorPolicy {
   /** Interval between the end of a check and the next one, ms (default 5000). */
   intervalMs: number;
   /** Time limit of one check, ms (default 20000); past it the check fails and is killed. */
@@ -73,6 +62,21 @@ export interface MonitorSetting {
   maxRestarts: number;
   /** Window of the restart count, ms (default 10 min). */
   restartWindowMs: number;
+}
+
+/**
+ * One `monitor` line: `monitor RESOURCE [interval=5s] [timeout=20s] [fall=3] [rise=1]
+ * [start-delay=0] [on-fail=restart|standby|ignore] [max-restarts=3] [restart-window=10min]`.
+ * The daemon runs it (core/monitor.ts); `heartbeat export pacemaker` writes its interval and
+ * timeout as the primitive's recurring monitor.
+ */
+export interface MonitorSetting extends MonitorPolicy {
+  /** RESOURCE as written (haresources resource, primitive id or script name). */
+  resource: string;
+  /** Monitor interval as written, when given and valid (the Pacemaker export). */
+  interval?: string;
+  /** Monitor timeout as written, when given and valid (the Pacemaker export). */
+  timeout?: string;
   /** 1-based line number. */
   line: number;
 }

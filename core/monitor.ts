@@ -31,11 +31,11 @@
  * @module
  */
 
-import type { OnFail } from "../config/hb_cf.ts";
+import type { MonitorPolicy, OnFail } from "../config/hb_cf.ts";
 import type { Priority } from "./types.ts";
 
 /** One monitor as the core needs it. */
-export interface MonitorConfig {
+export interface MonitorConfig extends MonitorPolicy {
   /** The resource as written in haresources (`svc`, `IPaddr::198.18.0.100/24/eth0`). */
   resource: string;
   /** Key of its group. */
@@ -46,22 +46,6 @@ export interface MonitorConfig {
   groupSize: number;
   /** Standby class of the group on this node (`local`: its preferred node is us). */
   cls: "local" | "foreign";
-  /** Interval between checks, ms. */
-  intervalMs: number;
-  /** Time limit of one check, ms. */
-  timeoutMs: number;
-  /** Consecutive failures before the resource is failed. */
-  fall: number;
-  /** Consecutive successes that clear a failed state. */
-  rise: number;
-  /** Delay of the first check, ms. */
-  startDelayMs: number;
-  /** Policy once failed. */
-  onFail: OnFail;
-  /** Restarts allowed within the window. */
-  maxRestarts: number;
-  /** Window of the restart count, ms. */
-  restartWindowMs: number;
 }
 
 /** The events hooks receive (README "Event hooks"). */
