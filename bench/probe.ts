@@ -84,6 +84,25 @@ export class ReplyFeed<R extends { at: number }> {
   }
 }
 
+/**
+ * Starts `argv` in `client`'s network namespace with its stdout piped, killed with us
+ * (parent-death signal) and on interrupt: the probes' process.
+ */
+export function spawnInClient(
+  client: TestClient,
+  argv: string[],
+  stderr: "null" | "inherit",
+): Deno.ChildProcess {
+  const child = new Deno.Command("setpriv", {
+    args: ["--pdeathsig", "KILL", "--", "ip", "netns", "exec", client.netns, ...argv],
+    stdin: "null",
+    stdout: "piped",
+    stderr,
+  }).spawn();
+  trackChild(child);
+  return child;
+}
+
 /** A running `ping` in the client namespace. */
 export class Pinger extends ReplyFeed<Reply> {
   private constructor(child: Deno.ChildProcess) {
@@ -98,27 +117,11 @@ export class Pinger extends ReplyFeed<Reply> {
    * with the benchmark (parent-death signal) and is killed on interrupt.
    */
   static start(client: TestClient, address: string, intervalMs = 10): Pinger {
-    const child = new Deno.Command("setpriv", {
-      args: [
-        "--pdeathsig",
-        "KILL",
-        "--",
-        "ip",
-        "netns",
-        "exec",
-        client.netns,
-        "ping",
-        "-D",
-        "-n",
-        "-i",
-        (intervalMs / 1000).toFixed(3),
-        address,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    trackChild(child);
+    const child = spawnInClient(
+      client,
+      ["ping", "-D", "-n", "-i", (intervalMs / 1000).toFixed(3), address],
+      "null",
+    );
     return new Pinger(child);
   }
 

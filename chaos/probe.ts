@@ -6,8 +6,7 @@
  */
 
 import type { TestClient } from "../lab/mod.ts";
-import { trackChild } from "../bench/guard.ts";
-import { ReplyFeed } from "../bench/probe.ts";
+import { ReplyFeed, spawnInClient } from "../bench/probe.ts";
 
 /** One answer of the service. */
 export interface Answer {
@@ -27,29 +26,16 @@ export class ServiceProbe extends ReplyFeed<Answer> {
   /** Connects to `address:port` from `client` every `intervalMs`. */
   static start(client: TestClient, address: string, port: number, intervalMs = 10): ServiceProbe {
     const script = new URL("./tcp_probe.ts", import.meta.url).pathname;
-    const child = new Deno.Command("setpriv", {
-      args: [
-        "--pdeathsig",
-        "KILL",
-        "--",
-        "ip",
-        "netns",
-        "exec",
-        client.netns,
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--quiet",
-        script,
-        address,
-        String(port),
-        String(intervalMs),
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    trackChild(child);
+    const child = spawnInClient(client, [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      script,
+      address,
+      String(port),
+      String(intervalMs),
+    ], "inherit");
     return new ServiceProbe(child);
   }
 }
