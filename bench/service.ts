@@ -17,7 +17,15 @@
  * @module
  */
 
-import { authkeys, failoverHaCf, hbCommand, Testbed, type TestNode, waitFor } from "../lab/mod.ts";
+import {
+  authkeys,
+  failoverHaCf,
+  hbCommand,
+  SVC_SERVER,
+  Testbed,
+  type TestNode,
+  waitFor,
+} from "../lab/mod.ts";
 import { AddressWatch } from "../chaos/watch.ts";
 import { ServiceProbe } from "../chaos/probe.ts";
 import { trackTestbed } from "./guard.ts";
@@ -65,21 +73,6 @@ esac
 exit 1
 `;
 }
-
-/** The service's server (`/etc/ha.d/svc_server.py ADDRESS PORT`): answers `ok` and closes. */
-export const SVC_SERVER = `import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(128)
-while True:
-    c, _ = s.accept()
-    try:
-        c.sendall(b"ok\\n")
-    except OSError:
-        pass
-    c.close()
-`;
 
 /** hb.cf of the suite (and of tests/monitor_test.ts, which adds its notify lines). */
 export const HB_MONITOR =

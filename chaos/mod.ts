@@ -35,6 +35,7 @@ import {
   REAL_CL_STATUS,
   REAL_HEARTBEAT,
   REAL_SHARE_DIR,
+  SVC_SERVER,
   Testbed,
   type TestNode,
   WORKER_DEATH,
@@ -94,21 +95,6 @@ case "$1" in
     exit 0;;
 esac
 exit 1
-`;
-
-/** The service's server (`/etc/ha.d/svc_server.py ADDRESS PORT`). */
-const SVC_SERVER = `import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(128)
-while True:
-    c, _ = s.accept()
-    try:
-        c.sendall(b"ok\\n")
-    except OSError:
-        pass
-    c.close()
 `;
 
 /** Longest wait for the cluster to settle after a fault is reverted, per kind (ms). */

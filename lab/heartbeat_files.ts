@@ -101,3 +101,19 @@ export function failoverHaCf(
     ...extra,
   });
 }
+
+/** The service's server (`/etc/ha.d/svc_server.py ADDRESS PORT`): answers `ok` and closes
+ * (the service of the chaos campaign, the bench's service suite and the monitor tests). */
+export const SVC_SERVER = `import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(128)
+while True:
+    c, _ = s.accept()
+    try:
+        c.sendall(b"ok\\n")
+    except OSError:
+        pass
+    c.close()
+`;

@@ -40,6 +40,7 @@ export {
   REAL_CL_STATUS,
   REAL_HEARTBEAT,
   REAL_SHARE_DIR,
+  SVC_SERVER,
   SYSTEM_HA_DIR,
 } from "./heartbeat_files.ts";
 export { CommandError, run, type RunResult, waitFor } from "./sys.ts";

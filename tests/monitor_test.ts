@@ -23,16 +23,18 @@
 import { assert, assertEquals } from "./assert.ts";
 import { failoverHaCf, requireRealHeartbeat, sleep } from "./failover_harness.ts";
 import { complaints } from "./interop_common.ts";
-import { authkeys, hbCommand, type Impl, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import {
+  authkeys,
+  hbCommand,
+  type Impl,
+  SVC_SERVER,
+  Testbed,
+  type TestNode,
+  waitFor,
+} from "./testbed/mod.ts";
 import { AddressWatch } from "../chaos/watch.ts";
 import { ServiceProbe } from "../chaos/probe.ts";
-import {
-  HB_MONITOR,
-  SVC_IP as IP,
-  SVC_PORT as PORT,
-  SVC_SERVER,
-  svcScript,
-} from "../bench/service.ts";
+import { HB_MONITOR, SVC_IP as IP, SVC_PORT as PORT, svcScript } from "../bench/service.ts";
 
 /** The group key (its first resource as written). */
 const KEY = `${IP}/24/eth0`;
