@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TestClient } from "../lab/mod.ts";
+import { inNetnsTied, type TestClient } from "../lab/mod.ts";
 import { trackChild } from "./guard.ts";
 
 /** One echo reply. */
@@ -93,8 +93,9 @@ export function spawnInClient(
   argv: string[],
   stderr: "null" | "inherit",
 ): Deno.ChildProcess {
-  const child = new Deno.Command("setpriv", {
-    args: ["--pdeathsig", "KILL", "--", "ip", "netns", "exec", client.netns, ...argv],
+  const [command, ...args] = inNetnsTied(client.netns, argv);
+  const child = new Deno.Command(command, {
+    args,
     stdin: "null",
     stdout: "piped",
     stderr,

@@ -43,7 +43,7 @@ export {
   SVC_SERVER,
   SYSTEM_HA_DIR,
 } from "./heartbeat_files.ts";
-export { CommandError, run, type RunResult, waitFor } from "./sys.ts";
+export { CommandError, inNetnsTied, run, type RunResult, waitFor } from "./sys.ts";
 export {
   assertHealthy,
   errorLines,

@@ -48,6 +48,7 @@ import { hbCommand, NODE_CONFIG_FILES, REAL_HEARTBEAT, SYSTEM_HA_DIR } from "./h
 import {
   childrenOf,
   innermostPid,
+  inNetnsTied,
   pidExists,
   pidNamespaceOf,
   pidsInNamespace,
@@ -701,15 +702,7 @@ export class TestNode {
   }
 
   #launcher(mode: "daemon" | "exec", cmd: string[]): string[] {
-    return [
-      "setpriv",
-      "--pdeathsig",
-      "KILL",
-      "--",
-      "ip",
-      "netns",
-      "exec",
-      this.netns,
+    return inNetnsTied(this.netns, [
       "unshare",
       "--uts",
       "--mount",
@@ -730,7 +723,7 @@ export class TestNode {
       this.name,
       this.infoDir,
       ...cmd,
-    ];
+    ]);
   }
 
   async #boot(): Promise<void> {

@@ -104,6 +104,15 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<RunResu
   return result;
 }
 
+/**
+ * The command line that runs `argv` in network namespace `netns` and is killed when the calling
+ * process dies (`setpriv --pdeathsig KILL -- ip netns exec NETNS …`): every process the lab,
+ * the probes and the nodes start in a namespace.
+ */
+export function inNetnsTied(netns: string, argv: readonly string[]): string[] {
+  return ["setpriv", "--pdeathsig", "KILL", "--", "ip", "netns", "exec", netns, ...argv];
+}
+
 /** Linux signal number of a signal name (0 when unknown). */
 export function signalNumber(name: string): number {
   return SIGNAL_NUMBERS[name] ?? 0;
