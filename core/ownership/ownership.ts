@@ -748,11 +748,7 @@ export class Ownership implements OwnershipLike {
     for (const k of due) this.#orphanSince.delete(k);
     this.#log("WARN", `No living node runs ${due.join(" ")}: acquiring them.`);
     this.#run("take", due, "mach_down", this.#baseEnv(), () => {
-      for (const g of this.#cfg.groups) {
-        if (due.includes(g.key) && this.#holding.has(g.key)) {
-          this.#held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
-        }
-      }
+      this.#held |= this.#heldFromHolding(due);
       this.#sendHeld(this.#rstate === RState.STABLE);
     });
   }
@@ -1506,11 +1502,7 @@ export class Ownership implements OwnershipLike {
     if (keys.length === 0) return;
     this.#log("info", `${from} restarted without ${keys.join(" ")}: acquiring them.`);
     this.#run("take", keys, "mach_down", this.#baseEnv(), () => {
-      for (const g of this.#cfg.groups) {
-        if (keys.includes(g.key) && this.#holding.has(g.key)) {
-          this.#held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
-        }
-      }
+      this.#held |= this.#heldFromHolding(keys);
       this.#sendHeld(this.#rstate === RState.STABLE);
     });
   }
@@ -1666,13 +1658,8 @@ export class Ownership implements OwnershipLike {
   /** Releases duplicated groups, then recomputes and announces what we hold. */
   #giveDuplicates(keys: string[]): void {
     this.#run("give", keys, "resolve", this.#baseEnv(), () => {
-      let held = RSC_NONE;
-      for (const g of this.#cfg.groups) {
-        if (!this.#holding.has(g.key)) continue;
-        held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
-      }
       // groups of a class never started here keep the class bit they had
-      this.#held = held | (this.#held & ~this.#classesOf(keys));
+      this.#held = this.#heldFromHolding() | (this.#held & ~this.#classesOf(keys));
       this.#dupAnnounced = false;
       this.#sendHeld(true);
     });
@@ -2316,11 +2303,7 @@ export class Ownership implements OwnershipLike {
         `HA resource acquisition from ${from} completed (standby).`,
         "heartbeat-child",
       );
-      for (const g of this.#cfg.groups) {
-        if (keys.includes(g.key) && this.#holding.has(g.key)) {
-          this.#held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
-        }
-      }
+      this.#held |= this.#heldFromHolding(keys);
       if (main && this.#standby === Standby.DONE) {
         this.#acquiring = false;
         this.#log("info", `Standby resource acquisition done [${className(this.#standbyClass)}].`);
@@ -2346,11 +2329,12 @@ export class Ownership implements OwnershipLike {
     return this.#standbyPeer;
   }
 
-  /** Our class bits recomputed from the groups that run here. */
-  #heldFromHolding(): number {
+  /** Our class bits of the groups that run here (of `keys` only, when given). */
+  #heldFromHolding(keys?: readonly string[]): number {
     let held = RSC_NONE;
     for (const g of this.#cfg.groups) {
-      if (this.#holding.has(g.key)) held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
+      if (!this.#holding.has(g.key) || (keys !== undefined && !keys.includes(g.key))) continue;
+      held |= g.node === this.#me ? RSC_LOCAL : RSC_FOREIGN;
     }
     return held;
   }
