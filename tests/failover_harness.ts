@@ -367,8 +367,22 @@ export async function runningIntervals(
 export function assertNoOverlap(
   intervals: readonly Interval[],
   allowed: ReadonlyArray<{ from: number; to: number }> = [],
+  context = "",
 ): void {
-  const bad: string[] = [];
+  const bad = findOverlaps(intervals, allowed).map((o) =>
+    `${o.name} ran on ${o.nodes[0]} and ${o.nodes[1]} at once from ${iso(o.from)} to ${
+      o.to === Infinity ? "now" : iso(o.to)
+    } (${o.to === Infinity ? "∞" : o.to - o.from} ms)`
+  );
+  if (bad.length) fail(`overlapping running intervals:\n${bad.join("\n")}${context}`);
+}
+
+/** The overlaps {@link assertNoOverlap} refuses (epoch ms). */
+export function findOverlaps(
+  intervals: readonly Interval[],
+  allowed: ReadonlyArray<{ from: number; to: number }> = [],
+): Array<{ name: string; nodes: [string, string]; from: number; to: number }> {
+  const out: Array<{ name: string; nodes: [string, string]; from: number; to: number }> = [];
   for (let i = 0; i < intervals.length; i++) {
     for (let j = i + 1; j < intervals.length; j++) {
       const a = intervals[i], b = intervals[j];
@@ -376,14 +390,10 @@ export function assertNoOverlap(
       const from = Math.max(a.from, b.from), to = Math.min(a.to, b.to);
       if (from >= to) continue;
       if (allowed.some((w) => w.from <= from && to <= w.to)) continue;
-      bad.push(
-        `${a.name} ran on ${a.node} and ${b.node} at once from ${iso(from)} to ${
-          to === Infinity ? "now" : iso(to)
-        } (${to === Infinity ? "∞" : to - from} ms)`,
-      );
+      out.push({ name: a.name, nodes: [a.node, b.node], from, to });
     }
   }
-  if (bad.length) fail(`overlapping running intervals:\n${bad.join("\n")}`);
+  return out;
 }
 
 function iso(ms: number): string {
@@ -524,10 +534,30 @@ export class Watch {
   /** Asserts that neither the IP nor a `rec` group was active on two nodes at once. */
   async check(): Promise<void> {
     assert(this.ipEvents.length > 0, "the address monitor saw no change of the service IP");
-    assertNoOverlap(
-      [...this.ipIntervals(), ...await runningIntervals(this.#tb, this.ends)],
-      this.allowed,
-    );
+    const intervals = [...this.ipIntervals(), ...await runningIntervals(this.#tb, this.ends)];
+    const overlaps = findOverlaps(intervals, this.allowed);
+    // (what every node logged around the first overlap, for a failure seen once in CI)
+    const context = overlaps.length === 0 ? "" : await this.#logsAround(overlaps[0].from);
+    assertNoOverlap(intervals, this.allowed, context);
+  }
+
+  /** Every node's ha-log and call log lines within 3 s of `at` (epoch ms). */
+  async #logsAround(at: number): Promise<string> {
+    const stamps = new Set<string>();
+    for (let t = at - 3000; t <= at + 3000; t += 1000) {
+      stamps.add(new Date(t).toISOString().slice(11, 19));
+    }
+    const parts: string[] = [];
+    for (const n of this.#tb.nodes) {
+      const lines = (await n.readLog()).split("\n").filter((l) =>
+        [...stamps].some((s) => l.includes(s))
+      );
+      const calls = (await readCalls(n)).filter((c) => Math.abs(c.at - at) <= 3000)
+        .map((c) => `${iso(c.at)} ${c.name} ${c.op} ${c.answer}`);
+      parts.push(`---- ${n.name} ha-log around ${iso(at)}\n${lines.join("\n")}`);
+      parts.push(`---- ${n.name} calls\n${calls.join("\n")}`);
+    }
+    return `\n${parts.join("\n")}`;
   }
 }
 

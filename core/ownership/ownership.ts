@@ -218,6 +218,15 @@ export class Ownership implements OwnershipLike {
   #lastStandbyMessageAt = -Infinity;
   /** hb fix 27: groups seen running nowhere, and since when (virtual ms). */
   readonly #orphanSince = new Map<string, number>();
+  /**
+   * hb fix 49 (3+ nodes): groups whose stop runs here: our reports still list them (`hb_held`)
+   * until it completes.
+   */
+  readonly #releasing = new Set<string>();
+  /** hb fix 45: never-heard dead nodes whose takeover waits for the living peers' reports. */
+  readonly #deferredDead = new Map<string, number | undefined>();
+  /** hb fix 45: shutdown notices of peers that wait the same way. */
+  readonly #deferredShutdone = new Set<string>();
   #takeoverInProgress = false;
   #failbackNeeded = false;
   /**
@@ -425,6 +434,7 @@ export class Ownership implements OwnershipLike {
             // explore_restart_behind_one_way_cut.txt)
             if (this.#commUp && this.#rstate === RState.STABLE) this.#sendHeld(true);
           }
+          this.#noteHomeBack(ev.node);
           p.restarted = true;
           p.heldAtDeath = undefined;
           p.hasResources = true;
@@ -516,7 +526,12 @@ export class Ownership implements OwnershipLike {
   /** hb fix 8: adds `hb_held` to a `resource` message in a 3+ node cluster. */
   #withClaimed(f: [string, string][]): [string, string][] {
     if (!this.#multi()) return f;
-    const keys = this.#cfg.groups.map((g) => g.key).filter((k) => this.#claimed.has(k));
+    // hb fix 49: a group still stopping here is still ours: a node that started meanwhile
+    // read our report without it and started it before our stop ended (found by the
+    // simulator with the handover check: explore_named_taker_slow.txt)
+    const keys = this.#cfg.groups.map((g) => g.key).filter((k) =>
+      this.#claimed.has(k) || this.#releasing.has(k)
+    );
     return [...f, ["hb_held", keys.join(" ")]];
   }
 
@@ -538,8 +553,13 @@ export class Ownership implements OwnershipLike {
   ): void {
     const id = this.#nextRunId++;
     for (const k of keys) {
-      if (op === "take") this.#claimed.add(k);
-      else if (op === "give") this.#claimed.delete(k);
+      if (op === "take") {
+        this.#claimed.add(k);
+        this.#releasing.delete(k);
+      } else if (op === "give") {
+        this.#claimed.delete(k);
+        if (this.#holding.has(k)) this.#releasing.add(k);
+      }
     }
     if (keys.length === 0) {
       // a child with nothing to do: its effects come at the next step
@@ -867,6 +887,7 @@ export class Ownership implements OwnershipLike {
     if (previous === "dead" && p.diedHeard && !p.restarted && this.#nice && this.#commUp) {
       this.#healPending = true;
     }
+    if (previous === "dead") this.#noteHomeBack(node);
     // hb fix 20: a node never heard before (dead by initdead) whose first status is already
     // `active` has been running on its own, maybe with our groups: it will not send
     // `starting`, so the two of us announce what we hold as after a partition (found by the
@@ -961,12 +982,31 @@ export class Ownership implements OwnershipLike {
    * two-node protocol do not apply (a class covers groups that run elsewhere).
    */
   #recoverDeadMulti(node: string, heard: boolean, lastHeard: number | undefined): void {
+    // hb fix 45: a node we never heard is declared dead when our initdead ends, before the
+    // living peers' answers to our `starting` say what they run: we took its groups from a
+    // peer that had run them for long (found by the simulator: a node started next to one
+    // that ran every group; core/sim/testdata/explore_start_next_to_holder.txt). Its takeover
+    // waits for those reports (or a few standby retry intervals).
+    if (!heard && this.#awaitingReports()) {
+      if (!this.#deferredDead.has(node)) {
+        this.#deferredDead.set(node, lastHeard);
+        this.#timers.push({
+          at: this.#now + 4 * this.#cfg.standbyRetryMs,
+          child: false,
+          fn: () => this.#recoverDeferredDead(true),
+        });
+      }
+      return;
+    }
+    this.#deferredDead.delete(node);
     const keys = this.#multiTakeKeys(node);
     if (keys.length === 0) {
       const taker = designatedNode(this.#cfg.nodes, this.#alive, node, new Set([node]));
       this.#log(
         "info",
-        `Resources of dead node ${node} are acquired by ${taker ?? "nobody"}, not by us.`,
+        taker === this.#me
+          ? `Resources of dead node ${node} run on living nodes: nothing to acquire.`
+          : `Resources of dead node ${node} are acquired by ${taker ?? "nobody"}, not by us.`,
       );
       this.#goneInFlux();
       return;
@@ -990,6 +1030,31 @@ export class Ownership implements OwnershipLike {
       this.#send([["t", "stonith"], ["node", node], ["result", "unneeded"]]);
     }
     this.#takeoverFromNode(node, lastHeard, "heartbeat");
+  }
+
+  /** hb fix 45: whether a living hb peer has not yet said which groups it runs. */
+  #awaitingReports(): boolean {
+    for (const [n, p] of this.#peers) {
+      if (n === this.#me || !this.#alive(n) || this.#isHeartbeatPeer(n)) continue;
+      if (p.heldKeys === undefined) return true;
+    }
+    return false;
+  }
+
+  /** hb fix 45: the deferred takeovers, once every report is in (or `anyway`). */
+  #recoverDeferredDead(anyway: boolean): void {
+    if (this.#deferredDead.size + this.#deferredShutdone.size === 0) return;
+    if (!anyway && this.#awaitingReports()) return;
+    for (const [node, lastHeard] of [...this.#deferredDead]) {
+      this.#deferredDead.delete(node);
+      if (this.#alive(node) || this.#shutdownInProgress) continue;
+      this.#recoverDeadMulti(node, true, lastHeard);
+    }
+    for (const node of [...this.#deferredShutdone]) {
+      this.#deferredShutdone.delete(node);
+      // (marked as handled first: #onShutdone defers only what is not yet deferred)
+      this.#onShutdoneNow(node);
+    }
   }
 
   /**
@@ -1016,8 +1081,12 @@ export class Ownership implements OwnershipLike {
       // core/sim/testdata/explore_orphan_of_two_deaths.txt)
       const orphan = g.node !== node && g.node !== this.#me && !this.#alive(g.node) &&
         !runElsewhere(g.key);
+      // hb fix 45: a node we never heard (dead since our start) ran nothing we know of; its
+      // own groups a living peer reports running stay there (found by the simulator: a node
+      // started next to one that ran every group took the never-seen nodes' groups too;
+      // core/sim/testdata/explore_start_next_to_holder.txt)
       const candidate = ran === undefined
-        ? g.node === node || orphan
+        ? (g.node === node && !runElsewhere(g.key)) || orphan
         : ran.has(g.key) || (g.node === node && !runElsewhere(g.key)) || orphan;
       return candidate &&
         designatedNode(this.#cfg.nodes, this.#alive, g.node, exclude) === this.#me;
@@ -1174,13 +1243,15 @@ export class Ownership implements OwnershipLike {
         const keys = keysOf(this.#cfg.groups, this.#me);
         for (const key of keys) {
           if (this.#holding.has(key)) continue;
-          // hb fix 43 (3+ nodes, auto_failback off): one of ours a living peer reports running
-          // stays there (a takeover after a third node's death asked for every group of ours,
-          // and both ran it: found by the simulator, explore_own_group_on_third_node.txt); if
-          // the report was stale the orphan sweep gives it back to us. With auto_failback on
-          // it comes home, and the duplicate resolution keeps it here.
+          // hb fix 43 (3+ nodes): one of ours a living peer reports running stays there (a
+          // takeover after a third node's death asked for every group of ours, and both ran
+          // it: found by the simulator, explore_own_group_on_third_node.txt); if the report
+          // was stale the orphan sweep gives it back to us. With auto_failback on the holder
+          // sends it home by a standby exchange, release first (hb fix 47: taking it here and
+          // letting the duplicate resolution stop it there ran it on both for a moment:
+          // explore_own_group_failback_three.txt)
           if (
-            this.#multi() && this.#cfg.autoFailback === "off" &&
+            this.#multi() && this.#cfg.autoFailback !== "legacy" &&
             this.#heldByBystander(key, new Set())
           ) continue;
           if (!this.#nice && !dontAsk) {
@@ -1403,6 +1474,9 @@ export class Ownership implements OwnershipLike {
         p.held = updateHeld(full, p.held ?? RSC_NONE, n);
         const exact = msg.get("hb_held");
         if (exact !== undefined) p.heldKeys = new Set(exact.split(" ").filter(Boolean));
+        // (at once: our own report that follows must already list what we take, or a peer
+        // takes what it reads as lost by our restart too: explore_deferred_dead_report.txt)
+        if (exact !== undefined) this.#recoverDeferredDead(false);
         if (msg.get("info") === "standby" && from === this.#standbyPeer) {
           this.#peerReleaseSeen = true;
         }
@@ -1578,11 +1652,18 @@ export class Ownership implements OwnershipLike {
     this.#reqOurResources(true);
   }
 
-  /** hb fix 2: with 3+ nodes a starting node waits for every living peer's report. */
+  /**
+   * hb fix 2: with 3+ nodes a starting node waits for every living peer's report. hb fix 46:
+   * every peer not dead counts, its status known or not: Comm_now_up comes once every node
+   * was heard or declared dead, and a peer whose first packet was not a status (its report,
+   * sent when it saw us start, or a message for another node) is heard but not yet `up`;
+   * the first report of another peer then started our groups while it still ran them (found
+   * by the simulator: core/sim/testdata/explore_report_before_status.txt).
+   */
   #allPeersReported(): boolean {
     if (!this.#multi()) return true;
     for (const [n, p] of this.#peers) {
-      if (this.#alive(n) && p.held === undefined) return false;
+      if (n !== this.#me && p.held === undefined && p.status !== "dead") return false;
     }
     return true;
   }
@@ -1799,6 +1880,26 @@ export class Ownership implements OwnershipLike {
 
   /** HBDoMsg_T_SHUTDONE. */
   #onShutdone(from: string): void {
+    const fromMe = from === this.#me;
+    // hb fix 45: heard before our Comm_now_up, it is handled right after it, before the living
+    // peers' reports say what they run: it waits for them as a death does (found by the
+    // simulator: explore_shutdone_at_start.txt)
+    if (!fromMe && this.#multi() && this.#commUp && this.#awaitingReports()) {
+      if (!this.#deferredShutdone.has(from)) {
+        this.#deferredShutdone.add(from);
+        this.#timers.push({
+          at: this.#now + 4 * this.#cfg.standbyRetryMs,
+          child: false,
+          fn: () => this.#recoverDeferredDead(true),
+        });
+      }
+      return;
+    }
+    this.#onShutdoneNow(from);
+  }
+
+  /** {@link #onShutdone} once nothing defers it. */
+  #onShutdoneNow(from: string): void {
     const fromMe = from === this.#me;
     if (this.#commUp && this.#nice) {
       if (!fromMe) {
@@ -2242,6 +2343,14 @@ export class Ownership implements OwnershipLike {
         this.#held = this.#heldFromHolding();
         this.#sendHeld(this.#rstate === RState.STABLE);
       }
+      // hb fix 48 (3+ nodes): a cancelled exchange (its taker restarted or died) names no
+      // taker and gives nothing: the named taker took the groups we had just taken back
+      // above (found by the simulator: explore_taker_restarts_during_release.txt); the other
+      // answerers still end their part (explore_cancelled_release_ends_answers.txt)
+      if (give && this.#multi() && this.#standby === Standby.NOT) {
+        this.#send([...this.#standbyFields("done"), ["hb_taker", ""], ["hb_given", ""]]);
+        return;
+      }
       if (give && this.#multi() && this.#standbyPeer !== "") {
         // hb fix 36 (3+ nodes): our `done` names the one node that takes what we released and
         // lists it; every other answerer takes nothing (see #takeNamed)
@@ -2274,7 +2383,13 @@ export class Ownership implements OwnershipLike {
     }
     if (msg.get("hb_taker") !== this.#me) {
       if (from === this.#standbyPeer && this.#standby === Standby.OTHER && !this.#acquiring) {
-        this.#log("info", `standby: ${from} gave its resources to ${msg.get("hb_taker")}.`);
+        const taker = msg.get("hb_taker");
+        this.#log(
+          "info",
+          taker
+            ? `standby: ${from} gave its resources to ${taker}.`
+            : `standby: ${from} cancelled.`,
+        );
         this.#endExchange();
         // the others are as stable as their last reports say: the giver's stable report may
         // have come before its (retransmitted) request (found by the simulator:
@@ -2327,6 +2442,21 @@ export class Ownership implements OwnershipLike {
     const home = this.#cfg.groups.find((g) => g.key === key)?.node;
     if (home !== undefined && home !== this.#me && this.#alive(home)) return home;
     return this.#standbyPeer;
+  }
+
+  /**
+   * hb fix 47 (3+ nodes): `node` is back (a restart, a return from dead) and one of its groups
+   * runs here. Groups reach a node by standby exchanges too, not only by the death that sets
+   * `failbackNeeded`; their home node no longer takes its own groups from a living peer
+   * (release first, take second), so with auto_failback on we send them home once it is
+   * stable (found by the simulator: explore_own_group_failback_three.txt). Only a return
+   * counts: groups an operator moved here by hb_takeover stay (explore_takeover_not_failed_back.txt).
+   */
+  #noteHomeBack(node: string): void {
+    if (!this.#multi()) return;
+    if (this.#cfg.groups.some((g) => g.node === node && this.#holding.has(g.key))) {
+      this.#failbackNeeded = true;
+    }
   }
 
   /** Our class bits of the groups that run here (of `keys` only, when given). */
@@ -2444,6 +2574,7 @@ export class Ownership implements OwnershipLike {
   ): void {
     const run = this.#runs.get(id);
     if (run === undefined || !run.pending.delete(key)) return;
+    if (run.op === "give") this.#releasing.delete(key);
     // an announcement changes nothing we run (a release of the group may have overlapped it)
     switch (run.op === "announce" ? "announced" : result) {
       case "announced":
@@ -2560,8 +2691,8 @@ export class Ownership implements OwnershipLike {
   /** PerformAutoFailback. */
   #performAutoFailback(): void {
     if (
-      this.#shutdownInProgress || !(this.#held & RSC_FOREIGN) || !this.#failbackNeeded ||
-      this.#cfg.autoFailback !== "on"
+      this.#shutdownInProgress || !(this.#held & RSC_FOREIGN) ||
+      !this.#failbackNeeded || this.#cfg.autoFailback !== "on"
     ) {
       this.#failbackNeeded = false;
       this.#shutdownIfNeeded();

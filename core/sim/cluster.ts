@@ -244,6 +244,11 @@ export class SimCluster {
   readonly lastDisturbed = new Map<string, number>();
   /** Every failed group start, in order. */
   readonly startFailures: { at: number; node: string; key: string }[] = [];
+  /**
+   * Every start of a group (at its invocation), with the living nodes not frozen that still
+   * ran it (a frozen node's groups are taken over once it is declared dead: a split brain).
+   */
+  readonly groupStarts: { at: number; node: string; key: string; alsoOn: string[] }[] = [];
   readonly #opts: Required<Omit<SimOptions, "groups" | "ownershipTimers">> & {
     groups: OwnedGroup[] | undefined;
     ownershipTimers: ResourceConfig["timers"];
@@ -992,6 +997,17 @@ export class SimCluster {
       const script = this.#scripts.get(`${n.name}/${key}`) ?? {};
       // an announcement is gratuitous ARPs for addresses that already run, not a script run
       const ms = job.op === "announce" ? ANNOUNCE_MS : script.ms ?? this.#opts.scriptMs;
+      if (job.op === "take") {
+        // (a start counts from its invocation, as the failover tests' call logs count it)
+        this.groupStarts.push({
+          at: this.now,
+          node: n.name,
+          key,
+          alsoOn: this.holders(key).filter((o) =>
+            o !== n.name && this.isAlive(o) && !this.isFrozen(o)
+          ),
+        });
+      }
       this.#schedule(this.now + ms, () => {
         if (n.incarnation !== inc) return;
         let result: GroupOutcome;

@@ -18,6 +18,15 @@
  *   hands it on, and for good when nobody else can run it then;
  * - `membership`: after the same quiet window every living node sees every
  *   other living node `active`;
+ * - `handover`: in a quiet cluster no group starts on a node while another node not
+ *   frozen runs it: a failback, a standby exchange, a graceful stop, a restart or
+ *   a takeover hands a group on release first, take second. Quiet means: no
+ *   packet was lost or badly delayed on any path, and no node was killed, frozen
+ *   or thawed, for deadtime plus the settle margin before the start, and the two
+ *   nodes did not both start within initdead plus deadtime of it (a joint start-up
+ *   may race). Unlike `dual-owner` it needs no overlap that lasts: one start
+ *   while another node runs the group is a violation (the failover tests' call
+ *   logs count the same way);
  * - `transition`: no node stays in rscstatus `transition` longer than
  *   `transitionMaxMs` while its communication with every living peer is clean
  *   (frozen time excluded);
@@ -35,7 +44,7 @@ import type { SimCluster } from "./cluster.ts";
 
 /** One broken property. */
 export interface Violation {
-  /** Which property (`dual-owner`, `no-owner`, `many-owners`, `membership`, `transition`, `storm`). */
+  /** Which property (`dual-owner`, `handover`, `no-owner`, `many-owners`, `membership`, `transition`, `storm`). */
   kind: string;
   /** Virtual time it was seen. */
   at: number;
@@ -64,6 +73,10 @@ export class InvariantChecker {
   readonly #maxPps: number;
   /** Last time each node was started, frozen, thawed, killed or stopped. */
   readonly #nodeEvent = new Map<string, number>();
+  /** Last kill, freeze or thaw of any node (they excuse a `handover` overlap). */
+  #lastUnsettling = -Infinity;
+  /** Group starts of the cluster already checked. */
+  #startsSeen = 0;
   #lastFault = 0;
   /** Last start failure per group. */
   readonly #failedAt = new Map<string, number>();
@@ -90,10 +103,14 @@ export class InvariantChecker {
     this.#maxPps = opts.maxPacketsPerSecond ?? 60;
   }
 
-  /** Notes a fault or operator action on `node` (start, kill, stop, freeze, thaw, standby, …). */
-  nodeEvent(node: string): void {
+  /**
+   * Notes a fault or operator action on `node` (start, kill, stop, freeze, thaw, standby, …);
+   * `unsettling` for a kill, freeze or thaw (the peers' views of it diverge for a while).
+   */
+  nodeEvent(node: string, unsettling = false): void {
     this.#nodeEvent.set(node, this.#sim.now);
     this.#lastFault = this.#sim.now;
+    if (unsettling) this.#lastUnsettling = this.#sim.now;
   }
 
   /** Notes a change of the network or of the scripts (any node). */
@@ -169,6 +186,28 @@ export class InvariantChecker {
             );
           }
         }
+      }
+    }
+
+    // handover: no start of a group that another node runs, in a quiet cluster
+    let disturbed = this.#lastUnsettling;
+    for (const t of sim.lastDisturbed.values()) disturbed = Math.max(disturbed, t);
+    for (; dualChecked && this.#startsSeen < sim.groupStarts.length; this.#startsSeen++) {
+      const s = sim.groupStarts[this.#startsSeen];
+      for (const other of s.alsoOn) {
+        const startWindow = initdeadMs + deadtimeMs;
+        const jointStart = s.at - sim.startedAt(s.node) < startWindow &&
+          s.at - sim.startedAt(other) < startWindow;
+        // (`disturbed` is as of now, later than the start: a disturbance after it excuses
+        // nothing, but the explorer checks every 100 ms, so the gap is small)
+        if (s.at - disturbed < deadtimeMs + this.#settleMs || jointStart) continue;
+        add(
+          "handover",
+          `${s.key}:${s.node}:${other}:${s.at}`,
+          `${s.node} started ${s.key} at ${s.at} ms while ${other} ran it, ${
+            s.at - disturbed
+          } ms after the last disturbance`,
+        );
       }
     }
 

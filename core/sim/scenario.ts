@@ -245,14 +245,14 @@ class Runner {
       case "kill":
         for (const n of this.nodes(w)) {
           this.s.kill(n);
-          this.c.nodeEvent(n);
+          this.c.nodeEvent(n, true);
         }
         return [];
       case "restart":
         for (const n of this.nodes(w)) {
           this.s.kill(n);
           this.s.start(n);
-          this.c.nodeEvent(n);
+          this.c.nodeEvent(n, true);
         }
         return [];
       case "stop":
@@ -264,13 +264,13 @@ class Runner {
       case "freeze":
         for (const n of this.nodes(w)) {
           this.s.freeze(n);
-          this.c.nodeEvent(n);
+          this.c.nodeEvent(n, true);
         }
         return [];
       case "thaw":
         for (const n of this.nodes(w)) {
           this.s.thaw(n);
-          this.c.nodeEvent(n);
+          this.c.nodeEvent(n, true);
         }
         return [];
       case "tick":
