@@ -224,7 +224,7 @@ export class Ownership implements OwnershipLike {
    */
   readonly #releasing = new Set<string>();
   /** hb fix 45: never-heard dead nodes whose takeover waits for the living peers' reports. */
-  readonly #deferredDead = new Map<string, number | undefined>();
+  readonly #deferredDead = new Map<string, { heard: boolean; lastHeard?: number }>();
   /** hb fix 45: shutdown notices of peers that wait the same way. */
   readonly #deferredShutdone = new Set<string>();
   #takeoverInProgress = false;
@@ -594,7 +594,12 @@ export class Ownership implements OwnershipLike {
   #alive = (n: string): boolean => {
     if (n === this.#me) return true;
     const p = this.#peers.get(n);
-    return p !== undefined && (p.status === "up" || p.status === "active");
+    if (p === undefined) return false;
+    // hb fix 50: a peer whose messages (its report) came before its first status is alive
+    // too: without it a node starting next to it took its groups as orphans, and named
+    // itself their designated node (found by the simulator: explore_stop_during_initdead.txt)
+    return p.status === "up" || p.status === "active" ||
+      (p.status === "unknown" && p.heard && this.#commUp && this.#multi());
   };
 
   #deadCount(): number {
@@ -981,15 +986,21 @@ export class Ownership implements OwnershipLike {
    * else the groups it prefers) goes to its designated survivor; the class shortcuts of the
    * two-node protocol do not apply (a class covers groups that run elsewhere).
    */
-  #recoverDeadMulti(node: string, heard: boolean, lastHeard: number | undefined): void {
-    // hb fix 45: a node we never heard is declared dead when our initdead ends, before the
-    // living peers' answers to our `starting` say what they run: we took its groups from a
+  #recoverDeadMulti(
+    node: string,
+    heard: boolean,
+    lastHeard: number | undefined,
+    deferred = false,
+  ): void {
+    // hb fix 45: a node is declared dead when our initdead ends, before the living peers'
+    // answers to our `starting` say what they run: we took its groups (and orphans) from a
     // peer that had run them for long (found by the simulator: a node started next to one
-    // that ran every group; core/sim/testdata/explore_start_next_to_holder.txt). Its takeover
-    // waits for those reports (or a few standby retry intervals).
-    if (!heard && this.#awaitingReports()) {
+    // that ran every group; core/sim/testdata/explore_start_next_to_holder.txt, and one that
+    // stopped while we started: explore_stop_during_initdead.txt). Its takeover waits for
+    // those reports (or a few standby retry intervals).
+    if (!deferred && this.#awaitingReports()) {
       if (!this.#deferredDead.has(node)) {
-        this.#deferredDead.set(node, lastHeard);
+        this.#deferredDead.set(node, { heard, lastHeard });
         this.#timers.push({
           at: this.#now + 4 * this.#cfg.standbyRetryMs,
           child: false,
@@ -1032,10 +1043,13 @@ export class Ownership implements OwnershipLike {
     this.#takeoverFromNode(node, lastHeard, "heartbeat");
   }
 
-  /** hb fix 45: whether a living hb peer has not yet said which groups it runs. */
+  /**
+   * hb fix 45: whether an hb peer not dead has not yet said which groups it runs (its status
+   * may not have come yet either: see {@link #allPeersReported}).
+   */
   #awaitingReports(): boolean {
     for (const [n, p] of this.#peers) {
-      if (n === this.#me || !this.#alive(n) || this.#isHeartbeatPeer(n)) continue;
+      if (n === this.#me || p.status === "dead" || this.#isHeartbeatPeer(n)) continue;
       if (p.heldKeys === undefined) return true;
     }
     return false;
@@ -1045,10 +1059,10 @@ export class Ownership implements OwnershipLike {
   #recoverDeferredDead(anyway: boolean): void {
     if (this.#deferredDead.size + this.#deferredShutdone.size === 0) return;
     if (!anyway && this.#awaitingReports()) return;
-    for (const [node, lastHeard] of [...this.#deferredDead]) {
+    for (const [node, { heard, lastHeard }] of [...this.#deferredDead]) {
       this.#deferredDead.delete(node);
       if (this.#alive(node) || this.#shutdownInProgress) continue;
-      this.#recoverDeadMulti(node, true, lastHeard);
+      this.#recoverDeadMulti(node, heard, lastHeard, true);
     }
     for (const node of [...this.#deferredShutdone]) {
       this.#deferredShutdone.delete(node);
