@@ -1049,7 +1049,10 @@ export class Ownership implements OwnershipLike {
    */
   #awaitingReports(): boolean {
     for (const [n, p] of this.#peers) {
-      if (n === this.#me || p.status === "dead" || this.#isHeartbeatPeer(n)) continue;
+      if (n === this.#me || this.#isHeartbeatPeer(n)) continue;
+      // (a peer still in its own initdead, `init` or `up`, runs nothing and reports only
+      // when it is through: explore_shutdone_deferred_past_restart.txt)
+      if (p.status !== "active" && p.status !== "unknown") continue;
       if (p.heldKeys === undefined) return true;
     }
     return false;
@@ -1066,7 +1069,9 @@ export class Ownership implements OwnershipLike {
     }
     for (const node of [...this.#deferredShutdone]) {
       this.#deferredShutdone.delete(node);
-      // (marked as handled first: #onShutdone defers only what is not yet deferred)
+      // (a node that restarted meanwhile released everything at its stop and asks for its
+      // own groups itself: explore_shutdone_deferred_past_restart.txt)
+      if (this.#alive(node)) continue;
       this.#onShutdoneNow(node);
     }
   }
