@@ -432,7 +432,20 @@ export class Ownership implements OwnershipLike {
             // report of ours answers, can be lost: a one-way cut while it restarted left both
             // running our group for good, found by the simulator:
             // explore_restart_behind_one_way_cut.txt)
-            if (this.#commUp && this.#rstate === RState.STABLE) this.#sendHeld(true);
+            if (this.#commUp && this.#rstate === RState.STABLE && !this.#multi()) {
+              this.#sendHeld(true);
+            }
+          }
+          // hb fix 51 (3+ nodes): and, running something or not, we ask every node for its
+          // report (`hb_ask`): a restart seen only after a heal (its `starting` never reached
+          // us) left us without the restarted node's report, and the orphan sweep waited for
+          // it for good while a group we had given up in a cancelled exchange ran nowhere
+          // (found by the simulator: explore_restart_seen_at_heal.txt)
+          if (
+            this.#multi() && this.#nice && this.#commUp && this.#rstate === RState.STABLE &&
+            !this.#shutdownInProgress
+          ) {
+            this.#sendHeld(true, undefined, true);
           }
           this.#noteHomeBack(ev.node);
           p.restarted = true;
@@ -511,7 +524,7 @@ export class Ownership implements OwnershipLike {
     this.#out.push({ type: "send", msg: new CoreMessage(fields) });
   }
 
-  #sendHeld(stable: boolean, comment?: string): void {
+  #sendHeld(stable: boolean, comment?: string, ask = false): void {
     if (!this.#nice) return;
     const f: [string, string][] = [
       ["t", "resource"],
@@ -520,7 +533,9 @@ export class Ownership implements OwnershipLike {
       ["isstable", stable ? "1" : "0"],
     ];
     if (comment !== undefined) f.push(["info", comment]);
-    this.#send(this.#withClaimed(f));
+    const withHeld = this.#withClaimed(f);
+    if (ask) withHeld.push(["hb_ask", "1"]);
+    this.#send(withHeld);
   }
 
   /** hb fix 8: adds `hb_held` to a `resource` message in a 3+ node cluster. */
@@ -1493,6 +1508,10 @@ export class Ownership implements OwnershipLike {
         p.held = updateHeld(full, p.held ?? RSC_NONE, n);
         const exact = msg.get("hb_held");
         if (exact !== undefined) p.heldKeys = new Set(exact.split(" ").filter(Boolean));
+        // hb fix 51: a node that saw a restart asks for every node's report
+        if (msg.get("hb_ask") === "1" && this.#multi() && this.#rstate === RState.STABLE) {
+          this.#sendHeld(true);
+        }
         // (at once: our own report that follows must already list what we take, or a peer
         // takes what it reads as lost by our restart too: explore_deferred_dead_report.txt)
         if (exact !== undefined) this.#recoverDeferredDead(false);
