@@ -6,7 +6,7 @@
  * @module
  */
 
-import { availableStonithTypes } from "../stonith/devices.ts";
+import { availableStonithTypes } from "./stonith_types.ts";
 
 /** One IPv4 address of an interface. */
 export interface Ipv4Address {
