@@ -72,7 +72,7 @@ function cspan(s: string, i: number, set: string): number {
 }
 
 /** Splits text into the pieces `fgets(buf, size)` returns, with their 1-based line numbers. */
-export function fgetsLines(text: string, size: number): { text: string; line: number }[] {
+function fgetsLines(text: string, size: number): { text: string; line: number }[] {
   const out: { text: string; line: number }[] = [];
   const max = size - 1;
   let line = 1;

@@ -154,6 +154,7 @@ function isIpv6(s: string): boolean {
     new URL(`http://[${s}]/`);
     return true;
   } catch (_e) {
+    // The URL parser refuses the bracketed host: not an IPv6 address, which is the answer.
     return false;
   }
 }

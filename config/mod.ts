@@ -52,8 +52,8 @@ export {
   type Ucast6Medium,
   type UcastMedium,
 } from "./media.ts";
-export { fgetsLines, HaCfParser } from "./ha_cf.ts";
-export { ALLOWED_VALUES, DIRECTIVES, MAXLINE } from "./ha_cf_directives.ts";
+export { type HaCfInput, HaCfParser } from "./ha_cf.ts";
+export { ALLOWED_VALUES, MAXLINE } from "./ha_cf_directives.ts";
 export {
   type ApiAuthEntry,
   type ClientChild,
