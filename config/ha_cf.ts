@@ -562,18 +562,14 @@ export class HaCfParser implements DirectiveContext {
     return type === "suicide" || params.trim() !== "";
   }
 
-  private stonith(rest: string): boolean {
-    const rep = this.rep;
-    const allowed = ALLOWED_VALUES.stonith;
-    const t0 = span(rest, 0, WHITESPACE);
-    const t1 = cspan(rest, t0, WHITESPACE);
-    const type = rest.slice(t0, t1);
+  /** Heartbeat's checks of a STONITH type word: given and installed. */
+  private stonithTypeOk(type: string, allowed: string): boolean {
     if (type === "") {
-      rep.emit("ERROR", "No Stonith type given", "missing STONITH type", allowed);
+      this.rep.emit("ERROR", "No Stonith type given", "missing STONITH type", allowed);
       return false;
     }
     if (!this.inp.sys.stonithTypes().includes(type)) {
-      rep.emit(
+      this.rep.emit(
         "ERROR",
         `Invalid Stonith type [${type}]`,
         `STONITH type '${type}' is not installed`,
@@ -581,6 +577,16 @@ export class HaCfParser implements DirectiveContext {
       );
       return false;
     }
+    return true;
+  }
+
+  private stonith(rest: string): boolean {
+    const rep = this.rep;
+    const allowed = ALLOWED_VALUES.stonith;
+    const t0 = span(rest, 0, WHITESPACE);
+    const t1 = cspan(rest, t0, WHITESPACE);
+    const type = rest.slice(t0, t1);
+    if (!this.stonithTypeOk(type, allowed)) return false;
     const f0 = span(rest, t1, WHITESPACE);
     const file = rest.slice(f0, cspan(rest, f0, "\r\n"));
     const content = this.inp.sys.readTextFile(file);
@@ -631,19 +637,7 @@ export class HaCfParser implements DirectiveContext {
     const t0 = span(rest, h1, WHITESPACE);
     const t1 = cspan(rest, t0, WHITESPACE);
     const type = rest.slice(t0, t1);
-    if (type === "") {
-      rep.emit("ERROR", "No Stonith type given", "missing STONITH type", allowed);
-      return false;
-    }
-    if (!this.inp.sys.stonithTypes().includes(type)) {
-      rep.emit(
-        "ERROR",
-        `Invalid Stonith type [${type}]`,
-        `STONITH type '${type}' is not installed`,
-        allowed,
-      );
-      return false;
-    }
+    if (!this.stonithTypeOk(type, allowed)) return false;
     const params = rest.slice(span(rest, t1, WHITESPACE));
     if (!this.stonithParamsOk(type, params)) {
       rep.emit(

@@ -169,6 +169,16 @@ function stderrError(ctx: DirectiveContext, text: string, what: string, allowed:
   return false;
 }
 
+/** Heartbeat's harmless "must precede media statements" remark: stderr, no newline. */
+function mediaOrderRemark(ctx: DirectiveContext, text: string, what: string): void {
+  ctx.rep.emit("info", text, what, undefined, {
+    stderrOnly: true,
+    noNewline: true,
+    noise: true,
+    fatal: false,
+  });
+}
+
 function applyWarntime(ctx: DirectiveContext, value: string): boolean {
   const ms = parseTimeMs(value);
   if (ms <= 0) {
@@ -215,12 +225,10 @@ function applyBaud(ctx: DirectiveContext, value: string): boolean {
     );
   }
   if (ctx.anyMediaYet) {
-    ctx.rep.emit(
-      "info",
+    mediaOrderRemark(
+      ctx,
       "heartbeat: baudrate setting must precede media statements",
       "baud comes after media lines (harmless remark; printed on stderr without newline)",
-      undefined,
-      { stderrOnly: true, noNewline: true, noise: true, fatal: false },
     );
   }
   return true;
@@ -256,12 +264,10 @@ function applyUdpport(ctx: DirectiveContext, value: string): boolean {
       { fatal: false },
     );
   }
-  rep.emit(
-    "info",
+  mediaOrderRemark(
+    ctx,
     "heartbeat: udpport setting must precede media statements",
     "udpport remark (printed on stderr without newline on every udpport line)",
-    undefined,
-    { stderrOnly: true, noNewline: true, noise: true, fatal: false },
   );
   return true;
 }
