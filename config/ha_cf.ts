@@ -259,12 +259,7 @@ export class HaCfParser implements DirectiveContext {
       this.st.media.push(m);
       return true;
     }
-    this.rep.emit(
-      "ERROR",
-      `Illegal configuration directive [${name}]`,
-      `unknown directive ${name}`,
-    );
-    return false;
+    return this.refuse(`Illegal configuration directive [${name}]`, `unknown directive ${name}`);
   }
 
   /** The `pacemaker` setter: the mode, its API authorisations and its client children. */
@@ -272,13 +267,11 @@ export class HaCfParser implements DirectiveContext {
     const st = this.st;
     const rep = this.rep;
     if (this.pacemakerCalled) {
-      rep.emit(
-        "ERROR",
+      return this.refuse(
         "pacemaker/crm directive used multiple times!",
         "pacemaker/crm given more than once",
         ALLOWED_VALUES.pacemaker,
       );
-      return false;
     }
     this.pacemakerCalled = true;
     rep.emit("info", `Pacemaker support: ${value}`, `pacemaker ${value}`, undefined, {
@@ -326,8 +319,7 @@ export class HaCfParser implements DirectiveContext {
     for (let j = 0; j < auths.length; j++) {
       if (mode === "minimal" && j === 2) break;
       if (!this.apiauth(auths[j], true)) {
-        rep.emit("ERROR", `failed: apiauth ${auths[j]}`, "pacemaker's API authorisation failed");
-        return false;
+        return this.refuse(`failed: apiauth ${auths[j]}`, "pacemaker's API authorisation failed");
       }
     }
     const crmDir = st.params.get("crm_daemon_dir") ?? "/usr/libexec/pacemaker";
@@ -361,13 +353,11 @@ export class HaCfParser implements DirectiveContext {
         }
       }
       if (!found) {
-        rep.emit(
-          "ERROR",
+        return this.refuse(
           `Failed to add pacemaker client child "${cmd}"`,
           `Pacemaker daemon ${cmd} is not installed`,
           "pacemaker off (hb supports haresources mode only)",
         );
-        return false;
       }
       this.respawn(
         `${user} ${found}${cmd === "lrmd" && !found.startsWith(crmDir) ? " -r" : ""}`,
@@ -506,7 +496,6 @@ export class HaCfParser implements DirectiveContext {
   }
 
   private respawn(directive: string, failfast: boolean): boolean {
-    const rep = this.rep;
     const allowed = ALLOWED_VALUES[failfast ? "failfast" : "respawn"];
     const u0 = span(directive, 0, WHITESPACE);
     const u1 = cspan(directive, u0, WHITESPACE);
@@ -516,41 +505,33 @@ export class HaCfParser implements DirectiveContext {
     const cmd = directive.slice(c, cspan(directive, c, "\r\n"));
     const path = directive.slice(c, cspan(directive, c, WHITESPACE));
     if (user.length >= 64) {
-      rep.emit(
-        "ERROR",
+      return this.refuse(
         "UID specified for client child is too long",
         "user name too long",
         allowed,
       );
-      return false;
     }
     const pw = this.inp.sys.userByName(user);
     if (!pw) {
-      rep.emit(
-        "ERROR",
+      return this.refuse(
         `Invalid uid [${user}] specified for client child`,
         `no such user '${user}'`,
         allowed,
       );
-      return false;
     }
     if (!cmd.startsWith("/")) {
-      rep.emit(
-        "ERROR",
+      return this.refuse(
         `Client child command [${cmd}] is not full pathname`,
         `command '${cmd}' is not an absolute path`,
         allowed,
       );
-      return false;
     }
     if (!isExecutable(this.inp.sys, path)) {
-      rep.emit(
-        "ERROR",
+      return this.refuse(
         `Client child command [${path}] is not executable`,
         `${path} does not exist or is not executable`,
         allowed,
       );
-      return false;
     }
     this.st.clients.push({ user, uid: pw.uid, gid: pw.gid, command: cmd, path, failfast });
     return true;
@@ -562,26 +543,28 @@ export class HaCfParser implements DirectiveContext {
     return type === "suicide" || params.trim() !== "";
   }
 
+  /** Reports an ERROR of this line (Heartbeat's text, what is wrong, what is allowed); refuses. */
+  private refuse(heartbeat: string | string[], what: string, allowed?: string): false {
+    this.rep.emit("ERROR", heartbeat, what, allowed);
+    return false;
+  }
+
   /** Heartbeat's checks of a STONITH type word: given and installed. */
   private stonithTypeOk(type: string, allowed: string): boolean {
     if (type === "") {
-      this.rep.emit("ERROR", "No Stonith type given", "missing STONITH type", allowed);
-      return false;
+      return this.refuse("No Stonith type given", "missing STONITH type", allowed);
     }
     if (!this.inp.sys.stonithTypes().includes(type)) {
-      this.rep.emit(
-        "ERROR",
+      return this.refuse(
         `Invalid Stonith type [${type}]`,
         `STONITH type '${type}' is not installed`,
         allowed,
       );
-      return false;
     }
     return true;
   }
 
   private stonith(rest: string): boolean {
-    const rep = this.rep;
     const allowed = ALLOWED_VALUES.stonith;
     const t0 = span(rest, 0, WHITESPACE);
     const t1 = cspan(rest, t0, WHITESPACE);
@@ -591,24 +574,20 @@ export class HaCfParser implements DirectiveContext {
     const file = rest.slice(f0, cspan(rest, f0, "\r\n"));
     const content = this.inp.sys.readTextFile(file);
     if (content === undefined) {
-      rep.emit(
-        "ERROR",
+      return this.refuse(
         [`glib: Cannot open ${file}`, `Invalid Stonith config file [${file}]`],
         `cannot open ${file}`,
         allowed,
       );
-      return false;
     }
     const params = content.split("\n").find((l) => l.trim() !== "" && !l.trim().startsWith("#")) ??
       "";
     if (!this.stonithParamsOk(type, params)) {
-      rep.emit(
-        "ERROR",
+      return this.refuse(
         `Invalid Stonith config file [${file}]`,
         `${file} holds no parameters for ${type}`,
         allowed,
       );
-      return false;
     }
     this.st.stonith = {
       directive: "stonith",
@@ -620,17 +599,14 @@ export class HaCfParser implements DirectiveContext {
   }
 
   private stonithHost(rest: string): boolean {
-    const rep = this.rep;
     const allowed = ALLOWED_VALUES.stonith_host;
     const h0 = span(rest, 0, WHITESPACE);
     const h1 = cspan(rest, h0, WHITESPACE);
     if (h1 === h0) {
-      rep.emit("ERROR", "No Stonith hostname argument given", "missing host field", allowed);
-      return false;
+      return this.refuse("No Stonith hostname argument given", "missing host field", allowed);
     }
     if (h1 - h0 >= 100) {
-      rep.emit("ERROR", "Stonith hostname too long", "host field too long", allowed);
-      return false;
+      return this.refuse("Stonith hostname too long", "host field too long", allowed);
     }
     const host = rest.slice(h0, h1).toLowerCase();
     if (host !== "*" && host !== this.inp.nodeName) return true;
@@ -640,13 +616,11 @@ export class HaCfParser implements DirectiveContext {
     if (!this.stonithTypeOk(type, allowed)) return false;
     const params = rest.slice(span(rest, t1, WHITESPACE));
     if (!this.stonithParamsOk(type, params)) {
-      rep.emit(
-        "ERROR",
+      return this.refuse(
         `Invalid Stonith configuration parameter [${rest.slice(t1)}]`,
         `missing parameters for ${type}`,
         allowed,
       );
-      return false;
     }
     this.st.stonith = {
       directive: "stonith_host",
