@@ -402,25 +402,24 @@ export class HaCfParser implements DirectiveContext {
     const e = cspan(directive, i, WHITESPACE);
     const client = directive.slice(i, e);
     i = span(directive, e, WHITESPACE);
-    let uidStart: number | undefined, uidLen = 0, gidStart: number | undefined, gidLen = 0;
+    // Where each list starts and how long it is, by kind.
+    const lists: { uid?: [number, number]; gid?: [number, number] } = {};
     while (i < directive.length) {
       i = span(directive, i, WHITESPACE);
-      if (directive.startsWith("uid=", i)) {
-        if (uidStart !== undefined) {
-          rep.emit("ERROR", "Duplicate uid list in apiauth", "uid= given twice", allowed);
-          return bad("uid= given twice");
+      const kind = directive.startsWith("uid=", i)
+        ? "uid"
+        : directive.startsWith("gid=", i)
+        ? "gid"
+        : undefined;
+      if (kind !== undefined) {
+        if (lists[kind] !== undefined) {
+          rep.emit("ERROR", `Duplicate ${kind} list in apiauth`, `${kind}= given twice`, allowed);
+          return bad(`${kind}= given twice`);
         }
-        uidStart = i + 4;
-        uidLen = cspan(directive, uidStart, WHITESPACE) - uidStart;
-        i = uidStart + uidLen;
-      } else if (directive.startsWith("gid=", i)) {
-        if (gidStart !== undefined) {
-          rep.emit("ERROR", "Duplicate gid list in apiauth", "gid= given twice", allowed);
-          return bad("gid= given twice");
-        }
-        gidStart = i + 4;
-        gidLen = cspan(directive, gidStart, WHITESPACE) - gidStart;
-        i = gidStart + gidLen;
+        const start = i + 4;
+        const len = cspan(directive, start, WHITESPACE) - start;
+        lists[kind] = [start, len];
+        i = start + len;
       } else if (i < directive.length) {
         rep.emit(
           "ERROR",
@@ -431,7 +430,9 @@ export class HaCfParser implements DirectiveContext {
         return bad("each word after the client must start with uid= or gid=");
       }
     }
-    if (uidStart === undefined && gidStart === undefined) return bad("neither uid= nor gid= given");
+    if (lists.uid === undefined && lists.gid === undefined) {
+      return bad("neither uid= nor gid= given");
+    }
     const resolveList = (
       start: number,
       len: number,
@@ -474,12 +475,12 @@ export class HaCfParser implements DirectiveContext {
       return out;
     };
     let uids: number[] | undefined, gids: number[] | undefined;
-    if (uidStart !== undefined) {
-      uids = resolveList(uidStart, uidLen, "uid");
+    if (lists.uid !== undefined) {
+      uids = resolveList(...lists.uid, "uid");
       if (!uids) return bad("unknown user");
     }
-    if (gidStart !== undefined) {
-      gids = resolveList(gidStart, gidLen, "gid");
+    if (lists.gid !== undefined) {
+      gids = resolveList(...lists.gid, "gid");
       if (!gids) return bad("unknown group");
     }
     if (this.st.apiauth.has(client)) {
