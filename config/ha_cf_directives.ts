@@ -163,14 +163,27 @@ function text(name: string, allowed: string, store: (st: HaCfState, v: string) =
   return value<string>({ name, allowed, parse: (v) => v, store });
 }
 
-/** The directive's specific message, on stderr only (Heartbeat's `fprintf(stderr)` setters). */
-function stderrError(ctx: DirectiveContext, text: string, what: string, allowed: string): false {
-  ctx.rep.emit("ERROR", text, what, allowed, { stderrOnly: true });
+/** Refuses with Heartbeat's message on stderr only (its `fprintf(stderr)` setters). */
+function stderrError(ctx: DirectiveContext, name: string, text: string, what: string): false {
+  ctx.rep.emit("ERROR", text, what, ALLOWED_VALUES[name], { stderrOnly: true });
   return false;
 }
 
-/** Heartbeat's harmless "must precede media statements" remark: stderr, no newline. */
-function mediaOrderRemark(ctx: DirectiveContext, text: string, what: string): void {
+/** Heartbeat's harmless "must precede media statements" remarks, and our explanation. */
+const MEDIA_ORDER_REMARKS = {
+  baud: [
+    "heartbeat: baudrate setting must precede media statements",
+    "baud comes after media lines (harmless remark; printed on stderr without newline)",
+  ],
+  udpport: [
+    "heartbeat: udpport setting must precede media statements",
+    "udpport remark (printed on stderr without newline on every udpport line)",
+  ],
+} as const;
+
+/** Emits the directive's "must precede media statements" remark: stderr, no newline. */
+function mediaOrderRemark(ctx: DirectiveContext, name: keyof typeof MEDIA_ORDER_REMARKS): void {
+  const [text, what] = MEDIA_ORDER_REMARKS[name];
   ctx.rep.emit("info", text, what, undefined, {
     stderrOnly: true,
     noNewline: true,
@@ -184,9 +197,9 @@ function applyWarntime(ctx: DirectiveContext, value: string): boolean {
   if (ms <= 0) {
     return stderrError(
       ctx,
+      "warntime",
       `Warn time [${value}] is invalid.`,
       `invalid value '${value}'`,
-      ALLOWED_VALUES.warntime,
     );
   }
   ctx.st.warntimeMs = ms;
@@ -197,9 +210,9 @@ function applyWatchdog(ctx: DirectiveContext, value: string): boolean {
   if (ctx.st.watchdog !== undefined) {
     return stderrError(
       ctx,
+      "watchdog",
       "heartbeat: Watchdog device multiply specified.",
       "watchdog given twice",
-      ALLOWED_VALUES.watchdog,
     );
   }
   ctx.st.watchdog = value;
@@ -208,29 +221,18 @@ function applyWatchdog(ctx: DirectiveContext, value: string): boolean {
 
 function applyBaud(ctx: DirectiveContext, value: string): boolean {
   if (ctx.baudSet) {
-    return stderrError(
-      ctx,
-      "heartbeat: Baudrate multiply specified.",
-      "baud given twice",
-      ALLOWED_VALUES.baud,
-    );
+    return stderrError(ctx, "baud", "heartbeat: Baudrate multiply specified.", "baud given twice");
   }
   ctx.baudSet = true;
   if (!BAUD_RATES.includes(atoi(value))) {
     return stderrError(
       ctx,
+      "baud",
       `heartbeat: invalid baudrate [${value}] specified.`,
       `invalid baud rate '${value}'`,
-      ALLOWED_VALUES.baud,
     );
   }
-  if (ctx.anyMediaYet) {
-    mediaOrderRemark(
-      ctx,
-      "heartbeat: baudrate setting must precede media statements",
-      "baud comes after media lines (harmless remark; printed on stderr without newline)",
-    );
-  }
+  if (ctx.anyMediaYet) mediaOrderRemark(ctx, "baud");
   return true;
 }
 
@@ -240,9 +242,9 @@ function applyUdpport(ctx: DirectiveContext, value: string): boolean {
   if (port <= 0) {
     return stderrError(
       ctx,
+      "udpport",
       `heartbeat: invalid port [${value}] specified.`,
       `invalid port '${value}'`,
-      ALLOWED_VALUES.udpport,
     );
   }
   const svc = ctx.sys.serviceByPort(port % 65536, "udp");
@@ -264,11 +266,7 @@ function applyUdpport(ctx: DirectiveContext, value: string): boolean {
       { fatal: false },
     );
   }
-  mediaOrderRemark(
-    ctx,
-    "heartbeat: udpport setting must precede media statements",
-    "udpport remark (printed on stderr without newline on every udpport line)",
-  );
+  mediaOrderRemark(ctx, "udpport");
   return true;
 }
 
