@@ -124,6 +124,19 @@ function time(
   });
 }
 
+/**
+ * An integer directive (C `atoi`) whose value Heartbeat stores before checking it, so a
+ * refused value stays in force; refused with the generic message.
+ */
+function storedInt(
+  name: string,
+  allowed: string,
+  valid: (n: number) => boolean,
+  store: (st: HaCfState, n: number) => void,
+): Directive {
+  return value<number>({ name, allowed, parse: atoi, valid, storeInvalid: true, store });
+}
+
 /** A boolean directive refused with the generic message. */
 function bool(name: string, store?: (st: HaCfState, b: boolean) => void): Directive {
   return value<boolean>({ name, allowed: "a boolean", parse: parseBoolean, store });
@@ -365,6 +378,8 @@ function applyCrmdSpawnsPengine(ctx: DirectiveContext, value: string): boolean {
   return true;
 }
 
+const TIME_NO_S_UNIT = "a time: seconds, or with unit ms/us attached (no 's' unit)";
+
 const PACEMAKER_ALLOWED = "a boolean, respawn, minimal, manual, ccm-only or valgrind, given once";
 
 /** The option directives, in Heartbeat's table order (`config/defaults.ts` has the same order). */
@@ -379,14 +394,7 @@ export const DIRECTIVES: readonly Directive[] = [
       return false;
     },
   },
-  value<number>({
-    name: "hopfudge",
-    allowed: "an integer 0-255",
-    parse: atoi,
-    valid: (n) => n >= 0 && n < 256,
-    storeInvalid: true,
-    store: (st, n) => (st.hopfudge = n),
-  }),
+  storedInt("hopfudge", "an integer 0-255", (n) => n >= 0 && n < 256, (st, n) => (st.hopfudge = n)),
   time(
     "keepalive",
     "a time > 0: seconds (fractions allowed), or with unit ms/us attached, e.g. 1, 1.5, 500ms",
@@ -399,18 +407,8 @@ export const DIRECTIVES: readonly Directive[] = [
     0,
     (st, ms) => (st.deadtimeMs = ms),
   ),
-  time(
-    "deadping",
-    "a time: seconds, or with unit ms/us attached (no 's' unit)",
-    0,
-    (st, ms) => (st.deadpingMs = ms),
-  ),
-  time(
-    "initdead",
-    "a time: seconds, or with unit ms/us attached (no 's' unit)",
-    0,
-    (st, ms) => (st.initdeadMs = ms),
-  ),
+  time("deadping", TIME_NO_S_UNIT, 0, (st, ms) => (st.deadpingMs = ms)),
+  time("initdead", TIME_NO_S_UNIT, 0, (st, ms) => (st.initdeadMs = ms)),
   {
     name: "warntime",
     allowed: "a time > 0: seconds, or with unit ms/us attached (no 's' unit)",
@@ -476,15 +474,7 @@ export const DIRECTIVES: readonly Directive[] = [
     parse: parseBoolean,
     store: (st, b) => (st.realtime = b),
   }),
-  value<number>({
-    name: "debug",
-    allowed: "an integer 0-255",
-    parse: atoi,
-    valid: (n) => n >= 0 && n < 256,
-    // The bad value is applied before being rejected.
-    storeInvalid: true,
-    store: (st, n) => (st.debugLevel = n),
-  }),
+  storedInt("debug", "an integer 0-255", (n) => n >= 0 && n < 256, (st, n) => (st.debugLevel = n)),
   oneOf("msgfmt", "classic or netstring", ["classic", "netstring"], (st, v) => (st.msgfmt = v)),
   { name: "use_logd", allowed: "a boolean", apply: applyUseLogd },
   time("conn_logd_time", "a time > 0", 1, (st, ms) => (st.connLogdTimeMs = ms)),
@@ -573,14 +563,7 @@ export const DIRECTIVES: readonly Directive[] = [
   checkedBool("record_config_changes"),
   checkedBool("record_pengine_inputs"),
   checkedBool("enable_config_writes"),
-  value<number>({
-    name: "memreserve",
-    allowed: "an integer > 0 (KB)",
-    parse: atoi,
-    valid: (n) => n > 0,
-    storeInvalid: true,
-    store: (st, n) => (st.memreserveKb = n),
-  }),
+  storedInt("memreserve", "an integer > 0 (KB)", (n) => n > 0, (st, n) => (st.memreserveKb = n)),
   text("quorum_server", "a host name", (st, v) => (st.cluster = v)),
 ];
 
