@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ApiAuthEntry } from "../config/ha_cf.ts";
+import type { ApiAuthEntry } from "../config/types.ts";
 
 /** Kernel credentials of a connected client. */
 export interface KernelCred {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { ApiAuthEntry } from "../config/ha_cf.ts";
+import type { ApiAuthEntry } from "../config/types.ts";
 import type { WireFormat } from "../wire/codec.ts";
 import type { Message } from "../wire/message.ts";
 

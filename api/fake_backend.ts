@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { ApiAuthEntry } from "../config/ha_cf.ts";
+import type { ApiAuthEntry } from "../config/types.ts";
 import { createRealSystemView } from "../config/system_view.ts";
 import type { WireFormat } from "../wire/codec.ts";
 import { Message } from "../wire/message.ts";

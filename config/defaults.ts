@@ -1,10 +1,12 @@
 /**
  * The option-directive table of Heartbeat 3.0.6 (names, whether the value is
  * recorded as a parameter, built-in default, explanation) and the
- * `heartbeat -D` / `-DW` printers.
+ * `heartbeat -D` / `-DW` printers; the initial values of the parsed state and the
+ * placeholder timings of a refused start. Every default of hb's ha.cf handling lives here.
  *
  * @module
  */
+import type { HaCfState, MsgFmt } from "./types.ts";
 
 /** One option directive, in Heartbeat's table order. */
 export interface DirectiveInfo {
@@ -238,4 +240,75 @@ export function formatDefaults(wiki: boolean): string {
     out += `${padCut(d.name, l)}  ${padCut(d.defaultValue!, c)}  ${d.explanation ?? ""}\n`;
   }
   return out;
+}
+
+/** Keepalive before ha.cf is read (Heartbeat's initial value, the `keepalive` default too), ms. */
+export const KEEPALIVE_MS = 1000;
+
+/** Deadtime before ha.cf is read (Heartbeat's initial value, the `deadtime` default too), ms. */
+export const DEADTIME_MS = 30000;
+
+/** Wire format before ha.cf is read (the `msgfmt` default too). */
+export const MSGFMT: MsgFmt = "classic";
+
+/**
+ * The core timings a start plan carries when the configuration was refused (the daemon does
+ * not start with them; they only fill the plan): the built-in keepalive and deadtime, half
+ * the deadtime as warntime, twice as initdead, deadtime as deadping, hop fudge 1.
+ */
+export const REFUSED_START_TIMING = {
+  keepaliveMs: KEEPALIVE_MS,
+  deadtimeMs: DEADTIME_MS,
+  warntimeMs: DEADTIME_MS / 2,
+  initdeadMs: 2 * DEADTIME_MS,
+  deadpingMs: DEADTIME_MS,
+  hopfudge: 1,
+} as const;
+
+/**
+ * A state before the file: Heartbeat's initial `sys_config` values (the ones a directive's
+ * default does not set, e.g. `warntime` 0 = not set, are markers for init_config).
+ */
+export function initialHaCfState(manageResources: boolean, debugLevel: number): HaCfState {
+  return {
+    params: new Map(),
+    keepaliveMs: KEEPALIVE_MS,
+    deadtimeMs: DEADTIME_MS,
+    warntimeMs: 0,
+    initdeadMs: -1,
+    deadpingMs: -1,
+    hopfudge: 1,
+    nodes: [],
+    media: [],
+    logFacility: -1,
+    logfile: "",
+    debugfile: "",
+    niceFailback: false,
+    autoFailbackOn: false,
+    debugLevel,
+    hbgenmethod: "file",
+    realtime: true,
+    msgfmt: MSGFMT,
+    connLogdTimeMs: 60000,
+    logBadpack: true,
+    syslogmsgfmt: true,
+    coredumps: true,
+    useApphbd: false,
+    autojoin: "none",
+    uuidfrom: "file",
+    compression: "zlib",
+    compressionThresholdKb: 2,
+    traditionalCompression: false,
+    maxRexmitDelayMs: 250,
+    memreserveKb: 6500,
+    cluster: "linux-ha",
+    env: {},
+    apiauth: new Map(),
+    clients: [],
+    pacemaker: "off",
+    manageResources,
+    directiveLines: new Map(),
+    errors: 0,
+    crashes: false,
+  };
 }

@@ -29,6 +29,7 @@
 import { explainText } from "./diagnostics.ts";
 import type { ResourceGroup as HaresourcesGroup } from "./haresources.ts";
 import type { SystemView } from "./system_view.ts";
+import type { MonitorPolicy, OnFail } from "./types.ts";
 
 /** File name of hb's settings, in the configuration directory. */
 export const HB_CF = "hb.cf";
@@ -39,29 +40,6 @@ export interface ListenAddress {
   hostname: string;
   /** TCP port, 1..65535. */
   port: number;
-}
-
-/** What a monitor does after `fall` consecutive failures. */
-export type OnFail = "restart" | "standby" | "ignore";
-
-/** A monitor's timing and failure policy (the keys of a `monitor` line; core/monitor.ts too). */
-export interface MonitorPolicy {
-  /** Interval between the end of a check and the next one, ms (default 5000). */
-  intervalMs: number;
-  /** Time limit of one check, ms (default 20000); past it the check fails and is killed. */
-  timeoutMs: number;
-  /** Consecutive failures that make the resource failed (default 3). */
-  fall: number;
-  /** Consecutive successes that clear a failed state (default 1). */
-  rise: number;
-  /** Delay of the first check after the group started, ms (default 0). */
-  startDelayMs: number;
-  /** What to do once failed (default restart). */
-  onFail: OnFail;
-  /** Restarts allowed within {@link restartWindowMs}; one more escalates to standby (default 3). */
-  maxRestarts: number;
-  /** Window of the restart count, ms (default 10 min). */
-  restartWindowMs: number;
 }
 
 /**
@@ -176,6 +154,7 @@ function isIpv6(s: string): boolean {
     new URL(`http://[${s}]/`);
     return true;
   } catch (_e) {
+    // The URL parser refuses the bracketed host: not an IPv6 address, which is the answer.
     return false;
   }
 }

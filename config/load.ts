@@ -8,7 +8,8 @@
 import { type Authkeys, parseAuthkeys } from "./authkeys.ts";
 import { HEARTBEAT_VERSION, OPTION_DIRECTIVES } from "./defaults.ts";
 import type { Diagnostic } from "./diagnostics.ts";
-import { HaCfParser, type HaCfState } from "./ha_cf.ts";
+import { HaCfParser } from "./ha_cf.ts";
+import type { HaCfState } from "./types.ts";
 import { checkHaresources, type Haresources, parseHaresources } from "./haresources.ts";
 import { MEDIA_DESCRIPTIONS } from "./media.ts";
 import { Reporter } from "./reporter.ts";

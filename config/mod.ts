@@ -52,17 +52,20 @@ export {
   type Ucast6Medium,
   type UcastMedium,
 } from "./media.ts";
+export { type HaCfInput, HaCfParser } from "./ha_cf.ts";
+export { ALLOWED_VALUES, MAXLINE } from "./ha_cf_directives.ts";
 export {
-  ALLOWED_VALUES,
   type ApiAuthEntry,
   type ClientChild,
-  fgetsLines,
   type HaCfState,
-  MAXLINE,
+  type MonitorPolicy,
+  type MsgFmt,
   type NodeDecl,
+  type OnFail,
   type PacemakerMode,
   type StonithConfig,
-} from "./ha_cf.ts";
+  type TestLossOptions,
+} from "./types.ts";
 export {
   AUTH_METHODS,
   type AuthKey,

@@ -43,7 +43,7 @@
  * @module
  */
 
-import type { TestLossOptions } from "../core/test_loss.ts";
+import type { TestLossOptions } from "./types.ts";
 import { explainText } from "./diagnostics.ts";
 
 /** File name of the hook, in the configuration directory. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { availableStonithTypes } from "../stonith/devices.ts";
+import { availableStonithTypes, DEFAULT_PLUGIN_DIR } from "./stonith_types.ts";
 
 /** One IPv4 address of an interface. */
 export interface Ipv4Address {
@@ -105,6 +105,7 @@ function readOr(path: string): string | undefined {
   try {
     return Deno.readTextFileSync(path);
   } catch {
+    // SystemView's contract: undefined = cannot be read; the parsers report that with file:line.
     return undefined;
   }
 }
@@ -121,12 +122,13 @@ export interface RealSystemViewOptions {
  */
 export function createRealSystemView(opts: RealSystemViewOptions = {}): SystemView {
   let ifaces: NetInterface[] | undefined;
-  const stonithDir = opts.stonithDir ?? "/usr/lib/stonith/plugins";
+  const stonithDir = opts.stonithDir ?? DEFAULT_PLUGIN_DIR;
   const runSync = (cmd: string, args: string[]): string | undefined => {
     try {
       const out = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync();
       return out.success ? new TextDecoder().decode(out.stdout) : undefined;
     } catch {
+      // The program is missing or cannot run: same as a failed run, no answer.
       return undefined;
     }
   };
@@ -186,6 +188,7 @@ export function createRealSystemView(opts: RealSystemViewOptions = {}): SystemVi
           mode: (st.mode ?? 0) & 0o7777,
         };
       } catch {
+        // SystemView's contract: undefined = no such file (or not reachable); callers report it.
         return undefined;
       }
     },

@@ -31,7 +31,7 @@
  * @module
  */
 
-import type { MonitorPolicy } from "../config/hb_cf.ts";
+import type { MonitorPolicy } from "../config/types.ts";
 import type { Priority } from "./types.ts";
 
 /** One monitor as the core needs it. */

@@ -24,17 +24,10 @@
  * @module
  */
 
+import type { TestLossOptions } from "../config/types.ts";
 import type { Random } from "./random.ts";
 
-/** The options in force (Heartbeat's `struct TestParms`). */
-export interface TestLossOptions {
-  /** `xmitloss=` (absent: no loss on sending). The C `float` value. */
-  xmitloss?: number;
-  /** `rcvloss=` (absent: no loss on receiving). The C `float` value. */
-  rcvloss?: number;
-  /** `allownodes=` as written (`""` when absent), at most 511 characters. */
-  allownodes: string;
-}
+export type { TestLossOptions } from "../config/types.ts";
 
 /** glibc's `RAND_MAX`. */
 const RAND_MAX = 2147483647;

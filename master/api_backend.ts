@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ApiAuthEntry } from "../config/ha_cf.ts";
+import type { ApiAuthEntry } from "../config/types.ts";
 import type { HbCore } from "../core/core.ts";
 import { CoreMessage } from "../core/message.ts";
 import type { CoreAction } from "../core/types.ts";

@@ -10,9 +10,10 @@ import { configDigest } from "./config_digest.ts";
 import { HB_VERSION } from "./version.ts";
 import { loadConfig, type LoadedConfig, type LoadResult } from "../config/load.ts";
 import { formatVerbose as configVerbose } from "../config/load.ts";
-import { formatDefaults as configDefaults } from "../config/defaults.ts";
+import { MSGFMT, REFUSED_START_TIMING } from "../config/defaults.ts";
 import { type Diagnostic, heartbeatLines } from "../config/diagnostics.ts";
 import type { Medium } from "../config/media.ts";
+import type { MsgFmt } from "../config/types.ts";
 import { createRealSystemView, type SystemView } from "../config/system_view.ts";
 import type { CoreConfig } from "../core/types.ts";
 import { logLine as hbLog } from "./log_bridge.ts";
@@ -50,7 +51,7 @@ export interface StartConfig {
   /** Keys. */
   keys: AuthKeys;
   /** Wire format. */
-  msgfmt: "classic" | "netstring";
+  msgfmt: MsgFmt;
   /** `HA_<name>` environment for children. */
   env: Record<string, string>;
   /**
@@ -93,17 +94,12 @@ export function loadForStart(
       nodes: [],
       pingNodes: [],
       links: [],
-      keepaliveMs: 1000,
-      deadtimeMs: 30000,
-      warntimeMs: 15000,
-      initdeadMs: 60000,
-      deadpingMs: 30000,
-      hopfudge: 1,
+      ...REFUSED_START_TIMING,
     },
     media: [],
     unsupported: [],
     keys: { active: 1, keys: new Map() },
-    msgfmt: "classic",
+    msgfmt: MSGFMT,
     env: {},
     mtimes,
   };
@@ -373,9 +369,7 @@ export function formatVerbose(cfg: StartConfig): string {
 }
 
 /** `heartbeat -D` / `-DW` output. */
-export function formatDefaults(wiki: boolean): string {
-  return configDefaults(wiki);
-}
+export { formatDefaults } from "../config/defaults.ts";
 
 /** Heartbeat's lines for a diagnostic (re-exported for the check command). */
 export { heartbeatLines };

@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { ClientChild } from "../config/ha_cf.ts";
+import type { ClientChild } from "../config/types.ts";
 import type { Priority } from "../core/types.ts";
 import { readFrames } from "../workers/channel.ts";
 import type { ExecAsSpec } from "../workers/exec_as.ts";

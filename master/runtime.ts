@@ -25,7 +25,7 @@ import { HB_VERSION, HEARTBEAT_VERSION } from "./version.ts";
 import type { ResourceGroup as RmGroup } from "../resources/types.ts";
 import type { LogLine } from "../core/ownership/types.ts";
 import { Fencer } from "../stonith/fencer.ts";
-import type { StonithConfig } from "../config/ha_cf.ts";
+import type { StonithConfig } from "../config/types.ts";
 import { debugRaw, getDebugLevel, scriptLog, scriptTag } from "../logging/mod.ts";
 import type { MediumSpec } from "../workers/media_spec.ts";
 import { mediumOpenLines, mediumStartLine } from "../workers/media_spec.ts";

@@ -16,13 +16,14 @@
  * @module
  */
 
+import { BUILTIN_STONITH_TYPES, DEFAULT_PLUGIN_DIR } from "../config/stonith_types.ts";
 import type { StonithBackend } from "./types.ts";
 
-/** Types with a built-in implementation (`external/<name>` is built in as well). */
-export const BUILTIN_STONITH_TYPES: readonly string[] = ["meatware", "null", "ssh"];
-
-/** Default cluster-glue plugin root. */
-export const DEFAULT_PLUGIN_DIR = "/usr/lib/stonith/plugins";
+export {
+  availableStonithTypes,
+  BUILTIN_STONITH_TYPES,
+  DEFAULT_PLUGIN_DIR,
+} from "../config/stonith_types.ts";
 
 /** Default run directory (Heartbeat's `HA_VARRUNDIR`), home of the meatware FIFOs. */
 export const DEFAULT_RUN_DIR = "/var/run";
@@ -39,29 +40,6 @@ export function isBuiltinType(type: string): boolean {
   return BUILTIN_STONITH_TYPES.includes(type) ||
     (type.startsWith("external/") && type.length > "external/".length &&
       !type.slice("external/".length).includes("/"));
-}
-
-/**
- * The types this node can fence with: the installed cluster-glue plugins plus the built-ins
- * (`external/<name>` for each script in `externalDir`). For the configuration's
- * `stonithTypes()` so that `stonith_host * null …` validates without cluster-glue.
- */
-export function availableStonithTypes(
-  pluginDir = DEFAULT_PLUGIN_DIR,
-  externalDir = `${pluginDir}/external`,
-): string[] {
-  const out = new Set<string>(BUILTIN_STONITH_TYPES);
-  try {
-    for (const e of Deno.readDirSync(`${pluginDir}/stonith2`)) {
-      if (e.name.endsWith(".so")) out.add(e.name.slice(0, -3));
-    }
-  } catch { /* cluster-glue not installed */ }
-  for (const dir of [`${pluginDir}/external`, externalDir]) {
-    try {
-      for (const e of Deno.readDirSync(dir)) out.add(`external/${e.name}`);
-    } catch { /* none */ }
-  }
-  return [...out].sort();
 }
 
 /** First executable `name` on `PATH` (or the given absolute path if executable). */

@@ -31,7 +31,7 @@ import type {
   StonithResult,
 } from "./types.ts";
 
-/** The fields of the configuration's `StonithConfig` (config/ha_cf.ts) the fencer reads. */
+/** The fields of the configuration's `StonithConfig` (config/types.ts) the fencer reads. */
 export interface FencerDeviceConfig {
   /** Plugin type. */
   type: string;

@@ -40,7 +40,7 @@ export type StonithBackend = "cluster-glue" | "builtin";
 
 /**
  * The device as the helper needs it: the ha.cf fields of `StonithConfig`
- * (config/ha_cf.ts) that matter for running it.
+ * (config/types.ts) that matter for running it.
  */
 export interface StonithDeviceSpec {
   /** Plugin type (`null`, `ssh`, `meatware`, `external/<name>`, any cluster-glue type). */
