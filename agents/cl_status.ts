@@ -12,7 +12,7 @@
 
 import { ApiClient, type NodeEntry } from "../api/client.ts";
 import { configureLogging, log } from "../logging/mod.ts";
-import { nodePaths } from "../master/paths.ts";
+import { nodePaths } from "../config/paths.ts";
 import { getegid, geteuid } from "../sys/libc.ts";
 
 const OK = 0;

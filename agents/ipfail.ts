@@ -37,7 +37,7 @@
 import { ApiClient, type NodeEntry } from "../api/client.ts";
 import { atoi } from "../api/c_parse.ts";
 import { configureLogging, log, setStderr } from "../logging/mod.ts";
-import { nodePaths } from "../master/paths.ts";
+import { nodePaths } from "../config/paths.ts";
 import { getegid, geteuid } from "../sys/libc.ts";
 import { Message } from "../wire/message.ts";
 

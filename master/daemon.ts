@@ -22,7 +22,7 @@ import { logLine as hbLog } from "./log_bridge.ts";
 import type { Priority } from "../core/types.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
 import { setsid } from "../sys/libc.ts";
-import type { NodePaths } from "./paths.ts";
+import type { NodePaths } from "../config/paths.ts";
 import { MasterRuntime } from "./runtime.ts";
 import {
   ensureFifo,
@@ -47,7 +47,7 @@ import { isNullPath } from "../logging/log_file.ts";
 import { RESTART_SLACK_MS, SystemdNotify } from "./systemd.ts";
 import { MasterMetrics, serveMetrics } from "./metrics.ts";
 import { HB_VERSION } from "./version.ts";
-import { toRmGroups } from "./resource_runner.ts";
+import { toRmGroups } from "./group_runner.ts";
 import { HB_CF, type HbSettings, placeMonitors, readHbCf } from "../config/hb_cf.ts";
 import type { ResourceGroup as HaresourcesGroup } from "../config/haresources.ts";
 import type { MonitorConfig } from "../core/monitor.ts";

@@ -18,7 +18,7 @@ import {
   type NodeCoreEvent,
   type ResourceConfig,
 } from "../core/node_core.ts";
-import { ResourceRunner } from "./resource_runner.ts";
+import { GroupRunner } from "./group_runner.ts";
 import { authkeysDigest } from "./config_digest.ts";
 import { monitorStatusOf, StatusCollector } from "./status.ts";
 import { HB_VERSION, HEARTBEAT_VERSION } from "./version.ts";
@@ -35,14 +35,15 @@ import type { ApiResourceStatus } from "../api/backend.ts";
 import { type ApiBackendConfig, apiEvents, MasterApiBackend } from "./api_backend.ts";
 import { CoreMessage } from "../core/message.ts";
 import { type RespawnClient, RespawnSupervisor } from "./respawn.ts";
-import { PacketCodec } from "./wire_bridge.ts";
+import { PacketCodec } from "./packet_codec.ts";
 import type { AuthKeys, MsgFmt } from "../wire/auth.ts";
 import { decodeMessage } from "../wire/codec.ts";
-import { toCore, toWire } from "./wire_bridge.ts";
-import { isPingSpec, pingStatusMessage } from "../workers/ping.ts";
+import { toCore, toWire } from "./message_convert.ts";
+import { isPingSpec } from "../workers/ping.ts";
+import { pingStatusMessage } from "./ping_status.ts";
 import { Watchdog } from "./watchdog.ts";
 import type { TestLossOptions } from "../core/test_loss.ts";
-import { applyRealtime, REALTIME_ENV, type RealtimeSetupConfig } from "./realtime_setup.ts";
+import { applyRealtime, REALTIME_ENV, type RealtimeSetupConfig } from "../sys/realtime_setup.ts";
 import type { RuntimeObserver } from "./observe.ts";
 import { NotifyRunner } from "./notify.ts";
 import type { MonitorState } from "../core/monitor.ts";
@@ -111,7 +112,7 @@ export class MasterRuntime {
   readonly #plan: RuntimePlan;
   readonly #log: RuntimeLog;
   readonly #core: NodeCore;
-  readonly #runner: ResourceRunner | undefined;
+  readonly #runner: GroupRunner | undefined;
   readonly #fencer: Fencer | undefined;
   readonly #notify: NotifyRunner;
   #watchdog: Watchdog | null = null;
@@ -163,7 +164,7 @@ export class MasterRuntime {
     this.#status.setMonitors({ monitors: () => monitorStatusOf(this.#core.monitorStates()) });
     this.#observers.push(this.#status);
     if (plan.resources) {
-      this.#runner = new ResourceRunner({
+      this.#runner = new GroupRunner({
         groups: plan.resources.rmGroups,
         resourceDir: plan.resources.resourceDir,
         env: plan.env ?? {},

@@ -6,7 +6,7 @@
  * **master** builds and signs the `NS_st` payload — it holds the keys, knows
  * the `ts` of each status message it sends, and follows authkeys reloads —
  * and sends it as a packet frame to the ping medium's write worker right
- * after each `status` message ({@link pingStatusMessage}). Keys never reach
+ * after each `status` message (`pingStatusMessage`, master/ping_status.ts). Keys never reach
  * a worker's command line. The write worker sends every `NS_st` frame as one
  * ICMP echo request per host (one sequence number per frame, counting from
  * 0); any other packet frame (the master broadcasts every message to every
@@ -27,7 +27,6 @@
  * @module
  */
 
-import { CoreMessage } from "../core/message.ts";
 import {
   buildEchoRequest,
   ICMP_ECHO_REPLY,
@@ -56,15 +55,6 @@ export function pingNodeName(m: AnyPingSpec): string {
 /** Target addresses of a medium. */
 export function pingTargets(m: AnyPingSpec): string[] {
   return m.type === "ping" ? [m.address] : m.hosts.map((h) => h.address);
-}
-
-/**
- * The `NS_st` message the master signs and sends to a ping medium's writer
- * for a status message whose `ts` is `ts`:
- * `t=NS_st st=ping info=<ping|ping_group> src=<ping node name> ts=<ts>`.
- */
-export function pingStatusMessage(m: AnyPingSpec, ts: string): CoreMessage {
-  return CoreMessage.of({ t: "NS_st", st: "ping", info: m.type, src: pingNodeName(m), ts });
 }
 
 /** Consecutive write failures after which error lines are suppressed (as the UDP writer). */
