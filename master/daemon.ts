@@ -257,7 +257,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     if (t.changed) signalChildren = true;
     // Heartbeat's children log `Child rereading authentication file.` and their own
     // ParseTestOpts lines; ours get the notice in band on their channel (workers/mod.ts)
-    if (signalChildren) runtime.supervisor.notifyAll({ t: "reread-keys", lines: t.childLines });
+    if (signalChildren) runtime.workers.notifyAll({ t: "reread-keys", lines: t.childLines });
     systemd.reloaded();
   };
 
