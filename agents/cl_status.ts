@@ -159,7 +159,7 @@ function stderrLine(line: string): void {
     let off = 0;
     while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
   } catch {
-    // stderr closed
+    // stderr is closed (whoever ran us is gone): there is no one left to tell
   }
 }
 
@@ -525,7 +525,7 @@ function writeStdout(parts: string[]): void {
     let off = 0;
     while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
   } catch {
-    // stdout closed
+    // stdout is closed (a pipe reader quit early, as `| head`): the answer has no reader
   }
 }
 

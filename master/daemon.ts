@@ -131,8 +131,9 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     Deno.mkdirSync(paths.apiDir, { recursive: true });
     try {
       Deno.removeSync(paths.rscTmp, { recursive: true });
-    } catch {
-      // not there
+    } catch (e) {
+      // not there is the usual case; anything else leaves stale resource state: say so
+      if (!(e instanceof Deno.errors.NotFound)) log("WARN", `cannot remove ${paths.rscTmp}: ${e}`);
     }
     // root:root 1755 as the real daemon leaves it (api.md; config-and-cli.md says 1777, the
     // binary wins)

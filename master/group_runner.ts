@@ -108,7 +108,17 @@ export class GroupRunner {
   /** Queues a request; results are reported through `onResult` per key. */
   enqueue(req: RunRequest): Promise<void> {
     this.#pending++;
-    this.#chain = this.#chain.then(() => this.#run(req)).catch(() => {}).finally(() => {
+    this.#chain = this.#chain.then(() => this.#run(req)).catch((e) =>
+      // #run reports script failures itself; this is a bug in the runner: logged, the queue
+      // goes on with the next request
+      this.#logLine({
+        prio: "ERROR",
+        text: `resource run ${req.op} ${req.keys.join(" ")} failed: ${
+          e instanceof Error ? e.stack : e
+        }`,
+        tag: "heartbeat",
+      })
+    ).finally(() => {
       this.#pending--;
     });
     return this.#chain;
