@@ -30,6 +30,8 @@ function config(nodeName: string, uuidByte: number): CoreConfig {
   };
 }
 
+const MEDIUM = { kind: "medium", channel: 0 } as const;
+
 const GROUPS = [{ node: "node1", key: "198.18.5.11" }, { node: "node2", key: "198.18.5.12" }];
 
 /** Two NodeCores whose sent messages reach each other while `linked`; group runs succeed. */
@@ -83,34 +85,14 @@ class Pair {
 
   #drain(): void {
     for (let guard = 0; guard < 10_000; guard++) {
+      const t = { now: this.now, wallClock: this.now };
       const m = this.#queue.shift();
-      if (m) {
-        this.#handle(m[0], {
-          type: "message",
-          now: this.now,
-          wallClock: this.now,
-          origin: { kind: "medium", channel: 0 },
-          msg: m[1],
-        });
-        continue;
-      }
-      const r = this.#results.shift();
-      if (r) {
-        this.#handle(r[0], { type: "group-result", now: this.now, wallClock: this.now, ...r[1] });
-        continue;
-      }
-      const f = this.#fenced.shift();
-      if (f) {
-        this.#handle(f[0], {
-          type: "fenced",
-          now: this.now,
-          wallClock: this.now,
-          node: f[1],
-          result: "OK",
-        });
-        continue;
-      }
-      return;
+      const r = m ? undefined : this.#results.shift();
+      const f = m || r ? undefined : this.#fenced.shift();
+      if (m) this.#handle(m[0], { type: "message", ...t, origin: MEDIUM, msg: m[1] });
+      else if (r) this.#handle(r[0], { type: "group-result", ...t, ...r[1] });
+      else if (f) this.#handle(f[0], { type: "fenced", ...t, node: f[1], result: "OK" });
+      else return;
     }
     throw new Error("the two cores never went quiet");
   }

@@ -284,23 +284,20 @@ export class Supervisor {
       : Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (r.count - 1));
     r.count++;
     this.#restarts.set(ch, r);
-    r.timer = setTimeout(async () => {
-      r.timer = undefined;
-      if (this.#stopping) return;
-      r.lastStart = Date.now();
-      if (await this.#startPair(ch)) {
-        this.#hooks.log("info", "Communications restart succeeded.");
-        return;
-      }
-      if (this.#stopping) return;
+    this.#schedulePair(ch, delay, () => {
       this.#hooks.log("ERROR", "Communications restart failed. Will try again later.");
       this.#unrecoverable(dead);
       this.#retryChannel(ch);
-    }, delay);
+    });
   }
 
   /** After a failed restart: tries the channel again every {@link MEDIUM_RETRY_MS}. */
   #retryChannel(ch: number): void {
+    this.#schedulePair(ch, MEDIUM_RETRY_MS, () => this.#retryChannel(ch));
+  }
+
+  /** Starts channel `ch`'s pair after `delay` ms; `onFail` runs when it cannot open its medium. */
+  #schedulePair(ch: number, delay: number, onFail: () => void): void {
     const r = this.#restarts.get(ch) ?? { count: 0, lastStart: 0 };
     this.#restarts.set(ch, r);
     r.timer = setTimeout(async () => {
@@ -309,8 +306,8 @@ export class Supervisor {
       r.lastStart = Date.now();
       if (await this.#startPair(ch)) {
         this.#hooks.log("info", "Communications restart succeeded.");
-      } else if (!this.#stopping) this.#retryChannel(ch);
-    }, MEDIUM_RETRY_MS);
+      } else if (!this.#stopping) onFail();
+    }, delay);
   }
 
   /**
