@@ -34,10 +34,10 @@ import {
   identBytes,
   parseIcmp,
 } from "../sys/icmp.ts";
-import { SocketError } from "../sys/inet.ts";
 import { decodeMessage } from "../wire/codec.ts";
 import type { WorkerPort } from "./media.ts";
 import { linkName, type PingGroupSpec, type PingSpec } from "./media_spec.ts";
+import { WriteFailures } from "./write_failures.ts";
 
 /** A ping medium of either kind. */
 export type AnyPingSpec = PingSpec | PingGroupSpec;
@@ -57,8 +57,6 @@ export function pingTargets(m: AnyPingSpec): string[] {
   return m.type === "ping" ? [m.address] : m.hosts.map((h) => h.address);
 }
 
-/** Consecutive write failures after which error lines are suppressed (as the UDP writer). */
-const SUPPRESS_AFTER = 10;
 /** Answered sequence numbers remembered by a ping_group reader. */
 const SEQ_WINDOW = 128;
 
@@ -150,12 +148,13 @@ export class PingWriter {
   #sock: IcmpSocket;
   #ident: [number, number];
   #seq = 0;
-  #failures = 0;
+  readonly #failures: WriteFailures;
 
   /** Opens the raw socket. */
   constructor(m: AnyPingSpec, port: WorkerPort) {
     this.#m = m;
     this.#port = port;
+    this.#failures = new WriteFailures(port, `${m.type} ${linkName(m)}`);
     this.#sock = IcmpSocket.open();
     this.#ident = masterIdent();
   }
@@ -169,28 +168,11 @@ export class PingWriter {
   }
 
   #sendOne(pkt: Uint8Array<ArrayBuffer>, addr: string): void {
-    const link = `${this.#m.type} ${linkName(this.#m)}`;
     try {
       this.#sock.send(pkt, addr);
-      if (this.#failures > SUPPRESS_AFTER) {
-        this.#port.log("info", `write on ${link} succeeded again.`);
-      }
-      this.#failures = 0;
+      this.#failures.succeeded();
     } catch (e) {
-      this.#failures++;
-      const text = e instanceof SocketError ? e.message.replace(/^sendto: /, "") : String(e);
-      if (this.#failures <= SUPPRESS_AFTER) {
-        this.#port.log(
-          "ERROR",
-          `Error sending packet: ${text}`,
-          true,
-        );
-        this.#port.log("ERROR", `write_child: write failure on ${link}.: ${text}`);
-      }
-      if (this.#failures === SUPPRESS_AFTER) {
-        this.#port.log("WARN", "Temporarily Suppressing write error messages");
-        this.#port.log("WARN", `Is a cable unplugged on ${link}?`);
-      }
+      this.#failures.failed(e, (text) => `Error sending packet: ${text}`);
     }
   }
 
