@@ -12,7 +12,7 @@
 
 import { ApiClient, type NodeEntry } from "../api/client.ts";
 import { configureLogging, log } from "../logging/mod.ts";
-import { nodePaths } from "../master/paths.ts";
+import { nodePaths } from "../config/paths.ts";
 import { getegid, geteuid } from "../sys/libc.ts";
 
 const OK = 0;
@@ -159,7 +159,7 @@ function stderrLine(line: string): void {
     let off = 0;
     while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
   } catch {
-    // stderr closed
+    // stderr is closed (whoever ran us is gone): there is no one left to tell
   }
 }
 
@@ -525,7 +525,7 @@ function writeStdout(parts: string[]): void {
     let off = 0;
     while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
   } catch {
-    // stdout closed
+    // stdout is closed (a pipe reader quit early, as `| head`): the answer has no reader
   }
 }
 

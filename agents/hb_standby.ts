@@ -6,7 +6,7 @@
  * @module
  */
 
-import { nodePaths } from "../master/paths.ts";
+import { nodePaths } from "../config/paths.ts";
 
 const WORDS = ["all", "local", "foreign", "failback"] as const;
 

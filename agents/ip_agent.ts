@@ -389,7 +389,8 @@ class Agent {
         : (isExecutable(SEND_ARP) ? SEND_ARP : null);
       if (sendArp !== null) {
         const dir = this.env.HA_RSCTMP ?? "/run/resource-agents";
-        await Deno.mkdir(dir, { recursive: true }).catch(() => {});
+        // a directory that cannot be made shows as send_arp failing on its pid file below
+        await Deno.mkdir(dir, { recursive: true }).catch(() => undefined);
         const o = await this.run([
           sendArp,
           "-i",

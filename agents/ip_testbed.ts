@@ -64,7 +64,7 @@ export class NetNs {
     try {
       Deno.removeSync(this.logfile);
     } catch {
-      // already gone
+      // the log file was never written or is removed already: nothing left to clean up
     }
   }
 

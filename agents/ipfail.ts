@@ -37,7 +37,7 @@
 import { ApiClient, type NodeEntry } from "../api/client.ts";
 import { atoi } from "../api/c_parse.ts";
 import { configureLogging, log, setStderr } from "../logging/mod.ts";
-import { nodePaths } from "../master/paths.ts";
+import { nodePaths } from "../config/paths.ts";
 import { getegid, geteuid } from "../sys/libc.ts";
 import { Message } from "../wire/message.ts";
 
@@ -452,12 +452,12 @@ function changeToCoreDir(coreroot: string | undefined): void {
     );
     if (line) user = line.split(":")[0];
   } catch {
-    // keep the number
+    // /etc/passwd unreadable: `user` stays the numeric uid, used only to pick the directory below
   }
   try {
     Deno.chdir(`${root}/${user}`);
   } catch {
-    // stay where we are
+    // no such directory: the working directory only decides where a core dump lands
   }
 }
 

@@ -112,7 +112,7 @@ export class ApiClient {
         if (r.error) break;
       }
     } catch {
-      // connection reset
+      // the daemon reset the connection: the same as its end (#closed below wakes the reader)
     }
     this.#closed = true;
     this.#wake();
@@ -285,7 +285,7 @@ export class ApiClient {
     try {
       this.#conn?.close();
     } catch {
-      // already closed
+      // closed already (by the daemon or an earlier close): it is closed either way
     }
     this.#conn = undefined;
   }

@@ -125,7 +125,7 @@ export function listenUnix(path: string, backlog = 128): number {
   try {
     Deno.removeSync(path);
   } catch {
-    // absent
+    // no old socket there; any other reason makes the bind below fail with its errno
   }
   const fd = check("socket", c.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   try {

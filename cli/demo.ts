@@ -182,6 +182,7 @@ class LogFollower {
 
   async poll(): Promise<void> {
     for (const n of this.nodes) {
+      // a node whose log is not written yet shows nothing this round; the next poll reads it
       const text = await n.readLog().catch(() => "");
       const off = this.#offsets.get(n.name) ?? 0;
       if (text.length <= off) continue;
@@ -382,7 +383,7 @@ async function runInUserNamespace(args: string[]): Promise<number> {
     try {
       child.kill(sig);
     } catch {
-      // already gone
+      // the demo has exited already: no one to pass the signal on to
     }
   }]);
   for (const [sig, f] of forward) Deno.addSignalListener(sig, f);

@@ -7,7 +7,7 @@
  */
 
 import { getopt } from "./args.ts";
-import { nodePaths } from "../master/paths.ts";
+import { nodePaths } from "../config/paths.ts";
 import { processAlive, readPidFile, runningPid } from "../master/state_files.ts";
 import { formatDefaults, formatVerbose, HEARTBEAT_VERSION_LINE } from "../master/plan.ts";
 import { emitDiagnostics, loadForStart } from "../master/plan.ts";

@@ -11,7 +11,7 @@
 import { ApiClient } from "../api/client.ts";
 import { HB_RSC_CLEANUP, HB_RSC_FAILURES } from "../api/protocol.ts";
 import { getegid, geteuid } from "../sys/libc.ts";
-import { nodePaths } from "../master/paths.ts";
+import { nodePaths } from "../config/paths.ts";
 
 const HELP = `Usage: heartbeat resource failures [--json]
        heartbeat resource cleanup [RESOURCE]

@@ -14,7 +14,7 @@
  */
 
 import { ApiClient } from "../api/client.ts";
-import { nodePaths } from "../master/paths.ts";
+import { nodePaths } from "../config/paths.ts";
 import { HB_STATUS_PARAM, type StatusDocument } from "../master/status.ts";
 import { getegid, geteuid } from "../sys/libc.ts";
 

@@ -64,7 +64,7 @@ export class LogFile {
     try {
       this.#file.close();
     } catch {
-      // already closed
+      // closed already; writes are synchronous, so no buffered line is lost either way
     }
     this.#file = null;
   }

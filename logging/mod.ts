@@ -128,7 +128,7 @@ function defaultEntity(): string {
     const base = argv0.slice(argv0.lastIndexOf("/") + 1);
     if (base !== "" && base !== "deno" && !base.includes(":")) return base;
   } catch {
-    // no /proc or no read permission
+    // no /proc or no read permission: the log lines carry the default name "heartbeat"
   }
   return "heartbeat";
 }
@@ -546,7 +546,7 @@ export function scriptLog(tag: string, prio: Priority | null, msg: string): void
     checkRotation();
     emit({ kind: "script", prio: prio ?? "notice", msg: scriptText(prio, msg), glib: false, tag });
   } catch {
-    // never throws
+    // a line that cannot be written has nowhere to be reported: logging never stops the caller
   }
 }
 
@@ -561,7 +561,7 @@ export function debugRaw(text: string): void {
   try {
     f.write(encoder.encode(text.endsWith("\n") ? text : text + "\n"), state.rotateCheckMs);
   } catch {
-    // never throws
+    // a line that cannot be written has nowhere to be reported: logging never stops the caller
   }
 }
 

@@ -19,7 +19,7 @@ import type {
   ApiResourceStatus,
 } from "../api/backend.ts";
 import type { Message } from "../wire/message.ts";
-import { toCore, toWire } from "./wire_bridge.ts";
+import { toCore, toWire } from "./message_convert.ts";
 import { HEARTBEAT_VERSION_LINE } from "./version.ts";
 import { HB_STATUS_PARAM, STATUS_SCHEMA_VERSION } from "./status.ts";
 

@@ -22,7 +22,7 @@ import { logLine as hbLog } from "./log_bridge.ts";
 import type { Priority } from "../core/types.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
 import { setsid } from "../sys/libc.ts";
-import type { NodePaths } from "./paths.ts";
+import type { NodePaths } from "../config/paths.ts";
 import { MasterRuntime } from "./runtime.ts";
 import {
   ensureFifo,
@@ -47,7 +47,7 @@ import { isNullPath } from "../logging/log_file.ts";
 import { RESTART_SLACK_MS, SystemdNotify } from "./systemd.ts";
 import { MasterMetrics, serveMetrics } from "./metrics.ts";
 import { HB_VERSION } from "./version.ts";
-import { toRmGroups } from "./resource_runner.ts";
+import { toRmGroups } from "./group_runner.ts";
 import { HB_CF, type HbSettings, placeMonitors, readHbCf } from "../config/hb_cf.ts";
 import type { ResourceGroup as HaresourcesGroup } from "../config/haresources.ts";
 import type { MonitorConfig } from "../core/monitor.ts";
@@ -131,8 +131,9 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     Deno.mkdirSync(paths.apiDir, { recursive: true });
     try {
       Deno.removeSync(paths.rscTmp, { recursive: true });
-    } catch {
-      // not there
+    } catch (e) {
+      // not there is the usual case; anything else leaves stale resource state: say so
+      if (!(e instanceof Deno.errors.NotFound)) log("WARN", `cannot remove ${paths.rscTmp}: ${e}`);
     }
     // root:root 1755 as the real daemon leaves it (api.md; config-and-cli.md says 1777, the
     // binary wins)
@@ -257,7 +258,7 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     if (t.changed) signalChildren = true;
     // Heartbeat's children log `Child rereading authentication file.` and their own
     // ParseTestOpts lines; ours get the notice in band on their channel (workers/mod.ts)
-    if (signalChildren) runtime.supervisor.notifyAll({ t: "reread-keys", lines: t.childLines });
+    if (signalChildren) runtime.workers.notifyAll({ t: "reread-keys", lines: t.childLines });
     systemd.reloaded();
   };
 

@@ -12,7 +12,7 @@
 
 import type { NotifyEvent } from "../core/monitor.ts";
 import type { Priority } from "../core/types.ts";
-import { runScript } from "../resources/runner.ts";
+import { runScript } from "../resources/script_exec.ts";
 
 /** Time limit of one hook run. */
 export const NOTIFY_TIMEOUT_MS = 10_000;

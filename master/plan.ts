@@ -21,8 +21,8 @@ import type { AuthKeys } from "../wire/auth.ts";
 import { linkName, type MediumSpec } from "../workers/media_spec.ts";
 import type { RuntimePlan } from "./runtime.ts";
 import type { ApiBackendConfig } from "./api_backend.ts";
-import { toRmGroups } from "./resource_runner.ts";
-import type { RealtimeSetupConfig } from "./realtime_setup.ts";
+import { toRmGroups } from "./group_runner.ts";
+import type { RealtimeSetupConfig } from "../sys/realtime_setup.ts";
 
 export { HEARTBEAT_VERSION, HEARTBEAT_VERSION_LINE } from "./version.ts";
 

@@ -4,138 +4,136 @@
  * It owns the real clock and timers, feeds the core events (start, ticks,
  * verified messages from the media and the FIFO, shutdown), and carries out
  * the core's actions (sign and send on every medium, log, status changes).
- * Workers are supervised by {@link Supervisor}.
+ * Its outside parts (core workers, group runner, fencer, API server, notify hooks, respawned
+ * clients, watchdog, clock) come through the small interfaces of master/runtime_parts.ts, so a
+ * unit test drives it with fakes (master/runtime_test.ts).
  *
  * @module
  */
 
 import type { HbCore } from "../core/core.ts";
-import type { CoreConfig, Origin, Priority } from "../core/types.ts";
-import {
-  type HbIdentity,
-  NodeCore,
-  type NodeCoreAction,
-  type NodeCoreEvent,
-  type ResourceConfig,
-} from "../core/node_core.ts";
-import { ResourceRunner } from "./resource_runner.ts";
+import { HISTORY_SIZE, type Origin } from "../core/types.ts";
+import { NodeCore, type NodeCoreAction, type NodeCoreEvent } from "../core/node_core.ts";
+import type { LogLine } from "../core/ownership/types.ts";
+import type { CoreMessage } from "../core/message.ts";
+import type { TestLossOptions } from "../core/test_loss.ts";
+import type { MonitorState } from "../core/monitor.ts";
+import type { ApiResourceStatus } from "../api/backend.ts";
+import { scriptLog, scriptTag } from "../logging/mod.ts";
+import { decodeMessage } from "../wire/codec.ts";
+import type { AuthKeys } from "../wire/auth.ts";
+import { mediumOpenLines, mediumStartLine } from "../workers/media_spec.ts";
+import { isPingSpec } from "../workers/ping.ts";
 import { authkeysDigest } from "./config_digest.ts";
 import { monitorStatusOf, StatusCollector } from "./status.ts";
 import { HB_VERSION, HEARTBEAT_VERSION } from "./version.ts";
-import type { ResourceGroup as RmGroup } from "../resources/types.ts";
-import type { LogLine } from "../core/ownership/types.ts";
-import { Fencer } from "../stonith/fencer.ts";
-import type { StonithConfig } from "../config/types.ts";
-import { debugRaw, getDebugLevel, scriptLog, scriptTag } from "../logging/mod.ts";
-import type { MediumSpec } from "../workers/media_spec.ts";
-import { mediumOpenLines, mediumStartLine } from "../workers/media_spec.ts";
-import { Supervisor } from "./supervisor.ts";
-import { ApiServer } from "../api/server.ts";
-import type { ApiResourceStatus } from "../api/backend.ts";
-import { type ApiBackendConfig, apiEvents, MasterApiBackend } from "./api_backend.ts";
-import { CoreMessage } from "../core/message.ts";
-import { type RespawnClient, RespawnSupervisor } from "./respawn.ts";
-import { PacketCodec } from "./wire_bridge.ts";
-import type { AuthKeys, MsgFmt } from "../wire/auth.ts";
-import { decodeMessage } from "../wire/codec.ts";
-import { toCore, toWire } from "./wire_bridge.ts";
-import { isPingSpec, pingStatusMessage } from "../workers/ping.ts";
-import { Watchdog } from "./watchdog.ts";
-import type { TestLossOptions } from "../core/test_loss.ts";
-import { applyRealtime, REALTIME_ENV, type RealtimeSetupConfig } from "./realtime_setup.ts";
+import { apiEvents } from "./api_backend.ts";
+import { PacketCodec } from "./packet_codec.ts";
+import { toCore, toWire } from "./message_convert.ts";
+import { pingStatusMessage } from "./ping_status.ts";
 import type { RuntimeObserver } from "./observe.ts";
-import { NotifyRunner } from "./notify.ts";
-import type { MonitorState } from "../core/monitor.ts";
+import type { RuntimeLog, RuntimePlan } from "./runtime_plan.ts";
+import {
+  type ApiPart,
+  type Clock,
+  type FencerPart,
+  type GroupRunnerPart,
+  type NotifyPart,
+  productionParts,
+  type RespawnPart,
+  type RuntimeHost,
+  type RuntimeParts,
+  serialChannels,
+  type TimerId,
+  type WatchdogPart,
+  type WorkersPart,
+} from "./runtime_parts.ts";
+import {
+  describeEvent,
+  FAULT_ENV,
+  type FaultHook,
+  matchesFault,
+  parseFaultHook,
+  scriptPrio,
+  SHUTDOWN_LIMIT_ENV,
+  shutdownLimitMs,
+  STOP_STATUS_ENV,
+} from "./runtime_hooks.ts";
 
-/** Logging as the runtime needs it. */
-export type RuntimeLog = (
-  prio: Priority,
-  text: string,
-  opts?: { pid?: number; glib?: boolean },
-) => void;
-
-/** Everything the runtime needs, derived from the configuration. */
-export interface RuntimePlan {
-  /** Core configuration (node name, timers, nodes, links, generation, uuid). */
-  core: CoreConfig;
-  /** Media in ha.cf order. */
-  media: MediumSpec[];
-  /** Authentication keys. */
-  keys: AuthKeys;
-  /** `msgfmt`. */
-  msgfmt: MsgFmt;
-  /** Path of the FIFO. */
-  fifo: string;
-  /** Environment for workers. */
-  env?: Record<string, string>;
-  /** `respawn` / `failfast` clients, started at comm-up. */
-  clients?: readonly RespawnClient[];
-  /** The client API socket and what its backend needs (no API when absent). */
-  api?: { socket: string; backend: ApiBackendConfig };
-  /** hb's fields in our heartbeats and the peers' comparison (core/drift.ts). */
-  identity?: HbIdentity;
-  /** haresources management (absent with `-M`). */
-  resources?: ResourceConfig & { rmGroups: RmGroup[]; resourceDir: string };
-  /** The STONITH device, if one applies to this node. */
-  stonith?: StonithConfig;
-  /** `watchdog <device>`: opened when the main loop starts, fed with each status we send. */
-  watchdog?: string;
-  /** `realtime` / `rtprio` / `memreserve`, applied to the master and handed to the workers. */
-  realtime?: RealtimeSetupConfig;
-  /** hb.cf `notify` programs (master/notify.ts). */
-  notify?: readonly string[];
-}
-
-/** Sent messages kept for retransmission (the core's history holds 500). */
-const HISTORY_KEEP = 500;
-
-/** Heartbeat's limit of a graceful shutdown before its EmergencyShutdown: 60 minutes. */
-export const SHUTDOWN_LIMIT_MS = 60 * 60 * 1000;
+export {
+  FAULT_ENV,
+  SHUTDOWN_LIMIT_ENV,
+  SHUTDOWN_LIMIT_MS,
+  STOP_STATUS_ENV,
+} from "./runtime_hooks.ts";
+export type { RuntimeLog, RuntimePlan } from "./runtime_plan.ts";
 
 /**
- * Test hook: `HB_TEST_SHUTDOWN_LIMIT_MS=<ms>` shortens {@link SHUTDOWN_LIMIT_MS}. Unset in
- * production.
+ * Sent messages whose exact bytes are kept for retransmission: as many as the core's send
+ * history holds ({@link HISTORY_SIZE}, 500), so every `rexmit` the core can ask for finds its bytes.
  */
-export const SHUTDOWN_LIMIT_ENV = "HB_TEST_SHUTDOWN_LIMIT_MS";
+const HISTORY_KEEP = HISTORY_SIZE;
 
-function shutdownLimitMs(): number {
-  const v = Number(Deno.env.get(SHUTDOWN_LIMIT_ENV));
-  return Number.isFinite(v) && v > 0 ? v : SHUTDOWN_LIMIT_MS;
-}
+/**
+ * How much longer than deadtime the peers are told to wait before a restart (Heartbeat's
+ * `dt` = deadtime + 30 s in `hb_mcp_final_shutdown` and the quick restart): milliseconds,
+ * long enough for the new image to start and send its first heartbeat.
+ */
+const RESTART_DEADTIME_EXTRA_MS = 30_000;
+
+/**
+ * Heartbeat's gap between the phases of a shutdown (1 s after our `shutdone` the clients
+ * stop, 1 s later the core children): milliseconds, lets the last messages leave.
+ */
+const SHUTDOWN_PHASE_GAP_MS = 1000;
 
 /** Minimum interval between two "bad packet" log lines. */
 const BAD_PACKET_LOG_INTERVAL_MS = 10_000;
+
+/** How a {@link MasterRuntime} is built; every field has a production default. */
+export interface RuntimeOptions {
+  /** Builds the outside parts (default {@link productionParts}). */
+  parts?: (plan: RuntimePlan, host: RuntimeHost) => RuntimeParts;
+  /** The core (default: a NodeCore built from the plan). */
+  core?: NodeCore;
+  /** The environment the test hooks are read from (default `Deno.env`). */
+  env?: (name: string) => string | undefined;
+}
 
 /** The running master. */
 export class MasterRuntime {
   readonly #plan: RuntimePlan;
   readonly #log: RuntimeLog;
   readonly #core: NodeCore;
-  readonly #runner: ResourceRunner | undefined;
-  readonly #fencer: Fencer | undefined;
-  readonly #notify: NotifyRunner;
-  #watchdog: Watchdog | null = null;
+  readonly #clock: Clock;
+  readonly #parts: RuntimeParts;
+  readonly #runner: GroupRunnerPart | undefined;
+  readonly #fencer: FencerPart | undefined;
+  readonly #notify: NotifyPart;
+  #watchdog: WatchdogPart | null = null;
   #shutdownRequested = false;
   readonly #codec: PacketCodec;
-  readonly #supervisor: Supervisor;
-  readonly #respawn: RespawnSupervisor;
-  readonly #api: ApiServer | undefined;
+  readonly #workers: WorkersPart;
+  readonly #respawn: RespawnPart;
+  readonly #api: ApiPart | undefined;
   /** Channels (ha.cf order) that are serial lines. */
   readonly #serialChannels: number[];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerId | undefined;
   #timerAt = Infinity;
   #history = new Map<number, { bytes?: Uint8Array; frame?: Uint8Array }>();
   #stopping = false;
   /** Set by the shutdown-and-restart procedure: {@link done} means "re-execute", not "exit". */
   #restartAfterShutdown = false;
   /** Limit of a graceful shutdown ({@link SHUTDOWN_LIMIT_MS}). */
-  #shutdownLimit: ReturnType<typeof setTimeout> | undefined;
+  #shutdownLimit: TimerId | undefined;
   /** Set once the fail-safe path runs: the core is never fed again. */
   #failed = false;
   /** Test hook ({@link FAULT_ENV}): the event that makes the core "throw". */
   readonly #fault: FaultHook | undefined;
   /** Test hook ({@link STOP_STATUS_ENV}): the FIFO message type that stops our status. */
   readonly #stopStatusOn: string | undefined;
+  /** Test hook ({@link SHUTDOWN_LIMIT_ENV}): the limit of a graceful shutdown. */
+  readonly #shutdownLimitMs: number;
   #lastBadLog = -Infinity;
   #badSinceLog = 0;
   #done: Promise<number>;
@@ -145,11 +143,14 @@ export class MasterRuntime {
   /** What `heartbeat status` shows (master/status.ts). */
   readonly #status: StatusCollector;
 
-  /** Prepares the runtime (nothing starts until {@link start}). */
-  constructor(plan: RuntimePlan, log: RuntimeLog) {
+  /**
+   * Prepares the runtime (nothing starts until {@link start}). The outside parts come from
+   * `options.parts` (production: {@link productionParts}).
+   */
+  constructor(plan: RuntimePlan, log: RuntimeLog, options: RuntimeOptions = {}) {
     this.#plan = plan;
     this.#log = log;
-    this.#core = new NodeCore(plan.core, plan.resources, plan.identity);
+    this.#core = options.core ?? new NodeCore(plan.core, plan.resources, plan.identity);
     this.#status = new StatusCollector({
       nodeName: plan.core.nodeName,
       links: plan.core.links,
@@ -162,116 +163,67 @@ export class MasterRuntime {
     this.#status.attach(this.#core);
     this.#status.setMonitors({ monitors: () => monitorStatusOf(this.#core.monitorStates()) });
     this.#observers.push(this.#status);
-    if (plan.resources) {
-      this.#runner = new ResourceRunner({
-        groups: plan.resources.rmGroups,
-        resourceDir: plan.resources.resourceDir,
-        env: plan.env ?? {},
-        logger: {
-          script: (tag, prio, text) => scriptLog(tag, prio === "" ? null : scriptPrio(prio), text),
-          debug: (text) => debugRaw(text),
-        },
-        logLine: (l) => this.#logLine(l),
-        onBegin: (id, key) => this.#status.groupBegin(id, key),
-        onResult: (r) => {
-          if (this.#failed) {
-            if (r.result === "stop-failed") {
-              this.#log("CRIT", `Emergency Shutdown: resource group ${r.key} could not be stopped`);
-            }
-            return;
-          }
-          this.#feed({
-            type: "group-result",
-            now: performance.now(),
-            wallClock: Date.now(),
-            id: r.id,
-            key: r.key,
-            result: r.result,
-            standby: r.standby,
-          });
-        },
-      });
-    }
-    if (plan.stonith) {
-      this.#fencer = new Fencer({
-        device: plan.stonith,
-        log: (prio, text, opts) => log(prio as Priority, text, opts),
-        onResult: (node, result) => {
-          // the ownership layer reports OK itself; tell the cluster about failures
-          if (result !== "OK") this.originate(CoreMessage.of({ t: "stonith", node, result }));
-        },
-      });
-    }
-    this.#notify = new NotifyRunner({
-      paths: plan.notify ?? [],
-      env: plan.env ?? {},
-      log: (prio, text) => log(prio, text),
-    });
+    const parts = (options.parts ?? productionParts)(plan, this.#host());
+    this.#parts = parts;
+    this.#clock = parts.clock;
+    this.#runner = parts.runner;
+    this.#fencer = parts.fencer;
+    this.#notify = parts.notify;
+    this.#workers = parts.workers;
+    this.#respawn = parts.respawn;
+    this.#api = parts.api;
     this.#codec = new PacketCodec(plan.keys, plan.msgfmt);
-    this.#serialChannels = plan.media.flatMap((m, ch) => m.type === "serial" ? [ch] : []);
-    this.#supervisor = new Supervisor(plan.media, plan.fifo, {
-      log: (prio, text, opts) => log(prio as Priority, text, opts),
+    this.#serialChannels = serialChannels(plan.media);
+    const env = options.env ?? ((name: string) => Deno.env.get(name));
+    this.#fault = parseFaultHook(env(FAULT_ENV));
+    this.#stopStatusOn = env(STOP_STATUS_ENV) || undefined;
+    this.#shutdownLimitMs = shutdownLimitMs(env(SHUTDOWN_LIMIT_ENV));
+    this.#done = new Promise((r) => this.#resolveDone = r);
+  }
+
+  /** What the parts call back into. */
+  #host(): RuntimeHost {
+    return {
+      log: this.#log,
       onPacket: (ch, bytes) => this.#onPacket(ch, bytes),
       onFifo: (bytes) => this.#onFifo(bytes),
-      // Heartbeat's CoreProcessDied `restart:` label: cause_shutdown_restart()
       onUnrecoverable: () => this.restartProcedure("a core process could not be restarted"),
-      // the workers apply the realtime settings themselves (workers/mod.ts)
-      env: plan.realtime
-        ? { ...plan.env, [REALTIME_ENV]: JSON.stringify(plan.realtime) }
-        : plan.env,
-    });
-    this.#respawn = new RespawnSupervisor(plan.clients ?? [], {
-      log: (prio, text, opts) => log(prio, text, opts),
-      env: plan.env,
-    });
-    if (plan.api) {
-      const backend = new MasterApiBackend(
-        plan.api.backend,
-        () => this.#core.membership,
-        (msg) => this.originate(msg),
-        () => this.resourceStatus(),
-        () => JSON.stringify(this.#status.document()),
-        {
-          failures: () => {
-            const m = this.monitorStates();
-            return JSON.stringify({
-              node: plan.core.nodeName,
-              states: m.states.map((x) => ({
-                ...x,
-                ...(x.heldBackUntil !== undefined
-                  ? { heldBackMs: Math.round(x.heldBackUntil - m.now) }
-                  : {}),
-                heldBackUntil: undefined,
-              })),
-            });
-          },
-          cleanup: (resource) => {
-            const all = this.#core.monitorStates().map((x) => x.resource);
-            if (all.length === 0) return { ok: false, info: "no monitor configured (hb.cf)" };
-            const cleared = this.monitorCleanup(resource);
-            if (cleared.length === 0) {
-              return { ok: false, info: `no monitor for ${resource}; monitored: ${all.join(" ")}` };
-            }
-            return { ok: true, cleared };
-          },
-        },
-      );
-      this.#api = new ApiServer({
-        path: plan.api.socket,
-        backend,
-        log: (prio, text) =>
-          log(prio === "error" ? "ERROR" : prio === "warn" ? "WARN" : prio, text),
-      });
-    }
-    this.#fault = parseFaultHook(Deno.env.get(FAULT_ENV));
-    this.#stopStatusOn = Deno.env.get(STOP_STATUS_ENV) || undefined;
-    this.#done = new Promise((r) => this.#resolveDone = r);
+      onGroupBegin: (id, key) => this.#status.groupBegin(id, key),
+      onGroupResult: (r) => {
+        if (this.#failed) {
+          if (r.result === "stop-failed") {
+            this.#log("CRIT", `Emergency Shutdown: resource group ${r.key} could not be stopped`);
+          }
+          return;
+        }
+        this.#feed({
+          type: "group-result",
+          ...this.#times(),
+          id: r.id,
+          key: r.key,
+          result: r.result,
+          standby: r.standby,
+        });
+      },
+      logLine: (l) => this.#logLine(l),
+      originate: (msg) => this.originate(msg),
+      membership: () => this.#core.membership,
+      resourceStatus: () => this.resourceStatus(),
+      statusDocument: () => JSON.stringify(this.#status.document()),
+      monitorStates: () => this.monitorStates(),
+      monitorCleanup: (resource) => this.monitorCleanup(resource),
+    };
+  }
+
+  /** The `now` and `wallClock` of an event. */
+  #times(): { now: number; wallClock: number } {
+    return { now: this.#clock.now(), wallClock: this.#clock.wallClock() };
   }
 
   /** Sends a message from this node to the cluster (API clients, resource layer). */
   originate(msg: CoreMessage): void {
     if (this.#stopping) return;
-    this.#feed({ type: "originate", now: performance.now(), wallClock: Date.now(), msg });
+    this.#feed({ type: "originate", ...this.#times(), msg });
   }
 
   /** The `rscstatus` answer. */
@@ -281,7 +233,7 @@ export class MasterRuntime {
 
   /** The monitors' states (`heartbeat resource failures`). */
   monitorStates(): { now: number; states: MonitorState[] } {
-    return { now: performance.now(), states: this.#core.monitorStates() };
+    return { now: this.#clock.now(), states: this.#core.monitorStates() };
   }
 
   /**
@@ -290,7 +242,7 @@ export class MasterRuntime {
    */
   monitorCleanup(resource?: string): string[] {
     if (this.#stopping || this.#failed) return [];
-    const r = this.#core.monitorCleanup(performance.now(), resource);
+    const r = this.#core.monitorCleanup(this.#clock.now(), resource);
     try {
       for (const a of r.actions) this.#act(a);
     } catch (e) {
@@ -310,9 +262,9 @@ export class MasterRuntime {
     return this.#core.membership;
   }
 
-  /** The worker supervisor. */
-  get supervisor(): Supervisor {
-    return this.#supervisor;
+  /** The core workers (master/supervisor.ts). */
+  get workers(): WorkersPart {
+    return this.#workers;
   }
 
   /** Bad packets dropped so far, by reason. */
@@ -321,7 +273,7 @@ export class MasterRuntime {
   }
 
   /** The client API server (absent without an API). */
-  get api(): ApiServer | undefined {
+  get api(): ApiPart | undefined {
     return this.#api;
   }
 
@@ -345,8 +297,7 @@ export class MasterRuntime {
     if (own !== undefined) {
       this.#feed({
         type: "config-digest",
-        now: performance.now(),
-        wallClock: Date.now(),
+        ...this.#times(),
         digest: { ...own, authkeys: authkeysDigest(keys) },
       });
     }
@@ -367,7 +318,7 @@ export class MasterRuntime {
    * as read at start and on every reload (config/only_for_testing.ts).
    */
   setTestLoss(options: TestLossOptions | undefined): void {
-    this.#feed({ type: "test-loss", now: performance.now(), wallClock: Date.now(), options });
+    this.#feed({ type: "test-loss", ...this.#times(), options });
   }
 
   /**
@@ -392,12 +343,11 @@ export class MasterRuntime {
     this.#watchdog?.close();
     this.#feed({
       type: "advertise-deadtime",
-      now: performance.now(),
-      wallClock: Date.now(),
-      extraMs: 30_000,
+      ...this.#times(),
+      extraMs: RESTART_DEADTIME_EXTRA_MS,
     });
     await this.#respawn.stop();
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => this.#clock.setTimer(() => r(undefined), SHUTDOWN_PHASE_GAP_MS));
     await this.shutdown();
   }
 
@@ -414,28 +364,22 @@ export class MasterRuntime {
         );
       }
     }
-    const ok = await this.#supervisor.start();
+    const ok = await this.#workers.start();
     if (!ok) {
       this.#log("ERROR", "make_io_childpair: cannot open all media");
       return false;
     }
     // Heartbeat's master_control_process: the watchdog, then realtime, then the first status
     if (this.#plan.watchdog !== undefined) {
-      this.#watchdog = Watchdog.open(
-        this.#plan.watchdog,
-        this.#plan.core.deadtimeMs,
-        (prio, text) => this.#log(prio, text),
-        () => getDebugLevel() > 0,
-      );
+      this.#watchdog = this.#parts.openWatchdog(this.#plan.watchdog, this.#plan.core.deadtimeMs);
     }
     if (this.#plan.realtime) {
-      applyRealtime(this.#plan.realtime, "master", (prio, text) => this.#log(prio, text));
+      this.#parts.applyRealtime(this.#plan.realtime);
     }
     this.#feed({
       type: "start",
-      now: performance.now(),
-      wallClock: Date.now(),
-      loadavg: loadavg(),
+      ...this.#times(),
+      loadavg: this.#parts.loadavg(),
     });
     return true;
   }
@@ -471,7 +415,7 @@ export class MasterRuntime {
       this.#log("info", "Heartbeat shutdown already underway.");
       return;
     }
-    if (getDebugLevel() > 0) this.#log("debug", `shutdown and restart: ${reason}`);
+    if (this.#parts.debugging()) this.#log("debug", `shutdown and restart: ${reason}`);
     this.#beginShutdown(true);
   }
 
@@ -490,15 +434,17 @@ export class MasterRuntime {
     if (restart) this.#restartAfterShutdown = true;
     // Heartbeat: "do something more drastic in 60 minutes" (hb_initiate_shutdown,
     // cause_shutdown_restart)
-    this.#shutdownLimit = setTimeout(() => void this.#shutdownTooLong(), shutdownLimitMs());
+    this.#shutdownLimit = this.#clock.setTimer(
+      () => void this.#shutdownTooLong(),
+      this.#shutdownLimitMs,
+    );
     // with resources, the ownership layer logs it when the release really starts
     if (!this.#plan.resources) this.#log("info", `Heartbeat shutdown in progress. (${Deno.pid})`);
     // Heartbeat closes the watchdog when the resource release starts (config-and-cli §7.9)
     this.#watchdog?.close();
     this.#feed({
       type: "shutdown-request",
-      now: performance.now(),
-      wallClock: Date.now(),
+      ...this.#times(),
       ...(restart ? { restart } : {}),
     });
   }
@@ -519,7 +465,7 @@ export class MasterRuntime {
     this.#log(
       "CRIT",
       `Emergency Shutdown: the shutdown did not finish within ${
-        Math.round(shutdownLimitMs() / 1000)
+        Math.round(this.#shutdownLimitMs / 1000)
       } s; exiting without waiting for the resource scripts`,
     );
     await this.shutdown(100);
@@ -537,11 +483,10 @@ export class MasterRuntime {
       await this.#respawn.stop();
       this.#feed({
         type: "advertise-deadtime",
-        now: performance.now(),
-        wallClock: Date.now(),
-        extraMs: 30_000,
+        ...this.#times(),
+        extraMs: RESTART_DEADTIME_EXTRA_MS,
       });
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => this.#clock.setTimer(() => r(undefined), SHUTDOWN_PHASE_GAP_MS));
     }
     await this.shutdown();
   }
@@ -583,7 +528,7 @@ export class MasterRuntime {
   }
 
   async #emergency(): Promise<void> {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
     const groups = this.#plan.resources?.rmGroups ?? [];
     if (this.#runner !== undefined && groups.length > 0) {
@@ -605,16 +550,16 @@ export class MasterRuntime {
   async shutdown(code = 0): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    if (this.#shutdownLimit !== undefined) clearTimeout(this.#shutdownLimit);
+    if (this.#shutdownLimit !== undefined) this.#clock.clearTimer(this.#shutdownLimit);
     this.#shutdownLimit = undefined;
     this.#watchdog?.close();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
     // clients first (reverse declaration order), then the core children (config-and-cli §7.6)
     await this.#respawn.stop();
     await this.#api?.stop();
     await this.#fencer?.stop();
-    await this.#supervisor.stop();
+    await this.#workers.stop();
     this.#resolveDone(code);
   }
 
@@ -640,7 +585,7 @@ export class MasterRuntime {
 
   #badPacket(reason: string, detail: string): void {
     this.#badSinceLog++;
-    const now = performance.now();
+    const now = this.#clock.now();
     if (now - this.#lastBadLog >= BAD_PACKET_LOG_INTERVAL_MS) {
       this.#log(
         "ERROR",
@@ -654,8 +599,7 @@ export class MasterRuntime {
   #deliver(origin: Origin, msg: ReturnType<typeof toCore>): void {
     this.#feed({
       type: "message",
-      now: performance.now(),
-      wallClock: Date.now(),
+      ...this.#times(),
       origin,
       msg,
     });
@@ -739,18 +683,17 @@ export class MasterRuntime {
         return;
       case "monitor-check": {
         const runner = this.#runner!;
-        const t0 = performance.now();
+        const t0 = this.#clock.now();
         void runner.check(a.key, a.index, a.timeoutMs).catch((e) => ({
           // the check could not run at all: a failed check, said so in its detail
           ok: false,
           timedOut: false,
           detail: `check error: ${e instanceof Error ? e.message : e}`,
-          elapsedMs: Math.round(performance.now() - t0),
+          elapsedMs: Math.round(this.#clock.now() - t0),
         })).then((r) =>
           this.#feed({
             type: "monitor-result",
-            now: performance.now(),
-            wallClock: Date.now(),
+            ...this.#times(),
             id: a.id,
             ...r,
           })
@@ -765,8 +708,7 @@ export class MasterRuntime {
         })).then((r) =>
           this.#feed({
             type: "monitor-restarted",
-            now: performance.now(),
-            wallClock: Date.now(),
+            ...this.#times(),
             id: a.id,
             ok: r.ok,
             detail: r.detail,
@@ -775,7 +717,7 @@ export class MasterRuntime {
         return;
       }
       case "notify":
-        this.#notify.emit(a.event, Date.now());
+        this.#notify.emit(a.event, this.#clock.wallClock());
         return;
       case "stop-failure":
         this.#log(
@@ -785,7 +727,7 @@ export class MasterRuntime {
         return;
       case "shutdown-complete":
         // Heartbeat: 1 s after its own shutdone, clients stop; 1 s later the core children
-        setTimeout(() => void this.#finalShutdown(a.restart), 1000);
+        this.#clock.setTimer(() => void this.#finalShutdown(a.restart), SHUTDOWN_PHASE_GAP_MS);
         return;
       case "send":
         this.#send(a.msg, a.seq, a.lost === true);
@@ -870,10 +812,10 @@ export class MasterRuntime {
   /** Sends encoded bytes on every medium (serial media get the classic frame). */
   #transmit(bytes: Uint8Array | undefined, frame: Uint8Array | undefined): void {
     if (frame === undefined) {
-      this.#supervisor.broadcast(bytes!);
+      this.#workers.broadcast(bytes!);
     } else {
       this.#plan.media.forEach((m, ch) =>
-        this.#supervisor.send(ch, m.type === "serial" ? frame : bytes!)
+        this.#workers.send(ch, m.type === "serial" ? frame : bytes!)
       );
     }
   }
@@ -887,7 +829,7 @@ export class MasterRuntime {
     this.#plan.media.forEach((m, ch) => {
       if (!isPingSpec(m)) return;
       try {
-        this.#supervisor.send(ch, this.#codec.encode(pingStatusMessage(m, ts)));
+        this.#workers.send(ch, this.#codec.encode(pingStatusMessage(m, ts)));
       } catch (e) {
         this.#log("ERROR", `cannot encode NS_st for ${m.type}: ${e}`);
       }
@@ -906,7 +848,7 @@ export class MasterRuntime {
   /** Delivers what a batch of core actions means to API clients (api.md §5). */
   #toClients(actions: NodeCoreAction[]): void {
     const api = this.#api!;
-    for (const m of apiEvents(actions, Date.now())) api.deliver(m);
+    for (const m of apiEvents(actions, this.#clock.wallClock())) api.deliver(m);
     for (const a of actions) {
       if (a.type !== "deliver" || a.msg.type !== "query-cstatus") continue;
       const reply = api.answerStatusQuery(toWire(a.msg), a.from);
@@ -918,8 +860,7 @@ export class MasterRuntime {
     const done = () =>
       this.#feed({
         type: "fenced",
-        now: performance.now(),
-        wallClock: Date.now(),
+        ...this.#times(),
         node,
         result: "OK",
       });
@@ -934,101 +875,19 @@ export class MasterRuntime {
     if (this.#stopping || this.#failed) return;
     const at = this.#core.nextDeadline();
     if (at === this.#timerAt && this.#timer !== undefined) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#timerAt = at;
     if (!Number.isFinite(at)) return;
-    const delay = Math.max(0, at - performance.now());
-    this.#timer = setTimeout(() => {
+    const delay = Math.max(0, at - this.#clock.now());
+    this.#timer = this.#clock.setTimer(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;
       this.#feed({
         type: "tick",
-        now: performance.now(),
-        wallClock: Date.now(),
-        loadavg: loadavg(),
+        ...this.#times(),
+        loadavg: this.#parts.loadavg(),
       });
     }, delay);
-  }
-}
-
-/**
- * Test hook: `HB_TEST_CORE_FAULT=[uncaught:]<event type>[:<message type>]` (e.g.
- * `message:hb-test-fault`, `tick`) makes the core "throw" on the first matching event, to
- * exercise the fail-safe path ({@link MasterRuntime.failSafe}) in a real node. With `uncaught:`
- * the event is handled normally and the error is thrown from a timer instead, where nothing
- * catches it: the daemon's global handler (master/daemon.ts) must. Unset in production.
- */
-export const FAULT_ENV = "HB_TEST_CORE_FAULT";
-
-/**
- * Test hook: `HB_TEST_STOP_STATUS=<message type>`: a message of that type written to the FIFO
- * makes the core stop sending its periodic status ({@link HbCore.stopOwnStatus}), which is how
- * a test drives `No local heartbeat`. Unset in production.
- */
-export const STOP_STATUS_ENV = "HB_TEST_STOP_STATUS";
-
-/** A parsed {@link FAULT_ENV} value. */
-interface FaultHook {
-  uncaught: boolean;
-  event: string;
-  msgType?: string;
-}
-
-function parseFaultHook(text: string | undefined): FaultHook | undefined {
-  if (text === undefined || text === "") return undefined;
-  const uncaught = text.startsWith("uncaught:");
-  const [event, msgType] = (uncaught ? text.slice("uncaught:".length) : text).split(":", 2);
-  return msgType === undefined || msgType === ""
-    ? { uncaught, event }
-    : { uncaught, event, msgType };
-}
-
-function matchesFault(hook: FaultHook, ev: NodeCoreEvent): boolean {
-  if (ev.type !== hook.event) return false;
-  if (hook.msgType === undefined) return true;
-  return (ev.type === "message" || ev.type === "originate") && ev.msg.type === hook.msgType;
-}
-
-/** An event's type, and its message type for messages (log text). */
-function describeEvent(ev: NodeCoreEvent): string {
-  return ev.type === "message" || ev.type === "originate" ? `${ev.type} ${ev.msg.type}` : ev.type;
-}
-
-/** First line of /proc/loadavg without the newline, or "n/a". */
-function loadavg(): string {
-  try {
-    return Deno.readTextFileSync("/proc/loadavg").trim();
-  } catch {
-    return "n/a";
-  }
-}
-
-/** Logging priority of a resource-manager line (its priority words are Heartbeat's). */
-function scriptPrio(
-  word: string,
-): "emerg" | "alert" | "crit" | "error" | "warn" | "notice" | "info" | "debug" {
-  switch (word) {
-    case "EMERG":
-    case "emerg":
-      return "emerg";
-    case "ALERT":
-    case "alert":
-      return "alert";
-    case "CRIT":
-    case "crit":
-      return "crit";
-    case "ERROR":
-    case "error":
-      return "error";
-    case "WARN":
-    case "warn":
-      return "warn";
-    case "notice":
-      return "notice";
-    case "debug":
-      return "debug";
-    default:
-      return "info";
   }
 }

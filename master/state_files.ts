@@ -157,7 +157,7 @@ export function ensureFifo(path: string): Note[] {
     if (st.isFifo) return [];
     Deno.removeSync(path);
   } catch {
-    // missing
+    // missing (the usual case); unreadable or not removable: mkfifo below fails and says why
   }
   const r = new Deno.Command("mkfifo", { args: ["-m", "600", path], stderr: "piped" })
     .outputSync();

@@ -234,7 +234,7 @@ export class StatusCollector implements RuntimeObserver {
     }
   }
 
-  /** The resource runner begins the scripts of group `key` of run `id` (master/resource_runner.ts). */
+  /** The group runner begins the scripts of group `key` of run `id` (master/group_runner.ts). */
   groupBegin(id: number, key: string): void {
     this.#timeline.groupBegin(id, key, this.#now());
   }

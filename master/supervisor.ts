@@ -56,12 +56,32 @@ interface Proc {
   quiet: boolean;
 }
 
-/** Restart back-off: 0 ms for the first restart, doubling up to this cap. */
+/**
+ * Restart back-off, milliseconds: the first restart is immediate, the second waits this long,
+ * then it doubles (a worker that keeps dying does not spin the CPU).
+ */
+const FIRST_BACKOFF_MS = 500;
+/** Cap of the restart back-off, milliseconds (as {@link MEDIUM_RETRY_MS}). */
 const MAX_BACKOFF_MS = 10_000;
-/** Retry interval of a medium whose restart failed (Heartbeat's restart_comm_medium). */
+/** Retry interval, milliseconds, of a medium whose restart failed (Heartbeat's restart_comm_medium). */
 const MEDIUM_RETRY_MS = 10_000;
-/** A channel that stayed up this long resets its back-off. */
+/** A channel that stayed up this long (milliseconds) resets its back-off: its deaths are rare. */
 const STABLE_MS = 30_000;
+
+/**
+ * How long a stop waits, milliseconds, for the workers to exit on SIGTERM before SIGKILL: a
+ * worker blocked in a write to a stuck serial line would otherwise hold the shutdown up.
+ */
+const STOP_KILL_AFTER_MS = 30_000;
+
+/** Sends `signal` to a worker; one that has exited already (ESRCH) needs no signal. */
+function killChild(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // the process has exited already: its exit handler does what remains
+  }
+}
 
 /**
  * Supervises the core workers. Create, `await start()`, then `send()`
@@ -190,11 +210,7 @@ export class Supervisor {
       }
     } catch (e) {
       this.#hooks.log("ERROR", `corrupt channel from ${proc.kind} process ${proc.pid}: ${e}`);
-      try {
-        proc.child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
+      killChild(proc.child, "SIGKILL");
     }
   }
 
@@ -218,11 +234,7 @@ export class Supervisor {
         "ERROR",
         `${proc.kind} process died.  Beginning communications restart process for comm channel ${ch}.`,
       );
-      try {
-        partner.child.kill("SIGKILL");
-      } catch {
-        // gone already: its exit handler continues the restart
-      }
+      killChild(partner.child, "SIGKILL");
       return;
     }
     this.#hooks.log("ERROR", `Both comm processes for channel ${ch} have died.  Restarting.`);
@@ -267,26 +279,25 @@ export class Supervisor {
   #restartChannel(ch: number, dead: Proc): void {
     const r = this.#restarts.get(ch) ?? { count: 0, lastStart: 0 };
     if (Date.now() - r.lastStart > STABLE_MS) r.count = 0;
-    const delay = r.count === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** (r.count - 1));
+    const delay = r.count === 0
+      ? 0
+      : Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (r.count - 1));
     r.count++;
     this.#restarts.set(ch, r);
-    r.timer = setTimeout(async () => {
-      r.timer = undefined;
-      if (this.#stopping) return;
-      r.lastStart = Date.now();
-      if (await this.#startPair(ch)) {
-        this.#hooks.log("info", "Communications restart succeeded.");
-        return;
-      }
-      if (this.#stopping) return;
+    this.#schedulePair(ch, delay, () => {
       this.#hooks.log("ERROR", "Communications restart failed. Will try again later.");
       this.#unrecoverable(dead);
       this.#retryChannel(ch);
-    }, delay);
+    });
   }
 
   /** After a failed restart: tries the channel again every {@link MEDIUM_RETRY_MS}. */
   #retryChannel(ch: number): void {
+    this.#schedulePair(ch, MEDIUM_RETRY_MS, () => this.#retryChannel(ch));
+  }
+
+  /** Starts channel `ch`'s pair after `delay` ms; `onFail` runs when it cannot open its medium. */
+  #schedulePair(ch: number, delay: number, onFail: () => void): void {
     const r = this.#restarts.get(ch) ?? { count: 0, lastStart: 0 };
     this.#restarts.set(ch, r);
     r.timer = setTimeout(async () => {
@@ -295,8 +306,8 @@ export class Supervisor {
       r.lastStart = Date.now();
       if (await this.#startPair(ch)) {
         this.#hooks.log("info", "Communications restart succeeded.");
-      } else if (!this.#stopping) this.#retryChannel(ch);
-    }, MEDIUM_RETRY_MS);
+      } else if (!this.#stopping) onFail();
+    }, delay);
   }
 
   /**
@@ -320,11 +331,7 @@ export class Supervisor {
     for (const p of pair) {
       if (!p.alive) continue;
       p.quiet = true;
-      try {
-        p.child.kill("SIGKILL");
-      } catch {
-        // gone already
-      }
+      killChild(p.child, "SIGKILL");
     }
     this.#hooks.log("ERROR", `make_io_childpair: cannot open ${mediumLabel(this.#media[ch])}`);
     return false;
@@ -354,29 +361,20 @@ export class Supervisor {
     for (const p of live) if (!order.includes(p)) order.push(p);
     for (const p of order) {
       this.#hooks.log("info", `killing ${p.kind} process ${p.pid} with signal 15`);
-      try {
-        p.child.kill("SIGTERM");
-      } catch {
-        // already exited
-      }
+      killChild(p.child, "SIGTERM");
     }
     let remaining = order.length + 1; // the master counts itself
     const killTimer = setTimeout(() => {
-      for (const p of order) {
-        try {
-          p.child.kill("SIGKILL");
-        } catch {
-          // gone
-        }
-      }
-    }, 30_000);
+      for (const p of order) killChild(p.child, "SIGKILL");
+    }, STOP_KILL_AFTER_MS);
     await Promise.all(order.map(async (p) => {
       await p.exited;
       remaining--;
       this.#hooks.log("info", `Core process ${p.pid} exited. ${remaining} remaining`);
     }));
     clearTimeout(killTimer);
-    for (const p of order) await p.writer.close().catch(() => {});
+    // every worker has exited: a channel that fails to close has no reader left to lose data
+    for (const p of order) await p.writer.close().catch(() => undefined);
     this.#procs = [];
   }
 }

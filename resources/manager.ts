@@ -22,7 +22,7 @@ import { scriptTag } from "../logging/format.ts";
 import { parseIpSpec } from "../agents/ip_spec.ts";
 import { reannounceIp } from "../agents/ip_agent.ts";
 import { BUILTIN_AGENTS, BUILTIN_PREFIX } from "./builtin.ts";
-import { runScript } from "./runner.ts";
+import { runScript } from "./script_exec.ts";
 import { argText, doscriptName, standbyGroupType, statusSaysOwned } from "./spec.ts";
 import type {
   BuiltinAgent,

@@ -7,7 +7,7 @@
  */
 export * from "./types.ts";
 export * from "./spec.ts";
-export * from "./runner.ts";
+export * from "./script_exec.ts";
 export * from "./manager.ts";
 export * from "./queue.ts";
 export * from "./builtin.ts";

@@ -7,10 +7,11 @@
  * @module
  */
 
-import { SocketError, UdpSocket } from "../sys/inet.ts";
+import { UdpSocket } from "../sys/inet.ts";
 import { POLLNVAL } from "../sys/socket.ts";
 import { FdFrameReader } from "./channel.ts";
 import { FdWaiter, READY } from "./fd_loop.ts";
+import { WriteFailures } from "./write_failures.ts";
 import { canonicalIPv6, isLinkLocal, parseIPv6, scopeIndex, Udp6Socket } from "../sys/inet6.ts";
 import { ucast6PeerText, type UdpSpec } from "./media_spec.ts";
 
@@ -178,9 +179,6 @@ export async function runWriterLoop(
   }
 }
 
-/** Consecutive write failures after which error lines are suppressed (Heartbeat: 10). */
-const SUPPRESS_AFTER = 10;
-
 /**
  * A write worker body: call `send` for every packet frame from the master.
  * Write errors are logged as Heartbeat logs them, suppressed after 10 in a row.
@@ -190,12 +188,13 @@ export class Writer {
   #dest: Destination;
   #m: UdpSpec;
   #port: WorkerPort;
-  #failures = 0;
+  readonly #failures: WriteFailures;
 
   /** Opens the medium's sending socket. */
   constructor(m: UdpSpec, port: WorkerPort) {
     this.#m = m;
     this.#port = port;
+    this.#failures = new WriteFailures(port, `${m.type} ${m.ifname}`);
     this.#sock = openWriter(m);
     try {
       this.#dest = destination(m, this.#sock);
@@ -209,28 +208,13 @@ export class Writer {
   send(bytes: Uint8Array): void {
     try {
       this.#dest.send(bytes as Uint8Array<ArrayBuffer>);
-      if (this.#failures > SUPPRESS_AFTER) {
-        this.#port.log("info", `write on ${this.#m.type} ${this.#m.ifname} succeeded again.`);
-      }
-      this.#failures = 0;
+      this.#failures.succeeded();
     } catch (e) {
-      this.#failures++;
-      const text = e instanceof SocketError ? e.message.replace(/^sendto: /, "") : String(e);
-      if (this.#failures <= SUPPRESS_AFTER) {
-        this.#port.log(
-          "ERROR",
+      this.#failures.failed(
+        e,
+        (text) =>
           `${this.#m.type}_write: Unable to send HBcomm packet ${this.#dest.label} len=${bytes.length} [-1]: ${text}`,
-          true,
-        );
-        this.#port.log(
-          "ERROR",
-          `write_child: write failure on ${this.#m.type} ${this.#m.ifname}.: ${text}`,
-        );
-      }
-      if (this.#failures === SUPPRESS_AFTER) {
-        this.#port.log("WARN", "Temporarily Suppressing write error messages");
-        this.#port.log("WARN", `Is a cable unplugged on ${this.#m.type} ${this.#m.ifname}?`);
-      }
+      );
     }
   }
 

@@ -24,7 +24,7 @@ import { readFramesFrom, SyncFrameWriter } from "./channel.ts";
 import type { WorkerPort } from "./media.ts";
 import { mediumLabel, type MediumSpec } from "./media_spec.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
-import { applyRealtime, realtimeFromEnv } from "../master/realtime_setup.ts";
+import { applyRealtime, realtimeFromEnv } from "../sys/realtime_setup.ts";
 
 /**
  * Control message from the master when it reread authkeys (Heartbeat SIGHUPs its children

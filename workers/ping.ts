@@ -6,7 +6,7 @@
  * **master** builds and signs the `NS_st` payload — it holds the keys, knows
  * the `ts` of each status message it sends, and follows authkeys reloads —
  * and sends it as a packet frame to the ping medium's write worker right
- * after each `status` message ({@link pingStatusMessage}). Keys never reach
+ * after each `status` message (`pingStatusMessage`, master/ping_status.ts). Keys never reach
  * a worker's command line. The write worker sends every `NS_st` frame as one
  * ICMP echo request per host (one sequence number per frame, counting from
  * 0); any other packet frame (the master broadcasts every message to every
@@ -27,7 +27,6 @@
  * @module
  */
 
-import { CoreMessage } from "../core/message.ts";
 import {
   buildEchoRequest,
   ICMP_ECHO_REPLY,
@@ -35,10 +34,10 @@ import {
   identBytes,
   parseIcmp,
 } from "../sys/icmp.ts";
-import { SocketError } from "../sys/inet.ts";
 import { decodeMessage } from "../wire/codec.ts";
 import type { WorkerPort } from "./media.ts";
 import { linkName, type PingGroupSpec, type PingSpec } from "./media_spec.ts";
+import { WriteFailures } from "./write_failures.ts";
 
 /** A ping medium of either kind. */
 export type AnyPingSpec = PingSpec | PingGroupSpec;
@@ -58,17 +57,6 @@ export function pingTargets(m: AnyPingSpec): string[] {
   return m.type === "ping" ? [m.address] : m.hosts.map((h) => h.address);
 }
 
-/**
- * The `NS_st` message the master signs and sends to a ping medium's writer
- * for a status message whose `ts` is `ts`:
- * `t=NS_st st=ping info=<ping|ping_group> src=<ping node name> ts=<ts>`.
- */
-export function pingStatusMessage(m: AnyPingSpec, ts: string): CoreMessage {
-  return CoreMessage.of({ t: "NS_st", st: "ping", info: m.type, src: pingNodeName(m), ts });
-}
-
-/** Consecutive write failures after which error lines are suppressed (as the UDP writer). */
-const SUPPRESS_AFTER = 10;
 /** Answered sequence numbers remembered by a ping_group reader. */
 const SEQ_WINDOW = 128;
 
@@ -160,12 +148,13 @@ export class PingWriter {
   #sock: IcmpSocket;
   #ident: [number, number];
   #seq = 0;
-  #failures = 0;
+  readonly #failures: WriteFailures;
 
   /** Opens the raw socket. */
   constructor(m: AnyPingSpec, port: WorkerPort) {
     this.#m = m;
     this.#port = port;
+    this.#failures = new WriteFailures(port, `${m.type} ${linkName(m)}`);
     this.#sock = IcmpSocket.open();
     this.#ident = masterIdent();
   }
@@ -179,28 +168,11 @@ export class PingWriter {
   }
 
   #sendOne(pkt: Uint8Array<ArrayBuffer>, addr: string): void {
-    const link = `${this.#m.type} ${linkName(this.#m)}`;
     try {
       this.#sock.send(pkt, addr);
-      if (this.#failures > SUPPRESS_AFTER) {
-        this.#port.log("info", `write on ${link} succeeded again.`);
-      }
-      this.#failures = 0;
+      this.#failures.succeeded();
     } catch (e) {
-      this.#failures++;
-      const text = e instanceof SocketError ? e.message.replace(/^sendto: /, "") : String(e);
-      if (this.#failures <= SUPPRESS_AFTER) {
-        this.#port.log(
-          "ERROR",
-          `Error sending packet: ${text}`,
-          true,
-        );
-        this.#port.log("ERROR", `write_child: write failure on ${link}.: ${text}`);
-      }
-      if (this.#failures === SUPPRESS_AFTER) {
-        this.#port.log("WARN", "Temporarily Suppressing write error messages");
-        this.#port.log("WARN", `Is a cable unplugged on ${link}?`);
-      }
+      this.#failures.failed(e, (text) => `Error sending packet: ${text}`);
     }
   }
 

@@ -5,12 +5,13 @@
  */
 
 import { assert, assertEquals } from "../tests/assert.ts";
-import { PacketCodec } from "../master/wire_bridge.ts";
+import { PacketCodec } from "./packet_codec.ts";
 import { buildEchoRequest } from "../sys/icmp.ts";
 import { loadWireVectors, senderKeys } from "../wire/test_vectors.ts";
-import type { PingGroupSpec, PingSpec } from "./media_spec.ts";
-import { linkName, mediumLabel, mediumStartLine } from "./media_spec.ts";
-import { acceptReply, isNsStatusPacket, pingStatusMessage } from "./ping.ts";
+import type { PingGroupSpec, PingSpec } from "../workers/media_spec.ts";
+import { linkName, mediumLabel, mediumStartLine } from "../workers/media_spec.ts";
+import { acceptReply, isNsStatusPacket } from "../workers/ping.ts";
+import { pingStatusMessage } from "./ping_status.ts";
 
 const PING: PingSpec = { type: "ping", host: "198.18.10.2", address: "198.18.10.2" };
 const GROUP: PingGroupSpec = {

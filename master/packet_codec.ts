@@ -1,32 +1,13 @@
 /**
- * Converts between the core's {@link CoreMessage} and the wire codec's
- * {@link Message}, and wraps encoding/verification with the counters the
- * master keeps for bad packets.
+ * Where received packets are decoded: verifies and decodes incoming bytes into core messages
+ * (counting the packets dropped, by reason) and signs and encodes outgoing ones.
  *
  * @module
  */
 
-import { CoreMessage, type FieldValue } from "../core/message.ts";
+import type { CoreMessage } from "../core/message.ts";
 import { type AuthKeys, decodeAndVerify, type MsgFmt, signAndEncode } from "../wire/auth.ts";
-import { type Field, FT_BINARY, FT_STRING, Message } from "../wire/message.ts";
-
-/** Wire message → core message (text and binary fields; nested types are kept out). */
-export function toCore(msg: Message): CoreMessage {
-  const fields: [string, FieldValue][] = [];
-  for (const f of msg.fields) {
-    if (f.type === FT_STRING) fields.push([f.name, f.value]);
-    else if (f.type === FT_BINARY) fields.push([f.name, f.value]);
-  }
-  return new CoreMessage(fields);
-}
-
-/** Core message → wire message. */
-export function toWire(msg: CoreMessage): Message {
-  const fields: Field[] = msg.fields.map(([name, value]) =>
-    typeof value === "string" ? { name, type: FT_STRING, value } : { name, type: FT_BINARY, value }
-  );
-  return new Message(fields);
-}
+import { toCore, toWire } from "./message_convert.ts";
 
 /** Why packets were dropped, counted per reason. */
 export type DropReason = "format" | "too-big" | "auth" | "unknown-key" | "compression";

@@ -51,8 +51,8 @@ import {
   SCHED_RR,
   schedSetScheduler,
   setrlimit,
-} from "../sys/libc.ts";
-import { lockMappings, makeRealtime, minRealtimePriority } from "../sys/realtime.ts";
+} from "./libc.ts";
+import { lockMappings, makeRealtime, minRealtimePriority } from "./realtime.ts";
 
 /** `SCHED_RESET_ON_FORK`: processes started by a realtime thread begin as SCHED_OTHER. */
 export const SCHED_RESET_ON_FORK = 0x40000000;

@@ -1,7 +1,8 @@
 /**
- * Carries out the core's `run` actions: takes or releases haresources groups
- * one at a time through the {@link ResourceManager}, logging as
- * ResourceManager/mach_down do, and reports each group's outcome back.
+ * The master's group runner: carries out the core's `run`, `monitor-check` and
+ * `monitor-restart` actions, taking or releasing whole haresources groups one at a time
+ * through the {@link ResourceManager}, logging as ResourceManager/mach_down do, and reports
+ * each group's outcome back. (One script process is run by resources/script_exec.ts.)
  *
  * @module
  */
@@ -50,7 +51,7 @@ export function toRmGroups(groups: readonly ConfigGroup[]): RmGroup[] {
 }
 
 /** Runs requests strictly one after another (Heartbeat runs one resource child at a time). */
-export class ResourceRunner {
+export class GroupRunner {
   readonly #rm: ResourceManager;
   /** For health checks: the built-in agents' routine `Running OK` lines are not logged. */
   readonly #checker: ResourceManager;
@@ -107,7 +108,17 @@ export class ResourceRunner {
   /** Queues a request; results are reported through `onResult` per key. */
   enqueue(req: RunRequest): Promise<void> {
     this.#pending++;
-    this.#chain = this.#chain.then(() => this.#run(req)).catch(() => {}).finally(() => {
+    this.#chain = this.#chain.then(() => this.#run(req)).catch((e) =>
+      // #run reports script failures itself; this is a bug in the runner: logged, the queue
+      // goes on with the next request
+      this.#logLine({
+        prio: "ERROR",
+        text: `resource run ${req.op} ${req.keys.join(" ")} failed: ${
+          e instanceof Error ? e.stack : e
+        }`,
+        tag: "heartbeat",
+      })
+    ).finally(() => {
       this.#pending--;
     });
     return this.#chain;
