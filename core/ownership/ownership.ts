@@ -181,6 +181,10 @@ interface PeerInfo {
   legacyRecheck?: boolean;
   /** hb fix 11: it restarted while we were negotiating with it: its next `starting` counts. */
   renegotiate?: boolean;
+  /** hb fix 52: generation and seq of its newest standby message processed. */
+  standbyGen?: string;
+  /** See {@link PeerInfo.standbyGen}. */
+  standbySeq?: number;
 }
 
 /** The ownership state machine of one node. */
@@ -2001,6 +2005,24 @@ export class Ownership implements OwnershipLike {
       return;
     }
     const fromMe = from === this.#me;
+    // hb fix 52 (3+ nodes): a request retransmitted after the requester's later report (its
+    // exchange may be over: its `done` came before it) is not answered: we waited for good for
+    // a `done` already past (found by the simulator with loss and concurrent hb_takeover:
+    // explore_late_standby_request.txt). A requester still waiting re-sends it (standby retry).
+    if (!fromMe && this.#multi()) {
+      const p = this.#peers.get(from);
+      const seq = parseInt(msg.get("seq") ?? "", 16);
+      const olderThanStandby = p?.standbySeq !== undefined && p.standbyGen === msg.get("hg") &&
+        seq < p.standbySeq;
+      if (info === "me" && (this.#olderThanReport(from, msg) || olderThanStandby)) {
+        this.#log("debug", `Ignoring standby request from ${from}: a newer message was processed.`);
+        return;
+      }
+      if (p !== undefined && !Number.isNaN(seq) && !olderThanStandby) {
+        p.standbyGen = msg.get("hg");
+        p.standbySeq = seq;
+      }
+    }
     // hb: a peer that gives its groups up for service failures is not failed back to until its
     // restart window passed (or its operator cleared the failures: `hb-failhold hold=0`)
     const hold = Number(msg.get("hb_failhold"));
