@@ -20,7 +20,7 @@ import {
   procSnapshot,
 } from "./proc.ts";
 import type { Recorder } from "./results.ts";
-import { fmt, ratio, summarize, table } from "./stats.ts";
+import { fmt, ratio, summarize, table } from "../lab/mod.ts";
 
 /** One cost configuration. */
 export interface CostGroup {

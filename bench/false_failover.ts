@@ -25,10 +25,8 @@ import {
   timingLabel,
   waitAllActive,
 } from "./cluster.ts";
-import { trackChild } from "./guard.ts";
-import { WORKER_DEATH } from "../lab/health.ts";
+import { table, trackChild, WORKER_DEATH } from "../lab/mod.ts";
 import type { Recorder } from "./results.ts";
-import { table } from "./stats.ts";
 
 /** A fault condition. */
 export type Condition = "cpu" | "loss" | "both";

@@ -16,9 +16,8 @@ import {
   waitAllActive,
 } from "./cluster.ts";
 import { cpuSeconds, cpuSnapshot, nodeMemory } from "./proc.ts";
-import { WORKER_DEATH } from "../lab/health.ts";
+import { fmt, table, WORKER_DEATH } from "../lab/mod.ts";
 import type { Recorder } from "./results.ts";
-import { fmt, table } from "./stats.ts";
 
 /** Options of {@link runScale}. */
 export interface ScaleOptions {

@@ -20,17 +20,19 @@
 import {
   authkeys,
   failoverHaCf,
+  fmt,
   hbCommand,
+  summarize,
   SVC_SERVER,
+  table,
   Testbed,
   type TestNode,
+  trackTestbed,
   waitFor,
 } from "../lab/mod.ts";
 import { AddressWatch } from "../chaos/watch.ts";
 import { ServiceProbe } from "../chaos/probe.ts";
-import { trackTestbed } from "./guard.ts";
 import type { Recorder } from "./results.ts";
-import { fmt, summarize, table } from "./stats.ts";
 
 /** The service address. */
 export const SVC_IP = "198.18.0.100";

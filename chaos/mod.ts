@@ -30,20 +30,25 @@
 import { parseArgs } from "node:util";
 import {
   authkeys,
+  benchHaCf,
+  fmt,
   hbCommand,
+  hbIpaddr,
   healthProblems,
+  installGuard,
   REAL_CL_STATUS,
   REAL_HEARTBEAT,
   REAL_SHARE_DIR,
+  summarize,
   SVC_SERVER,
+  table,
   Testbed,
   type TestNode,
+  type Timing,
+  trackTestbed,
   WORKER_DEATH,
 } from "../lab/mod.ts";
-import { benchHaCf, hbIpaddr, type Timing } from "../bench/cluster.ts";
-import { installGuard, trackTestbed } from "../bench/guard.ts";
 import { ServiceProbe } from "./probe.ts";
-import { fmt, summarize, table } from "../bench/stats.ts";
 import {
   describeFault,
   type Fault,

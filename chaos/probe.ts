@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { TestClient } from "../lab/mod.ts";
-import { ReplyFeed, spawnInClient } from "../bench/probe.ts";
+import { ReplyFeed, spawnInClient, type TestClient } from "../lab/mod.ts";
 
 /** One answer of the service. */
 export interface Answer {

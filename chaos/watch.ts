@@ -5,9 +5,7 @@
  * @module
  */
 
-import type { TestNode } from "../lab/mod.ts";
-import { run } from "../lab/mod.ts";
-import { trackChild } from "../bench/guard.ts";
+import { run, type TestNode, trackChild } from "../lab/mod.ts";
 
 /** A change of one node's holding of the address, with the time it was seen. */
 export interface AddressEvent {

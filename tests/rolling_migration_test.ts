@@ -31,7 +31,15 @@
  * @module
  */
 
-import { Pinger, type Reply } from "../bench/probe.ts";
+import {
+  type Impl,
+  Pinger,
+  REAL_CL_STATUS,
+  type Reply,
+  Testbed,
+  type TestNode,
+  waitFor,
+} from "./testbed/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
 import {
   addresses,
@@ -47,7 +55,6 @@ import {
   waitPlacement,
   waitRscstatus,
 } from "./failover_harness.ts";
-import { type Impl, REAL_CL_STATUS, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 
 /** The probe's cadence (ms). */
 const INTERVAL_MS = 10;

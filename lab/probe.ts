@@ -6,7 +6,8 @@
  * @module
  */
 
-import { inNetnsTied, type TestClient } from "../lab/mod.ts";
+import type { TestClient } from "./cluster.ts";
+import { inNetnsTied } from "./sys.ts";
 import { trackChild } from "./guard.ts";
 
 /** One echo reply. */
