@@ -14,6 +14,7 @@ import {
   type Impl,
   installGuard,
   run,
+  sleep,
   Testbed,
   type TestNode,
   type Timing,
@@ -241,11 +242,6 @@ export class LogTail {
     }
     return found;
   }
-}
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Escapes a string for use inside a RegExp. */

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { BenchCluster, type Impl, sleep, waitAllActive } from "./cluster.ts";
+import { BenchCluster, type Impl, waitAllActive } from "./cluster.ts";
 import {
   cpuSeconds,
   cpuSnapshot,
@@ -20,7 +20,7 @@ import {
   procSnapshot,
 } from "./proc.ts";
 import type { Recorder } from "./results.ts";
-import { fmt, ratio, summarize, table } from "../lab/mod.ts";
+import { fmt, ratio, sleep, summarize, table } from "../lab/mod.ts";
 
 /** One cost configuration. */
 export interface CostGroup {

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { fmt, Pinger, ratio, summarize, table, type TestNode } from "../lab/mod.ts";
+import { fmt, Pinger, ratio, sleep, summarize, table, type TestNode } from "../lab/mod.ts";
 import {
   BenchCluster,
   deadLine,
@@ -28,7 +28,6 @@ import {
   LogTail,
   reEscape,
   SERVICE_IP,
-  sleep,
   type Timing,
   timingLabel,
 } from "./cluster.ts";

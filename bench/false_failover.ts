@@ -20,12 +20,11 @@ import {
   BenchCluster,
   type Impl,
   LogTail,
-  sleep,
   type Timing,
   timingLabel,
   waitAllActive,
 } from "./cluster.ts";
-import { table, trackChild, WORKER_DEATH } from "../lab/mod.ts";
+import { sleep, table, trackChild, WORKER_DEATH } from "../lab/mod.ts";
 import type { Recorder } from "./results.ts";
 
 /** A fault condition. */

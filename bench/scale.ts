@@ -7,16 +7,9 @@
  * @module
  */
 
-import {
-  BenchCluster,
-  type Impl,
-  LogTail,
-  membershipView,
-  sleep,
-  waitAllActive,
-} from "./cluster.ts";
+import { BenchCluster, type Impl, LogTail, membershipView, waitAllActive } from "./cluster.ts";
 import { cpuSeconds, cpuSnapshot, nodeMemory } from "./proc.ts";
-import { fmt, table, WORKER_DEATH } from "../lab/mod.ts";
+import { fmt, sleep, table, WORKER_DEATH } from "../lab/mod.ts";
 import type { Recorder } from "./results.ts";
 
 /** Options of {@link runScale}. */

@@ -49,7 +49,7 @@ export {
 export { forgetTestbed, installGuard, killChildren, trackChild, trackTestbed } from "./guard.ts";
 export { Pinger, type Reply, ReplyFeed, spawnInClient } from "./probe.ts";
 export { fmt, ratio, summarize, table } from "./stats.ts";
-export { CommandError, inNetnsTied, run, type RunResult, waitFor } from "./sys.ts";
+export { CommandError, inNetnsTied, run, type RunResult, sleep, waitFor } from "./sys.ts";
 export {
   assertHealthy,
   errorLines,

@@ -12,8 +12,9 @@
  * @module
  */
 
-import { keepLogs, requireRealHeartbeat, Watch } from "./failover_harness.ts";
-import { runPairSuite, splitBrain, type Timing } from "./failover_pair.ts";
+import { requireRealHeartbeat } from "./support/mod.ts";
+import { keepLogs, Watch } from "./support/failover.ts";
+import { runPairSuite, splitBrain, type Timing } from "./support/failover_pair.ts";
 import { Testbed } from "./testbed/mod.ts";
 
 Deno.test("failover, two hb nodes: kills, failback on/off, standby, graceful stops, split brain", async () => {

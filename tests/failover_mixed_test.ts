@@ -13,8 +13,9 @@
  * @module
  */
 
-import { keepLogs, requireRealHeartbeat, Watch } from "./failover_harness.ts";
-import { runPairSuite, type Timing } from "./failover_pair.ts";
+import { requireRealHeartbeat } from "./support/mod.ts";
+import { keepLogs, Watch } from "./support/failover.ts";
+import { runPairSuite, type Timing } from "./support/failover_pair.ts";
 import { Testbed } from "./testbed/mod.ts";
 
 Deno.test("failover, real Heartbeat node1 + hb node2: auto_failback on, then off", async () => {

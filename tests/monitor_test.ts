@@ -20,9 +20,10 @@
  * @module
  */
 
+import { requireRealHeartbeat, sleep } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { failoverHaCf, requireRealHeartbeat, sleep } from "./failover_harness.ts";
-import { complaints } from "./interop_common.ts";
+import { failoverHaCf } from "./support/failover.ts";
+import { complaints } from "./support/interop.ts";
 import {
   authkeys,
   hbCommand,

@@ -9,6 +9,7 @@
  * Needs root (namespaces, raw ICMP sockets); fails loudly otherwise.
  */
 
+import { eventually, sleep } from "./support/mod.ts";
 import { assert, assertEquals, assertMatch, fail } from "./assert.ts";
 import { selfCommand } from "../sys/self_exec.ts";
 import { childPids, run } from "./testbed/sys.ts";
@@ -38,17 +39,6 @@ function alive(pid: number): boolean {
     return false;
   }
 }
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return pred();
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("ping and ping_group media: ping, dead after deadping, ping again", async () => {
   if (Deno.uid() !== 0) fail("this test needs root (network namespaces, raw ICMP sockets)");
@@ -88,7 +78,7 @@ Deno.test("ping and ping_group media: ping, dead after deadping, ping again", as
   };
   const count = (text: string) => log().split("\n").filter((l) => l.includes(text)).length;
   const waitCount = async (text: string, n: number, ms: number) =>
-    assert(await waitFor(() => count(text) >= n, ms), `waited for ${n}× "${text}":\n${log()}`);
+    assert(await eventually(() => count(text) >= n, ms), `waited for ${n}× "${text}":\n${log()}`);
   const up = (node: string) => `info: Status update for node ${node}: status ping`;
   const dead = (node: string) => `WARN: node ${node}: is dead`;
 
@@ -133,7 +123,7 @@ Deno.test("ping and ping_group media: ping, dead after deadping, ping again", as
     assertEquals(started.code, 0, started.stderr);
     master = Number((await Deno.readTextFile(`${env.HB_RUNDIR}/heartbeat.pid`)).trim());
     let kids: number[] = [];
-    assert(await waitFor(() => (kids = childPids(master!)).length === 7, 5000), "7 workers");
+    assert(await eventually(() => (kids = childPids(master!)).length === 7, 5000), "7 workers");
     assertEquals(kids.map(title).sort(), [
       "heartbeat: FIFO reader",
       "heartbeat: read: bcast eth0",

@@ -8,6 +8,7 @@
  * test fails loudly otherwise).
  */
 
+import { eventually } from "./support/mod.ts";
 import { assert, assertEquals, assertMatch, fail } from "./assert.ts";
 import { selfCommand } from "../sys/self_exec.ts";
 import { childPids, run } from "./testbed/sys.ts";
@@ -46,15 +47,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return pred();
 }
 
 Deno.test("process model: start, worker respawn, -k stops everything", async () => {
@@ -117,7 +109,7 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
     assertEquals(title(master), "heartbeat: master control process");
 
     let kids: number[] = [];
-    assert(await waitFor(() => (kids = childPids(master!)).length === 3, 5000), "3 workers");
+    assert(await eventually(() => (kids = childPids(master!)).length === 3, 5000), "3 workers");
     const titles = kids.map(title).sort();
     assertEquals(titles, [
       "heartbeat: FIFO reader",
@@ -144,7 +136,7 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
       }
     };
     assert(
-      await waitFor(() => log().includes("Communications restart succeeded."), 60_000),
+      await eventually(() => log().includes("Communications restart succeeded."), 60_000),
       `respawn not logged:\n${log()}`,
     );
     assertMatch(
@@ -153,7 +145,7 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
         `WARN: Managed HBREAD process ${reader} killed by signal 9 \\[SIGKILL - Kill, unblockable\\]\\.`,
       ),
     );
-    assert(await waitFor(() => childPids(master!).length === 3, 60_000), "3 workers again");
+    assert(await eventually(() => childPids(master!).length === 3, 60_000), "3 workers again");
     const after = childPids(master);
     const respawned = after.filter((p) => !kids.includes(p));
     assertEquals(respawned.map(title).sort(), [
@@ -169,7 +161,7 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
     await Deno.rename(`${dir}/ha-log`, `${dir}/ha-log.1`);
     Deno.kill(master, "SIGHUP");
     assert(
-      await waitFor(() => log().includes("info: Configuration unchanged."), 2000),
+      await eventually(() => log().includes("info: Configuration unchanged."), 2000),
       "no line in the reopened log after SIGHUP",
     );
 

@@ -31,6 +31,7 @@
  * @module
  */
 
+import { requireRealHeartbeat, sleep } from "./support/mod.ts";
 import {
   type Impl,
   Pinger,
@@ -47,14 +48,12 @@ import {
   configure,
   keepLogs,
   logTails,
-  requireRealHeartbeat,
   SERVICE_IP,
   SERVICE_SPEC,
-  sleep,
   standby,
   waitPlacement,
   waitRscstatus,
-} from "./failover_harness.ts";
+} from "./support/failover.ts";
 
 /** The probe's cadence (ms). */
 const INTERVAL_MS = 10;

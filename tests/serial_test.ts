@@ -12,8 +12,9 @@
  * heartbeat package; fails loudly when any is missing.
  */
 
+import { eventually } from "./support/mod.ts";
 import { assert, assertMatch, fail } from "./assert.ts";
-import { openPtyPair } from "./pty_pair.ts";
+import { openPtyPair } from "./support/pty_pair.ts";
 import { selfCommand } from "../sys/self_exec.ts";
 import { childPids, run } from "./testbed/sys.ts";
 
@@ -37,15 +38,6 @@ function alive(pid: number): boolean {
 
 function title(pid: number): string {
   return readText(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
-}
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return pred();
 }
 
 const AUTHKEYS = "auth 1\n1 sha1 serial-secret\n";
@@ -161,7 +153,7 @@ Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill
     await n2.start();
 
     // each node names the link by its own device path, as Heartbeat does
-    const up = await waitFor(
+    const up = await eventually(
       () =>
         n1.log().includes("Status update for node node2: status active") &&
         n2.log().includes("Status update for node node1: status active") &&
@@ -195,7 +187,7 @@ Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill
     n2.killHard();
     const slackMs = 1000;
     const deadline = 500 + 100 + slackMs;
-    const dead = await waitFor(
+    const dead = await eventually(
       () => n1.log().slice(mark).includes("node node2: is dead"),
       deadline + 5000,
     );
@@ -204,7 +196,7 @@ Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill
     assert(took <= deadline, `node2 declared dead after ${took} ms (limit ${deadline} ms)`);
     console.log(`node1 declared node2 dead after ${took} ms`);
     assert(
-      await waitFor(() => n1.log().slice(mark).includes(`Link node2:${pair.a} dead.`), 2000),
+      await eventually(() => n1.log().slice(mark).includes(`Link node2:${pair.a} dead.`), 2000),
       `no link-dead line:\n${n1.log().slice(mark)}`,
     );
   } finally {
@@ -331,7 +323,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     real.start();
     // the real one accepts a pty as its serial device, at the default 19200 baud
     assert(
-      await waitFor(
+      await eventually(
         () => /Starting serial heartbeat on tty \S+ \(19200 baud\)/.test(real.log()),
         15_000,
       ),
@@ -343,7 +335,10 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
       hb.log().includes(`Link node2:${pair.a} up.`) &&
       real.log().includes("Status update for node node1: status active") &&
       real.log().includes(`Link node1:${pair.b} up.`);
-    assert(await waitFor(up, 20_000), `hb and the real node did not come up together:\n${both()}`);
+    assert(
+      await eventually(up, 20_000),
+      `hb and the real node did not come up together:\n${both()}`,
+    );
 
     // 5 s on the line: no node or link death, no frame the other side rejected
     const hbMark = hb.log().length;
@@ -362,7 +357,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     let t0 = Date.now();
     hb.killHard();
     assert(
-      await waitFor(
+      await eventually(
         () =>
           real.log().slice(mark).includes("node node1: is dead") &&
           real.log().slice(mark).includes(`Link node1:${pair.b} dead.`),
@@ -377,7 +372,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     const hbMark2 = hb.log().length;
     await hb.start();
     assert(
-      await waitFor(
+      await eventually(
         () =>
           real.log().slice(mark).includes("Status update for node node1: status active") &&
           hb.log().slice(hbMark2).includes("Status update for node node2: status active"),
@@ -391,7 +386,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     t0 = Date.now();
     await real.killHard();
     assert(
-      await waitFor(
+      await eventually(
         () =>
           hb.log().slice(mark).includes("node node2: is dead") &&
           hb.log().slice(mark).includes(`Link node2:${pair.a} dead.`),

@@ -20,8 +20,8 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import { configure, REC_SCRIPT } from "./failover_harness.ts";
-import { hbStatus, nodeSummary, owners, waitNagios, waitStatus } from "./status_common.ts";
+import { configure, REC_SCRIPT } from "./support/failover.ts";
+import { hbStatus, nodeSummary, owners, waitNagios, waitStatus } from "./support/status.ts";
 import { hbCommand, Testbed, waitFor } from "./testbed/mod.ts";
 import { HB_VERSION } from "../master/version.ts";
 

@@ -21,9 +21,10 @@
  * @module
  */
 
+import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { configure, failoverHaCf, REC_SCRIPT, requireRealHeartbeat } from "./failover_harness.ts";
-import { hbStatus, nodeSummary, owners, waitNagios, waitStatus } from "./status_common.ts";
+import { configure, failoverHaCf, REC_SCRIPT } from "./support/failover.ts";
+import { hbStatus, nodeSummary, owners, waitNagios, waitStatus } from "./support/status.ts";
 import { healthProblems, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 import { HB_VERSION } from "../master/version.ts";
 

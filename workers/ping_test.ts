@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "../tests/assert.ts";
 import { PacketCodec } from "../master/wire_bridge.ts";
 import { buildEchoRequest } from "../sys/icmp.ts";
-import { loadWireVectors, senderKeys } from "../wire/test_vectors.ts";
+import { loadWireVectors, senderKeys } from "../tests/support/vectors.ts";
 import type { PingGroupSpec, PingSpec } from "./media_spec.ts";
 import { linkName, mediumLabel, mediumStartLine } from "./media_spec.ts";
 import { acceptReply, isNsStatusPacket, pingStatusMessage } from "./ping.ts";

@@ -6,10 +6,10 @@
  * @module
  */
 
-import { assertEquals, fail } from "./assert.ts";
+import { assertEquals, fail } from "../assert.ts";
 import { type Schema, statusSchema, validate } from "./json_schema.ts";
-import { hbCommand, type TestNode, waitFor } from "./testbed/mod.ts";
-import type { StatusDocument } from "../master/status.ts";
+import { hbCommand, type TestNode, waitFor } from "../testbed/mod.ts";
+import type { StatusDocument } from "../../master/status.ts";
 
 let schema: Schema | undefined;
 

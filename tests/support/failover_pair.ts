@@ -9,7 +9,8 @@
  * @module
  */
 
-import { assert, assertEquals } from "./assert.ts";
+import { sleep } from "./mod.ts";
+import { assert, assertEquals } from "../assert.ts";
 import {
   assertStable,
   clientReach,
@@ -18,14 +19,13 @@ import {
   type Placement,
   placement,
   SERVICE_SPEC,
-  sleep,
   standby,
   stopwatch,
   waitPlacement,
   waitRscstatus,
   type Watch,
-} from "./failover_harness.ts";
-import { type Impl, run, type Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+} from "./failover.ts";
+import { type Impl, run, type Testbed, type TestNode, waitFor } from "../testbed/mod.ts";
 
 /** The haresources of the pair tests. */
 export const PAIR_HARESOURCES = `node1 ${SERVICE_SPEC} rec::g1\nnode2 rec::g2\n`;
