@@ -29,6 +29,7 @@
 
 import { parseArgs } from "node:util";
 import {
+  AddressWatch,
   authkeys,
   benchHaCf,
   fmt,
@@ -39,6 +40,7 @@ import {
   REAL_CL_STATUS,
   REAL_HEARTBEAT,
   REAL_SHARE_DIR,
+  ServiceProbe,
   summarize,
   SVC_SERVER,
   table,
@@ -48,7 +50,6 @@ import {
   trackTestbed,
   WORKER_DEATH,
 } from "../lab/mod.ts";
-import { ServiceProbe } from "./probe.ts";
 import {
   describeFault,
   type Fault,
@@ -58,7 +59,6 @@ import {
   type Topology,
   topologyImpls,
 } from "./schedule.ts";
-import { AddressWatch } from "./watch.ts";
 
 /** The service address (link 0). */
 const SERVICE_IP = "198.18.0.100";

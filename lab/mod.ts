@@ -49,6 +49,16 @@ export {
 export { forgetTestbed, installGuard, killChildren, trackChild, trackTestbed } from "./guard.ts";
 export { Pinger, type Reply, ReplyFeed, spawnInClient } from "./probe.ts";
 export { fmt, ratio, summarize, table } from "./stats.ts";
+export { ServiceProbe } from "./service_probe.ts";
+export { AddressWatch } from "./address_watch.ts";
+export {
+  HB_MONITOR,
+  killService,
+  SVC_IP,
+  SVC_PORT,
+  svcScript,
+  writeServicePair,
+} from "./service.ts";
 export { CommandError, inNetnsTied, run, type RunResult, sleep, waitFor } from "./sys.ts";
 export {
   assertHealthy,

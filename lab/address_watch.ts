@@ -5,7 +5,9 @@
  * @module
  */
 
-import { run, type TestNode, trackChild } from "../lab/mod.ts";
+import { trackChild } from "./guard.ts";
+import type { TestNode } from "./node.ts";
+import { run } from "./sys.ts";
 
 /** A change of one node's holding of the address, with the time it was seen. */
 export interface AddressEvent {
