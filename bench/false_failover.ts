@@ -24,7 +24,7 @@ import {
   timingLabel,
   waitAllActive,
 } from "./cluster.ts";
-import { sleep, table, trackChild, WORKER_DEATH } from "../lab/mod.ts";
+import { sleep, table, tied, trackChild, WORKER_DEATH } from "../lab/mod.ts";
 import type { Recorder } from "./results.ts";
 
 /** A fault condition. */
@@ -136,18 +136,16 @@ async function observe(watched: Watched[], stress: boolean, opts: FalseOptions):
       w.holderStart = w.prev || undefined;
     }
     if (stress) {
-      stressProc = new Deno.Command("setpriv", {
-        args: [
-          "--pdeathsig",
-          "KILL",
-          "--",
-          "stress-ng",
-          "--cpu",
-          "2",
-          "--timeout",
-          `${opts.durationS + 2}s`,
-          "--quiet",
-        ],
+      const [cmd, ...args] = tied([
+        "stress-ng",
+        "--cpu",
+        "2",
+        "--timeout",
+        `${opts.durationS + 2}s`,
+        "--quiet",
+      ]);
+      stressProc = new Deno.Command(cmd, {
+        args,
         stdin: "null",
         stdout: "null",
         stderr: "null",

@@ -59,7 +59,7 @@ export {
   svcScript,
   writeServicePair,
 } from "./service.ts";
-export { CommandError, inNetnsTied, run, type RunResult, sleep, waitFor } from "./sys.ts";
+export { CommandError, inNetnsTied, run, type RunResult, sleep, tied, waitFor } from "./sys.ts";
 export {
   assertHealthy,
   errorLines,
