@@ -15,7 +15,13 @@
 import { eventually } from "./support/mod.ts";
 import { assert, assertMatch, fail } from "./assert.ts";
 import { openPtyPair } from "./support/pty_pair.ts";
-import { selfCommand } from "../sys/self_exec.ts";
+import {
+  alive,
+  heartbeatIn,
+  type StandaloneEnv,
+  title,
+  writeNodeConfig,
+} from "./support/standalone.ts";
 import { childPids, run } from "./testbed/sys.ts";
 
 const sh = (cmd: string[]) => run(cmd, { check: false });
@@ -31,15 +37,6 @@ function readText(path: string): string {
   }
 }
 
-function alive(pid: number): boolean {
-  const stat = readText(`/proc/${pid}/stat`);
-  return stat !== "" && !/\) [ZX] /.test(stat);
-}
-
-function title(pid: number): string {
-  return readText(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
-}
-
 const AUTHKEYS = "auth 1\n1 sha1 serial-secret\n";
 
 /** One hb node in its own network namespace (only `lo`). */
@@ -47,18 +44,14 @@ class HbNode {
   readonly name: string;
   readonly dir: string;
   readonly ns: string;
-  readonly env: Record<string, string>;
+  readonly env: StandaloneEnv;
   master: number | undefined;
 
   constructor(name: string, dir: string) {
     this.name = name;
     this.dir = dir;
     this.ns = `hbser${Deno.pid}${name}`;
-    this.env = {
-      HB_CONFDIR: `${dir}/conf`,
-      HB_STATEDIR: `${dir}/state`,
-      HB_RUNDIR: `${dir}/run`,
-    };
+    this.env = { HB_CONFDIR: `${dir}/conf`, HB_STATEDIR: `${dir}/state`, HB_RUNDIR: `${dir}/run` };
   }
 
   get logPath(): string {
@@ -70,12 +63,9 @@ class HbNode {
   }
 
   async setUp(tty: string, nodes: string[]): Promise<void> {
-    for (const d of Object.values(this.env)) await Deno.mkdir(d, { recursive: true });
-    const conf = this.env.HB_CONFDIR;
-    await Deno.writeTextFile(
-      `${conf}/ha.cf`,
+    await writeNodeConfig(
+      this.dir,
       [
-        `logfile ${this.logPath}`,
         "keepalive 100ms",
         "deadtime 500ms",
         "warntime 300ms",
@@ -85,27 +75,16 @@ class HbNode {
         "coredumps false",
         `serial ${tty}`,
         ...nodes.map((n) => `node ${n}`),
-        "",
-      ].join("\n"),
+      ],
+      "serial-secret",
+      this.name,
     );
-    await Deno.writeTextFile(`${conf}/authkeys`, AUTHKEYS, { mode: 0o600 });
-    await Deno.chmod(`${conf}/authkeys`, 0o600);
-    await Deno.writeTextFile(`${conf}/haresources`, "");
-    await Deno.writeTextFile(`${conf}/nodeinfo`, `${this.name}\n`);
     await must(["ip", "netns", "add", this.ns]);
     await must(["ip", "-n", this.ns, "link", "set", "lo", "up"]);
   }
 
   async start(): Promise<void> {
-    const r = await sh([
-      "ip",
-      "netns",
-      "exec",
-      this.ns,
-      "env",
-      ...Object.entries(this.env).map(([k, v]) => `${k}=${v}`),
-      ...selfCommand(["heartbeat"]),
-    ]);
+    const r = await heartbeatIn(this.ns, this.env)([]);
     if (r.code !== 0) fail(`${this.name}: heartbeat exited ${r.code}: ${r.stderr}`);
     this.master = Number(readText(`${this.env.HB_RUNDIR}/heartbeat.pid`).trim());
     assert(this.master > 0 && alive(this.master), `${this.name}: master not running`);

@@ -42,14 +42,7 @@ export async function standaloneNode(
   secret: string,
 ): Promise<StandaloneNode> {
   const dir = await Deno.makeTempDir({ prefix });
-  const conf = `${dir}/conf`;
-  const env = { HB_CONFDIR: conf, HB_STATEDIR: `${dir}/state`, HB_RUNDIR: `${dir}/run` };
-  for (const d of [conf, env.HB_STATEDIR, env.HB_RUNDIR]) await Deno.mkdir(d, { recursive: true });
-  await Deno.writeTextFile(`${conf}/ha.cf`, [`logfile ${dir}/ha-log`, ...haCf, ""].join("\n"));
-  await Deno.writeTextFile(`${conf}/authkeys`, `auth 1\n1 sha1 ${secret}\n`, { mode: 0o600 });
-  await Deno.chmod(`${conf}/authkeys`, 0o600);
-  await Deno.writeTextFile(`${conf}/haresources`, "");
-  await Deno.writeTextFile(`${conf}/nodeinfo`, "node1\n");
+  const env = await writeNodeConfig(dir, haCf, secret);
   const log = () => {
     try {
       return Deno.readTextFileSync(`${dir}/ha-log`);
@@ -58,6 +51,27 @@ export async function standaloneNode(
     }
   };
   return { dir, env, log };
+}
+
+/**
+ * Writes the configuration of {@link standaloneNode} into the existing `dir` for node `node`
+ * (its nodeinfo); returns the environment that points the daemon there.
+ */
+export async function writeNodeConfig(
+  dir: string,
+  haCf: readonly string[],
+  secret: string,
+  node = "node1",
+): Promise<StandaloneEnv> {
+  const conf = `${dir}/conf`;
+  const env = { HB_CONFDIR: conf, HB_STATEDIR: `${dir}/state`, HB_RUNDIR: `${dir}/run` };
+  for (const d of [conf, env.HB_STATEDIR, env.HB_RUNDIR]) await Deno.mkdir(d, { recursive: true });
+  await Deno.writeTextFile(`${conf}/ha.cf`, [`logfile ${dir}/ha-log`, ...haCf, ""].join("\n"));
+  await Deno.writeTextFile(`${conf}/authkeys`, `auth 1\n1 sha1 ${secret}\n`, { mode: 0o600 });
+  await Deno.chmod(`${conf}/authkeys`, 0o600);
+  await Deno.writeTextFile(`${conf}/haresources`, "");
+  await Deno.writeTextFile(`${conf}/nodeinfo`, `${node}\n`);
+  return env;
 }
 
 /** Runs `heartbeat ARGS` (this checkout) in network namespace `ns` with `env`; never throws on exit. */
