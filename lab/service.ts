@@ -16,20 +16,48 @@ export const SVC_IP = "198.18.0.100";
 /** The service's TCP port. */
 export const SVC_PORT = 8080;
 
+/** What the `svc` script does beyond start, stop and status (see {@link svcScript}). */
+export interface SvcScriptOptions {
+  /** A start fails (once) while /var/log/svc.failnext exists (the chaos campaign). */
+  failNext?: boolean;
+  /**
+   * `status` is recorded in /var/log/svc.calls too and hangs (sleep 31) while /var/log/svc.hang
+   * holds a positive count, decremented at each call (health checks; default true).
+   */
+  checks?: boolean;
+}
+
 /**
- * The `svc` resource script: starts a one-process TCP server bound to `bind` (the service
- * address for hb; 0.0.0.0 for keepalived, where the service runs on both nodes); records every
- * call in /var/log/svc.calls; `status` hangs (sleep 31) while /var/log/svc.hang holds a
- * positive count, decremented at each call.
+ * The `svc` resource script: starts a one-process TCP server (no fork per connection: the
+ * client connects every 10 ms) bound to `bind` on {@link SVC_PORT} (the service address for hb;
+ * 0.0.0.0 for keepalived, where the service runs on both nodes); records its starts and stops
+ * in /var/log/svc.calls; see {@link SvcScriptOptions} for the rest.
  */
-export function svcScript(bind: string): string {
+export function svcScript(bind: string, opts: SvcScriptOptions = {}): string {
+  const failNext = opts.failNext
+    ? `    if [ -f /var/log/svc.failnext ]; then
+      rm -f /var/log/svc.failnext
+      echo "$(now) start failed" >>/var/log/svc.calls
+      echo "svc: cannot start" >&2
+      exit 1
+    fi
+`
+    : "";
+  const checks = (opts.checks ?? true)
+    ? `    echo "$(now) status" >>/var/log/svc.calls
+    if [ -f /var/log/svc.hang ]; then
+      n=$(cat /var/log/svc.hang)
+      if [ "$n" -gt 0 ]; then echo $((n - 1)) >/var/log/svc.hang; sleep 31; fi
+    fi
+`
+    : "";
   return `#!/bin/sh
 pidfile=/run/svc.pid
 now() { date +%s%3N; }
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 case "$1" in
   start)
-    if ! running; then
+${failNext}    if ! running; then
       setsid python3 /etc/ha.d/svc_server.py ${bind} ${SVC_PORT} </dev/null >/dev/null 2>&1 &
       echo $! >"$pidfile"
     fi
@@ -41,12 +69,7 @@ case "$1" in
     echo "$(now) stop" >>/var/log/svc.calls
     exit 0;;
   status)
-    echo "$(now) status" >>/var/log/svc.calls
-    if [ -f /var/log/svc.hang ]; then
-      n=$(cat /var/log/svc.hang)
-      if [ "$n" -gt 0 ]; then echo $((n - 1)) >/var/log/svc.hang; sleep 31; fi
-    fi
-    if running; then echo running; else echo stopped; fi
+${checks}    if running; then echo running; else echo stopped; fi
     exit 0;;
 esac
 exit 1
