@@ -8,9 +8,9 @@
  */
 
 import { assert } from "../assert.ts";
-import { REAL_CL_STATUS, REAL_HEARTBEAT, REAL_SHARE_DIR } from "../../lab/heartbeat_files.ts";
+import { REAL_CL_STATUS, REAL_HEARTBEAT, REAL_SHARE_DIR } from "../../lab/mod.ts";
 
-export { sleep, waitFor } from "../../lab/sys.ts";
+export { sleep, waitFor } from "../../lab/mod.ts";
 
 /**
  * Polls `pred` every 20 ms until it holds (true) or `timeoutMs` passed (false, after a last
