@@ -37,6 +37,22 @@ function readText(path: string): string {
   }
 }
 
+/** The ha.cf directives (after the logfile) of both kinds of node on the line `tty`. */
+function serialHaCf(tty: string, nodes: string[], extra: string[] = []): string[] {
+  return [
+    "keepalive 100ms",
+    "deadtime 500ms",
+    "warntime 300ms",
+    "initdead 1",
+    "auto_failback on",
+    "realtime off",
+    "coredumps false",
+    ...extra,
+    `serial ${tty}`,
+    ...nodes.map((n) => `node ${n}`),
+  ];
+}
+
 const AUTHKEYS = "auth 1\n1 sha1 serial-secret\n";
 
 /** One hb node in its own network namespace (only `lo`). */
@@ -63,22 +79,7 @@ class HbNode {
   }
 
   async setUp(tty: string, nodes: string[]): Promise<void> {
-    await writeNodeConfig(
-      this.dir,
-      [
-        "keepalive 100ms",
-        "deadtime 500ms",
-        "warntime 300ms",
-        "initdead 1",
-        "auto_failback on",
-        "realtime off",
-        "coredumps false",
-        `serial ${tty}`,
-        ...nodes.map((n) => `node ${n}`),
-      ],
-      "serial-secret",
-      this.name,
-    );
+    await writeNodeConfig(this.dir, serialHaCf(tty, nodes), "serial-secret", this.name);
     await must(["ip", "netns", "add", this.ns]);
     await must(["ip", "-n", this.ns, "link", "set", "lo", "up"]);
   }
@@ -234,20 +235,7 @@ class RealNode {
     ]);
     await Deno.writeTextFile(
       `${d}/ha.d/ha.cf`,
-      [
-        `logfile ${d}/ha-log`,
-        "keepalive 100ms",
-        "deadtime 500ms",
-        "warntime 300ms",
-        "initdead 1",
-        "auto_failback on",
-        "realtime off",
-        "coredumps false",
-        "crm off",
-        `serial ${tty}`,
-        ...nodes.map((n) => `node ${n}`),
-        "",
-      ].join("\n"),
+      [`logfile ${d}/ha-log`, ...serialHaCf(tty, nodes, ["crm off"]), ""].join("\n"),
     );
     await Deno.writeTextFile(`${d}/ha.d/authkeys`, AUTHKEYS);
     await Deno.chmod(`${d}/ha.d/authkeys`, 0o600);
