@@ -1,5 +1,5 @@
 import { assertEquals } from "../tests/assert.ts";
-import { NetNs } from "./ip_testbed.ts";
+import { NetNs } from "../tests/support/ip_netns.ts";
 import type { AddrEntry } from "./ip_agent.ts";
 
 function pick(addrs: AddrEntry[], ip: string): AddrEntry[] {

@@ -9,9 +9,9 @@ import {
   runIpAgent,
 } from "./ip_agent.ts";
 import { runIpaddr } from "./ipaddr.ts";
-import { NetNs } from "./ip_testbed.ts";
+import { NetNs } from "../tests/support/ip_netns.ts";
 import { ResourceManager } from "../resources/manager.ts";
-import { group, RecordingLogger } from "../resources/test_helpers.ts";
+import { group, RecordingLogger } from "../tests/support/resources.ts";
 
 Deno.test("parseIpSpec: the five forms of §3.3", () => {
   assertEquals(parseIpSpec("198.18.77.10"), { ip: "198.18.77.10" });

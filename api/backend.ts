@@ -1,6 +1,6 @@
 /**
  * What the API server needs from the daemon. The master implements {@link ApiBackend} over its
- * core state; `fake_backend.ts` implements it for tests.
+ * core state; `tests/support/fake_api_backend.ts` implements it for tests.
  *
  * Every method is called synchronously from the server's event handling and must not block.
  * Messages travel the other way through `ApiServer.deliver()` (node/link status changes, cluster

@@ -6,8 +6,20 @@
  * @module
  */
 
-import { authkeys, haCf, type Impl, run, Testbed, type TestNode } from "../lab/mod.ts";
-import { forgetTestbed, installGuard, trackTestbed } from "./guard.ts";
+import {
+  authkeys,
+  benchHaCf,
+  forgetTestbed,
+  hbIpaddr,
+  type Impl,
+  installGuard,
+  run,
+  sleep,
+  Testbed,
+  type TestNode,
+  type Timing,
+  trackTestbed,
+} from "../lab/mod.ts";
 
 /** The service address of the benchmark's resource group (link 0, client-reachable). */
 export const SERVICE_IP = "198.18.0.100";
@@ -15,16 +27,8 @@ export const SERVICE_IP = "198.18.0.100";
 /** The `haresources` line: node1 prefers one IPaddr resource on eth0. */
 export const HARESOURCES = `node1 ${SERVICE_IP}/24/eth0\n`;
 
-/** The implementations compared; re-exported from the testbed. */
-export type { Impl };
-
-/** Heartbeat timers of one configuration. */
-export interface Timing {
-  /** `keepalive` in milliseconds. */
-  keepaliveMs: number;
-  /** `deadtime` in milliseconds. */
-  deadtimeMs: number;
-}
+/** The implementations compared and the timers of one configuration; re-exported from the lab. */
+export type { Impl, Timing };
 
 /** Short label of a timing, e.g. `200ms/1s`. */
 export function timingLabel(t: Timing): string {
@@ -33,11 +37,6 @@ export function timingLabel(t: Timing): string {
 
 function fmtDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-
-/** An `ha.cf` time value: whole seconds as a plain number, anything else with `ms`. */
-function haTime(ms: number): string {
-  return ms % 1000 === 0 ? String(ms / 1000) : `${ms}ms`;
 }
 
 /** Options of {@link BenchCluster.create}. */
@@ -58,34 +57,6 @@ export interface ClusterOptions {
   realtime?: boolean;
   /** Label for the testbed's temp dir. */
   name: string;
-}
-
-/** Which IPaddr agent hb nodes use in the benchmark (`HB_BENCH_IPADDR`, default builtin). */
-export function hbIpaddr(): "builtin" | "script" {
-  return Deno.env.get("HB_BENCH_IPADDR") === "script" ? "script" : "builtin";
-}
-
-/** Renders the `ha.cf` both implementations get. */
-export function benchHaCf(
-  nodes: string[],
-  timing: Timing,
-  media: number,
-  realtime: boolean,
-): string {
-  const initdeadS = Math.max(1, Math.ceil((2 * timing.deadtimeMs) / 1000));
-  return haCf({
-    logfile: "/var/log/ha-log",
-    logfacility: "none",
-    keepalive: haTime(timing.keepaliveMs),
-    deadtime: haTime(timing.deadtimeMs),
-    initdead: initdeadS,
-    udpport: 694,
-    bcast: Array.from({ length: media }, (_, k) => `eth${k}`),
-    auto_failback: "off",
-    realtime: realtime ? "on" : "off",
-    crm: "off",
-    node: nodes,
-  });
 }
 
 /** A configured testbed cluster running one implementation on every node. */
@@ -271,11 +242,6 @@ export class LogTail {
     }
     return found;
   }
-}
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Escapes a string for use inside a RegExp. */

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { BenchCluster, type Impl, sleep, waitAllActive } from "./cluster.ts";
+import { BenchCluster, type Impl, waitAllActive } from "./cluster.ts";
 import {
   cpuSeconds,
   cpuSnapshot,
@@ -20,7 +20,7 @@ import {
   procSnapshot,
 } from "./proc.ts";
 import type { Recorder } from "./results.ts";
-import { fmt, ratio, summarize, table } from "./stats.ts";
+import { fmt, ratio, sleep, summarize, table } from "../lab/mod.ts";
 
 /** One cost configuration. */
 export interface CostGroup {
@@ -198,35 +198,25 @@ export function costBreakdown(rec: Recorder, impls: Impl[], groups: CostGroup[])
       const roles = [...new Set(rs.map((r) => r.title as string))];
       const sum = (xs: Record<string, unknown>[], k: string) =>
         xs.reduce((s, r) => s + ((r[k] as number | undefined) ?? 0), 0);
-      for (const t of roles) {
-        const xs = rs.filter((r) => r.title === t);
-        rows.push([
-          String(g.media),
-          `${g.keepaliveMs}ms`,
-          impl,
-          t,
-          fmt(xs.length / nodes, 1),
-          fmt(sum(xs, "pss_mb") / nodes, 1),
-          fmt(sum(xs, "private_mb") / nodes, 1),
-          fmt(sum(xs, "cpu_s") / nodes, 2),
-          fmt(sum(xs, "wakeups_per_s") / nodes, 1),
-          fmt(sum(xs, "main_wakeups_per_s") / nodes, 1),
-          fmt(sum(xs, "threads") / xs.length, 0),
-        ]);
-      }
-      rows.push([
+      /** One row: the processes `xs` (per node), labelled `label`; `threads` per process. */
+      const row = (label: string, xs: typeof rs, threads: string) => [
         String(g.media),
         `${g.keepaliveMs}ms`,
         impl,
-        "= node",
-        fmt(rs.length / nodes, 1),
-        fmt(sum(rs, "pss_mb") / nodes, 1),
-        fmt(sum(rs, "private_mb") / nodes, 1),
-        fmt(sum(rs, "cpu_s") / nodes, 2),
-        fmt(sum(rs, "wakeups_per_s") / nodes, 1),
-        fmt(sum(rs, "main_wakeups_per_s") / nodes, 1),
-        "",
-      ]);
+        label,
+        fmt(xs.length / nodes, 1),
+        fmt(sum(xs, "pss_mb") / nodes, 1),
+        fmt(sum(xs, "private_mb") / nodes, 1),
+        fmt(sum(xs, "cpu_s") / nodes, 2),
+        fmt(sum(xs, "wakeups_per_s") / nodes, 1),
+        fmt(sum(xs, "main_wakeups_per_s") / nodes, 1),
+        threads,
+      ];
+      for (const t of roles) {
+        const xs = rs.filter((r) => r.title === t);
+        rows.push(row(t, xs, fmt(sum(xs, "threads") / xs.length, 0)));
+      }
+      rows.push(row("= node", rs, ""));
     }
   }
   return [

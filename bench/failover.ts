@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { TestNode } from "../lab/mod.ts";
+import { fmt, Pinger, ratio, sleep, summarize, table, type TestNode } from "../lab/mod.ts";
 import {
   BenchCluster,
   deadLine,
@@ -28,13 +28,10 @@ import {
   LogTail,
   reEscape,
   SERVICE_IP,
-  sleep,
   type Timing,
   timingLabel,
 } from "./cluster.ts";
-import { Pinger } from "./probe.ts";
 import type { Recorder } from "./results.ts";
-import { fmt, ratio, summarize, table } from "./stats.ts";
 
 /** A reply counts as the new owner's first when the service was silent at least this long. */
 export const GAP_MS = 30;

@@ -20,15 +20,12 @@ import {
   BenchCluster,
   type Impl,
   LogTail,
-  sleep,
   type Timing,
   timingLabel,
   waitAllActive,
 } from "./cluster.ts";
-import { trackChild } from "./guard.ts";
-import { WORKER_DEATH } from "../lab/health.ts";
+import { sleep, table, tied, trackChild, WORKER_DEATH } from "../lab/mod.ts";
 import type { Recorder } from "./results.ts";
-import { table } from "./stats.ts";
 
 /** A fault condition. */
 export type Condition = "cpu" | "loss" | "both";
@@ -139,18 +136,16 @@ async function observe(watched: Watched[], stress: boolean, opts: FalseOptions):
       w.holderStart = w.prev || undefined;
     }
     if (stress) {
-      stressProc = new Deno.Command("setpriv", {
-        args: [
-          "--pdeathsig",
-          "KILL",
-          "--",
-          "stress-ng",
-          "--cpu",
-          "2",
-          "--timeout",
-          `${opts.durationS + 2}s`,
-          "--quiet",
-        ],
+      const [cmd, ...args] = tied([
+        "stress-ng",
+        "--cpu",
+        "2",
+        "--timeout",
+        `${opts.durationS + 2}s`,
+        "--quiet",
+      ]);
+      stressProc = new Deno.Command(cmd, {
+        args,
         stdin: "null",
         stdout: "null",
         stderr: "null",

@@ -15,17 +15,16 @@
  */
 
 import { parseArgs } from "node:util";
-import { hbIpaddr, type Impl, type Timing } from "./cluster.ts";
+import type { Impl, Timing } from "./cluster.ts";
 import { type CostGroup, runCost } from "./cost.ts";
 import { failoverSeries, runFailover } from "./failover.ts";
 import { type Condition, runFalseFailovers } from "./false_failover.ts";
-import { installGuard, killChildren } from "./guard.ts";
+import { hbIpaddr, installGuard, killChildren, run } from "../lab/mod.ts";
 import { plotFailover } from "./plot.ts";
 import { Recorder } from "./results.ts";
 import { runScale } from "./scale.ts";
 import { runChaos } from "./chaos.ts";
 import { runService } from "./service.ts";
-import { run } from "../lab/mod.ts";
 
 /** The suites, in the order they run. */
 export const SUITES = ["failover", "false", "cost", "scale", "chaos", "service"] as const;

@@ -8,7 +8,7 @@
 
 import type { FailoverSeries } from "./failover.ts";
 import { Canvas, type Rgb } from "./png.ts";
-import { summarize } from "./stats.ts";
+import { summarize } from "../lab/mod.ts";
 
 const WIDTH = 1200;
 const LABEL_W = 330;

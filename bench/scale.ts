@@ -7,18 +7,10 @@
  * @module
  */
 
-import {
-  BenchCluster,
-  type Impl,
-  LogTail,
-  membershipView,
-  sleep,
-  waitAllActive,
-} from "./cluster.ts";
+import { BenchCluster, type Impl, LogTail, membershipView, waitAllActive } from "./cluster.ts";
 import { cpuSeconds, cpuSnapshot, nodeMemory } from "./proc.ts";
-import { WORKER_DEATH } from "../lab/health.ts";
+import { fmt, sleep, table, WORKER_DEATH } from "../lab/mod.ts";
 import type { Recorder } from "./results.ts";
-import { fmt, table } from "./stats.ts";
 
 /** Options of {@link runScale}. */
 export interface ScaleOptions {

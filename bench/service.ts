@@ -4,7 +4,7 @@
  * on-fail=restart max-restarts=1`) and for a keepalived pair with a `vrrp_script` at the same
  * interval and fall (the common "VIP follows a health check" set-up: the service runs on both
  * nodes, the address moves). Two nodes and the client namespace, which connects to the service
- * address every 10 ms (chaos/tcp_probe.ts).
+ * address every 10 ms (lab/tcp_probe.ts).
  *
  * - hb, `restart`: the service process on the holder is killed (SIGKILL); hb restarts it there;
  * - hb, `escalation`: killed again within the window; hb gives the group (address and service)
@@ -18,65 +18,24 @@
  */
 
 import {
-  authkeys,
-  failoverHaCf,
+  AddressWatch,
+  fmt,
+  HB_MONITOR,
   hbCommand,
+  killService,
+  ServiceProbe,
+  summarize,
+  SVC_IP,
+  SVC_PORT,
   SVC_SERVER,
+  svcScript,
+  table,
   Testbed,
-  type TestNode,
+  trackTestbed,
   waitFor,
+  writeServicePair,
 } from "../lab/mod.ts";
-import { AddressWatch } from "../chaos/watch.ts";
-import { ServiceProbe } from "../chaos/probe.ts";
-import { trackTestbed } from "./guard.ts";
 import type { Recorder } from "./results.ts";
-import { fmt, summarize, table } from "./stats.ts";
-
-/** The service address. */
-export const SVC_IP = "198.18.0.100";
-/** The service's TCP port. */
-export const SVC_PORT = 8080;
-
-/**
- * The `svc` resource script: starts a one-process TCP server bound to `bind` (the service
- * address for hb; 0.0.0.0 for keepalived, where the service runs on both nodes); records every
- * call in /var/log/svc.calls; `status` hangs (sleep 31) while /var/log/svc.hang holds a
- * positive count, decremented at each call.
- */
-export function svcScript(bind: string): string {
-  return `#!/bin/sh
-pidfile=/run/svc.pid
-now() { date +%s%3N; }
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
-case "$1" in
-  start)
-    if ! running; then
-      setsid python3 /etc/ha.d/svc_server.py ${bind} ${SVC_PORT} </dev/null >/dev/null 2>&1 &
-      echo $! >"$pidfile"
-    fi
-    echo "$(now) start" >>/var/log/svc.calls
-    exit 0;;
-  stop)
-    if running; then kill "$(cat "$pidfile")"; fi
-    rm -f "$pidfile"
-    echo "$(now) stop" >>/var/log/svc.calls
-    exit 0;;
-  status)
-    echo "$(now) status" >>/var/log/svc.calls
-    if [ -f /var/log/svc.hang ]; then
-      n=$(cat /var/log/svc.hang)
-      if [ "$n" -gt 0 ]; then echo $((n - 1)) >/var/log/svc.hang; sleep 31; fi
-    fi
-    if running; then echo running; else echo stopped; fi
-    exit 0;;
-esac
-exit 1
-`;
-}
-
-/** hb.cf of the suite (and of tests/monitor_test.ts, which adds its notify lines). */
-export const HB_MONITOR =
-  "monitor svc interval=1s timeout=2s fall=2 on-fail=restart max-restarts=1\n";
 
 /** keepalived.conf of node `i` (0-based) of `addrs`, same check interval and fall as hb. */
 export function keepalivedConf(i: number, addrs: readonly string[]): string {
@@ -129,24 +88,6 @@ export interface ServiceOptions {
   log: (line: string) => void;
 }
 
-/** Waits for the first client answer after `t` (ms since the epoch); returns its time. */
-async function answerAfter(probe: ServiceProbe, t: number, timeoutMs = 60_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = probe.replies.find((x) => x.at > t);
-    if (r !== undefined) return r.at;
-    if (Date.now() > deadline) throw new Error(`no client answer within ${timeoutMs} ms`);
-    await probe.nextReply(500);
-  }
-}
-
-/** Kills the service process on `n`; returns the time. */
-async function killService(n: TestNode): Promise<number> {
-  const r = await n.exec(["sh", "-c", "kill -9 $(cat /run/svc.pid)"]);
-  if (r.code !== 0) throw new Error(`kill of the service on ${n.name} failed: ${r.stderr}`);
-  return Date.now();
-}
-
 /** In-flight answers right after a kill are not the recovery. */
 const STALE_MS = 20;
 
@@ -159,17 +100,8 @@ async function hbTrials(o: ServiceOptions): Promise<{ restart: number[]; escalat
     prefix: "hbbsvc",
   });
   trackTestbed(tb);
-  const names = tb.nodes.map((n) => n.name);
-  for (const n of tb.nodes) {
-    await n.writeHaCf(
-      failoverHaCf(names, "on", { keepalive: "200ms", deadtime: 3, warntime: 2, initdead: 6 }),
-    );
-    await n.writeAuthkeys(authkeys("sha1", "hb-bench-svc"));
-    await n.writeHaresources(`node1 ${SVC_IP}/24/eth0 svc\n`);
-    await n.writeResourceScript("svc", svcScript(SVC_IP));
-    await n.writeConfig("svc_server.py", SVC_SERVER);
-    await n.writeConfig("hb.cf", HB_MONITOR);
-  }
+  await writeServicePair(tb, "hb-bench-svc");
+  for (const n of tb.nodes) await n.writeConfig("hb.cf", HB_MONITOR);
   await Promise.all(tb.nodes.map((n) => n.start({ impl: "hb", timeoutMs: 30_000 })));
   const watch = await AddressWatch.start(tb.nodes, SVC_IP);
   const probe = ServiceProbe.start(tb.client!, SVC_IP, SVC_PORT, 10);
@@ -179,7 +111,7 @@ async function hbTrials(o: ServiceOptions): Promise<{ restart: number[]; escalat
     await waitFor("a holder of the service address", () => watch.holders().length === 1, {
       timeoutMs: 60_000,
     });
-    await answerAfter(probe, Date.now());
+    await probe.replyAfter(Date.now());
     for (let i = 0; i < o.trials; i++) {
       const holder = tb.node(watch.holders()[0]);
       const other = tb.nodes.find((n) => n !== holder)!;
@@ -190,7 +122,7 @@ async function hbTrials(o: ServiceOptions): Promise<{ restart: number[]; escalat
         return st?.state === "ok" && st.checks > 0;
       }, { timeoutMs: 30_000 });
       const k1 = await killService(holder);
-      const a1 = await answerAfter(probe, k1 + STALE_MS);
+      const a1 = await probe.replyAfter(k1 + STALE_MS);
       restart.push(a1 - k1);
       await waitFor("the restart to finish and the next check", async () => {
         const j = await holder.exec([...hbCommand(), "resource", "failures", "--json"]);
@@ -205,7 +137,7 @@ async function hbTrials(o: ServiceOptions): Promise<{ restart: number[]; escalat
           timeoutMs: 60_000,
         },
       );
-      const a2 = await answerAfter(probe, k2 + STALE_MS);
+      const a2 = await probe.replyAfter(k2 + STALE_MS);
       escalation.push(a2 - k2);
       o.log(`service hb trial ${i + 1}: restart ${a1 - k1} ms, escalation ${a2 - k2} ms`);
       for (const n of tb.nodes) await n.exec([...hbCommand(), "resource", "cleanup"]);
@@ -257,7 +189,7 @@ async function keepalivedTrials(o: ServiceOptions): Promise<number[]> {
   const out: number[] = [];
   try {
     await waitFor("a keepalived MASTER", () => watch.holders().length === 1, { timeoutMs: 60_000 });
-    await answerAfter(probe, Date.now());
+    await probe.replyAfter(Date.now());
     for (let i = 0; i < o.trials; i++) {
       const holder = tb.node(watch.holders()[0]);
       const other = tb.nodes.find((n) => n !== holder)!;
@@ -269,7 +201,7 @@ async function keepalivedTrials(o: ServiceOptions): Promise<number[]> {
           timeoutMs: 60_000,
         },
       );
-      const a = await answerAfter(probe, k + STALE_MS);
+      const a = await probe.replyAfter(k + STALE_MS);
       out.push(a - k);
       o.log(`service keepalived trial ${i + 1}: failover ${a - k} ms`);
       await o.rec.write({

@@ -29,21 +29,30 @@
 
 import { parseArgs } from "node:util";
 import {
+  AddressWatch,
   authkeys,
+  benchHaCf,
+  fmt,
   hbCommand,
+  hbIpaddr,
   healthProblems,
+  installGuard,
   REAL_CL_STATUS,
   REAL_HEARTBEAT,
   REAL_SHARE_DIR,
+  ServiceProbe,
+  summarize,
+  SVC_IP as SERVICE_IP,
+  SVC_PORT as SERVICE_PORT,
   SVC_SERVER,
+  svcScript,
+  table,
   Testbed,
   type TestNode,
+  type Timing,
+  trackTestbed,
   WORKER_DEATH,
 } from "../lab/mod.ts";
-import { benchHaCf, hbIpaddr, type Timing } from "../bench/cluster.ts";
-import { installGuard, trackTestbed } from "../bench/guard.ts";
-import { ServiceProbe } from "./probe.ts";
-import { fmt, summarize, table } from "../bench/stats.ts";
 import {
   describeFault,
   type Fault,
@@ -53,49 +62,12 @@ import {
   type Topology,
   topologyImpls,
 } from "./schedule.ts";
-import { AddressWatch } from "./watch.ts";
-
-/** The service address (link 0). */
-const SERVICE_IP = "198.18.0.100";
-
-/** The TCP port the service answers on (at {@link SERVICE_IP}). */
-const SERVICE_PORT = 8080;
 
 /**
- * The service: a one-process TCP server answering `ok` on the service address (no fork per
- * connection: the client connects every 10 ms), started after the address in the group. It records every call in /var/log/svc.calls; a start fails (once) while
- * /var/log/svc.failnext exists.
+ * The service, started after the address in the group: a one-process TCP server answering `ok`
+ * on the service address; a start fails (once) while /var/log/svc.failnext exists.
  */
-const SVC_SCRIPT = `#!/bin/sh
-pidfile=/run/svc.pid
-now() { date +%s%3N; }
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
-case "$1" in
-  start)
-    if [ -f /var/log/svc.failnext ]; then
-      rm -f /var/log/svc.failnext
-      echo "$(now) start failed" >>/var/log/svc.calls
-      echo "svc: cannot start" >&2
-      exit 1
-    fi
-    if ! running; then
-      setsid python3 /etc/ha.d/svc_server.py ${SERVICE_IP} ${SERVICE_PORT} \\
-        </dev/null >/dev/null 2>&1 &
-      echo $! >"$pidfile"
-    fi
-    echo "$(now) start" >>/var/log/svc.calls
-    exit 0;;
-  stop)
-    if running; then kill "$(cat "$pidfile")"; fi
-    rm -f "$pidfile"
-    echo "$(now) stop" >>/var/log/svc.calls
-    exit 0;;
-  status)
-    if running; then echo running; else echo stopped; fi
-    exit 0;;
-esac
-exit 1
-`;
+const SVC_SCRIPT = svcScript(SERVICE_IP, { failNext: true, checks: false });
 
 /** Longest wait for the cluster to settle after a fault is reverted, per kind (ms). */
 function settleBoundMs(kind: FaultKind, t: Timing): number {

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../tests/assert.ts";
-import { startRig } from "../tests/api_harness.ts";
+import { startRig } from "../tests/support/api.ts";
 import { resourceMain } from "./resource.ts";
 
 /** Runs `heartbeat resource ARGS` against `path`, capturing its output. */

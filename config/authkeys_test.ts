@@ -2,7 +2,7 @@ import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import { parseAuthkeys } from "./authkeys.ts";
 import { heartbeatLines } from "./diagnostics.ts";
 import { Reporter } from "./reporter.ts";
-import { hbText, loadWith } from "./test_util.ts";
+import { hbText, loadWith } from "../tests/support/config.ts";
 
 function parse(text: string | undefined, mode = 0o600) {
   const rep = new Reporter();

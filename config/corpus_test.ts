@@ -2,7 +2,7 @@ import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import { checkConfigDir } from "./check.ts";
 import { heartbeatLines } from "./diagnostics.ts";
 import { loadConfig } from "./load.ts";
-import { corpusSystem } from "./testing.ts";
+import { corpusSystem } from "../tests/support/config_corpus.ts";
 
 const ROOT = new URL("../tests/fixtures/", import.meta.url).pathname;
 

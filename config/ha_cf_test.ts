@@ -5,7 +5,7 @@ import {
   WHOLE_LINE_DIRECTIVES,
   WHOLE_LINE_MEDIA,
 } from "./defaults.ts";
-import { hbText, loadWith } from "./test_util.ts";
+import { hbText, loadWith } from "../tests/support/config.ts";
 
 const GENERIC = "ERROR: Heartbeat not started: configuration error.";
 

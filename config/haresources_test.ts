@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import { isIpShorthand, locateScript, parseHaresources, parseResource } from "./haresources.ts";
 import { Reporter } from "./reporter.ts";
-import { hbText, loadWith } from "./test_util.ts";
+import { hbText, loadWith } from "../tests/support/config.ts";
 
 Deno.test("ResourceManager grammar: comments, continuation, IP shorthand, :: args, lower-cased node", () => {
   const rep = new Reporter();

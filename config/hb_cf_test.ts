@@ -11,7 +11,7 @@ import {
 } from "./hb_cf.ts";
 import { checkConfigDir } from "./check.ts";
 import { parseHaresources } from "./haresources.ts";
-import { BASE_HA_CF, fakeDir } from "./test_util.ts";
+import { BASE_HA_CF, fakeDir } from "../tests/support/config.ts";
 
 const F = "/etc/ha.d/hb.cf";
 const ALLOWED_LISTEN = HB_CF_DIRECTIVES.find((d) => d.name === "metrics_listen")!.allowed;

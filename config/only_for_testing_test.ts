@@ -1,7 +1,7 @@
 import { assertEquals } from "../tests/assert.ts";
 import { atof, parseOnlyForTesting } from "./only_for_testing.ts";
 import { checkConfigDir } from "./check.ts";
-import { BASE_HA_CF, fakeDir } from "./test_util.ts";
+import { BASE_HA_CF, fakeDir } from "../tests/support/config.ts";
 
 const SHOWN = "/etc/ha.d//OnlyForTesting";
 const PATH = "/etc/ha.d/OnlyForTesting";

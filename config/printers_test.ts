@@ -1,7 +1,7 @@
 import { assertEquals } from "../tests/assert.ts";
 import { formatDefaults } from "./defaults.ts";
 import { formatVerbose } from "./load.ts";
-import { loadWith } from "./test_util.ts";
+import { loadWith } from "../tests/support/config.ts";
 
 // Captured from the real /usr/libexec/heartbeat/heartbeat -D, -DW and -v.
 const REAL_DEFAULTS = `

@@ -286,14 +286,7 @@ export class Testbed {
       await run(["ip", "netns", "add", ns]);
       if (nodes.some((n) => n.netns === ns && n.links.some((l) => l.address6))) {
         // IPv6 kept on for this node (Testbed.create({ipv6: true})), without DAD delays.
-        await run([
-          "ip",
-          "netns",
-          "exec",
-          ns,
-          "sysctl",
-          "-q",
-          "-w",
+        await sysctlIn(ns, [
           "net.ipv6.conf.all.disable_ipv6=0",
           "net.ipv6.conf.default.disable_ipv6=0",
           "net.ipv6.conf.all.accept_dad=0",
@@ -302,14 +295,7 @@ export class Testbed {
         continue;
       }
       // No IPv6 (router solicitations, MLD, DAD) on the test links; loopback up.
-      await run([
-        "ip",
-        "netns",
-        "exec",
-        ns,
-        "sysctl",
-        "-q",
-        "-w",
+      await sysctlIn(ns, [
         "net.ipv6.conf.all.disable_ipv6=1",
         "net.ipv6.conf.default.disable_ipv6=1",
       ]);
@@ -696,4 +682,9 @@ function ownerAlive(id: string, pid: number): boolean {
 /** Pids in the pid namespace `ns` (`pid:[inode]`) — re-exported for tests that check clean-up. */
 export function processesInPidNamespace(ns: string): number[] {
   return pidsInNamespace(ns);
+}
+
+/** Sets kernel parameters (`name=value`) in network namespace `ns` (`sysctl -q -w`). */
+async function sysctlIn(ns: string, settings: readonly string[]): Promise<void> {
+  await run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", ...settings]);
 }

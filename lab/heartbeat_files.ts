@@ -117,3 +117,44 @@ while True:
         pass
     c.close()
 `;
+
+/** Heartbeat timers of one configuration. */
+export interface Timing {
+  /** `keepalive` in milliseconds. */
+  keepaliveMs: number;
+  /** `deadtime` in milliseconds. */
+  deadtimeMs: number;
+}
+
+/** An `ha.cf` time value: whole seconds as a plain number, anything else with `ms`. */
+function haTime(ms: number): string {
+  return ms % 1000 === 0 ? String(ms / 1000) : `${ms}ms`;
+}
+
+/** Which IPaddr agent hb nodes use in the benchmark and the campaign (`HB_BENCH_IPADDR`, default builtin). */
+export function hbIpaddr(): "builtin" | "script" {
+  return Deno.env.get("HB_BENCH_IPADDR") === "script" ? "script" : "builtin";
+}
+
+/** The `ha.cf` of the benchmark and the chaos campaign (hb and Heartbeat 3.0.6 get the same). */
+export function benchHaCf(
+  nodes: string[],
+  timing: Timing,
+  media: number,
+  realtime: boolean,
+): string {
+  const initdeadS = Math.max(1, Math.ceil((2 * timing.deadtimeMs) / 1000));
+  return haCf({
+    logfile: "/var/log/ha-log",
+    logfacility: "none",
+    keepalive: haTime(timing.keepaliveMs),
+    deadtime: haTime(timing.deadtimeMs),
+    initdead: initdeadS,
+    udpport: 694,
+    bcast: Array.from({ length: media }, (_, k) => `eth${k}`),
+    auto_failback: "off",
+    realtime: realtime ? "on" : "off",
+    crm: "off",
+    node: nodes,
+  });
+}

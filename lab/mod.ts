@@ -33,17 +33,33 @@ export {
 export { type ExecOptions, type Impl, type NodeLink, type StartOptions, TestNode } from "./node.ts";
 export {
   authkeys,
+  benchHaCf,
   failoverHaCf,
   haCf,
   type HaCfValue,
   hbCommand,
+  hbIpaddr,
   REAL_CL_STATUS,
   REAL_HEARTBEAT,
   REAL_SHARE_DIR,
   SVC_SERVER,
   SYSTEM_HA_DIR,
+  type Timing,
 } from "./heartbeat_files.ts";
-export { CommandError, inNetnsTied, run, type RunResult, waitFor } from "./sys.ts";
+export { forgetTestbed, installGuard, killChildren, trackChild, trackTestbed } from "./guard.ts";
+export { Pinger, type Reply, ReplyFeed, spawnInClient } from "./probe.ts";
+export { fmt, ratio, summarize, table } from "./stats.ts";
+export { ServiceProbe } from "./service_probe.ts";
+export { AddressWatch } from "./address_watch.ts";
+export {
+  HB_MONITOR,
+  killService,
+  SVC_IP,
+  SVC_PORT,
+  svcScript,
+  writeServicePair,
+} from "./service.ts";
+export { CommandError, inNetnsTied, run, type RunResult, sleep, tied, waitFor } from "./sys.ts";
 export {
   assertHealthy,
   errorLines,

@@ -105,12 +105,20 @@ export async function run(cmd: string[], opts: RunOptions = {}): Promise<RunResu
 }
 
 /**
+ * The command line that runs `argv` killed when the calling process dies
+ * (`setpriv --pdeathsig KILL -- …`): helper processes outside the nodes (stress-ng, monitors).
+ */
+export function tied(argv: readonly string[]): string[] {
+  return ["setpriv", "--pdeathsig", "KILL", "--", ...argv];
+}
+
+/**
  * The command line that runs `argv` in network namespace `netns` and is killed when the calling
  * process dies (`setpriv --pdeathsig KILL -- ip netns exec NETNS …`): every process the lab,
  * the probes and the nodes start in a namespace.
  */
 export function inNetnsTied(netns: string, argv: readonly string[]): string[] {
-  return ["setpriv", "--pdeathsig", "KILL", "--", "ip", "netns", "exec", netns, ...argv];
+  return tied(["ip", "netns", "exec", netns, ...argv]);
 }
 
 /** Linux signal number of a signal name (0 when unknown). */

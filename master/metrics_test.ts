@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
-import { promtoolCheck } from "../tests/promtool.ts";
+import { promtoolCheck } from "../tests/support/promtool.ts";
 import { MasterMetrics, type MetricsSource, serveMetrics } from "./metrics.ts";
 import type { HbCore } from "../core/core.ts";
 import type { NodeCoreAction, NodeCoreEvent } from "../core/node_core.ts";

@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "../tests/assert.ts";
 import { PacketCodec } from "./packet_codec.ts";
 import { buildEchoRequest } from "../sys/icmp.ts";
-import { loadWireVectors, senderKeys } from "../wire/test_vectors.ts";
+import { loadWireVectors, senderKeys } from "../tests/support/vectors.ts";
 import type { PingGroupSpec, PingSpec } from "../workers/media_spec.ts";
 import { linkName, mediumLabel, mediumStartLine } from "../workers/media_spec.ts";
 import { acceptReply, isNsStatusPacket } from "../workers/ping.ts";

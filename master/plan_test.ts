@@ -4,7 +4,7 @@
  */
 
 import { assert, assertEquals } from "../tests/assert.ts";
-import { corpusSystem } from "../config/testing.ts";
+import { corpusSystem } from "../tests/support/config_corpus.ts";
 import { loadForStart, realtimeConfig, type StartConfig, toRuntimePlan } from "./plan.ts";
 
 /** Loads `files` (name → text) as a configuration directory of node1. */

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "../tests/assert.ts";
 import { escapeHelp, escapeLabelValue, formatValue, PromWriter } from "./prom_text.ts";
-import { promtoolCheck } from "../tests/promtool.ts";
+import { promtoolCheck } from "../tests/support/promtool.ts";
 
 Deno.test("prom text: families, labels, escaping", async () => {
   const w = new PromWriter()

@@ -8,6 +8,7 @@
  * creates; fails loudly otherwise.
  */
 
+import { eventually } from "../tests/support/mod.ts";
 import { assert, assertEquals, assertMatch, fail } from "../tests/assert.ts";
 import { type RespawnClient, RespawnSupervisor } from "./respawn.ts";
 import type { Priority } from "../core/types.ts";
@@ -28,15 +29,6 @@ function recorder(): {
     lines,
     log: (prio, text, o) => lines.push({ prio, text, pid: o?.pid, at: performance.now() }),
   };
-}
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return pred();
 }
 
 function alive(pid: number): boolean {
@@ -109,7 +101,7 @@ Deno.test("respawn: credentials, process group, stdio, env, log lines, stop", as
         return false;
       }
     };
-    assert(await waitFor(exists, 10_000), "the client wrote its report");
+    assert(await eventually(exists, 10_000), "the client wrote its report");
     const info = Deno.readTextFileSync(out);
     const pid = sup.pids[0];
     assertMatch(info, /^args=arg1 arg2$/m);
@@ -133,7 +125,7 @@ Deno.test("respawn: credentials, process group, stdio, env, log lines, stop", as
     // forks `sleep`, so a read in that instant (State R) says nothing about what it inherited
     let status = "";
     assert(
-      await waitFor(() => {
+      await eventually(() => {
         status = Deno.readTextFileSync(`/proc/${pid}/status`);
         return /^State:\s+S/m.test(status);
       }, 10_000),
@@ -154,7 +146,7 @@ Deno.test("respawn: credentials, process group, stdio, env, log lines, stop", as
     ]);
     assert(!alive(pid));
     assert(
-      await waitFor(() =>
+      await eventually(() =>
         !Deno.readDirSync("/proc").some((e) => {
           try {
             return /^\d+$/.test(e.name) &&
@@ -185,7 +177,7 @@ Deno.test("respawn: exit 100 is final; exit 1 respawns 10 times 1 s apart, then 
     const sup = new RespawnSupervisor(clients, { log: r.log });
     sup.start();
     assert(
-      await waitFor(() => r.lines.some((l) => l.text.includes("respawning too fast")), 20_000),
+      await eventually(() => r.lines.some((l) => l.text.includes("respawning too fast")), 20_000),
       texts(r.lines).join("\n"),
     );
     await new Promise((res) => setTimeout(res, 1500)); // observation window: nothing more happens
@@ -241,7 +233,7 @@ Deno.test("respawn: a run longer than the short-run limit resets the count and s
     );
     sup.start();
     const starts = () => r.lines.filter((l) => l.text.startsWith(`Starting "${cmd}"`));
-    assert(await waitFor(() => starts().length >= 4, 15_000), texts(r.lines).join("\n"));
+    assert(await eventually(() => starts().length >= 4, 15_000), texts(r.lines).join("\n"));
     await sup.stop();
     const s = starts();
     for (let i = 1; i < s.length; i++) {
@@ -271,7 +263,7 @@ Deno.test("failfast: death by a signal logs EMERG and calls the reboot action, n
       { log: r.log, reboot: (why) => void reboots.push(why) },
     );
     sup.start();
-    assert(await waitFor(() => reboots.length > 0, 10_000), texts(r.lines).join("\n"));
+    assert(await eventually(() => reboots.length > 0, 10_000), texts(r.lines).join("\n"));
     await new Promise((res) => setTimeout(res, 1500)); // observation window: no respawn follows
     assertEquals(reboots, [cmd]);
     const t = texts(r.lines);
@@ -307,7 +299,7 @@ Deno.test("respawn: stop goes in reverse declaration order and waits for each cl
     );
     sup.start();
     assert(
-      await waitFor(
+      await eventually(
         () => sup.describe().filter((x) => x.finished).length === 1 && sup.pids.length === 2,
         10_000,
       ),
@@ -321,7 +313,7 @@ Deno.test("respawn: stop goes in reverse declaration order and waits for each cl
       }
     };
     assert(
-      await waitFor(() => trapped("a") && trapped("b"), 30_000),
+      await eventually(() => trapped("a") && trapped("b"), 30_000),
       "the TERM traps were not set",
     );
     const [pa, pb] = sup.describe().map((x) => x.pid);

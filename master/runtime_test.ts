@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals } from "../tests/assert.ts";
-import { corpusSystem } from "../config/testing.ts";
+import { corpusSystem } from "../tests/support/config_corpus.ts";
 import { CoreMessage } from "../core/message.ts";
 import { NodeCore, type NodeCoreAction, type NodeCoreEvent } from "../core/node_core.ts";
 import { loadForStart, toRuntimePlan } from "./plan.ts";

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../tests/assert.ts";
-import { statusSchema, validate } from "../tests/json_schema.ts";
+import { statusSchema, validate } from "../tests/support/json_schema.ts";
 import { formatText, nagios } from "../cli/status.ts";
 import { encodeDigest } from "../core/drift.ts";
 import { CoreMessage } from "../core/message.ts";

@@ -1,5 +1,5 @@
 import { assertEquals } from "../tests/assert.ts";
-import { NotifyListener } from "../tests/notify_listener.ts";
+import { NotifyListener } from "../tests/support/notify_listener.ts";
 import { SdNotifier } from "../sys/sd_notify.ts";
 import { statusSummary, type SummarySource, SystemdNotify } from "./systemd.ts";
 import type { HbCore } from "../core/core.ts";

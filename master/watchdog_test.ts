@@ -1,3 +1,4 @@
+import { eventually } from "../tests/support/mod.ts";
 import { assert, assertEquals } from "../tests/assert.ts";
 import { Watchdog, watchdogTimeoutSeconds } from "./watchdog.ts";
 
@@ -5,16 +6,6 @@ if (Deno.uid() !== 0) throw new Error("this test must run as root (it is never s
 
 const DENO = Deno.execPath();
 const WATCHDOG_URL = new URL("./watchdog.ts", import.meta.url).href;
-
-/** Polls `pred` every 10 ms until it holds or `maxMs` passed (a generous bound, not a deadline). */
-async function waitFor(pred: () => boolean, maxMs: number): Promise<boolean> {
-  const end = Date.now() + maxMs;
-  while (!pred()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}
 
 /** An observation window for "nothing happens": longer on a slow machine only checks more. */
 function observe(ms: number): Promise<void> {
@@ -126,20 +117,20 @@ console.log("ready");
   // Running: fed again and again (each feed is one NUL byte; the rate is the driver's interval).
   const s0 = size();
   assert(
-    await waitFor(() => size() - s0 >= 5, 30_000),
+    await eventually(() => size() - s0 >= 5, 30_000),
     `fed ${size() - s0} times in 30 s at a 100 ms keepalive`,
   );
 
   // Stopped: once every thread is stopped (a write under way completes first), nothing is
   // written for four keepalive intervals and more.
   Deno.kill(child.pid, "SIGSTOP");
-  assert(await waitFor(() => allThreadsStopped(child.pid), 30_000), "SIGSTOP took no effect");
+  assert(await eventually(() => allThreadsStopped(child.pid), 30_000), "SIGSTOP took no effect");
   const s1 = size();
   await observe(400);
   assertEquals(size() - s1, 0, "a stopped master does not feed the watchdog");
 
   Deno.kill(child.pid, "SIGCONT");
-  assert(await waitFor(() => size() > s1, 30_000), "feeding resumes with the event loop");
+  assert(await eventually(() => size() > s1, 30_000), "feeding resumes with the event loop");
 
   Deno.kill(child.pid, "SIGTERM");
   assertEquals((await child.status).code, 0);

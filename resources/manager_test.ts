@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../tests/assert.ts";
 import { formatScriptLogfileLine } from "../logging/format.ts";
 import { ResourceManager, type ResourceManagerOptions, stopRetryMax } from "./manager.ts";
-import { baseEnv, group, RecordingLogger, ScriptDirs } from "./test_helpers.ts";
+import { baseEnv, group, RecordingLogger, ScriptDirs } from "../tests/support/resources.ts";
 import type { BuiltinAgent } from "./types.ts";
 
 const TAG = "ResourceManager(default)[4242]";

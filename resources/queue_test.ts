@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../tests/assert.ts";
 import type { GiveGroupResult, TakeGroupResult } from "./manager.ts";
 import { ResourceManager } from "./manager.ts";
 import { type ResourceActions, type ResourceEvent, ResourceQueue } from "./queue.ts";
-import { baseEnv, group, RecordingLogger, ScriptDirs } from "./test_helpers.ts";
+import { baseEnv, group, RecordingLogger, ScriptDirs } from "../tests/support/resources.ts";
 import type { ResourceGroup } from "./types.ts";
 
 function delay(ms: number): Promise<void> {

@@ -12,7 +12,7 @@ import {
   standbyGroupType,
   statusSaysOwned,
 } from "./spec.ts";
-import { group } from "./test_helpers.ts";
+import { group } from "../tests/support/resources.ts";
 
 Deno.test("parseResourceSpec: script and :: args, IP shorthand", () => {
   assertEquals(parseResourceSpec("dummy::alpha::b2"), {

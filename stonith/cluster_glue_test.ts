@@ -1,10 +1,11 @@
+import { requireRoot, waitFor } from "../tests/support/mod.ts";
 import { assert, assertEquals } from "../tests/assert.ts";
 import { parseClusterGlueLine } from "./cluster_glue.ts";
 import { findStonithCommand } from "./devices.ts";
 import { Fencer } from "./fencer.ts";
 import { meatclientMain } from "./meatclient.ts";
 import type { StonithResult } from "./types.ts";
-import { recordingLog, requireRoot, waitFor } from "./test_util.ts";
+import { recordingLog } from "../tests/support/stonith.ts";
 
 requireRoot();
 const STONITH = findStonithCommand();
@@ -53,10 +54,10 @@ Deno.test("cluster-glue null through the real stonith command: the lines of spec
   });
   assertEquals(f.backend, "cluster-glue"); // plugin installed: auto picks cluster-glue
   f.startStatusChecks();
-  await waitFor(() => rec.lines.length >= 2, 10_000, "status check");
+  await waitFor("status check", () => rec.lines.length >= 2, { timeoutMs: 10_000 });
   let fenced = false;
   f.fence("node2", { mayHoldResources: true }, () => fenced = true);
-  await waitFor(() => fenced, 10_000, "reset");
+  await waitFor("reset", () => fenced, { timeoutMs: 10_000 });
   await f.stop();
   const pids = [...new Set(rec.lines.map((l) => l.pid))];
   // Spec §6.6.16 (real Heartbeat 3.0.6, stonith_host * null node1 node2):
@@ -87,7 +88,7 @@ Deno.test("cluster-glue ssh that does not control the host: spec §6.6.16 failur
   });
   let fenced = false;
   f.fence("node2", { mayHoldResources: true }, () => fenced = true);
-  await waitFor(() => rec.lines.length >= 10, 10_000, "two attempts");
+  await waitFor("two attempts", () => rec.lines.length >= 10, { timeoutMs: 10_000 });
   await f.stop();
   assert(!fenced, "takeover never happens until a reset succeeds");
   const pids = [...new Set(rec.lines.map((l) => l.pid))];
@@ -118,7 +119,7 @@ Deno.test("cluster-glue `stonith <type> <file>` form uses -F", async () => {
   });
   let fenced = false;
   f.fence("node1", { mayHoldResources: true }, () => fenced = true);
-  await waitFor(() => fenced, 10_000, "reset");
+  await waitFor("reset", () => fenced, { timeoutMs: 10_000 });
   await f.stop();
   assertEquals(rec.text().slice(0, 3), [
     "info: Resetting node node1 with [NULL STONITH device]",
@@ -139,9 +140,9 @@ Deno.test("cluster-glue meatware confirmed by our meatclient (same FIFO protocol
   let fenced = false;
   f.fence(node, { mayHoldResources: true }, () => fenced = true);
   await waitFor(
-    () => rec.text().some((l) => l.includes("AFTER power-cycling")),
-    10_000,
     "operator request",
+    () => rec.text().some((l) => l.includes("AFTER power-cycling")),
+    { timeoutMs: 10_000 },
   );
   const out: string[] = [];
   // -w: the plugin opens its FIFO just after logging the request.
@@ -151,7 +152,7 @@ Deno.test("cluster-glue meatware confirmed by our meatclient (same FIFO protocol
     err: (t) => out.push(t),
   });
   assertEquals(rc, 0, out.join(""));
-  await waitFor(() => fenced, 10_000, "reset");
+  await waitFor("reset", () => fenced, { timeoutMs: 10_000 });
   await f.stop();
   const pids = [...new Set(rec.lines.map((l) => l.pid))];
   assertEquals(normalise(rec.text(), pids), [

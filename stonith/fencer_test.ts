@@ -1,7 +1,8 @@
+import { requireRoot, waitFor, writeScript } from "../tests/support/mod.ts";
 import { assert, assertEquals, assertMatch } from "../tests/assert.ts";
 import { Fencer } from "./fencer.ts";
 import type { StonithResult } from "./types.ts";
-import { recordingLog, requireRoot, waitFor, writeScript } from "./test_util.ts";
+import { recordingLog } from "../tests/support/stonith.ts";
 
 requireRoot();
 
@@ -27,7 +28,7 @@ Deno.test("null device (built-in): Heartbeat's exact lines, helper pid, onFenced
   let fenced = 0;
   assertEquals(f.fence("node2", { mayHoldResources: true }, () => fenced++), "started");
   assert(f.isFencing("node2"));
-  await waitFor(() => fenced === 1, 10_000, "onFenced");
+  await waitFor("onFenced", () => fenced === 1, { timeoutMs: 10_000 });
   const helperPid = rec.lines[0].pid;
   assert(helperPid !== undefined && helperPid !== Deno.pid);
   assertEquals(rec.lines.map((l) => l.pid), [helperPid, helperPid, helperPid, undefined]);
@@ -101,7 +102,7 @@ esac
   // A second death report of the same node joins the reset under way.
   let second = 0;
   assertEquals(f.fence("node2", { mayHoldResources: true }, () => second++), "pending");
-  await waitFor(() => fencedAtLine >= 0, 20_000, "onFenced");
+  await waitFor("onFenced", () => fencedAtLine >= 0, { timeoutMs: 20_000 });
   const elapsed = performance.now() - t0;
   assert(elapsed >= 600, `two retries take two intervals (${elapsed} ms)`);
   assertEquals(second, 1);
@@ -157,7 +158,7 @@ case "$1" in getinfo-devid) echo "Broken device" ;; getconfignames) echo hostlis
   });
   f1.startStatusChecks();
   f1.startStatusChecks(); // idempotent
-  await waitFor(() => ok.lines.length >= 4, 10_000, "two status checks");
+  await waitFor("two status checks", () => ok.lines.length >= 4, { timeoutMs: 10_000 });
   await f1.stop();
   const pids = ok.lines.map((l) => l.pid).filter((p) => p !== undefined);
   assertEquals(normalise(ok.text().slice(0, 4), pids), [
@@ -174,7 +175,7 @@ case "$1" in getinfo-devid) echo "Broken device" ;; getconfignames) echo hostlis
     log: bad.log,
   });
   f2.startStatusChecks();
-  await waitFor(() => bad.lines.length >= 6, 10_000, "failed status check");
+  await waitFor("failed status check", () => bad.lines.length >= 6, { timeoutMs: 10_000 });
   await f2.stop();
   const p2 = bad.lines.map((l) => l.pid).filter((p) => p !== undefined);
   assertEquals(normalise(bad.text(), p2), [
@@ -204,7 +205,7 @@ Deno.test("ssh device (built-in) with a fake ssh and ping on PATH", async () => 
   });
   let fenced = false;
   f.fence("node2", { mayHoldResources: true }, () => fenced = true);
-  await waitFor(() => fenced, 10_000, "ssh reset");
+  await waitFor("ssh reset", () => fenced, { timeoutMs: 10_000 });
   const pid = rec.lines[0].pid;
   assertEquals(normalise(rec.text(), [pid]), [
     "info: Resetting node node2 with [SSH STONITH device]",
@@ -226,7 +227,7 @@ Deno.test("ssh device (built-in) with a fake ssh and ping on PATH", async () => 
   // A host the device does not control: badhost, exit 100, retried.
   rec.lines.length = 0;
   f.fence("node3", { mayHoldResources: true });
-  await waitFor(() => rec.lines.length >= 5, 10_000, "badhost");
+  await waitFor("badhost", () => rec.lines.length >= 5, { timeoutMs: 10_000 });
   const p3 = rec.lines[0].pid;
   assertEquals(normalise(rec.text(), [p3]), [
     "info: Resetting node node3 with [SSH STONITH device]",
@@ -257,32 +258,24 @@ Deno.test("stop() kills a helper that hangs and cancels its retries", async () =
     log: rec.log,
   });
   f.fence("node2", { mayHoldResources: true }, () => fenced = true);
-  await waitFor(() => rec.lines.length >= 1, 10_000, "helper start");
-  await waitFor(
-    () => {
-      try {
-        return Deno.readTextFileSync(`${dir}/pid`).trim() !== "";
-      } catch {
-        return false;
-      }
-    },
-    10_000,
-    "script start",
-  );
+  await waitFor("helper start", () => rec.lines.length >= 1, { timeoutMs: 10_000 });
+  await waitFor("script start", () => {
+    try {
+      return Deno.readTextFileSync(`${dir}/pid`).trim() !== "";
+    } catch {
+      return false;
+    }
+  }, { timeoutMs: 10_000 });
   const scriptPid = Number(Deno.readTextFileSync(`${dir}/pid`).trim());
   await f.stop();
   assert(!fenced);
-  await waitFor(
-    () => {
-      try {
-        return Deno.readTextFileSync(`/proc/${scriptPid}/stat`).split(" ")[2] === "Z";
-      } catch {
-        return true; // gone
-      }
-    },
-    5_000,
-    "the script to be stopped with its helper",
-  );
+  await waitFor("the script to be stopped with its helper", () => {
+    try {
+      return Deno.readTextFileSync(`/proc/${scriptPid}/stat`).split(" ")[2] === "Z";
+    } catch {
+      return true; // gone
+    }
+  }, { timeoutMs: 5_000 });
   assertMatch(rec.text().at(-1)!, /Managed STONITH node2 process \d+ killed by signal 15/);
   Deno.removeSync(dir, { recursive: true });
 });

@@ -1,7 +1,8 @@
+import { requireRoot, waitFor } from "../tests/support/mod.ts";
 import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import { Fencer } from "./fencer.ts";
 import { meatclientMain } from "./meatclient.ts";
-import { recordingLog, requireRoot, waitFor } from "./test_util.ts";
+import { recordingLog } from "../tests/support/stonith.ts";
 
 requireRoot();
 
@@ -31,7 +32,7 @@ Deno.test("built-in meatware: waits for the operator, confirmed by meatclient", 
   });
   let fenced = false;
   f.fence("node2", { mayHoldResources: true }, () => fenced = true);
-  await waitFor(() => rec.lines.length >= 3, 10_000, "operator request");
+  await waitFor("operator request", () => rec.lines.length >= 3, { timeoutMs: 10_000 });
   const st = Deno.statSync(`${runDir}/meatware.node2`);
   assert(st.isFifo, "FIFO created");
   assertEquals(st.mode! & 0o777, 0o600);
@@ -43,14 +44,16 @@ Deno.test("built-in meatware: waits for the operator, confirmed by meatclient", 
   assertEquals(await meatclientMain(["-c", "node2", "-w"], no.io), 3);
   assertStringIncludes(no.out.join(""), "PROCEED? [yN] ");
   assertStringIncludes(no.out.join(""), "Meatware_client: operation canceled.");
-  await waitFor(() => rec.text().some((l) => l.includes("Retrying")), 10_000, "retry");
+  await waitFor("retry", () => rec.text().some((l) => l.includes("Retrying")), {
+    timeoutMs: 10_000,
+  });
   assert(!fenced);
 
   const yes = io(runDir, "y");
   assertEquals(await meatclientMain(["-c", "NODE2", "-w"], yes.io), 0);
   assertStringIncludes(yes.out.join(""), 'If node "node2" has not been manually power-cycled');
   assertStringIncludes(yes.out.join(""), "Meatware_client: reset confirmed.");
-  await waitFor(() => fenced, 10_000, "reset");
+  await waitFor("reset", () => fenced, { timeoutMs: 10_000 });
   await f.stop();
   const pids = [...new Set(rec.lines.map((l) => l.pid).filter((p) => p !== undefined))];
   assertEquals(pids.length, 2);
@@ -109,12 +112,12 @@ Deno.test("meatclient: no waiting device, usage, -w waits for the FIFO", async (
   const w = io(runDir, "y");
   const client = meatclientMain(["-c", "nodew", "-w"], w.io);
   // the client has found no FIFO yet and waits (a dot per try) before the device creates it
-  await waitFor(() => w.out.join("").includes(".."), 10_000, "meatclient's dots");
+  await waitFor("meatclient's dots", () => w.out.join("").includes(".."), { timeoutMs: 10_000 });
   let fenced = false;
   f.fence("nodew", { mayHoldResources: true }, () => fenced = true);
   assertEquals(await client, 0);
   assertStringIncludes(w.out.join(""), ".");
-  await waitFor(() => fenced, 10_000, "reset");
+  await waitFor("reset", () => fenced, { timeoutMs: 10_000 });
   await f.stop();
   Deno.removeSync(runDir, { recursive: true });
 });

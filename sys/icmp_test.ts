@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals } from "../tests/assert.ts";
-import { loadWireVectors } from "../wire/test_vectors.ts";
+import { loadWireVectors } from "../tests/support/vectors.ts";
 import {
   buildEchoRequest,
   ICMP_ECHO_REPLY,

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../tests/assert.ts";
-import { NotifyListener } from "../tests/notify_listener.ts";
+import { NotifyListener } from "../tests/support/notify_listener.ts";
 import { monotonicUsec, SdNotifier, unixAddress, watchdogUsecFromEnv } from "./sd_notify.ts";
 
 function env(vars: Record<string, string>) {

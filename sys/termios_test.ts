@@ -1,6 +1,6 @@
 // sys/termios.ts on a socat pty pair: line settings, both directions, CR and bit 7, errors.
 import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
-import { openPtyPair } from "../tests/pty_pair.ts";
+import { openPtyPair } from "../tests/support/pty_pair.ts";
 import { LibcError } from "./libc.ts";
 import {
   BRKINT,

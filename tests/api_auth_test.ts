@@ -4,8 +4,8 @@
  * any uid/gid. A claimed uid is never trusted.
  */
 import { assertEquals, assertStringIncludes } from "./assert.ts";
-import { builtinApiAuth } from "../api/fake_backend.ts";
-import { requireRealClient, runReal, startRig } from "./api_harness.ts";
+import { builtinApiAuth } from "./support/fake_api_backend.ts";
+import { requireRealClient, runReal, startRig } from "./support/api.ts";
 
 requireRealClient();
 

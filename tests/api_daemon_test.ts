@@ -42,7 +42,7 @@ import {
   waitFor,
 } from "./testbed/mod.ts";
 import { sleep, which } from "./testbed/sys.ts";
-import { machineHaIds } from "../api/fake_backend.ts";
+import { machineHaIds } from "./support/fake_api_backend.ts";
 import { encodeFrame, FrameReader } from "../api/ipc_frame.ts";
 import { decodeMessage, encodeIpc } from "../wire/codec.ts";
 import { Message } from "../wire/message.ts";

@@ -10,9 +10,9 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import { startRig } from "./api_harness.ts";
+import { startRig } from "./support/api.ts";
 import { ApiClient } from "../api/client.ts";
-import { builtinApiAuth } from "../api/fake_backend.ts";
+import { builtinApiAuth } from "./support/fake_api_backend.ts";
 import { Message } from "../wire/message.ts";
 import { waitFor } from "./testbed/mod.ts";
 

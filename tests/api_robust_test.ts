@@ -4,7 +4,7 @@
  * (checked with the real cl_status) and leaks no descriptors.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { builtinApiAuth } from "../api/fake_backend.ts";
+import { builtinApiAuth } from "./support/fake_api_backend.ts";
 import { encodeFrame } from "../api/ipc_frame.ts";
 import {
   casualSignon,
@@ -14,7 +14,7 @@ import {
   type Rig,
   runReal,
   startRig,
-} from "./api_harness.ts";
+} from "./support/api.ts";
 
 requireRealClient();
 

@@ -5,8 +5,8 @@
  * what api.md §7 says for the cases the capture cluster shows.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { builtinApiAuth } from "../api/fake_backend.ts";
-import { requireRealClient, type Rig, runOurs, runReal, startRig } from "./api_harness.ts";
+import { builtinApiAuth } from "./support/fake_api_backend.ts";
+import { requireRealClient, type Rig, runOurs, runReal, startRig } from "./support/api.ts";
 
 requireRealClient();
 

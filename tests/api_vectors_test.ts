@@ -6,12 +6,12 @@
  * respond-cstatus, peer messages) are not deterministic and are checked by fields only.
  */
 import { assert, assertEquals, fail } from "./assert.ts";
-import { builtinApiAuth, CAPTURE_HA_IDS, FakeBackend } from "../api/fake_backend.ts";
+import { builtinApiAuth, CAPTURE_HA_IDS, FakeBackend } from "./support/fake_api_backend.ts";
 import { encodeFrame, FrameReader, IPC_MAX_BODY } from "../api/ipc_frame.ts";
 import { ApiProtocol, type ApiTransport } from "../api/protocol.ts";
 import { toHex } from "../wire/bytes.ts";
 import { decodeMessage } from "../wire/codec.ts";
-import { loadApiCaptures, splitIpcFrames } from "../wire/test_vectors.ts";
+import { loadApiCaptures, splitIpcFrames } from "./support/vectors.ts";
 
 const captures = loadApiCaptures().filter((c) => c.writes.length === 0);
 

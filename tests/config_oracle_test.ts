@@ -8,7 +8,8 @@
  * a private network namespace.
  */
 import { assertEquals, assertStringIncludes } from "./assert.ts";
-import { heartbeatLines, loadConfig } from "../config/mod.ts";
+import { heartbeatLines } from "../config/diagnostics.ts";
+import { loadConfig } from "../config/load.ts";
 import { createRealSystemView, type SystemView } from "../config/system_view.ts";
 
 const HEARTBEAT = "/usr/libexec/heartbeat/heartbeat";

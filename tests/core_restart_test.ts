@@ -21,15 +21,10 @@
  * @module
  */
 
+import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert } from "./assert.ts";
-import {
-  configure,
-  keepLogs,
-  requireRealHeartbeat,
-  waitPlacement,
-  Watch,
-} from "./failover_harness.ts";
-import { allOn, NORMAL, PAIR_HARESOURCES } from "./failover_pair.ts";
+import { configure, keepLogs, waitPlacement, Watch } from "./support/failover.ts";
+import { allOn, NORMAL, PAIR_HARESOURCES } from "./support/failover_pair.ts";
 import { type Impl, Testbed, type TestNode } from "./testbed/mod.ts";
 
 async function sh(node: TestNode, script: string): Promise<string> {

@@ -14,22 +14,38 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { run } from "./testbed/mod.ts";
 import { lookupUser, shellQuote, which } from "./testbed/sys.ts";
 
-Deno.test("demo: `main.ts demo` exits 0 in under 60 s and shows the HTTP failover", async () => {
-  const main = new URL("../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+/** `deno run -A --quiet main.ts demo` of this checkout. */
+const DEMO = [Deno.execPath(), "run", "-A", "--quiet", MAIN, "demo"];
+
+/**
+ * Runs the demo `cmd` to completion (SIGINT after `limitMs`: the demo cleans up on it, also in a
+ * user namespace), prints its output and how long it took (`who` names the runner); returns the
+ * exit code, the output and the milliseconds.
+ */
+async function runDemo(
+  cmd: string[],
+  opts: { cwd?: string; env?: Record<string, string> },
+  limitMs: number,
+  who = "",
+): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
   const t0 = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "demo"],
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    cwd: opts.cwd,
+    env: opts.env,
+    clearEnv: opts.env !== undefined,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
   }).spawn();
   const timer = setTimeout(() => {
     try {
-      child.kill("SIGINT"); // the demo cleans up on SIGINT
+      child.kill("SIGINT");
     } catch {
       // gone
     }
-  }, 60_000);
+  }, limitMs);
   const out = await child.output();
   clearTimeout(timer);
   const ms = performance.now() - t0;
@@ -37,8 +53,30 @@ Deno.test("demo: `main.ts demo` exits 0 in under 60 s and shows the HTTP failove
   const stderr = new TextDecoder().decode(out.stderr);
   console.log(stdout);
   if (stderr.trim()) console.log(stderr);
-  console.log(`demo took ${(ms / 1000).toFixed(1)} s`);
-  assertEquals(out.code, 0, `demo exit status (stderr: ${stderr})`);
+  console.log(`demo${who} took ${(ms / 1000).toFixed(1)} s`);
+  return { code: out.code, stdout, stderr, ms };
+}
+
+/**
+ * `cmd` as root in a private mount namespace, after the shell `script` (which sees `arg0` as
+ * `$0` and ends with `exec "$@"`).
+ */
+function inPrivateMounts(script: string, arg0: string, cmd: string[]): string[] {
+  return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, arg0, ...cmd];
+}
+
+/** `cmd` as the user `user` (its uid and gid, no supplementary groups). */
+function asUser(user: { uid: number; gid: number }, cmd: string[]): string[] {
+  return ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", ...cmd];
+}
+
+Deno.test("demo: `main.ts demo` exits 0 in under 60 s and shows the HTTP failover", async () => {
+  const { code, stdout, stderr, ms } = await runDemo(
+    [Deno.execPath(), "run", "-A", MAIN, "demo"],
+    {},
+    60_000,
+  );
+  assertEquals(code, 0, `demo exit status (stderr: ${stderr})`);
   assert(ms < 60_000, `demo took ${ms.toFixed(0)} ms (limit 60 s)`);
   assertMatch(stdout, /answered by node1/);
   assertMatch(stdout, /node2 declared node1 dead \d+ ms after the kill/);
@@ -56,18 +94,7 @@ function withoutPrograms(programs: string[], cmd: string[]): string[] {
     assert(path, `${p} must be installed for this test (it hides it)`);
     return `mount --bind /dev/null ${shellQuote(Deno.realPathSync(path))}`;
   });
-  return [
-    "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "--",
-    "sh",
-    "-c",
-    `${hide.join(" && ")} && exec "$@"`,
-    "hide",
-    ...cmd,
-  ];
+  return inPrivateMounts(`${hide.join(" && ")} && exec "$@"`, "hide", cmd);
 }
 
 /** Runs `cmd` to completion; `env` replaces the environment when `clearEnv`, else adds to it. */
@@ -88,18 +115,7 @@ async function output(cmd: string[], env?: Record<string, string>, clearEnv = tr
 }
 
 Deno.test("demo: a missing program (root, --no-install) is named with its package and the install command, in one line", async () => {
-  const main = new URL("../main.ts", import.meta.url).pathname;
-  const r = await output(
-    withoutPrograms(["ip", "nft"], [
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      main,
-      "demo",
-      "--no-install",
-    ]),
-  );
+  const r = await output(withoutPrograms(["ip", "nft"], [...DEMO, "--no-install"]));
   console.log(r.stderr);
   assertEquals(r.code, 1, `exit status (stdout: ${r.stdout})`);
   // nft is not something the demo uses: only ip is named
@@ -150,6 +166,15 @@ async function throwawayUser(dir: string) {
     name,
     ...user,
     clone,
+    /** `deno run -A --quiet main.ts demo` of the user's copy, with its own deno. */
+    demo: [
+      `${clone}/.tools/node_modules/.bin/deno`,
+      "run",
+      "-A",
+      "--quiet",
+      `${clone}/main.ts`,
+      "demo",
+    ],
     env: {
       PATH: "/usr/local/bin:/usr/bin:/bin", // a user's PATH: no sbin directories
       HOME: `${dir}/home`,
@@ -166,39 +191,14 @@ async function throwawayUser(dir: string) {
 Deno.test("demo: a user without root runs `./run demo` from a fresh copy to completion (user namespace)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "hb-demo-user-" });
   await using user = await throwawayUser(dir);
-  const t0 = performance.now();
-  const child = new Deno.Command("setpriv", {
-    args: [
-      `--reuid=${user.uid}`,
-      `--regid=${user.gid}`,
-      "--clear-groups",
-      "--",
-      `${user.clone}/run`,
-      "demo",
-    ],
-    cwd: user.clone,
-    env: user.env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGINT"); // passed on to the demo in the user namespace, which cleans up
-    } catch {
-      // gone
-    }
-  }, 90_000);
-  const out = await child.output();
-  clearTimeout(timer);
-  const ms = performance.now() - t0;
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr);
-  console.log(stdout);
-  if (stderr.trim()) console.log(stderr);
-  console.log(`demo as ${user.name} (uid ${user.uid}) took ${(ms / 1000).toFixed(1)} s`);
-  assertEquals(out.code, 0, `demo exit status (stderr: ${stderr})`);
+  // SIGINT on the time limit is passed on to the demo in the user namespace, which cleans up
+  const { code, stdout, stderr } = await runDemo(
+    asUser(user, [`${user.clone}/run`, "demo"]),
+    { cwd: user.clone, env: user.env },
+    90_000,
+    ` as ${user.name} (uid ${user.uid})`,
+  );
+  assertEquals(code, 0, `demo exit status (stderr: ${stderr})`);
   assertMatch(stdout, /not root: running in a user namespace/);
   assertMatch(stdout, /answered by node1/);
   assertMatch(stdout, /first HTTP reply from node2 \d+ ms after node1 was killed/);
@@ -213,23 +213,7 @@ Deno.test("demo: a user without root runs `./run demo` from a fresh copy to comp
 Deno.test("demo: without root, a missing program is named with `sudo apt-get install` in one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "hb-demo-user-" });
   await using user = await throwawayUser(dir);
-  const deno = `${user.clone}/.tools/node_modules/.bin/deno`;
-  const r = await output(
-    withoutPrograms(["sysctl"], [
-      "setpriv",
-      `--reuid=${user.uid}`,
-      `--regid=${user.gid}`,
-      "--clear-groups",
-      "--",
-      deno,
-      "run",
-      "-A",
-      "--quiet",
-      `${user.clone}/main.ts`,
-      "demo",
-    ]),
-    user.env,
-  );
+  const r = await output(withoutPrograms(["sysctl"], asUser(user, user.demo)), user.env);
   console.log(r.stderr);
   assertEquals(r.code, 1, `exit status (stdout: ${r.stdout})`);
   assertEquals(
@@ -246,9 +230,8 @@ Deno.test("demo: as root, a missing program is installed with apt-get (a stand-i
     await Deno.writeTextFile(`${dir}/apt-get`, `#!/bin/sh\necho "$DEBIAN_FRONTEND $*" >>${log}\n`, {
       mode: 0o755,
     });
-    const main = new URL("../main.ts", import.meta.url).pathname;
     const r = await output(
-      withoutPrograms(["ip"], [Deno.execPath(), "run", "-A", "--quiet", main, "demo"]),
+      withoutPrograms(["ip"], DEMO),
       { PATH: `${dir}:${Deno.env.get("PATH")}` },
       false,
     );
@@ -277,30 +260,14 @@ Deno.test("demo: without root where user namespaces are not allowed (a chroot), 
   const jail = `${dir}/chroot`;
   await Deno.mkdir(jail);
   // the kernel refuses new user namespaces to a chrooted process: the same tree, chrooted
-  const r = await output([
-    which("unshare") ?? "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "--",
-    "sh",
-    "-c",
-    'mount --rbind / "$0" && exec "$@"',
-    jail,
-    which("chroot") ?? "chroot",
-    jail,
-    "setpriv",
-    `--reuid=${user.uid}`,
-    `--regid=${user.gid}`,
-    "--clear-groups",
-    "--",
-    `${user.clone}/.tools/node_modules/.bin/deno`,
-    "run",
-    "-A",
-    "--quiet",
-    `${user.clone}/main.ts`,
-    "demo",
-  ], user.env);
+  const r = await output(
+    inPrivateMounts('mount --rbind / "$0" && exec "$@"', jail, [
+      which("chroot") ?? "chroot",
+      jail,
+      ...asUser(user, user.demo),
+    ]),
+    user.env,
+  );
   console.log(r.stderr);
   assertEquals(r.code, 1, `exit status (stdout: ${r.stdout})`);
   assertEquals(r.stdout, "");
@@ -313,7 +280,6 @@ Deno.test("demo: without root where user namespaces are not allowed (a chroot), 
 Deno.test("demo: as root on a machine without the heartbeat and nftables packages, it completes", async () => {
   const dir = await Deno.makeTempDir({ prefix: "hb-demo-fresh-" });
   try {
-    const main = new URL("../main.ts", import.meta.url).pathname;
     const nft = which("nft");
     assert(nft, "nft must be installed for this test (it hides it)");
     // In a private mount namespace: overlays over /etc and /var/lib whose upper layers hide
@@ -333,24 +299,7 @@ if [ -e /etc/ha.d ] || [ -e /var/lib/heartbeat ] || grep -q '^hacluster:' /etc/p
   echo "heartbeat's files still visible" >&2; exit 99
 fi
 exec "$@"`;
-    const r = await output([
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "--",
-      "sh",
-      "-c",
-      script,
-      dir,
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      main,
-      "demo",
-      "--no-install",
-    ]);
+    const r = await output(inPrivateMounts(script, dir, [...DEMO, "--no-install"]));
     console.log(r.stdout);
     if (r.stderr.trim()) console.log(r.stderr);
     assertEquals(r.code, 0, `demo exit status (stderr: ${r.stderr})`);

@@ -19,7 +19,7 @@ import { exportPacemakerDir } from "../cli/export.ts";
 import { parseHaresources } from "../config/haresources.ts";
 import { OCF_WRAPPED_SCRIPTS, pacemakerCib } from "../config/pacemaker_export.ts";
 import type { FileInfo, SystemView } from "../config/system_view.ts";
-import { corpusSystem } from "../config/testing.ts";
+import { corpusSystem } from "./support/config_corpus.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;

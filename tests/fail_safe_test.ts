@@ -12,15 +12,10 @@
  * @module
  */
 
+import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
-import {
-  configure,
-  keepLogs,
-  requireRealHeartbeat,
-  waitPlacement,
-  Watch,
-} from "./failover_harness.ts";
-import { allOn, NORMAL, PAIR_HARESOURCES } from "./failover_pair.ts";
+import { configure, keepLogs, waitPlacement, Watch } from "./support/failover.ts";
+import { allOn, NORMAL, PAIR_HARESOURCES } from "./support/failover_pair.ts";
 import { Testbed } from "./testbed/mod.ts";
 import { FAULT_ENV, SHUTDOWN_LIMIT_ENV } from "../master/runtime.ts";
 

@@ -12,22 +12,12 @@
  * @module
  */
 
-import { keepLogs, requireRealHeartbeat, Watch } from "./failover_harness.ts";
-import { runPairSuite, splitBrain, type Timing } from "./failover_pair.ts";
-import { Testbed } from "./testbed/mod.ts";
+import { requireRealHeartbeat } from "./support/mod.ts";
+import { onWatchedPair, runPairSuite, splitBrain } from "./support/failover_pair.ts";
 
 Deno.test("failover, two hb nodes: kills, failback on/off, standby, graceful stops, split brain", async () => {
   await requireRealHeartbeat();
-  const timings: Timing[] = [];
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 2,
-    client: true,
-    name: "fohb",
-  });
-  const watch = new Watch(tb);
-  await watch.start();
-  try {
+  await onWatchedPair({ name: "fohb", links: 2, logs: "hb" }, async (tb, watch, timings) => {
     const haCf = { bcast: "eth0 eth1" };
     await runPairSuite(tb, watch, {
       impls: ["hb", "hb"],
@@ -41,10 +31,5 @@ Deno.test("failover, two hb nodes: kills, failback on/off, standby, graceful sto
     await Promise.all(tb.nodes.map((n) => tb.stopSoft(n, { via: "command" })));
     await runPairSuite(tb, watch, { impls: ["hb", "hb"], autoFailback: "off", timings, haCf });
     await splitBrain(tb, watch, timings, "hb+hb af=off split brain", "heartbeats");
-  } finally {
-    await watch.stop();
-    await keepLogs(tb, "hb");
-    console.table(timings.map((t) => ({ step: t.step, ms: Math.round(t.ms) })));
-  }
-  await watch.check();
+  });
 });

@@ -13,55 +13,32 @@
  * @module
  */
 
-import { keepLogs, requireRealHeartbeat, Watch } from "./failover_harness.ts";
-import { runPairSuite, type Timing } from "./failover_pair.ts";
-import { Testbed } from "./testbed/mod.ts";
+import { requireRealHeartbeat } from "./support/mod.ts";
+import { onWatchedPair, runPairSuite } from "./support/failover_pair.ts";
 
 Deno.test("failover, real Heartbeat node1 + hb node2: auto_failback on, then off", async () => {
   await requireRealHeartbeat();
-  const timings: Timing[] = [];
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    client: true,
-    name: "fomx",
-  });
-  const watch = new Watch(tb);
-  await watch.start();
-  try {
-    await runPairSuite(tb, watch, { impls: ["heartbeat", "hb"], autoFailback: "on", timings });
-    await Promise.all(tb.nodes.map((n) => tb.stopSoft(n, { via: "command" })));
-    await runPairSuite(tb, watch, { impls: ["heartbeat", "hb"], autoFailback: "off", timings });
-  } finally {
-    await watch.stop();
-    await keepLogs(tb, "mixed-real-hb");
-    console.table(timings.map((t) => ({ step: t.step, ms: Math.round(t.ms) })));
-  }
-  await watch.check();
+  await onWatchedPair(
+    { name: "fomx", links: 1, logs: "mixed-real-hb" },
+    async (tb, watch, timings) => {
+      await runPairSuite(tb, watch, { impls: ["heartbeat", "hb"], autoFailback: "on", timings });
+      await Promise.all(tb.nodes.map((n) => tb.stopSoft(n, { via: "command" })));
+      await runPairSuite(tb, watch, { impls: ["heartbeat", "hb"], autoFailback: "off", timings });
+    },
+  );
 });
 
 Deno.test("failover, hb node1 + real Heartbeat node2: auto_failback on", async () => {
   await requireRealHeartbeat();
-  const timings: Timing[] = [];
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    client: true,
-    name: "fomy",
-  });
-  const watch = new Watch(tb);
-  await watch.start();
-  try {
-    await runPairSuite(tb, watch, {
-      impls: ["hb", "heartbeat"],
-      autoFailback: "on",
-      timings,
-      hbStandbyVia: "real",
-    });
-  } finally {
-    await watch.stop();
-    await keepLogs(tb, "mixed-hb-real");
-    console.table(timings.map((t) => ({ step: t.step, ms: Math.round(t.ms) })));
-  }
-  await watch.check();
+  await onWatchedPair(
+    { name: "fomy", links: 1, logs: "mixed-hb-real" },
+    async (tb, watch, timings) => {
+      await runPairSuite(tb, watch, {
+        impls: ["hb", "heartbeat"],
+        autoFailback: "on",
+        timings,
+        hbStandbyVia: "real",
+      });
+    },
+  );
 });

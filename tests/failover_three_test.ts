@@ -15,6 +15,7 @@
  * @module
  */
 
+import { requireRealHeartbeat, sleep } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
 import {
   assertStable,
@@ -24,16 +25,14 @@ import {
   logTails,
   type Placement,
   readCalls,
-  requireRealHeartbeat,
   rscstatus,
   SERVICE_SPEC,
-  sleep,
   standby,
   stopwatch,
   waitPlacement,
   waitRscstatus,
   Watch,
-} from "./failover_harness.ts";
+} from "./support/failover.ts";
 import { Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 
 const THREE_HARESOURCES = `node1 ${SERVICE_SPEC} rec::g1\nnode2 rec::g2\nnode3 rec::g3\n`;

@@ -11,8 +11,9 @@
  * @module
  */
 
+import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert } from "./assert.ts";
-import { failoverHaCf, requireRealHeartbeat } from "./failover_harness.ts";
+import { failoverHaCf } from "./support/failover.ts";
 import { authkeys, type Impl, Testbed } from "./testbed/mod.ts";
 
 const BURST = new URL("./fixtures/scripts/api_burst.ts", import.meta.url).pathname;

@@ -11,13 +11,8 @@
  * @module
  */
 
-import {
-  checkDetections,
-  type DetectionRow,
-  MEDIA,
-  membershipRun,
-  requireRealHeartbeat,
-} from "./interop_common.ts";
+import { requireRealHeartbeat } from "./support/mod.ts";
+import { checkDetections, type DetectionRow, MEDIA, membershipRun } from "./support/interop.ts";
 
 const rows: DetectionRow[] = [];
 

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { requireRealHeartbeat } from "./support/mod.ts";
 import { assertEquals } from "./assert.ts";
 import {
   checkDetections,
@@ -19,10 +20,9 @@ import {
   MEDIA,
   mediaLogLines,
   membershipRun,
-  requireRealHeartbeat,
   stopwatch,
   waitAllActive,
-} from "./interop_common.ts";
+} from "./support/interop.ts";
 import { authkeys, haCf, REAL_CL_STATUS, Testbed, waitFor } from "./testbed/mod.ts";
 
 const rows: DetectionRow[] = [];

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { requireRealHeartbeat, sleep } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
 import {
   complaints,
@@ -21,11 +22,9 @@ import {
   killAndMeasure,
   MEMBERSHIP_TIMERS,
   msUntilLog,
-  requireRealHeartbeat,
-  sleep,
   stopwatch,
   waitAllActive,
-} from "./interop_common.ts";
+} from "./support/interop.ts";
 import { authkeys, haCf, REAL_CL_STATUS, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 import { canonicalIPv6, formatIPv6, parseIPv6 } from "../sys/inet6.ts";
 import { mediumOpenLines, mediumStartLine } from "../workers/media_spec.ts";

@@ -3,7 +3,8 @@
  * imports anything from `tests/` (test files beside modules, `*_test.ts`, may use the small
  * assertion helpers there, never the testbed), and the module graph of every program the
  * repository runs (main.ts and each `deno task` entry: bench, chaos, sim, demo) holds no file of
- * `tests/`. Clusters are built by the product module `lab/`.
+ * `tests/`. Clusters are built by the product module `lab/`. Inside `tests/`, a file that is not a
+ * test is a helper in `tests/support/`, the lab's re-export in `tests/testbed/`, or `assert.ts`.
  *
  * @module
  */
@@ -109,4 +110,14 @@ Deno.test("layout: the module graphs of main.ts and the deno tasks hold no file 
     }
   }
   assertEquals(bad, [], `files of tests/ in a program's module graph:\n${bad.join("\n")}`);
+});
+
+Deno.test("layout: tests/ holds tests, assert.ts, fixtures, the testbed and support/ only", async () => {
+  const bad: string[] = [];
+  for await (const e of Deno.readDir(TESTS)) {
+    if (e.isDirectory && ["fixtures", "support", "testbed"].includes(e.name)) continue;
+    if (e.isFile && (e.name.endsWith("_test.ts") || e.name === "assert.ts")) continue;
+    bad.push(e.name);
+  }
+  assertEquals(bad.sort(), [], `helpers belong in tests/support/: ${bad.join(", ")}`);
 });

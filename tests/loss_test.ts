@@ -22,17 +22,16 @@
  * @module
  */
 
+import { requireRealHeartbeat, sleep } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
 import {
   type CapturedPacket,
   complaints,
   readCapture,
-  requireRealHeartbeat,
-  sleep,
   stopwatch,
   waitAllActive,
   writeCluster,
-} from "./interop_common.ts";
+} from "./support/interop.ts";
 import { assertHealthy, Testbed, type TestNode } from "./testbed/mod.ts";
 
 /** How long the loss lasts. */

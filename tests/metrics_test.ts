@@ -12,8 +12,8 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import { configure } from "./failover_harness.ts";
-import { promtoolCheck } from "./promtool.ts";
+import { configure } from "./support/failover.ts";
+import { promtoolCheck } from "./support/promtool.ts";
 import { Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 
 /** Samples of a scrape: `name{labels}` → value. */

@@ -20,21 +20,23 @@
  * @module
  */
 
+import { requireRealHeartbeat, sleep } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { failoverHaCf, requireRealHeartbeat, sleep } from "./failover_harness.ts";
-import { complaints } from "./interop_common.ts";
+import { complaints } from "./support/interop.ts";
 import {
-  authkeys,
+  AddressWatch,
+  HB_MONITOR,
   hbCommand,
   type Impl,
-  SVC_SERVER,
+  killService,
+  ServiceProbe,
+  SVC_IP as IP,
+  SVC_PORT as PORT,
   Testbed,
   type TestNode,
   waitFor,
+  writeServicePair,
 } from "./testbed/mod.ts";
-import { AddressWatch } from "../chaos/watch.ts";
-import { ServiceProbe } from "../chaos/probe.ts";
-import { HB_MONITOR, SVC_IP as IP, SVC_PORT as PORT, svcScript } from "../bench/service.ts";
 
 /** The group key (its first resource as written). */
 const KEY = `${IP}/24/eth0`;
@@ -63,15 +65,8 @@ interface Run {
 }
 
 async function setUp(tb: Testbed, impls: [Impl, Impl]): Promise<Run> {
-  const names = tb.nodes.map((n) => n.name);
+  await writeServicePair(tb, "hb-monitor");
   for (const n of tb.nodes) {
-    await n.writeHaCf(
-      failoverHaCf(names, "on", { keepalive: "200ms", deadtime: 3, warntime: 2, initdead: 6 }),
-    );
-    await n.writeAuthkeys(authkeys("sha1", "hb-monitor"));
-    await n.writeHaresources(`node1 ${IP}/24/eth0 svc\n`);
-    await n.writeResourceScript("svc", svcScript(IP));
-    await n.writeConfig("svc_server.py", SVC_SERVER);
     await n.writeConfig("notify.sh", NOTIFY, 0o755);
     await n.writeConfig("notify_fail.sh", NOTIFY_FAIL, 0o755);
     await n.writeConfig("hb.cf", HB_CF);
@@ -104,23 +99,6 @@ async function setUp(tb: Testbed, impls: [Impl, Impl]): Promise<Run> {
   };
 }
 
-/** Waits for a client answer after `t` (ms since the epoch); returns its time. */
-async function answerAfter(probe: ServiceProbe, t: number, timeoutMs = 60_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = probe.replies.find((x) => x.at > t);
-    if (r !== undefined) return r.at;
-    if (Date.now() > deadline) throw new Error(`no client answer within ${timeoutMs} ms`);
-    await probe.nextReply(500);
-  }
-}
-
-async function killService(n: TestNode): Promise<number> {
-  const r = await n.exec(["sh", "-c", "kill -9 $(cat /run/svc.pid)"]);
-  assertEquals(r.code, 0, `kill on ${n.name}: ${r.stderr}`);
-  return Date.now();
-}
-
 async function statusCalls(n: TestNode): Promise<number> {
   const calls = await n.readLog("svc.calls").catch(() => "");
   return calls.split("\n").filter((l) => l.endsWith(" status")).length;
@@ -133,7 +111,7 @@ async function restartThenEscalate(run: Run, realPeer: boolean): Promise<void> {
   await waitFor("node1 to hold the service address", () => watch.holders().join() === "node1", {
     timeoutMs: 60_000,
   });
-  await answerAfter(probe, Date.now());
+  await probe.replyAfter(Date.now());
   // node1 checks; node2, which does not hold the group, never runs one
   await waitFor("node1's first checks", async () => (await statusCalls(node1)) >= 3, {
     timeoutMs: 30_000,
@@ -143,7 +121,7 @@ async function restartThenEscalate(run: Run, realPeer: boolean): Promise<void> {
   const from1 = await node1.logOffset();
   const kill1 = await killService(node1);
   await node1.waitForLog("Restart of svc done", { from: from1, timeoutMs: 30_000 });
-  const back1 = await answerAfter(probe, kill1 + 20);
+  const back1 = await probe.replyAfter(kill1 + 20);
   console.log(`  local restart: client outage ${back1 - kill1} ms`);
   console.log(`    ${await node1.waitForLog("Restart of svc done", { from: from1 })}`);
   assertEquals(watch.holders(), ["node1"]);
@@ -155,7 +133,7 @@ async function restartThenEscalate(run: Run, realPeer: boolean): Promise<void> {
   await waitFor("node2 to hold the service address", () => watch.holders().join() === "node2", {
     timeoutMs: 60_000,
   });
-  const back2 = await answerAfter(probe, kill2 + 20);
+  const back2 = await probe.replyAfter(kill2 + 20);
   console.log(`  escalation to node2: client outage ${back2 - kill2} ms`);
   console.log(`    ${await node1.waitForLog("Giving up group", { from: from2 })}`);
   if (realPeer) {
@@ -316,7 +294,7 @@ Deno.test("monitor, two hb nodes: restart, escalation, failback hold, cleanup, h
     await waitFor("node2 to hold the address", () => run.watch.holders().includes("node2"), {
       timeoutMs: 60_000,
     });
-    const back = await answerAfter(run.probe, killAt + 20);
+    const back = await run.probe.replyAfter(killAt + 20);
     console.log(`  node1 killed: client outage ${back - killAt} ms`);
     const ev = await waitFor("node2's hooks to record the takeover", async () => {
       const e = await hookEvents(node2);

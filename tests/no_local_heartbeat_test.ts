@@ -45,10 +45,11 @@
  * @module
  */
 
+import { requireRealHeartbeat, sleep } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { keepLogs, requireRealHeartbeat, sleep, waitPlacement, Watch } from "./failover_harness.ts";
-import { allOn, NORMAL, PAIR_HARESOURCES } from "./failover_pair.ts";
-import { configure, type Interval } from "./failover_harness.ts";
+import { keepLogs, waitPlacement, Watch } from "./support/failover.ts";
+import { allOn, NORMAL, PAIR_HARESOURCES } from "./support/failover_pair.ts";
+import { configure, type Interval } from "./support/failover.ts";
 import { type Impl, run, Testbed, type TestNode } from "./testbed/mod.ts";
 import { STOP_STATUS_ENV } from "../master/runtime.ts";
 

@@ -31,9 +31,9 @@
  * @module
  */
 
+import { requireRealHeartbeat } from "./support/mod.ts";
 import { buildDeb, diversions, LAUNCHER } from "../packaging/build_deb.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { requireRealHeartbeat } from "./failover_harness.ts";
 import { authkeys, haCf, REAL_CL_STATUS, run, Testbed, waitFor } from "./testbed/mod.ts";
 
 /**

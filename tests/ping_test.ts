@@ -9,8 +9,9 @@
  * Needs root (namespaces, raw ICMP sockets); fails loudly otherwise.
  */
 
+import { eventually, sleep } from "./support/mod.ts";
 import { assert, assertEquals, assertMatch, fail } from "./assert.ts";
-import { selfCommand } from "../sys/self_exec.ts";
+import { alive, heartbeatIn, standaloneNode, title } from "./support/standalone.ts";
 import { childPids, run } from "./testbed/sys.ts";
 
 const sh = (cmd: string[]) => run(cmd, { check: false });
@@ -23,72 +24,25 @@ const PING_ADDR = "198.18.92.2";
 const MEMBER_A = "198.18.92.3";
 const MEMBER_B = "198.18.92.4";
 
-function title(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
-  } catch {
-    return "";
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return pred();
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 Deno.test("ping and ping_group media: ping, dead after deadping, ping again", async () => {
   if (Deno.uid() !== 0) fail("this test needs root (network namespaces, raw ICMP sockets)");
-  const dir = await Deno.makeTempDir({ prefix: "hb-ping-" });
-  const conf = `${dir}/conf`;
-  const env = { HB_CONFDIR: conf, HB_STATEDIR: `${dir}/state`, HB_RUNDIR: `${dir}/run` };
-  for (const d of [conf, env.HB_STATEDIR, env.HB_RUNDIR]) await Deno.mkdir(d, { recursive: true });
-  await Deno.writeTextFile(
-    `${conf}/ha.cf`,
-    [
-      `logfile ${dir}/ha-log`,
-      "keepalive 100ms",
-      "deadtime 1",
-      "deadping 1",
-      "warntime 500ms",
-      "initdead 2",
-      "auto_failback on",
-      "realtime off",
-      "coredumps false",
-      "bcast eth0",
-      `ping ${PING_ADDR}`,
-      `ping_group pg ${MEMBER_A} ${MEMBER_B}`,
-      "node node1",
-      "",
-    ].join("\n"),
-  );
-  await Deno.writeTextFile(`${conf}/authkeys`, "auth 1\n1 sha1 ping-secret\n", { mode: 0o600 });
-  await Deno.chmod(`${conf}/authkeys`, 0o600);
-  await Deno.writeTextFile(`${conf}/haresources`, "");
-  await Deno.writeTextFile(`${conf}/nodeinfo`, "node1\n");
-  const log = () => {
-    try {
-      return Deno.readTextFileSync(`${dir}/ha-log`);
-    } catch {
-      return "";
-    }
-  };
+  const { dir, env, log } = await standaloneNode("hb-ping-", [
+    "keepalive 100ms",
+    "deadtime 1",
+    "deadping 1",
+    "warntime 500ms",
+    "initdead 2",
+    "auto_failback on",
+    "realtime off",
+    "coredumps false",
+    "bcast eth0",
+    `ping ${PING_ADDR}`,
+    `ping_group pg ${MEMBER_A} ${MEMBER_B}`,
+    "node node1",
+  ], "ping-secret");
   const count = (text: string) => log().split("\n").filter((l) => l.includes(text)).length;
   const waitCount = async (text: string, n: number, ms: number) =>
-    assert(await waitFor(() => count(text) >= n, ms), `waited for ${n}× "${text}":\n${log()}`);
+    assert(await eventually(() => count(text) >= n, ms), `waited for ${n}× "${text}":\n${log()}`);
   const up = (node: string) => `info: Status update for node ${node}: status ping`;
   const dead = (node: string) => `WARN: node ${node}: is dead`;
 
@@ -118,22 +72,13 @@ Deno.test("ping and ping_group media: ping, dead after deadping, ping again", as
     for (const [ns, dev] of [[NS, "eth0"], [NS, "lo"], [NSP, "pt0"], [NSP, "lo"]]) {
       await must(["ip", "-n", ns, "link", "set", dev, "up"]);
     }
-    const hb = (args: string[]) =>
-      sh([
-        "ip",
-        "netns",
-        "exec",
-        NS,
-        "env",
-        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-        ...selfCommand(["heartbeat", ...args]),
-      ]);
+    const hb = heartbeatIn(NS, env);
 
     const started = await hb([]);
     assertEquals(started.code, 0, started.stderr);
     master = Number((await Deno.readTextFile(`${env.HB_RUNDIR}/heartbeat.pid`)).trim());
     let kids: number[] = [];
-    assert(await waitFor(() => (kids = childPids(master!)).length === 7, 5000), "7 workers");
+    assert(await eventually(() => (kids = childPids(master!)).length === 7, 5000), "7 workers");
     assertEquals(kids.map(title).sort(), [
       "heartbeat: FIFO reader",
       "heartbeat: read: bcast eth0",

@@ -8,8 +8,9 @@
  * test fails loudly otherwise).
  */
 
+import { eventually } from "./support/mod.ts";
 import { assert, assertEquals, assertMatch, fail } from "./assert.ts";
-import { selfCommand } from "../sys/self_exec.ts";
+import { alive, heartbeatIn, standaloneNode, title } from "./support/standalone.ts";
 import { childPids, run } from "./testbed/sys.ts";
 
 const sh = (cmd: string[]) => run(cmd, { check: false });
@@ -31,64 +32,19 @@ function startTicks(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[22 - 3]);
 }
 
-function title(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
-  } catch {
-    return "";
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/\) [ZX] /.test(stat);
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return pred();
-}
-
 Deno.test("process model: start, worker respawn, -k stops everything", async () => {
   if (Deno.uid() !== 0) fail("this test needs root (network namespaces)");
-  const dir = await Deno.makeTempDir({ prefix: "hb-pm-" });
-  const conf = `${dir}/conf`;
-  const env = {
-    HB_CONFDIR: conf,
-    HB_STATEDIR: `${dir}/state`,
-    HB_RUNDIR: `${dir}/run`,
-  };
-  await Deno.mkdir(conf, { recursive: true });
-  await Deno.mkdir(env.HB_STATEDIR, { recursive: true });
-  await Deno.mkdir(env.HB_RUNDIR, { recursive: true });
-  await Deno.writeTextFile(
-    `${conf}/ha.cf`,
-    [
-      `logfile ${dir}/ha-log`,
-      "keepalive 100ms",
-      "deadtime 500ms",
-      "warntime 300ms",
-      "initdead 1",
-      "auto_failback on",
-      "realtime off",
-      "coredumps false",
-      "bcast eth0",
-      "node node1",
-      "",
-    ].join("\n"),
-  );
-  await Deno.writeTextFile(`${conf}/authkeys`, "auth 1\n1 sha1 pm-secret\n", { mode: 0o600 });
-  await Deno.chmod(`${conf}/authkeys`, 0o600);
-  await Deno.writeTextFile(`${conf}/haresources`, "");
-  await Deno.writeTextFile(`${conf}/nodeinfo`, "node1\n");
+  const { dir, env, log } = await standaloneNode("hb-pm-", [
+    "keepalive 100ms",
+    "deadtime 500ms",
+    "warntime 300ms",
+    "initdead 1",
+    "auto_failback on",
+    "realtime off",
+    "coredumps false",
+    "bcast eth0",
+    "node node1",
+  ], "pm-secret");
   await must(["ip", "netns", "add", NS]);
   let master: number | undefined;
   try {
@@ -98,16 +54,7 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
     await must(["ip", "-n", NS, "addr", "add", "198.18.90.1/24", "brd", "+", "dev", "eth0"]);
     await must(["ip", "-n", NS, "link", "set", "eth0", "up"]);
     await must(["ip", "-n", NS, "link", "set", "lo", "up"]);
-    const hb = (args: string[]) =>
-      sh([
-        "ip",
-        "netns",
-        "exec",
-        NS,
-        "env",
-        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-        ...selfCommand(["heartbeat", ...args]),
-      ]);
+    const hb = heartbeatIn(NS, env);
 
     const started = await hb([]);
     assertEquals(started.code, 0, started.stderr);
@@ -117,7 +64,7 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
     assertEquals(title(master), "heartbeat: master control process");
 
     let kids: number[] = [];
-    assert(await waitFor(() => (kids = childPids(master!)).length === 3, 5000), "3 workers");
+    assert(await eventually(() => (kids = childPids(master!)).length === 3, 5000), "3 workers");
     const titles = kids.map(title).sort();
     assertEquals(titles, [
       "heartbeat: FIFO reader",
@@ -136,15 +83,8 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
     const reader = kids.find((p) => title(p) === "heartbeat: read: bcast eth0")!;
     const killedAt = uptimeTicks();
     Deno.kill(reader, "SIGKILL");
-    const log = () => {
-      try {
-        return Deno.readTextFileSync(`${dir}/ha-log`);
-      } catch {
-        return "";
-      }
-    };
     assert(
-      await waitFor(() => log().includes("Communications restart succeeded."), 60_000),
+      await eventually(() => log().includes("Communications restart succeeded."), 60_000),
       `respawn not logged:\n${log()}`,
     );
     assertMatch(
@@ -153,7 +93,7 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
         `WARN: Managed HBREAD process ${reader} killed by signal 9 \\[SIGKILL - Kill, unblockable\\]\\.`,
       ),
     );
-    assert(await waitFor(() => childPids(master!).length === 3, 60_000), "3 workers again");
+    assert(await eventually(() => childPids(master!).length === 3, 60_000), "3 workers again");
     const after = childPids(master);
     const respawned = after.filter((p) => !kids.includes(p));
     assertEquals(respawned.map(title).sort(), [
@@ -169,7 +109,7 @@ Deno.test("process model: start, worker respawn, -k stops everything", async () 
     await Deno.rename(`${dir}/ha-log`, `${dir}/ha-log.1`);
     Deno.kill(master, "SIGHUP");
     assert(
-      await waitFor(() => log().includes("info: Configuration unchanged."), 2000),
+      await eventually(() => log().includes("info: Configuration unchanged."), 2000),
       "no line in the reopened log after SIGHUP",
     );
 

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { requireRealHeartbeat, sleep } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
 import {
   complaints,
@@ -18,12 +19,10 @@ import {
   MEMBERSHIP_TIMERS,
   msUntilLog,
   nodeStatus,
-  requireRealHeartbeat,
-  sleep,
   stopwatch,
   waitAllActive,
   writeCluster,
-} from "./interop_common.ts";
+} from "./support/interop.ts";
 import { REAL_CL_STATUS, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 
 /** `Link …`, `node …: is dead` lines: what a link or node fault may produce. */

@@ -31,7 +31,16 @@
  * @module
  */
 
-import { Pinger, type Reply } from "../bench/probe.ts";
+import { requireRealHeartbeat, sleep } from "./support/mod.ts";
+import {
+  type Impl,
+  Pinger,
+  REAL_CL_STATUS,
+  type Reply,
+  Testbed,
+  type TestNode,
+  waitFor,
+} from "./testbed/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
 import {
   addresses,
@@ -39,15 +48,12 @@ import {
   configure,
   keepLogs,
   logTails,
-  requireRealHeartbeat,
   SERVICE_IP,
   SERVICE_SPEC,
-  sleep,
   standby,
   waitPlacement,
   waitRscstatus,
-} from "./failover_harness.ts";
-import { type Impl, REAL_CL_STATUS, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+} from "./support/failover.ts";
 
 /** The probe's cadence (ms). */
 const INTERVAL_MS = 10;

@@ -12,9 +12,16 @@
  * heartbeat package; fails loudly when any is missing.
  */
 
+import { eventually } from "./support/mod.ts";
 import { assert, assertMatch, fail } from "./assert.ts";
-import { openPtyPair } from "./pty_pair.ts";
-import { selfCommand } from "../sys/self_exec.ts";
+import { openPtyPair } from "./support/pty_pair.ts";
+import {
+  alive,
+  heartbeatIn,
+  type StandaloneEnv,
+  title,
+  writeNodeConfig,
+} from "./support/standalone.ts";
 import { childPids, run } from "./testbed/sys.ts";
 
 const sh = (cmd: string[]) => run(cmd, { check: false });
@@ -30,22 +37,20 @@ function readText(path: string): string {
   }
 }
 
-function alive(pid: number): boolean {
-  const stat = readText(`/proc/${pid}/stat`);
-  return stat !== "" && !/\) [ZX] /.test(stat);
-}
-
-function title(pid: number): string {
-  return readText(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
-}
-
-async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return pred();
+/** The ha.cf directives (after the logfile) of both kinds of node on the line `tty`. */
+function serialHaCf(tty: string, nodes: string[], extra: string[] = []): string[] {
+  return [
+    "keepalive 100ms",
+    "deadtime 500ms",
+    "warntime 300ms",
+    "initdead 1",
+    "auto_failback on",
+    "realtime off",
+    "coredumps false",
+    ...extra,
+    `serial ${tty}`,
+    ...nodes.map((n) => `node ${n}`),
+  ];
 }
 
 const AUTHKEYS = "auth 1\n1 sha1 serial-secret\n";
@@ -55,18 +60,14 @@ class HbNode {
   readonly name: string;
   readonly dir: string;
   readonly ns: string;
-  readonly env: Record<string, string>;
+  readonly env: StandaloneEnv;
   master: number | undefined;
 
   constructor(name: string, dir: string) {
     this.name = name;
     this.dir = dir;
     this.ns = `hbser${Deno.pid}${name}`;
-    this.env = {
-      HB_CONFDIR: `${dir}/conf`,
-      HB_STATEDIR: `${dir}/state`,
-      HB_RUNDIR: `${dir}/run`,
-    };
+    this.env = { HB_CONFDIR: `${dir}/conf`, HB_STATEDIR: `${dir}/state`, HB_RUNDIR: `${dir}/run` };
   }
 
   get logPath(): string {
@@ -78,42 +79,13 @@ class HbNode {
   }
 
   async setUp(tty: string, nodes: string[]): Promise<void> {
-    for (const d of Object.values(this.env)) await Deno.mkdir(d, { recursive: true });
-    const conf = this.env.HB_CONFDIR;
-    await Deno.writeTextFile(
-      `${conf}/ha.cf`,
-      [
-        `logfile ${this.logPath}`,
-        "keepalive 100ms",
-        "deadtime 500ms",
-        "warntime 300ms",
-        "initdead 1",
-        "auto_failback on",
-        "realtime off",
-        "coredumps false",
-        `serial ${tty}`,
-        ...nodes.map((n) => `node ${n}`),
-        "",
-      ].join("\n"),
-    );
-    await Deno.writeTextFile(`${conf}/authkeys`, AUTHKEYS, { mode: 0o600 });
-    await Deno.chmod(`${conf}/authkeys`, 0o600);
-    await Deno.writeTextFile(`${conf}/haresources`, "");
-    await Deno.writeTextFile(`${conf}/nodeinfo`, `${this.name}\n`);
+    await writeNodeConfig(this.dir, serialHaCf(tty, nodes), "serial-secret", this.name);
     await must(["ip", "netns", "add", this.ns]);
     await must(["ip", "-n", this.ns, "link", "set", "lo", "up"]);
   }
 
   async start(): Promise<void> {
-    const r = await sh([
-      "ip",
-      "netns",
-      "exec",
-      this.ns,
-      "env",
-      ...Object.entries(this.env).map(([k, v]) => `${k}=${v}`),
-      ...selfCommand(["heartbeat"]),
-    ]);
+    const r = await heartbeatIn(this.ns, this.env)([]);
     if (r.code !== 0) fail(`${this.name}: heartbeat exited ${r.code}: ${r.stderr}`);
     this.master = Number(readText(`${this.env.HB_RUNDIR}/heartbeat.pid`).trim());
     assert(this.master > 0 && alive(this.master), `${this.name}: master not running`);
@@ -161,7 +133,7 @@ Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill
     await n2.start();
 
     // each node names the link by its own device path, as Heartbeat does
-    const up = await waitFor(
+    const up = await eventually(
       () =>
         n1.log().includes("Status update for node node2: status active") &&
         n2.log().includes("Status update for node node1: status active") &&
@@ -195,7 +167,7 @@ Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill
     n2.killHard();
     const slackMs = 1000;
     const deadline = 500 + 100 + slackMs;
-    const dead = await waitFor(
+    const dead = await eventually(
       () => n1.log().slice(mark).includes("node node2: is dead"),
       deadline + 5000,
     );
@@ -204,7 +176,7 @@ Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill
     assert(took <= deadline, `node2 declared dead after ${took} ms (limit ${deadline} ms)`);
     console.log(`node1 declared node2 dead after ${took} ms`);
     assert(
-      await waitFor(() => n1.log().slice(mark).includes(`Link node2:${pair.a} dead.`), 2000),
+      await eventually(() => n1.log().slice(mark).includes(`Link node2:${pair.a} dead.`), 2000),
       `no link-dead line:\n${n1.log().slice(mark)}`,
     );
   } finally {
@@ -263,20 +235,7 @@ class RealNode {
     ]);
     await Deno.writeTextFile(
       `${d}/ha.d/ha.cf`,
-      [
-        `logfile ${d}/ha-log`,
-        "keepalive 100ms",
-        "deadtime 500ms",
-        "warntime 300ms",
-        "initdead 1",
-        "auto_failback on",
-        "realtime off",
-        "coredumps false",
-        "crm off",
-        `serial ${tty}`,
-        ...nodes.map((n) => `node ${n}`),
-        "",
-      ].join("\n"),
+      [`logfile ${d}/ha-log`, ...serialHaCf(tty, nodes, ["crm off"]), ""].join("\n"),
     );
     await Deno.writeTextFile(`${d}/ha.d/authkeys`, AUTHKEYS);
     await Deno.chmod(`${d}/ha.d/authkeys`, 0o600);
@@ -331,7 +290,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     real.start();
     // the real one accepts a pty as its serial device, at the default 19200 baud
     assert(
-      await waitFor(
+      await eventually(
         () => /Starting serial heartbeat on tty \S+ \(19200 baud\)/.test(real.log()),
         15_000,
       ),
@@ -343,7 +302,10 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
       hb.log().includes(`Link node2:${pair.a} up.`) &&
       real.log().includes("Status update for node node1: status active") &&
       real.log().includes(`Link node1:${pair.b} up.`);
-    assert(await waitFor(up, 20_000), `hb and the real node did not come up together:\n${both()}`);
+    assert(
+      await eventually(up, 20_000),
+      `hb and the real node did not come up together:\n${both()}`,
+    );
 
     // 5 s on the line: no node or link death, no frame the other side rejected
     const hbMark = hb.log().length;
@@ -362,7 +324,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     let t0 = Date.now();
     hb.killHard();
     assert(
-      await waitFor(
+      await eventually(
         () =>
           real.log().slice(mark).includes("node node1: is dead") &&
           real.log().slice(mark).includes(`Link node1:${pair.b} dead.`),
@@ -377,7 +339,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     const hbMark2 = hb.log().length;
     await hb.start();
     assert(
-      await waitFor(
+      await eventually(
         () =>
           real.log().slice(mark).includes("Status update for node node1: status active") &&
           hb.log().slice(hbMark2).includes("Status update for node node2: status active"),
@@ -391,7 +353,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     t0 = Date.now();
     await real.killHard();
     assert(
-      await waitFor(
+      await eventually(
         () =>
           hb.log().slice(mark).includes("node node2: is dead") &&
           hb.log().slice(mark).includes(`Link node2:${pair.a} dead.`),

@@ -15,8 +15,9 @@
  * @module
  */
 
+import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { requireRealHeartbeat, waitAllActive } from "./interop_common.ts";
+import { waitAllActive } from "./support/interop.ts";
 import {
   assertHealthy,
   authkeys,

@@ -9,40 +9,29 @@
  */
 
 import { assert, assertEquals, assertStringIncludes, fail } from "./assert.ts";
+import { standaloneNode } from "./support/standalone.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /** Runs `heartbeat -f` on a one-node configuration whose state file `name` is a directory. */
 async function startWithDirectoryAt(name: "hb_uuid" | "hb_generation"): Promise<void> {
   if (Deno.uid() !== 0) fail("this test needs root (unshare -n)");
-  const dir = await Deno.makeTempDir({ prefix: "hb-state-" });
+  const { dir, env } = await standaloneNode("hb-state-", [
+    "keepalive 100ms",
+    "deadtime 500ms",
+    "warntime 300ms",
+    "initdead 1",
+    "realtime off",
+    "coredumps false",
+    "ucast lo 198.18.91.2",
+    "node node1",
+  ], "state-secret");
   try {
-    const conf = `${dir}/conf`;
-    const state = `${dir}/state`;
-    for (const d of [conf, state, `${dir}/run`]) await Deno.mkdir(d, { recursive: true });
+    const state = env.HB_STATEDIR;
     await Deno.mkdir(`${state}/${name}`);
-    await Deno.writeTextFile(
-      `${conf}/ha.cf`,
-      [
-        `logfile ${dir}/ha-log`,
-        "keepalive 100ms",
-        "deadtime 500ms",
-        "warntime 300ms",
-        "initdead 1",
-        "realtime off",
-        "coredumps false",
-        "ucast lo 198.18.91.2",
-        "node node1",
-        "",
-      ].join("\n"),
-    );
-    await Deno.writeTextFile(`${conf}/authkeys`, "auth 1\n1 sha1 state-secret\n", { mode: 0o600 });
-    await Deno.chmod(`${conf}/authkeys`, 0o600);
-    await Deno.writeTextFile(`${conf}/haresources`, "");
-    await Deno.writeTextFile(`${conf}/nodeinfo`, "node1\n");
     const out = await new Deno.Command("unshare", {
       args: ["-n", Deno.execPath(), "run", "-A", "--quiet", MAIN, "heartbeat", "-f"],
-      env: { HB_CONFDIR: conf, HB_STATEDIR: state, HB_RUNDIR: `${dir}/run`, NO_COLOR: "1" },
+      env: { ...env, NO_COLOR: "1" },
       stdin: "null",
       // A daemon that (wrongly) started would run until stopped: bound the wait generously.
       signal: AbortSignal.timeout(120_000),

@@ -20,21 +20,18 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import { configure, REC_SCRIPT } from "./failover_harness.ts";
-import { hbStatus, nodeSummary, owners, waitNagios, waitStatus } from "./status_common.ts";
+import { configure, REC_SCRIPT } from "./support/failover.ts";
+import {
+  hbStatus,
+  killAndWatchFailover,
+  LATE_FAILING,
+  nodeSummary,
+  owners,
+  waitNagios,
+  waitStatus,
+} from "./support/status.ts";
 import { hbCommand, Testbed, waitFor } from "./testbed/mod.ts";
 import { HB_VERSION } from "../master/version.ts";
-
-/** `late::<name>` on node2: the start sleeps 8 s, then fails. */
-const LATE_FAILING = `#!/bin/sh
-name=$1 op=$2
-case "$op" in
-  start) sleep 8; echo "late: cannot start $name" >&2; exit 1;;
-  stop) exit 0;;
-  status) echo stopped; exit 0;;
-esac
-exit 1
-`;
 
 Deno.test("status: two hb nodes, hard kill of the active node, nagios 0 → 1 → 2", async () => {
   await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "sthb" });
@@ -85,19 +82,11 @@ Deno.test("status: two hb nodes, hard kill of the active node, nagios 0 → 1 �
   assert(watch.stdout.includes("heartbeat status --watch 0.5 s"), watch.stdout);
   assert(watch.stdout.includes("node2: active"), watch.stdout);
 
-  await tb.killHard("node1");
-  // g1 started, g3 still starting (its script sleeps): peer dead, every group has a holder
-  const w = await waitNagios(node2, 1);
-  console.log(`  ${w}`);
-  assert(w.includes("node node1 dead"), w);
-  // the start of g3 failed: nobody runs it
-  const c = await waitNagios(node2, 2);
-  console.log(`  ${c}`);
-  assert(c.includes("group late::g3 failed"), c);
-  const d = await waitStatus(
+  const d = await killAndWatchFailover(
+    tb,
+    node1,
     node2,
     "node2 shows the failover of node1 with its timeline",
-    (d) => d.failovers.length === 1 && d.failovers[0].completed_after_ms !== null,
   );
   assertEquals(nodeSummary(d), ["node1:dead:hb", "node2:active:hb"]);
   assertEquals(d.links.map((l) => l.status), ["dead"]);

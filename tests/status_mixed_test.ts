@@ -21,22 +21,20 @@
  * @module
  */
 
+import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { configure, failoverHaCf, REC_SCRIPT, requireRealHeartbeat } from "./failover_harness.ts";
-import { hbStatus, nodeSummary, owners, waitNagios, waitStatus } from "./status_common.ts";
+import { configure, failoverHaCf, REC_SCRIPT } from "./support/failover.ts";
+import {
+  hbStatus,
+  killAndWatchFailover,
+  LATE_FAILING,
+  nodeSummary,
+  owners,
+  waitNagios,
+  waitStatus,
+} from "./support/status.ts";
 import { healthProblems, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 import { HB_VERSION } from "../master/version.ts";
-
-/** `late::<name>` on the hb node: the start sleeps 8 s, then fails. */
-const LATE_FAILING = `#!/bin/sh
-name=$1 op=$2
-case "$op" in
-  start) sleep 8; echo "late: cannot start $name" >&2; exit 1;;
-  stop) exit 0;;
-  status) echo stopped; exit 0;;
-esac
-exit 1
-`;
 
 /** Checks that a real Heartbeat node's log shows nothing unusual. */
 async function assertRealNodeQuiet(n: TestNode): Promise<void> {
@@ -82,18 +80,7 @@ Deno.test("status: hb + real Heartbeat, hard kill of the real node, nagios 0 →
   console.log(`  against the real daemon: ${onReal.stdout.trim()}`);
   await assertRealNodeQuiet(node2);
 
-  await tb.killHard("node2");
-  const w = await waitNagios(node1, 1);
-  console.log(`  ${w}`);
-  assert(w.includes("node node2 dead"), w);
-  const c = await waitNagios(node1, 2);
-  console.log(`  ${c}`);
-  assert(c.includes("group late::g3 failed"), c);
-  const after = await waitStatus(
-    node1,
-    "node1 shows the failover of node2",
-    (d) => d.failovers.length === 1 && d.failovers[0].completed_after_ms !== null,
-  );
+  const after = await killAndWatchFailover(tb, node2, node1, "node1 shows the failover of node2");
   assertEquals(nodeSummary(after), ["node1:active:hb", "node2:dead:heartbeat"]);
   assertEquals(owners(after), [
     "rec::g1=node1/running",

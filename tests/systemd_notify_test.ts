@@ -15,7 +15,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { NotifyListener } from "./notify_listener.ts";
+import { NotifyListener } from "./support/notify_listener.ts";
 import { authkeys, haCf, hbCommand, Testbed, waitFor } from "./testbed/mod.ts";
 
 const WATCHDOG_USEC = 1_000_000;

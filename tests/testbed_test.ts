@@ -7,6 +7,7 @@
  * @module
  */
 
+import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
   authkeys,
@@ -20,14 +21,6 @@ import {
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
-
-/** Fails (never skips) when the real Heartbeat is not installed. */
-async function requireRealHeartbeat(): Promise<void> {
-  for (const p of [REAL_HEARTBEAT, REAL_CL_STATUS]) {
-    const st = await Deno.stat(p).catch(() => undefined);
-    assert(st?.isFile, `${p} is missing: install the Debian package heartbeat (3.0.6)`);
-  }
-}
 
 /**
  * What `cl_status nodestatus <peer>` prints on `node`. Exit 0 for active/up/ping, 1 for dead

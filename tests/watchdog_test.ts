@@ -17,16 +17,9 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch, fail } from "./assert.ts";
-import {
-  authkeys,
-  haCf,
-  REAL_HEARTBEAT,
-  run,
-  Testbed,
-  type TestNode,
-  waitFor,
-} from "./testbed/mod.ts";
+import { requireRealHeartbeat } from "./support/mod.ts";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { authkeys, haCf, run, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
 
 const KEEPALIVE_MS = 100;
 
@@ -62,11 +55,6 @@ function conf(name: string): string {
     watchdog: `/var/log/${name}`,
     node: ["node1"],
   });
-}
-
-async function requireRealHeartbeat(): Promise<void> {
-  const st = await Deno.stat(REAL_HEARTBEAT).catch(() => undefined);
-  if (!st?.isFile) fail(`${REAL_HEARTBEAT} missing: install the Debian package heartbeat (3.0.6)`);
 }
 
 async function prepare(n: TestNode, device: string): Promise<void> {

@@ -7,7 +7,7 @@ import { assert, assertEquals, fail } from "../tests/assert.ts";
 import { toHex } from "./bytes.ts";
 import { decodeMessage, encodeMessage } from "./codec.ts";
 import { FifoStreamParser } from "./fifo_stream.ts";
-import { loadApiCaptures, splitIpcFrames } from "./test_vectors.ts";
+import { loadApiCaptures, splitIpcFrames } from "../tests/support/vectors.ts";
 
 const captures = loadApiCaptures();
 

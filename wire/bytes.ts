@@ -76,21 +76,6 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
-/** Parses an even-length hex string into bytes; `undefined` when it is not hex. */
-export function fromHex(hex: string): Uint8Array | undefined {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
-  return out;
-}
-
-/** True when `a` and `b` hold the same bytes. */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Number of decimal digits of a non-negative integer. */
 export function decimalDigits(n: number): number {
   let d = 1;

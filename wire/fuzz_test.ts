@@ -10,7 +10,7 @@ import { decodeMessage } from "./codec.ts";
 import type { DecodeFailureReason } from "./errors.ts";
 import { FifoStreamParser } from "./fifo_stream.ts";
 import { decodeNetstringBody } from "./netstring.ts";
-import { loadWireVectors, receiverKeys } from "./test_vectors.ts";
+import { loadWireVectors, receiverKeys } from "../tests/support/vectors.ts";
 
 const vectors = loadWireVectors();
 const REASONS = new Set<DecodeFailureReason>([

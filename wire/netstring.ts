@@ -17,7 +17,7 @@ import { type Field, FT_STRING, Message } from "./message.ts";
 /** `###\n`, the netstring start marker. */
 export const NETSTRING_START: Uint8Array = new Uint8Array([0x23, 0x23, 0x23, 0x0a]);
 /** `%%%\n`, the netstring end marker. */
-export const NETSTRING_END: Uint8Array = new Uint8Array([0x25, 0x25, 0x25, 0x0a]);
+const NETSTRING_END: Uint8Array = new Uint8Array([0x25, 0x25, 0x25, 0x0a]);
 
 const COLON = 0x3a;
 const COMMA = 0x2c;
@@ -145,12 +145,6 @@ export function encodeNetstring(msg: Message): Uint8Array {
   const out = new Uint8Array(n);
   writeBody(msg, out, 0, 0);
   return out;
-}
-
-/** Length of the trailer netstring `LEN:N TOKEN,`. */
-export function trailerLength(index: number, token: string): number {
-  const body = decimalDigits(index) + 1 + token.length;
-  return decimalDigits(body) + 1 + body + 1;
 }
 
 /** Writes the trailer `LEN:N TOKEN,` at `off`; returns the offset after it. */

@@ -23,7 +23,7 @@ import {
   senderKeys,
   toVectorFields,
   WIRE_VECTOR_DIR,
-} from "./test_vectors.ts";
+} from "../tests/support/vectors.ts";
 
 const vectors = loadWireVectors();
 

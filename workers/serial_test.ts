@@ -1,7 +1,7 @@
 // workers/serial.ts: the frame splitter (synthetic streams and the real serial captures) and the
 // writer on a socat pty pair.
 import { assert, assertEquals } from "../tests/assert.ts";
-import { openPtyPair } from "../tests/pty_pair.ts";
+import { openPtyPair } from "../tests/support/pty_pair.ts";
 import { TtyPort } from "../sys/termios.ts";
 import { type AuthKeys, decodeAndVerify } from "../wire/auth.ts";
 import {
@@ -11,7 +11,7 @@ import {
   SerialFrameSplitter,
   SerialWriter,
 } from "./serial.ts";
-import { WIRE_VECTOR_DIR } from "../wire/test_vectors.ts";
+import { WIRE_VECTOR_DIR } from "../tests/support/vectors.ts";
 import type { WorkerPort } from "./media.ts";
 
 const enc = new TextEncoder();

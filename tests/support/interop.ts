@@ -10,18 +10,18 @@
  * @module
  */
 
-import { assert, assertEquals, fail } from "./assert.ts";
+import { sleep } from "./mod.ts";
+import { assert, assertEquals, fail } from "../assert.ts";
 import {
   authkeys,
   haCf,
   type HaCfValue,
   REAL_CL_STATUS,
-  REAL_HEARTBEAT,
   Testbed,
   type TestNode,
-} from "./testbed/mod.ts";
-import { decodeMessage } from "../wire/codec.ts";
-import { FT_STRING } from "../wire/message.ts";
+} from "../testbed/mod.ts";
+import { decodeMessage } from "../../wire/codec.ts";
+import { FT_STRING } from "../../wire/message.ts";
 
 /** The UDP media exercised. */
 export type Media = "bcast" | "ucast" | "mcast";
@@ -33,14 +33,6 @@ export const MEDIA: readonly Media[] = ["bcast", "ucast", "mcast"];
 export const AUTH_METHODS: readonly AuthMethod[] = ["crc", "md5", "sha1"];
 /** Multicast group of the mcast tests (TTL 0..4 allowed by Heartbeat). */
 export const MCAST_GROUP = "239.0.0.42";
-
-/** Fails (never skips) when the real Heartbeat 3.0.6 or its cl_status is not installed. */
-export async function requireRealHeartbeat(): Promise<void> {
-  for (const p of [REAL_HEARTBEAT, REAL_CL_STATUS]) {
-    const st = await Deno.stat(p).catch(() => undefined);
-    assert(st?.isFile, `${p} is missing: install the Debian package heartbeat (3.0.6)`);
-  }
-}
 
 /**
  * The ha.cf media lines of `node` for `media` on the given testbed links: `bcast ethK`,
@@ -167,11 +159,6 @@ export const COMPLAINT_PATTERNS: readonly RegExp[] = [
 /** The lines of `log` matching {@link COMPLAINT_PATTERNS}. */
 export function complaints(log: string): string[] {
   return log.split("\n").filter((l) => COMPLAINT_PATTERNS.some((re) => re.test(l)));
-}
-
-/** Sleeps `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /**

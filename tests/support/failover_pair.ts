@@ -9,23 +9,24 @@
  * @module
  */
 
-import { assert, assertEquals } from "./assert.ts";
+import { sleep } from "./mod.ts";
+import { assert, assertEquals } from "../assert.ts";
 import {
   assertStable,
   clientReach,
   configure,
+  keepLogs,
   logTails,
   type Placement,
   placement,
   SERVICE_SPEC,
-  sleep,
   standby,
   stopwatch,
   waitPlacement,
   waitRscstatus,
-  type Watch,
-} from "./failover_harness.ts";
-import { type Impl, run, type Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+  Watch,
+} from "./failover.ts";
+import { type Impl, run, Testbed, type TestNode, waitFor } from "../testbed/mod.ts";
 
 /** The haresources of the pair tests. */
 export const PAIR_HARESOURCES = `node1 ${SERVICE_SPEC} rec::g1\nnode2 rec::g2\n`;
@@ -43,6 +44,34 @@ export interface Timing {
   step: string;
   /** Milliseconds. */
   ms: number;
+}
+
+/**
+ * Runs `body` on a fresh two-node testbed (with the client namespace, `links` links) while a
+ * {@link Watch} follows the service IP; then keeps the logs as `logs`, prints the step timings
+ * and checks the watch.
+ */
+export async function onWatchedPair(
+  opts: { name: string; links: number; logs: string },
+  body: (tb: Testbed, watch: Watch, timings: Timing[]) => Promise<void>,
+): Promise<void> {
+  const timings: Timing[] = [];
+  await using tb = await Testbed.create({
+    nodes: ["node1", "node2"],
+    links: opts.links,
+    client: true,
+    name: opts.name,
+  });
+  const watch = new Watch(tb);
+  await watch.start();
+  try {
+    await body(tb, watch, timings);
+  } finally {
+    await watch.stop();
+    await keepLogs(tb, opts.logs);
+    console.table(timings.map((t) => ({ step: t.step, ms: Math.round(t.ms) })));
+  }
+  await watch.check();
 }
 
 /** Options of {@link runPairSuite}. */

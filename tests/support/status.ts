@@ -1,17 +1,57 @@
 /**
  * Helpers of the `heartbeat status` acceptance tests (`tests/status_*_test.ts`): run
  * `heartbeat status` inside a testbed node, parse and validate its JSON against
- * `cli/status_schema.json`, wait for a condition on it.
+ * `cli/status_schema.json`, wait for a condition on it; the failing resource script both status
+ * tests give the node they kill, and the failover they watch.
  *
  * @module
  */
 
-import { assertEquals, fail } from "./assert.ts";
+import { assert, assertEquals, fail } from "../assert.ts";
 import { type Schema, statusSchema, validate } from "./json_schema.ts";
-import { hbCommand, type TestNode, waitFor } from "./testbed/mod.ts";
-import type { StatusDocument } from "../master/status.ts";
+import { hbCommand, type Testbed, type TestNode, waitFor } from "../testbed/mod.ts";
+import type { StatusDocument } from "../../master/status.ts";
 
 let schema: Schema | undefined;
+
+/** `late::<name>` on the node that takes it over: the start sleeps 8 s, then fails. */
+export const LATE_FAILING = `#!/bin/sh
+name=$1 op=$2
+case "$op" in
+  start) sleep 8; echo "late: cannot start $name" >&2; exit 1;;
+  stop) exit 0;;
+  status) echo stopped; exit 0;;
+esac
+exit 1
+`;
+
+/**
+ * Hard-kills `victim`, which holds `late::g3` (its takeover on `survivor` runs
+ * {@link LATE_FAILING}), and follows the failover on `survivor`: `--nagios` 1 (peer dead) while
+ * g3 still starts, then 2 once its start failed (nobody runs it). Returns the status document
+ * that shows the completed failover (`what` names it in a timeout).
+ */
+export async function killAndWatchFailover(
+  tb: Testbed,
+  victim: TestNode,
+  survivor: TestNode,
+  what: string,
+): Promise<StatusDocument> {
+  await tb.killHard(victim.name);
+  // the peer is dead, g3 still starting (its script sleeps): every group has a holder
+  const w = await waitNagios(survivor, 1);
+  console.log(`  ${w}`);
+  assert(w.includes(`node ${victim.name} dead`), w);
+  // the start of g3 failed: nobody runs it
+  const c = await waitNagios(survivor, 2);
+  console.log(`  ${c}`);
+  assert(c.includes("group late::g3 failed"), c);
+  return await waitStatus(
+    survivor,
+    what,
+    (d) => d.failovers.length === 1 && d.failovers[0].completed_after_ms !== null,
+  );
+}
 
 /** Runs `heartbeat status ARGS` inside `node`: exit code and output. */
 export async function hbStatus(

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { type Priority, scriptText } from "../logging/format.ts";
-import type { ResourceGroup, ScriptLogger } from "./types.ts";
-import { parseResourceSpec } from "./spec.ts";
+import { type Priority, scriptText } from "../../logging/format.ts";
+import type { ResourceGroup, ScriptLogger } from "../../resources/types.ts";
+import { parseResourceSpec } from "../../resources/spec.ts";
 
 /** Logger that keeps `<TAG>:    <text>` lines (the logfile format without the date). */
 export class RecordingLogger implements ScriptLogger {

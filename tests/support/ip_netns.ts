@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { AddrEntry, CommandOutput } from "./ip_agent.ts";
-import { parseAddrJson } from "./ip_agent.ts";
+import type { AddrEntry, CommandOutput } from "../../agents/ip_agent.ts";
+import { parseAddrJson } from "../../agents/ip_agent.ts";
 
-const DENO = new URL("../.tools/node_modules/.bin/deno", import.meta.url).pathname;
+const DENO = new URL("../../.tools/node_modules/.bin/deno", import.meta.url).pathname;
 
 async function sh(argv: string[]): Promise<CommandOutput> {
   const out = await new Deno.Command(argv[0], {
@@ -75,7 +75,7 @@ export class NetNs {
 
   /** Runs `agents/<file> <spec> <action>` inside the namespace with `ip netns exec`. */
   agent(file: "ipaddr.ts" | "ipaddr2.ts", spec: string, action: string): Promise<CommandOutput> {
-    const script = new URL(`./${file}`, import.meta.url).pathname;
+    const script = new URL(`../../agents/${file}`, import.meta.url).pathname;
     return sh([
       "ip",
       "netns",

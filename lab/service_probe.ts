@@ -1,12 +1,13 @@
 /**
- * The campaign's client: chaos/tcp_probe.ts run in the testbed's client namespace, its answers
- * kept in memory with their receive times.
+ * The service's client (the chaos campaign, the bench's service suite, the monitor tests):
+ * `lab/tcp_probe.ts` run in the testbed's client namespace, its answers kept in memory with their
+ * receive times.
  *
  * @module
  */
 
-import type { TestClient } from "../lab/mod.ts";
-import { ReplyFeed, spawnInClient } from "../bench/probe.ts";
+import type { TestClient } from "./cluster.ts";
+import { ReplyFeed, spawnInClient } from "./probe.ts";
 
 /** One answer of the service. */
 export interface Answer {

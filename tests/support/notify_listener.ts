@@ -6,14 +6,14 @@
  * @module
  */
 
-import { AF_UNIX, unixAddress } from "../sys/sd_notify.ts";
+import { AF_UNIX, unixAddress } from "../../sys/sd_notify.ts";
 import {
   lastSocketError,
   MSG_DONTWAIT,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   socketLibc,
-} from "../sys/socket.ts";
+} from "../../sys/socket.ts";
 
 /** One received notification. */
 export interface Notification {

@@ -11,17 +11,17 @@
  * @module
  */
 
-import type { ApiAuthEntry } from "../config/types.ts";
-import { createRealSystemView } from "../config/system_view.ts";
-import type { WireFormat } from "../wire/codec.ts";
-import { Message } from "../wire/message.ts";
+import type { ApiAuthEntry } from "../../config/types.ts";
+import { createRealSystemView } from "../../config/system_view.ts";
+import type { WireFormat } from "../../wire/codec.ts";
+import { Message } from "../../wire/message.ts";
 import type {
   ApiBackend,
   ApiIdentity,
   ApiLinkInfo,
   ApiNodeInfo,
   ApiResourceStatus,
-} from "./backend.ts";
+} from "../../api/backend.ts";
 
 /** hbversion string of the Debian build. */
 export const DEBIAN_HBVERSION = "3.0.6 (node: 958e11be8686759f1b99204c17812f2c2633b169)";

@@ -1,5 +1,5 @@
 /**
- * Clean-up guard of the benchmark: every testbed and every helper process (ping, stress-ng)
+ * Clean-up guard of the benchmark and the chaos campaign: every testbed and every helper process (ping, stress-ng)
  * the benchmark starts is registered here, and is removed on normal exit, on error and on
  * SIGINT/SIGTERM.
  *
@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Testbed } from "../lab/mod.ts";
+import type { Testbed } from "./cluster.ts";
 
 const testbeds = new Set<Testbed>();
 const children = new Set<Deno.ChildProcess>();

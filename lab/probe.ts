@@ -6,7 +6,8 @@
  * @module
  */
 
-import { inNetnsTied, type TestClient } from "../lab/mod.ts";
+import type { TestClient } from "./cluster.ts";
+import { inNetnsTied } from "./sys.ts";
 import { trackChild } from "./guard.ts";
 
 /** One echo reply. */
@@ -70,6 +71,20 @@ export class ReplyFeed<R extends { at: number }> {
       };
       this.#waiters.push(done);
     });
+  }
+
+  /**
+   * Waits for the first reply received after `t` (ms since the epoch); returns its time. Throws
+   * when none came within `timeoutMs`.
+   */
+  async replyAfter(t: number, timeoutMs = 60_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = this.replies.find((x) => x.at > t);
+      if (r !== undefined) return r.at;
+      if (Date.now() > deadline) throw new Error(`no reply within ${timeoutMs} ms`);
+      await this.nextReply(500);
+    }
   }
 
   /** Stops the prober and waits for it. */

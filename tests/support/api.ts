@@ -9,11 +9,11 @@
  * @module
  */
 
-import { FakeBackend, machineHaIds } from "../api/fake_backend.ts";
-import { encodeFrame, FrameReader } from "../api/ipc_frame.ts";
-import { ApiServer } from "../api/server.ts";
-import { decodeMessage, encodeIpc } from "../wire/codec.ts";
-import { Message } from "../wire/message.ts";
+import { FakeBackend, machineHaIds } from "./fake_api_backend.ts";
+import { encodeFrame, FrameReader } from "../../api/ipc_frame.ts";
+import { ApiServer } from "../../api/server.ts";
+import { decodeMessage, encodeIpc } from "../../wire/codec.ts";
+import { Message } from "../../wire/message.ts";
 
 /** The real client. */
 export const REAL_CL_STATUS = "/usr/bin/cl_status";
@@ -140,7 +140,7 @@ export async function runReal(
 
 /** Runs hb's cl_status (`deno run -A main.ts cl_status …`) with HB_RUNDIR = `runDir`. */
 export async function runOurs(runDir: string, args: string[]): Promise<RunResult> {
-  const main = new URL("../main.ts", import.meta.url).pathname;
+  const main = new URL("../../main.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     // --quiet: Deno's own diagnostics (a "Download …" of a cold cache) stay out of stderr
     args: ["run", "-A", "--quiet", main, "cl_status", ...args],

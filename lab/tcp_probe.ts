@@ -1,12 +1,12 @@
 /**
- * A client of the service, for the fault campaign: opens a TCP connection to HOST:PORT every
+ * A client of the service (the chaos campaign, the service suite, the monitor tests): opens a TCP connection to HOST:PORT every
  * INTERVAL ms (each attempt on its own, so a hanging one does not delay the next) and prints
  * `<epoch ms> <seq>` for every connection that delivered the service's answer within TIMEOUT
  * ms. Unlike an ICMP probe it notices a frozen node (its kernel still completes the handshake,
  * nothing answers) and a dead service process. Runs in the client namespace:
  *
  * ```
- * deno run -A chaos/tcp_probe.ts HOST PORT [INTERVAL_MS=10] [TIMEOUT_MS=200]
+ * deno run -A lab/tcp_probe.ts HOST PORT [INTERVAL_MS=10] [TIMEOUT_MS=200]
  * ```
  *
  * @module

@@ -21,21 +21,21 @@
  * @module
  */
 
-import { assert, fail } from "./assert.ts";
+import { sleep } from "./mod.ts";
+import { assert, fail } from "../assert.ts";
 import {
   authkeys,
   failoverHaCf,
   hbCommand,
   REAL_CL_STATUS,
-  REAL_HEARTBEAT,
   REAL_SHARE_DIR,
   run,
   type Testbed,
   type TestNode,
   waitFor,
-} from "./testbed/mod.ts";
+} from "../testbed/mod.ts";
 
-export { failoverHaCf } from "./testbed/mod.ts";
+export { failoverHaCf } from "../testbed/mod.ts";
 
 /** The service address of every failover test. */
 export const SERVICE_IP = "198.18.0.100";
@@ -87,14 +87,6 @@ esac
 exit 1
 `;
 
-/** Fails (never skips) when the real Heartbeat 3.0.6 is not installed. */
-export async function requireRealHeartbeat(): Promise<void> {
-  for (const p of [REAL_HEARTBEAT, REAL_CL_STATUS, `${REAL_SHARE_DIR}/hb_standby`]) {
-    const st = await Deno.stat(p).catch(() => undefined);
-    assert(st?.isFile, `${p} is missing: install the Debian package heartbeat (3.0.6)`);
-  }
-}
-
 /** Prints the time since the stopwatch was made, with a note; returns the seconds. */
 export function stopwatch(prefix = ""): (what: string) => number {
   const t0 = performance.now();
@@ -103,11 +95,6 @@ export function stopwatch(prefix = ""): (what: string) => number {
     console.log(`  ${prefix}${s.toFixed(3).padStart(8)} s  ${what}`);
     return s;
   };
-}
-
-/** Sleeps `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 // ------------------------------------------------------------------------ set-up

@@ -1,5 +1,5 @@
 /**
- * Order statistics and table formatting for the benchmark's reports.
+ * Order statistics and table formatting for the reports of the benchmark and the chaos campaign.
  *
  * @module
  */

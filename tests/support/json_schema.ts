@@ -41,7 +41,7 @@ export function validate(schema: Schema, value: unknown, path = "$"): string[] {
   const errors: string[] = [];
   for (const k of Object.keys(schema)) {
     if (!KEYWORDS.has(k) && !ANNOTATIONS.has(k)) {
-      errors.push(`${path}: schema keyword ${k} is not supported by tests/json_schema.ts`);
+      errors.push(`${path}: schema keyword ${k} is not supported by tests/support/json_schema.ts`);
     }
   }
   if (schema.type !== undefined) {
@@ -96,6 +96,6 @@ export function validate(schema: Schema, value: unknown, path = "$"): string[] {
 
 /** Reads `cli/status_schema.json` of the repository. */
 export async function statusSchema(): Promise<Schema> {
-  const url = new URL("../cli/status_schema.json", import.meta.url);
+  const url = new URL("../../cli/status_schema.json", import.meta.url);
   return JSON.parse(await Deno.readTextFile(url)) as Schema;
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createFakeSystemView, type SystemView, withRealDir } from "./system_view.ts";
+import { createFakeSystemView, type SystemView, withRealDir } from "../../config/system_view.ts";
 
 /** A fake environment mirroring the oracle's network namespace, reading `dir` from disk. */
 export function corpusSystem(dir: string): SystemView {

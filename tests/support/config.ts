@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { heartbeatLines } from "./diagnostics.ts";
-import { loadConfig, type LoadResult } from "./load.ts";
-import { createFakeSystemView, type FakeFile, type SystemView } from "./system_view.ts";
+import { heartbeatLines } from "../../config/diagnostics.ts";
+import { loadConfig, type LoadResult } from "../../config/load.ts";
+import { createFakeSystemView, type FakeFile, type SystemView } from "../../config/system_view.ts";
 
 /** Base ha.cf lines that make a valid configuration on the fake system. */
 export const BASE_HA_CF = [

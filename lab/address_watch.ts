@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { TestNode } from "../lab/mod.ts";
-import { run } from "../lab/mod.ts";
-import { trackChild } from "../bench/guard.ts";
+import { trackChild } from "./guard.ts";
+import type { TestNode } from "./node.ts";
+import { run, tied } from "./sys.ts";
 
 /** A change of one node's holding of the address, with the time it was seen. */
 export interface AddressEvent {
@@ -44,8 +44,9 @@ export class AddressWatch {
   }
 
   async #follow(n: TestNode): Promise<void> {
-    const child = new Deno.Command("setpriv", {
-      args: ["--pdeathsig", "KILL", "--", "ip", "-n", n.netns, "-o", "monitor", "address"],
+    const [cmd, ...args] = tied(["ip", "-n", n.netns, "-o", "monitor", "address"]);
+    const child = new Deno.Command(cmd, {
+      args,
       stdin: "null",
       stdout: "piped",
       stderr: "null",

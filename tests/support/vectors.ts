@@ -8,14 +8,14 @@
  * @module
  */
 
-import { toHex } from "./bytes.ts";
-import type { AuthKey, AuthKeys } from "./auth.ts";
-import type { Message } from "./message.ts";
+import { toHex } from "../../wire/bytes.ts";
+import type { AuthKey, AuthKeys } from "../../wire/auth.ts";
+import type { Message } from "../../wire/message.ts";
 
 /** Directory of the wire vectors, resolved relative to this file. */
-export const WIRE_VECTOR_DIR: URL = new URL("../testdata/vectors/wire/", import.meta.url);
+export const WIRE_VECTOR_DIR: URL = new URL("../../testdata/vectors/wire/", import.meta.url);
 /** Directory of the API captures. */
-export const API_VECTOR_DIR: URL = new URL("../testdata/vectors/api/", import.meta.url);
+export const API_VECTOR_DIR: URL = new URL("../../testdata/vectors/api/", import.meta.url);
 
 /** A field as described in `index.json`. */
 export interface VectorField {
