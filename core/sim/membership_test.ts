@@ -12,7 +12,7 @@ import {
   REAL_TIMERS,
   sentOfType,
   simUuid,
-} from "./test_util.ts";
+} from "../../tests/support/sim.ts";
 
 Deno.test("start-up emission: init, up, up with dt=deadtime+2s, then dt=deadtime at +5 s", () => {
   const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"], ...REAL_TIMERS });

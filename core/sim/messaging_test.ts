@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { SimCluster } from "./cluster.ts";
-import { logsStarting, peerMessage, REAL_TIMERS, sentOfType } from "./test_util.ts";
+import { logsStarting, peerMessage, REAL_TIMERS, sentOfType } from "../../tests/support/sim.ts";
 
 function seqOf(msg: { get(n: string): string | undefined }): number {
   return parseInt(msg.get("seq") ?? "0", 16);

@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { SimCluster } from "./cluster.ts";
 import type { FailbackMode } from "../ownership/types.ts";
-import { REAL_TIMERS } from "./test_util.ts";
+import { REAL_TIMERS } from "../../tests/support/sim.ts";
 
 const G1 = "198.18.40.100";
 const G2 = "logrsc::g2";

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { SimCluster } from "./cluster.ts";
-import { findLog } from "./test_util.ts";
+import { findLog } from "../../tests/support/sim.ts";
 import type { TestLossOptions } from "../test_loss.ts";
 
 const BREAK: TestLossOptions = { xmitloss: 1, rcvloss: 1, allownodes: ";" };

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { CoreMessage } from "../message.ts";
-import type { SimCluster, SimLogLine, SimWireLine } from "./cluster.ts";
-import { SIM_EPOCH_MS } from "./cluster.ts";
+import { CoreMessage } from "../../core/message.ts";
+import type { SimCluster, SimLogLine, SimWireLine } from "../../core/sim/cluster.ts";
+import { SIM_EPOCH_MS } from "../../core/sim/cluster.ts";
 
 /** The uuid the simulator gives the node at `index` in the node list. */
 export function simUuid(index: number): Uint8Array {
