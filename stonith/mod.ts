@@ -25,9 +25,9 @@ export {
 export type {
   HelperLogRecord,
   HelperRequest,
+  Priority,
   StonithBackend,
   StonithDeviceSpec,
   StonithLog,
-  StonithPriority,
   StonithResult,
 } from "./types.ts";
