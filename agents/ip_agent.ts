@@ -24,7 +24,7 @@
  * @module
  */
 import { formatScriptLogfileLine, formatScriptStderrLine, scriptTag } from "../logging/format.ts";
-import type { AgentOptions, AgentResult, Env, ScriptLogger } from "../resources/types.ts";
+import type { AgentOptions, AgentResult, Env, ScriptLogger } from "./types.ts";
 import {
   bitsToMask,
   broadcastOf,

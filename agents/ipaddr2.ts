@@ -6,7 +6,7 @@
  * @module
  */
 import { ipAgentMain, type IpAgentOptions, runIpAgent } from "./ip_agent.ts";
-import type { AgentResult, Env } from "../resources/types.ts";
+import type { AgentResult, Env } from "./types.ts";
 
 /** `IPaddr2 <spec> <action>` in-process. */
 export function runIpaddr2(

@@ -3,7 +3,7 @@
  * bound to the protocol engine (`protocol.ts`).
  *
  * Design: the listening socket and every client socket are real non-blocking descriptors owned
- * through libc FFI (`unix_socket.ts`), so the kernel's SO_PEERCRED credentials of every client
+ * through libc FFI (`sys/unix_socket.ts`), so the kernel's SO_PEERCRED credentials of every client
  * are read at accept time and checked against what the client claims. One epoll set watches
  * them; `epoll_wait` runs on Deno's FFI thread pool (`nonblocking: true`), everything else runs
  * on the JS thread without ever blocking: reads drain what is there, writes go straight to the
@@ -49,7 +49,7 @@ import {
   recvSome,
   sendSome,
   setReceiveBuffer,
-} from "./unix_socket.ts";
+} from "../sys/unix_socket.ts";
 
 /** Options of {@link ApiServer}. */
 export interface ApiServerOptions {

@@ -8,8 +8,10 @@
  * @module
  */
 
-/** Heartbeat's priority words (cluster-glue `cl_log`), as printed in log lines. */
-export type Level = "EMERG" | "ALERT" | "CRIT" | "ERROR" | "WARN" | "notice" | "info" | "debug";
+import type { Priority } from "../core/types.ts";
+
+/** Heartbeat's priority words: the one priority type, `Priority` of `core/types.ts`. */
+export type Level = Priority;
 
 /** One problem (or notable event) found while loading the configuration. */
 export interface Diagnostic {

@@ -25,40 +25,19 @@
  * @module
  */
 
-import { strerror } from "../sys/libc.ts";
+import {
+  errnoText,
+  O_CLOEXEC,
+  O_WRONLY,
+  watchdogLibc as libc,
+  WDIOC_SETTIMEOUT,
+} from "../sys/watchdog_device.ts";
 
 /** Heartbeat's priority words used here. */
 export type WatchdogPriority = "notice" | "ERROR" | "info" | "debug";
 
 /** Logging callback (the master's log function fits). */
 export type WatchdogLog = (prio: WatchdogPriority, text: string) => void;
-
-const O_WRONLY = 0o1;
-const O_CLOEXEC = 0o2000000;
-
-/** `_IOWR('W', 6, int)`. */
-export const WDIOC_SETTIMEOUT = 0xc0045706n;
-
-const symbols = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  close: { parameters: ["i32"], result: "i32" },
-  // ioctl is variadic; one pointer argument after the request is ABI-compatible.
-  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
-
-let lib: Deno.DynamicLibrary<typeof symbols>["symbols"] | undefined;
-
-function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
-  lib ??= Deno.dlopen("libc.so.6", symbols).symbols;
-  return lib;
-}
-
-function errnoText(): string {
-  const p = libc().__errno_location();
-  return strerror(p === null ? 0 : new Deno.UnsafePointerView(p).getInt32());
-}
 
 const NUL = new Uint8Array(new ArrayBuffer(1));
 const MAGIC = new Uint8Array(new ArrayBuffer(1));

@@ -29,7 +29,7 @@
  * @module
  */
 
-import { mkfifo } from "./posix.ts";
+import { mkfifo } from "../sys/fifo.ts";
 import { trackChild } from "./procs.ts";
 import { BUILTIN_DEVICE_IDS, findOnPath } from "./devices.ts";
 import {

@@ -23,12 +23,12 @@
  */
 
 import { trackChild } from "./procs.ts";
-import type { HelperLogRecord, StonithDeviceSpec, StonithPriority } from "./types.ts";
+import type { HelperLogRecord, Priority, StonithDeviceSpec } from "./types.ts";
 
 const LINE_RE =
   / stonith: \[\d+\]: (EMERG|ALERT|CRIT|ERROR|ERR|WARN|WARNING|notice|info|debug): ?(.*)$/;
 
-const PRIO_MAP: Readonly<Record<string, StonithPriority>> = {
+const PRIO_MAP: Readonly<Record<string, Priority>> = {
   EMERG: "EMERG",
   ALERT: "ERROR",
   CRIT: "ERROR",

@@ -27,7 +27,6 @@ import type {
   StonithBackend,
   StonithDeviceSpec,
   StonithLog,
-  StonithPriority,
   StonithResult,
 } from "./types.ts";
 
@@ -330,7 +329,7 @@ export class Fencer {
         if (json) {
           try {
             const r = JSON.parse(l) as HelperLogRecord;
-            log(r.prio as StonithPriority, r.text, { pid, glib: r.glib === true });
+            log(r.prio, r.text, { pid, glib: r.glib === true });
             return;
           } catch { /* not a record: fall through */ }
         }

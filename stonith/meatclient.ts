@@ -13,7 +13,7 @@
  */
 
 import { DEFAULT_RUN_DIR } from "./devices.ts";
-import { closeFd, ENOENT, ENXIO, openWriteNonblocking, writeFd } from "./posix.ts";
+import { closeFd, ENOENT, ENXIO, openWriteNonblocking, writeFd } from "../sys/fifo.ts";
 import { S_BADHOST, S_INVAL, S_OK, S_OOPS } from "./types.ts";
 
 /** Where meatclient reads and writes (tests replace the terminal). */

@@ -6,16 +6,9 @@
  * @module
  */
 
-/** Heartbeat's log priority words (same words as the core's). */
-export type StonithPriority =
-  | "EMERG"
-  | "ALERT"
-  | "CRIT"
-  | "ERROR"
-  | "WARN"
-  | "notice"
-  | "info"
-  | "debug";
+import type { Priority } from "../core/types.ts";
+
+export type { Priority };
 
 /**
  * Logging as the master does it (structurally the same as the runtime's log function):
@@ -23,7 +16,7 @@ export type StonithPriority =
  * that Heartbeat puts in front of plugin messages.
  */
 export type StonithLog = (
-  prio: StonithPriority,
+  prio: Priority,
   text: string,
   opts?: { pid?: number; glib?: boolean },
 ) => void;
@@ -76,7 +69,7 @@ export interface HelperRequest {
 /** One line a helper asks the master to log (JSON, one per stdout line). */
 export interface HelperLogRecord {
   /** Priority word. */
-  prio: StonithPriority;
+  prio: Priority;
   /** Text without prefix. */
   text: string;
   /** Plugin message (`glib: ` prefix). */

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { libcGroup } from "./libc.ts";
+
 const O_RDWR = 2;
 const O_CLOEXEC = 0o2000000;
 /** `close_range` flag: mark the range close-on-exec instead of closing it now. */
@@ -40,12 +42,7 @@ const symbols = {
 } as const;
 
 type Lib = Deno.DynamicLibrary<typeof symbols>["symbols"];
-let lib: Lib | undefined;
-
-function libc(): Lib {
-  lib ??= Deno.dlopen("libc.so.6", symbols).symbols;
-  return lib;
-}
+const libc: () => Lib = libcGroup(symbols);
 
 /** A failed call: its name, errno and strerror text. */
 export interface ExecError {

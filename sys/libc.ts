@@ -175,6 +175,22 @@ export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 
 // ---- loading ---------------------------------------------------------------------------
 
+/**
+ * The one place that opens libc (Deno FFI). Each concern declares its own group of symbols and
+ * gets a getter that opens them on first use, so a process that never needs a group does not bind
+ * it; the OS maps `libc.so.6` once whatever the number of groups. Every FFI user of the project
+ * (`sys/` modules only) goes through this function.
+ */
+export function libcGroup<S extends Deno.ForeignLibraryInterface>(
+  symbols: S,
+): () => Deno.DynamicLibrary<S>["symbols"] {
+  let opened: Deno.DynamicLibrary<S>["symbols"] | undefined;
+  return () => {
+    opened ??= Deno.dlopen("libc.so.6", symbols).symbols;
+    return opened;
+  };
+}
+
 const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
@@ -222,7 +238,7 @@ function load(): Libc | null {
   if (lib !== null) return lib;
   if (loadError !== null) return null;
   try {
-    lib = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+    lib = libcGroup(SYMBOLS)();
   } catch (e) {
     loadError = new LibcError(
       "dlopen",

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { libcGroup } from "./libc.ts";
 import { lastSocketError, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_DGRAM, socketLibc } from "./socket.ts";
 
 /** Address family of local (unix) sockets. */
@@ -48,13 +49,12 @@ const clockSymbols = {
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;
 
-let clockLib: Deno.DynamicLibrary<typeof clockSymbols> | undefined;
+const clockLib = libcGroup(clockSymbols);
 
 /** `CLOCK_MONOTONIC` in microseconds (systemd's `MONOTONIC_USEC=`). */
 export function monotonicUsec(): bigint {
-  clockLib ??= Deno.dlopen("libc.so.6", clockSymbols);
   const ts = new BigInt64Array(2);
-  clockLib.symbols.clock_gettime(1, ts);
+  clockLib().clock_gettime(1, ts);
   return ts[0] * 1_000_000n + ts[1] / 1000n;
 }
 

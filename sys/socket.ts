@@ -15,6 +15,8 @@
  * @module
  */
 
+import { libcGroup } from "./libc.ts";
+
 /** Address family IPv4. */
 export const AF_INET = 2;
 /** Address family IPv6. */
@@ -81,12 +83,11 @@ const symbols = {
 /** The bound socket calls. */
 export type SocketLibc = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
-let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
+const lib = libcGroup(symbols);
 
 /** The socket calls of libc (opened on first use). */
 export function socketLibc(): SocketLibc {
-  lib ??= Deno.dlopen("libc.so.6", symbols);
-  return lib.symbols;
+  return lib();
 }
 
 /** An OS error from a socket call, with errno and its text. */

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { LibcError } from "./libc.ts";
+import { LibcError, libcGroup } from "./libc.ts";
 
 const O_RDWR = 0o2;
 const O_NOCTTY = 0o400;
@@ -134,12 +134,7 @@ const symbols = {
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
 
-let lib: Deno.DynamicLibrary<typeof symbols> | undefined;
-
-function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
-  lib ??= Deno.dlopen("libc.so.6", symbols);
-  return lib.symbols;
-}
+const libc = libcGroup(symbols);
 
 function errno(): number {
   const p = libc().__errno_location();

@@ -11,9 +11,10 @@
  */
 
 import type { CoreMessage } from "../message.ts";
+import type { Priority } from "../types.ts";
 
 /** Heartbeat's log priority words; `""` = a script line printed exactly as given. */
-export type OwnershipPriority = "CRIT" | "ERROR" | "WARN" | "info" | "debug" | "";
+export type OwnershipPriority = Priority | "";
 
 /**
  * Who writes a log line, as Heartbeat's log shows it:

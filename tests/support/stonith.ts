@@ -4,12 +4,12 @@
  * @module
  */
 
-import type { StonithLog, StonithPriority } from "../../stonith/types.ts";
+import type { Priority, StonithLog } from "../../stonith/types.ts";
 
 /** One logged line. */
 export interface LoggedLine {
   /** Priority word. */
-  prio: StonithPriority;
+  prio: Priority;
   /** Text. */
   text: string;
   /** Pid the line was logged as (undefined: the master). */

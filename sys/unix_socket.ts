@@ -1,5 +1,5 @@
 /**
- * Unix stream sockets and epoll through libc (Deno FFI), for the API server.
+ * Unix stream sockets and epoll through libc (Deno FFI), for the API server (`api/server.ts`).
  *
  * Deno's own `Deno.listen({transport: "unix"})` hides the file descriptors, so SO_PEERCRED
  * cannot be read from its connections. Here the server owns real descriptors: a non-blocking
@@ -12,6 +12,8 @@
  *
  * @module
  */
+
+import { libcGroup } from "./libc.ts";
 
 /** AF_UNIX. */
 const AF_UNIX = 1;
@@ -75,12 +77,7 @@ const SYMBOLS = {
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-let lib: Libc | undefined;
-
-function libc(): Libc {
-  lib ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-  return lib;
-}
+const libc: () => Libc = libcGroup(SYMBOLS);
 
 /** errno of the last failed call on this thread. */
 export function errno(): number {

@@ -1,12 +1,12 @@
 /**
- * The few POSIX calls the meatware FIFO needs and Deno lacks: `mkfifo(3)` and a
+ * The few POSIX calls the meatware FIFO (`stonith/`) needs and Deno lacks: `mkfifo(3)` and a
  * non-blocking write-only `open(2)` (Deno can pass neither `O_NONBLOCK` nor report
  * ENXIO for a FIFO without a reader). libc is opened lazily (Deno FFI).
  *
  * @module
  */
 
-import { strerror } from "../sys/libc.ts";
+import { libcGroup, strerror } from "./libc.ts";
 
 const O_WRONLY = 0o1;
 const O_NONBLOCK = 0o4000;
@@ -25,12 +25,7 @@ const symbols = {
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-let lib: Deno.DynamicLibrary<typeof symbols>["symbols"] | undefined;
-
-function libc(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
-  lib ??= Deno.dlopen("libc.so.6", symbols).symbols;
-  return lib;
-}
+const libc: () => Deno.DynamicLibrary<typeof symbols>["symbols"] = libcGroup(symbols);
 
 function errno(): number {
   const p = libc().__errno_location();
