@@ -32,7 +32,7 @@ import {
   isIpv4,
   netmaskBits,
   parseIpSpec,
-} from "./ip_spec.ts";
+} from "../config/ip_spec.ts";
 
 /** Which agent. */
 export type IpFlavor = "IPaddr" | "IPaddr2";

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../tests/assert.ts";
-import { bitsToMask, broadcastOf, netmaskBits, parseIpSpec } from "./ip_spec.ts";
+import { bitsToMask, broadcastOf, netmaskBits, parseIpSpec } from "../config/ip_spec.ts";
 import {
   type AddrEntry,
   parseAddrJson,

@@ -8,9 +8,9 @@
  * @module
  */
 
-import type { Priority } from "../core/types.ts";
+import type { Priority } from "../logging/priority.ts";
 
-/** Heartbeat's priority words: the one priority type, `Priority` of `core/types.ts`. */
+/** Heartbeat's priority words: the one priority type, `Priority` of `logging/priority.ts`. */
 export type Level = Priority;
 
 /** One problem (or notable event) found while loading the configuration. */

@@ -32,7 +32,7 @@
  *
  * @module
  */
-import { netmaskBits, parseIpSpec } from "../agents/ip_spec.ts";
+import { netmaskBits, parseIpSpec } from "./ip_spec.ts";
 import type { Resource, ResourceGroup } from "./haresources.ts";
 import type { MonitorSetting } from "./hb_cf.ts";
 import type { AutoFailback } from "./load.ts";

@@ -20,8 +20,8 @@ import type { CoreMessage } from "./message.ts";
 import type { Random } from "./random.ts";
 import type { TestLossOptions } from "./test_loss.ts";
 
-/** Heartbeat's log priority words. */
-export type Priority = "EMERG" | "ALERT" | "CRIT" | "ERROR" | "WARN" | "notice" | "info" | "debug";
+import type { Priority } from "../logging/priority.ts";
+export type { Priority };
 
 /** Status of a cluster node as Heartbeat names it. */
 export type NodeStatus = "init" | "up" | "active" | "dead" | "ping";

@@ -377,7 +377,7 @@ function logDiagnostics(
 ): void {
   for (const d of diagnostics) {
     if (d.stderrOnly) continue;
-    for (const t of d.text) if (t !== START_REFUSAL_LINE) log(d.level as Priority, t);
+    for (const t of d.text) if (t !== START_REFUSAL_LINE) log(d.level, t);
   }
 }
 

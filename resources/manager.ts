@@ -19,7 +19,7 @@
  * @module
  */
 import { scriptTag } from "../logging/format.ts";
-import { parseIpSpec } from "../agents/ip_spec.ts";
+import { parseIpSpec } from "../config/ip_spec.ts";
 import { reannounceIp } from "../agents/ip_agent.ts";
 import { BUILTIN_AGENTS, BUILTIN_PREFIX } from "./builtin.ts";
 import { runScript } from "./script_exec.ts";
