@@ -2380,6 +2380,11 @@ export class Ownership implements OwnershipLike {
       if (serial !== this.#exchangeSerial && this.#standby !== Standby.NOT) {
         this.#held = this.#heldFromHolding();
         this.#sendHeld(this.#rstate === RState.STABLE);
+        // (hb fix 48: its answerers still wait for its `done`: it names no taker; found by the
+        // simulator, a thaw with queued standby requests: explore_cancelled_release_new_exchange.txt)
+        if (give && this.#multi()) {
+          this.#send([...this.#standbyFields("done"), ["hb_taker", ""], ["hb_given", ""]]);
+        }
         return;
       }
       // hb fix 17: the exchange was cancelled while we released (the peer died): nobody takes
