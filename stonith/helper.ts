@@ -13,6 +13,7 @@
  * @module
  */
 
+import { dieOfSignal } from "../sys/libc.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
 import { builtinDevice } from "./builtin.ts";
 import { clusterGlueDeviceId, clusterGlueRun } from "./cluster_glue.ts";
@@ -25,6 +26,9 @@ import {
   S_BADHOST,
   S_OK,
 } from "./types.ts";
+
+/** Signal number of SIGTERM (Linux). */
+const SIGTERM = 15;
 
 const encoder = new TextEncoder();
 
@@ -100,8 +104,7 @@ export async function stonithHelperMain(args: string[]): Promise<number> {
   // SIGTERM (the master stopping): stop the plugin program too, then die of the signal.
   const onTerm = () => {
     killTrackedChildren("SIGTERM");
-    Deno.removeSignalListener("SIGTERM", onTerm);
-    Deno.kill(Deno.pid, "SIGTERM");
+    dieOfSignal(SIGTERM);
   };
   Deno.addSignalListener("SIGTERM", onTerm);
   return await runHelperRequest(req, emitToMaster);

@@ -567,3 +567,23 @@ export function fromCString(buf: Uint8Array): string {
   const end = buf.indexOf(0);
   return decoder.decode(end === -1 ? buf : buf.subarray(0, end));
 }
+
+const SIGNAL_SYMBOLS = {
+  signal: { parameters: ["i32", "pointer"], result: "pointer" },
+  raise: { parameters: ["i32"], result: "i32" },
+} as const;
+const signalSymbols = libcGroup(SIGNAL_SYMBOLS);
+
+/**
+ * Dies of signal `signo` now, as a process without a handler would: once a Deno signal
+ * listener was added the runtime keeps its own handler, so `Deno.kill(Deno.pid, …)` after
+ * removing the listener was ignored under load and the process went on to exit with a code.
+ * The default action is restored (`signal(signo, SIG_DFL)`) and the signal raised.
+ */
+export function dieOfSignal(signo: number): never {
+  const s = signalSymbols();
+  s.signal(signo, null);
+  s.raise(signo);
+  // (a blocked signal is delivered when unblocked; this line is not reached otherwise)
+  Deno.exit(128 + signo);
+}
