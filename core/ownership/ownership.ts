@@ -452,6 +452,10 @@ export class Ownership implements OwnershipLike {
             this.#sendHeld(true, undefined, true);
           }
           this.#noteHomeBack(ev.node);
+          // (a shutdown notice of its earlier life still waiting here is dropped: it released
+          // everything at its stop and asks for its own groups itself:
+          // explore_shutdone_deferred_past_restart.txt)
+          this.#deferredShutdone.delete(ev.node);
           p.restarted = true;
           p.heldAtDeath = undefined;
           p.hasResources = true;
@@ -1068,9 +1072,10 @@ export class Ownership implements OwnershipLike {
    */
   #awaitingReports(): boolean {
     for (const [n, p] of this.#peers) {
-      if (n === this.#me || this.#isHeartbeatPeer(n)) continue;
+      if (n === this.#me || this.#isHeartbeatPeer(n) || this.#deferredShutdone.has(n)) continue;
       // (a peer still in its own initdead, `init` or `up`, runs nothing and reports only
-      // when it is through: explore_shutdone_deferred_past_restart.txt)
+      // when it is through: explore_shutdone_deferred_past_restart.txt; one whose shutdown
+      // notice waits here has stopped: explore_shutdone_of_stopped_peer.txt)
       if (p.status !== "active" && p.status !== "unknown") continue;
       if (p.heldKeys === undefined) return true;
     }
@@ -1088,9 +1093,6 @@ export class Ownership implements OwnershipLike {
     }
     for (const node of [...this.#deferredShutdone]) {
       this.#deferredShutdone.delete(node);
-      // (a node that restarted meanwhile released everything at its stop and asks for its
-      // own groups itself: explore_shutdone_deferred_past_restart.txt)
-      if (this.#alive(node)) continue;
       this.#onShutdoneNow(node);
     }
   }
@@ -2763,7 +2765,12 @@ export class Ownership implements OwnershipLike {
       this.#shutdownIfNeeded();
       return;
     }
-    if (this.#standby !== Standby.NOT || !this.#otherStable || this.#rstate !== RState.STABLE) {
+    // (3+ nodes: and while our own takeover runs, which refuses our own request as "local
+    // resources in flux" and nothing asked again: explore_shutdone_of_stopped_peer.txt)
+    if (
+      this.#standby !== Standby.NOT || !this.#otherStable || this.#rstate !== RState.STABLE ||
+      (this.#multi() && (this.#takeoverInProgress || this.#childCount() > 0))
+    ) {
       this.#log("debug", "Auto failback delayed.");
       this.#failbackRetryAt = this.#now + AUTO_FAILBACK_RETRY_MS;
       return;
