@@ -18,7 +18,13 @@ import { authkeys, type Impl, Testbed } from "./testbed/mod.ts";
 
 const BURST = new URL("./fixtures/scripts/api_burst.ts", import.meta.url).pathname;
 
-async function scenario(impl: Impl): Promise<Record<string, number | string>> {
+/**
+ * One run; `undefined` when the real Heartbeat dropped the burst client (the node list request
+ * failed at once, before any pause): on a loaded host Heartbeat 3.0.6 sometimes closes a client
+ * that floods it while its peer is frozen (3 runs in 8 under `stress-ng --cpu 4`). That is the
+ * oracle's own behaviour, not what this test compares, so its side is run again; hb's is not.
+ */
+async function scenario(impl: Impl): Promise<Record<string, number | string> | undefined> {
   await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "flow" });
   const [n1, n2] = tb.nodes;
   for (const n of tb.nodes) {
@@ -37,7 +43,8 @@ async function scenario(impl: Impl): Promise<Record<string, number | string>> {
   const took = performance.now() - t0;
   assert(r.code === 0, `burst client: ${r.stdout} ${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
-  assert(out.ok, r.stdout);
+  if (!out.ok && impl === "heartbeat") return undefined;
+  assert(out.ok, `${impl}: ${r.stdout} ${r.stderr}`);
   const log = (await n1.readLog()).slice(from);
   const at = (s: string) => log.indexOf(s);
   assert(at("all clients are now paused") >= 0, `${impl}: no pause:\n${log}`);
@@ -57,6 +64,14 @@ async function scenario(impl: Impl): Promise<Record<string, number | string>> {
 Deno.test("API flow control on the daemons: clients paused until the backlog clears, both implementations", async () => {
   await requireRealHeartbeat();
   const rows = [];
-  for (const impl of ["heartbeat", "hb"] as const) rows.push(await scenario(impl));
+  for (const impl of ["heartbeat", "hb"] as const) {
+    let row = await scenario(impl);
+    for (let again = 0; row === undefined && again < 3; again++) {
+      console.log(`${impl}: the real daemon dropped the burst client; running its side again`);
+      row = await scenario(impl);
+    }
+    assert(row !== undefined, `${impl}: the real daemon dropped the burst client four times`);
+    rows.push(row);
+  }
   console.table(rows);
 });
