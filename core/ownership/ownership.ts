@@ -187,6 +187,14 @@ interface PeerInfo {
   standbySeq?: number;
 }
 
+/**
+ * Whether `msg` is older than the message of generation `gen` and sequence number `seq` of the
+ * same sender (a retransmission delivered after newer ones).
+ */
+function olderThan(msg: CoreMessage, gen: string | undefined, seq: number | undefined): boolean {
+  return seq !== undefined && gen === msg.get("hg") && parseInt(msg.get("seq") ?? "", 16) < seq;
+}
+
 /** The ownership state machine of one node. */
 export class Ownership implements OwnershipLike {
   readonly #cfg: Required<Omit<OwnershipConfig, "stonith" | "restart" | "peerRunsHeartbeat">> & {
@@ -1666,9 +1674,12 @@ export class Ownership implements OwnershipLike {
   /** Whether `msg` of `from` is older than the newest report of it we processed. */
   #olderThanReport(from: string, msg: CoreMessage): boolean {
     const p = this.#peers.get(from);
-    const seq = parseInt(msg.get("seq") ?? "", 16);
-    return p !== undefined && p.reportSeq !== undefined && p.reportGen === msg.get("hg") &&
-      seq < p.reportSeq;
+    return p !== undefined && olderThan(msg, p.reportGen, p.reportSeq);
+  }
+
+  /** hb fix 48: a `done` that ends our exchange's answers and names no taker. */
+  #sendDoneWithoutTaker(): void {
+    this.#send([...this.#standbyFields("done"), ["hb_taker", ""], ["hb_given", ""]]);
   }
 
   /** Whether peer `p`'s last report covered one of our local groups. */
@@ -2014,8 +2025,7 @@ export class Ownership implements OwnershipLike {
     if (!fromMe && this.#multi()) {
       const p = this.#peers.get(from);
       const seq = parseInt(msg.get("seq") ?? "", 16);
-      const olderThanStandby = p?.standbySeq !== undefined && p.standbyGen === msg.get("hg") &&
-        seq < p.standbySeq;
+      const olderThanStandby = p !== undefined && olderThan(msg, p.standbyGen, p.standbySeq);
       if (info === "me" && (this.#olderThanReport(from, msg) || olderThanStandby)) {
         this.#log("debug", `Ignoring standby request from ${from}: a newer message was processed.`);
         return;
@@ -2385,7 +2395,7 @@ export class Ownership implements OwnershipLike {
         // (hb fix 48: its answerers still wait for its `done`: it names no taker; found by the
         // simulator, a thaw with queued standby requests: explore_cancelled_release_new_exchange.txt)
         if (give && this.#multi()) {
-          this.#send([...this.#standbyFields("done"), ["hb_taker", ""], ["hb_given", ""]]);
+          this.#sendDoneWithoutTaker();
         }
         return;
       }
@@ -2415,7 +2425,7 @@ export class Ownership implements OwnershipLike {
       // above (found by the simulator: explore_taker_restarts_during_release.txt); the other
       // answerers still end their part (explore_cancelled_release_ends_answers.txt)
       if (give && this.#multi() && this.#standby === Standby.NOT) {
-        this.#send([...this.#standbyFields("done"), ["hb_taker", ""], ["hb_given", ""]]);
+        this.#sendDoneWithoutTaker();
         return;
       }
       if (give && this.#multi() && this.#standbyPeer !== "") {
