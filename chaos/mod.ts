@@ -69,11 +69,16 @@ import {
  */
 const SVC_SCRIPT = svcScript(SERVICE_IP, { failNext: true, checks: false });
 
-/** Longest wait for the cluster to settle after a fault is reverted, per kind (ms). */
-function settleBoundMs(kind: FaultKind, t: Timing): number {
+/**
+ * Longest wait for the cluster to settle after a fault is reverted, per kind and cluster size
+ * (ms).
+ */
+function settleBoundMs(kind: FaultKind, t: Timing, nodes: number): number {
   // a failed start is given up, then offered again (Heartbeat waits 30 s before its
-  // `hb_standby foreign`); a boot waits initdead and the start-up negotiation (10 s)
-  if (kind === "script-fail") return 60_000;
+  // `hb_standby foreign`): every node but the holder fails its next start once, so the group
+  // may be given up once per other node before the holder takes it back; a boot waits
+  // initdead and the start-up negotiation (10 s)
+  if (kind === "script-fail") return 30_000 * nodes;
   if (kind === "kill" || kind === "stop") return 30_000 + 4 * t.deadtimeMs;
   return 20_000 + 4 * t.deadtimeMs;
 }
@@ -224,14 +229,14 @@ async function runTopology(
         watch,
         pinger,
         down,
-        settleBoundMs(f.kind, timing),
+        settleBoundMs(f.kind, timing, tb.nodes.length),
         quietMs,
         revive,
       );
       excused = false;
       if (at === undefined) {
         violations.push(
-          `not settled within ${settleBoundMs(f.kind, timing)} ms: holders ${
+          `not settled within ${settleBoundMs(f.kind, timing, tb.nodes.length)} ms: holders ${
             watch.holders().join(",") || "none"
           }`,
         );

@@ -1445,6 +1445,11 @@ export class Ownership implements OwnershipLike {
         // said it runs (it had none to check: explore_dup_after_overtaken_report.txt)
         if (stable === "1" && p.held !== undefined) this.#noteDuplicates(from, p.held);
       }
+      // hb fix 53: a `starting` overtaken by the report after it still asks what we hold: the
+      // restarted peer ignored every report we sent before its Comm_now_up, and without an
+      // answer it takes its own groups after its wait while we run them (found by the
+      // simulator with jitter alone: core/sim/testdata/explore_starting_overtaken.txt)
+      if (type === "starting") this.#sendHeld(this.#rstate === RState.STABLE);
       return;
     }
     let newState = this.#rstate;
