@@ -509,6 +509,89 @@ export async function runIpAgent(
   }
 }
 
+/** `arping`'s answer line: `Unicast reply from 198.18.0.100 [02:AA:BB:CC:DD:EE]  0.5ms`. */
+const ARPING_REPLY = /reply from \S+ \[([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})\]/;
+
+/**
+ * The hardware address that answers ARP for `ip` on `nic` (iputils arping, two probes within
+ * two seconds), or null when nobody answers or arping is missing.
+ */
+export async function arpHolder(
+  arping: string,
+  nic: string,
+  ip: string,
+  run: CommandRunner,
+): Promise<string | null> {
+  const o = await run([arping, "-c", "2", "-w", "2", "-f", "-I", nic, ip]);
+  const m = ARPING_REPLY.exec(o.stdout);
+  return m === null ? null : m[1].toLowerCase();
+}
+
+/**
+ * hb: after this host released an IPv4 service address to a node that keeps running it without
+ * announcing it (a real Heartbeat 3.0.6 peer, which resolves no duplicate and sends no ARP for an
+ * address it already has), announces the address for that node: asks who has it (iputils
+ * arping) and sends Heartbeat's `send_arp` gratuitous ARPs carrying the answer's hardware address,
+ * so clients whose neighbour entry still names this host move to the holder at once instead of
+ * when the entry expires (~20 s). Returns whether it announced; logs why not. Never throws.
+ */
+export async function announceForHolder(
+  flavor: IpFlavor,
+  specText: string,
+  env: Env,
+  opts: IpAgentOptions = {},
+): Promise<boolean> {
+  const spec = parseIpSpec(specText);
+  if (spec === null) return false;
+  const agent = new Agent(flavor, spec, env, opts);
+  const run = opts.run ?? runCommand;
+  try {
+    if (agent.mine(await agent.addrs()).length > 0) return false;
+    const t = await agent.target();
+    if (t === null) return false;
+    const arping = opts.arping !== undefined ? opts.arping : await findArping(run);
+    const sendArp = opts.sendArp !== undefined
+      ? opts.sendArp
+      : (isExecutable(SEND_ARP) ? SEND_ARP : null);
+    if (arping === null || sendArp === null) {
+      agent.log(
+        `WARN: cannot announce ${spec.ip} for its holder: needs iputils arping and ${SEND_ARP}`,
+      );
+      return false;
+    }
+    const mac = await arpHolder(arping, t.nic, spec.ip, agent.run);
+    if (mac === null) {
+      agent.log(`WARN: cannot announce ${spec.ip} for its holder: no node answers ARP for it`);
+      return false;
+    }
+    agent.log(`INFO: announcing ${spec.ip} on ${t.nic} for its holder ${mac} (gratuitous ARP)`);
+    const dir = env.HA_RSCTMP ?? "/run/resource-agents";
+    // a directory that cannot be made shows as send_arp failing on its pid file below
+    await Deno.mkdir(dir, { recursive: true }).catch(() => undefined);
+    // as many and as far apart as a re-announcement (10 x 500 ms): a neighbour entry changes
+    // at most once a second (locktime)
+    const o = await agent.run([
+      sendArp,
+      "-i",
+      "500",
+      "-r",
+      "10",
+      "-p",
+      `${dir}/send_arp-holder-${spec.ip}`,
+      t.nic,
+      spec.ip,
+      mac.replaceAll(":", ""),
+      spec.ip,
+      "ffffffffffff",
+    ]);
+    if (o.code !== 0) agent.log(`ERROR: Could not send gratuitous arps. rc=${o.code}`);
+    return o.code === 0;
+  } catch (e) {
+    agent.log(`ERROR: cannot announce ${spec.ip} for its holder: ${(e as Error).message}`);
+    return false;
+  }
+}
+
 /**
  * hb: sends gratuitous ARPs for an IPv4 address this host already serves (any label, any
  * interface), the way a start announces it. Used by the node that keeps a service address after

@@ -2,6 +2,7 @@ import { assert, assertEquals } from "../tests/assert.ts";
 import { bitsToMask, broadcastOf, netmaskBits, parseIpSpec } from "../config/ip_spec.ts";
 import {
   type AddrEntry,
+  announceForHolder,
   parseAddrJson,
   pickRoute,
   reannounceIp,
@@ -264,6 +265,83 @@ Deno.test("reannounceIp: gratuitous ARPs for an address already served, nothing 
     assertEquals(calls.filter((c) => c.includes("arping")), []);
     assertEquals(await reannounceIp("IPaddr", "not-an-ip", env, { run: inNs }), false);
   } finally {
+    await ns.destroy();
+  }
+});
+
+Deno.test("announceForHolder: gratuitous ARPs with the hardware address of the node that answers for the address", async () => {
+  const ns = await NetNs.create();
+  // the holder: a peer namespace at the other end of v0's link (v1) with the address
+  const peer = `${ns.name}-peer`;
+  const ip = (...args: string[]) =>
+    new Deno.Command("ip", { args, stdout: "piped", stderr: "inherit" }).output();
+  try {
+    for (
+      const args of [
+        ["netns", "add", peer],
+        ["-n", ns.name, "link", "set", "v1", "netns", peer],
+        ["-n", peer, "link", "set", "v1", "up"],
+        ["-n", peer, "addr", "add", "198.18.77.50/24", "dev", "v1"],
+      ]
+    ) {
+      assertEquals((await ip(...args)).code, 0, args.join(" "));
+    }
+    const link = JSON.parse(
+      new TextDecoder().decode((await ip("-n", peer, "-j", "link", "show", "v1")).stdout),
+    );
+    const holderMac: string = link[0].address;
+    const calls: string[] = [];
+    const inNs = async (argv: string[]) => {
+      calls.push(argv.join(" "));
+      return await ns.exec(argv);
+    };
+    const log = new RecordingLogger();
+    const env = { HA_RSCTMP: await Deno.makeTempDir() };
+    assertEquals(
+      await announceForHolder("IPaddr", "198.18.77.50/24/v0", env, {
+        run: inNs,
+        logger: log,
+        pid: 7,
+      }),
+      true,
+    );
+    const sendArp = calls.filter((c) => c.includes("send_arp"));
+    assertEquals(sendArp.length, 1);
+    assert(
+      sendArp[0].endsWith(
+        `v0 198.18.77.50 ${holderMac.replaceAll(":", "")} 198.18.77.50 ffffffffffff`,
+      ),
+      sendArp[0],
+    );
+    assertEquals(
+      log.lines[0],
+      `IPaddr(IPaddr_198.18.77.50)[7]:    INFO: announcing 198.18.77.50 on v0 for its holder ${holderMac} (gratuitous ARP)`,
+    );
+    // an address served here is announced by its own start, never for someone else
+    calls.length = 0;
+    assertEquals(
+      await runIpaddr(["198.18.77.60/24/v0"], "start", {}, { run: inNs }).then((r) => r.code),
+      0,
+    );
+    assertEquals(
+      await announceForHolder("IPaddr", "198.18.77.60/24/v0", env, { run: inNs }),
+      false,
+    );
+    // nobody answers: said so, nothing sent
+    calls.length = 0;
+    const quiet = new RecordingLogger();
+    assertEquals(
+      await announceForHolder("IPaddr", "198.18.77.70/24/v0", env, { run: inNs, logger: quiet }),
+      false,
+    );
+    assertEquals(calls.filter((c) => c.includes("send_arp")), []);
+    assert(
+      quiet.lines.some((l) => l.includes("no node answers ARP for it")),
+      quiet.lines.join("\n"),
+    );
+    await Deno.remove(env.HA_RSCTMP, { recursive: true });
+  } finally {
+    await ip("netns", "del", peer);
     await ns.destroy();
   }
 });

@@ -26,6 +26,8 @@ export interface RunRequest {
   before?: LogLine[];
   /** Lines to log just before each key. */
   announce?: Record<string, LogLine[]>;
+  /** `give`: afterwards announce each released address for the node that keeps it. */
+  announceHolder?: boolean;
 }
 
 /** One group's outcome. */
@@ -166,6 +168,22 @@ export class GroupRunner {
     return done;
   }
 
+  /**
+   * Announces the released addresses of `group` for the node that keeps them, in the
+   * background (finding that node takes up to a second or two; the queue does not wait).
+   */
+  #announceForHolder(group: RmGroup, env: Record<string, string>): void {
+    this.#rm.announceForHolder(group, env).catch((e) =>
+      this.#logLine({
+        prio: "ERROR",
+        text: `resource group ${group.key}: announcing its addresses for their holder: ${
+          e instanceof Error ? e.message : e
+        }`,
+        tag: "heartbeat",
+      })
+    );
+  }
+
   async #run(req: RunRequest): Promise<void> {
     for (const l of req.before ?? []) this.#logLine(l);
     for (const key of req.keys) {
@@ -199,6 +217,7 @@ export class GroupRunner {
           });
         } else {
           const r = await this.#rm.giveGroup(group, req.env);
+          if (req.announceHolder && !r.rebootRequired) this.#announceForHolder(group, req.env);
           this.#onResult({
             id: req.id,
             key,

@@ -20,7 +20,7 @@
  */
 import { scriptTag } from "../logging/format.ts";
 import { parseIpSpec } from "../config/ip_spec.ts";
-import { reannounceIp } from "../agents/ip_agent.ts";
+import { announceForHolder, reannounceIp } from "../agents/ip_agent.ts";
 import { BUILTIN_AGENTS, BUILTIN_PREFIX } from "./builtin.ts";
 import { runScript } from "./script_exec.ts";
 import { argText, doscriptName, standbyGroupType, statusSaysOwned } from "./spec.ts";
@@ -491,6 +491,25 @@ export class ResourceManager {
     for (const r of group.resources) {
       if (r.script !== "IPaddr" && r.script !== "IPaddr2") continue;
       const ok = await reannounceIp(r.script, r.args[0] ?? "", this.#callEnv(r, e), {
+        logger: this.#opts.logger,
+        pid: this.#opts.pid,
+      });
+      if (ok) done.push(r.args[0]);
+    }
+    return done;
+  }
+
+  /**
+   * hb: after this node released `group` to a peer that keeps it without announcing it (a real
+   * Heartbeat 3.0.6 node that ran it all along), announces each `IPaddr`/`IPaddr2` address of
+   * the group for that node (see {@link announceForHolder}). Returns the addresses announced.
+   */
+  async announceForHolder(group: ResourceGroup, env?: Env): Promise<string[]> {
+    const e = this.#env(env);
+    const done: string[] = [];
+    for (const r of group.resources) {
+      if (r.script !== "IPaddr" && r.script !== "IPaddr2") continue;
+      const ok = await announceForHolder(r.script, r.args[0] ?? "", this.#callEnv(r, e), {
         logger: this.#opts.logger,
         pid: this.#opts.pid,
       });

@@ -580,7 +580,12 @@ export class Ownership implements OwnershipLike {
     reason: RunReason,
     env: Record<string, string>,
     onDone: () => void,
-    extra: { before?: LogLine[]; announce?: Record<string, LogLine[]>; onKey?: Run["onKey"] } = {},
+    extra: {
+      before?: LogLine[];
+      announce?: Record<string, LogLine[]>;
+      onKey?: Run["onKey"];
+      announceHolder?: boolean;
+    } = {},
   ): void {
     const id = this.#nextRunId++;
     for (const k of keys) {
@@ -602,6 +607,7 @@ export class Ownership implements OwnershipLike {
     const action: OwnershipAction = { type: "run", id, op, keys: [...keys], reason, env };
     if (extra.before !== undefined) action.before = extra.before;
     if (extra.announce !== undefined) action.announce = extra.announce;
+    if (extra.announceHolder === true) action.announceHolder = true;
     this.#out.push(action);
   }
 
@@ -1796,14 +1802,17 @@ export class Ownership implements OwnershipLike {
     if (keep.length > 0) this.#run("announce", keep, "resolve", this.#baseEnv(), () => {});
   }
 
-  /** Releases duplicated groups, then recomputes and announces what we hold. */
-  #giveDuplicates(keys: string[]): void {
+  /**
+   * Releases duplicated groups, then recomputes and announces what we hold; `yielded`: the peer
+   * keeps them and will not announce their addresses itself (see {@link #yieldDuplicates}).
+   */
+  #giveDuplicates(keys: string[], yielded = false): void {
     this.#run("give", keys, "resolve", this.#baseEnv(), () => {
       // groups of a class never started here keep the class bit they had
       this.#held = this.#heldFromHolding() | (this.#held & ~this.#classesOf(keys));
       this.#dupAnnounced = false;
       this.#sendHeld(true);
-    });
+    }, yielded ? { announceHolder: true } : {});
   }
 
   /**
@@ -1894,7 +1903,11 @@ export class Ownership implements OwnershipLike {
    * (it resolves a healed partition only by restarting, and only the side that declared the
    * other dead restarts), so both ran the group for good (found by the chaos campaign, mixed
    * topology: the real holder's master frozen past deadtime, then thawed). The peer evidently
-   * keeps it: we release our copy, and the group runs once again.
+   * keeps it: we release our copy, and the group runs once again. Clients still send to our
+   * hardware address (our take-over and re-announcements said so) and the real peer never
+   * announces an address it already runs: after the release we announce each address for it
+   * (the same chaos faults left the service unreachable ~21 s, until the clients' neighbour
+   * entries expired).
    */
   #yieldDuplicates(from: string): void {
     this.#reannounceCount = 0;
@@ -1911,7 +1924,7 @@ export class Ownership implements OwnershipLike {
         } announcement(s): releasing it here.`,
       );
     }
-    this.#giveDuplicates(keys);
+    this.#giveDuplicates(keys, true);
   }
 
   /**

@@ -215,6 +215,12 @@ export type OwnershipAction =
     env: Record<string, string>;
     before?: LogLine[];
     announce?: Record<string, LogLine[]>;
+    /**
+     * hb (`give` only): once a group is released, announce each of its service addresses for
+     * the node that keeps it (gratuitous ARPs with that node's hardware address): the group was
+     * yielded to a real Heartbeat peer, which never announces an address it already runs.
+     */
+    announceHolder?: boolean;
   }
   /** Reset `node` with the STONITH device, then report `fenced`. */
   | { type: "fence"; node: string }
