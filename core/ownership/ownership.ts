@@ -270,7 +270,7 @@ export class Ownership implements OwnershipLike {
         // twice for good (found by the chaos campaign, mixed topology: the real holder's master
         // frozen past deadtime, then thawed). The duplicate resolution runs on what it ran;
         // where we keep a group, our announcements go on until the peer yields or we do
-        // (#yieldDuplicates). Not for hb peers: their reports after a heal are the truth, and
+        // (yieldDuplicates). Not for hb peers: their reports after a heal are the truth, and
         // what they ran before can be stale (a release we did not hear).
         if (!multi(this.#s) && this.#s.isHeartbeatPeer(ev.node)) {
           const p = this.#s.peers.get(ev.node);

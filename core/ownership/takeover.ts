@@ -218,6 +218,22 @@ export function onNodeStatus(
   p.diedHeard = false;
 }
 
+/**
+ * A dead node that may still run groups: fences it when STONITH is configured (true: the
+ * takeover waits for the result), else sends the `n_stnth` notice and warns (false).
+ */
+function fenceOrWarn(s: OwnershipState, node: string, lastHeard: number | undefined): boolean {
+  if (s.cfg.stonith) {
+    s.fenceLastHeard.set(node, lastHeard);
+    s.out.push({ type: "fence", node });
+    return true;
+  }
+  send(s, [["t", "stonith"], ["node", node], ["result", "n_stnth"]]);
+  log(s, "WARN", "No STONITH device configured.");
+  log(s, "WARN", "Shared disks are not protected.");
+  return false;
+}
+
 /** hb_rsc_recover_dead_resources. */
 function recoverDead(
   s: OwnershipState,
@@ -258,14 +274,7 @@ function recoverDead(
     }
   }
   if (needStonith) {
-    if (s.cfg.stonith) {
-      s.fenceLastHeard.set(node, lastHeard);
-      s.out.push({ type: "fence", node });
-      return;
-    }
-    send(s, [["t", "stonith"], ["node", node], ["result", "n_stnth"]]);
-    log(s, "WARN", "No STONITH device configured.");
-    log(s, "WARN", "Shared disks are not protected.");
+    if (fenceOrWarn(s, node, lastHeard)) return;
     takeoverFromNode(s, node, lastHeard, "heartbeat");
     return;
   }
@@ -337,14 +346,7 @@ function recoverDeadMulti(
     ? p.heldKeys.size === 0
     : (p?.held ?? RSC_ALL) === RSC_NONE;
   if (!heard || !ranNothing) {
-    if (s.cfg.stonith) {
-      s.fenceLastHeard.set(node, lastHeard);
-      s.out.push({ type: "fence", node });
-      return;
-    }
-    send(s, [["t", "stonith"], ["node", node], ["result", "n_stnth"]]);
-    log(s, "WARN", "No STONITH device configured.");
-    log(s, "WARN", "Shared disks are not protected.");
+    if (fenceOrWarn(s, node, lastHeard)) return;
   } else {
     log(s, "info", `Dead node ${node} gave up resources.`);
     send(s, [["t", "stonith"], ["node", node], ["result", "unneeded"]]);
