@@ -21,14 +21,18 @@
  *
  * Module map: {@link Membership} (node table, timeouts), {@link SeqTrack}
  * (per-sender sequence tracking), {@link SendHistory} (our 500-message
- * history), {@link RexmitTimers} / {@link planRexmitAnswer} (retransmission).
+ * history), {@link RexmitTimers} / {@link planRexmitAnswer} (retransmission),
+ * {@link shouldDropMessage} (should_drop_message), {@link parseHex} / {@link parseDecimal}
+ * (numeric fields).
  *
  * @module
  */
 
 import { FLOW_CONTROL_LIMIT, SendHistory } from "./history.ts";
-import { formatUuid, isNullUuid, Membership, type NodeState, sameUuid } from "./membership.ts";
+import { formatUuid, isNullUuid, Membership, type NodeState } from "./membership.ts";
 import { CoreMessage } from "./message.ts";
+import { parseDecimal, parseHex } from "./field_parse.ts";
+import { type DropContext, shouldDropMessage } from "./should_drop.ts";
 import { type Random, randomInt, seededRandom, seedFrom } from "./random.ts";
 import { dropOnReceive, dropOnSend, type TestLossOptions } from "./test_loss.ts";
 import { planRexmitAnswer, RexmitTimers } from "./rexmit.ts";
@@ -55,35 +59,6 @@ export const REQNODES_RETRY_MS = 1000;
 export const DEFAULT_MAX_REXMIT_DELAY_MS = 250;
 
 const NS_PREFIX = "NS_";
-
-/** What {@link HbCore} does with one received sequenced message. */
-type DropDecision = "keep" | "drop" | "duplicate";
-
-/** sscanf("%lx")-like: leading hex digits (after blanks), undefined when there are none. */
-function parseHex(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  let i = 0;
-  while (i < text.length && (text[i] === " " || text[i] === "\t")) i++;
-  let v = 0;
-  let digits = 0;
-  for (; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    let d: number;
-    if (c >= 48 && c <= 57) d = c - 48;
-    else if (c >= 97 && c <= 102) d = c - 87;
-    else if (c >= 65 && c <= 70) d = c - 55;
-    else break;
-    v = v * 16 + d;
-    digits++;
-  }
-  return digits > 0 ? v : undefined;
-}
-
-function parseDecimal(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const v = parseInt(text.trim(), 10); // atoi: leading digits, else 0
-  return Number.isFinite(v) ? v : 0;
-}
 
 /** Membership and messaging core of one node. */
 export class HbCore implements CoreLike {
@@ -126,6 +101,8 @@ export class HbCore implements CoreLike {
   #timeoutAt = Infinity;
   /** Extra fields of our status messages ({@link CoreConfig.statusFields}). */
   #statusFields: readonly (readonly [string, string])[];
+  /** What should_drop_message (should_drop.ts) works on. */
+  readonly #drop: DropContext;
 
   /** Creates the core for one node. */
   constructor(cfg: CoreConfig) {
@@ -146,6 +123,16 @@ export class HbCore implements CoreLike {
     });
     this.#ttl = String(cfg.hopfudge + this.#m.all.length);
     this.#statusFields = cfg.statusFields ?? [];
+    this.#drop = {
+      cfg,
+      membership: this.#m,
+      out: this.#out,
+      isLostPacket: (node, seq) => this.#isLostPacket(node, seq),
+      logPartition: (node) => this.#logPartition(node),
+      resetTrack: (node) => this.#resetTrack(node),
+      sendAckIfNeeded: (node, seq) => this.#sendAckIfNeeded(node, seq),
+      scheduleRexmitRequest: (node, seq) => this.#scheduleRexmitRequest(node, seq),
+    };
   }
 
   /** Replaces the extra fields of our status messages (from the next one on). */
@@ -594,7 +581,7 @@ export class HbCore implements CoreLike {
     }
     node.anyPacketsYet = true;
 
-    const decision = this.#shouldDrop(node, msg, type, ns, seqno);
+    const decision = shouldDropMessage(this.#drop, node, msg, type, ns, seqno);
     if (decision === "drop") return;
     if (origin.kind === "medium") {
       // Heartbeat finds the link by the medium's name (lookup_iface): media sharing a name
@@ -629,133 +616,6 @@ export class HbCore implements CoreLike {
     }
     if (!ns) this.#out.push({ type: "deliver", from: node.name, origin, msg });
     this.#checkCommIsUp();
-  }
-
-  /** Heartbeat's should_drop_message: uuid learning, generations, sequence checks. */
-  #shouldDrop(
-    node: NodeState,
-    msg: CoreMessage,
-    type: string,
-    ns: boolean,
-    seq: number,
-  ): DropDecision {
-    const self = this.#cfg.nodeName;
-    const srcuuid = msg.getBytes("srcuuid");
-    if (srcuuid && !isNullUuid(srcuuid)) {
-      const old = this.#m.learnUuid(node, srcuuid);
-      if (old) {
-        this.#out.log("info", `node ${node.name} changed its uuid to ${formatUuid(srcuuid)}`);
-      }
-    }
-    const dest = msg.get("dest");
-    if (ns) {
-      if (type.toLowerCase() === "ns_nak_rexmit") {
-        const nseq = parseHex(msg.get("firstseq"));
-        if (nseq === undefined || nseq <= 0) {
-          this.#out.log("ERROR", "should_drop_message: bad nak seq number");
-          return "drop";
-        }
-        if (dest === undefined) {
-          this.#out.log(
-            "WARN",
-            "should_drop_message: tonodename not found heartbeat version not matching?",
-          );
-        }
-        if (dest === undefined || dest === self) {
-          this.#out.log("ERROR", `Irretrievably lost packet: node ${node.name} seq ${nseq}`);
-        }
-        this.#isLostPacket(node, nseq);
-        return "drop";
-      }
-      return dest === undefined || dest === self ? "keep" : "drop";
-    }
-    const isStatus = type.toLowerCase() === "status";
-    if (seq <= 0) {
-      this.#out.log("ERROR", "should_drop_message: bad sequence number");
-      return "drop";
-    }
-    let gen = 0;
-    const cgen = msg.get("hg");
-    if (cgen !== undefined) {
-      const g = parseHex(cgen);
-      if (g === undefined) {
-        this.#out.log("ERROR", "should_drop_message: bad generation number");
-        return "drop";
-      }
-      gen = g;
-    }
-    const destuuid = msg.getBytes("destuuid");
-    const toUs = destuuid && !isNullUuid(destuuid)
-      ? sameUuid(destuuid, this.#cfg.uuid)
-      : dest === undefined || dest === self;
-    const keepOrDrop: DropDecision = toUs ? "keep" : "drop";
-    const t = node.track;
-    let restarted = false;
-    let healed = false;
-
-    if (gen < t.generation) {
-      this.#out.log(
-        "ERROR",
-        `should_drop_message: attempted replay attack [${node.name}]? [gen = ${gen}, curgen = ${t.generation}]`,
-      );
-      return "drop";
-    }
-    // hb fix: a node first heard through other sequenced messages (repnodes, resource
-    // messages right after it came up) gets its generation from them, so its first status
-    // message does not count as a restart, whose tracking reset forgot the numbers already
-    // missing (Heartbeat learns the generation from status messages only; found by the
-    // simulator: core/sim/testdata/explore_first_status_gap.txt)
-    if (!isStatus && t.generation === 0 && gen > 0) t.generation = gen;
-    if (isStatus) {
-      if (gen === t.generation && gen > 0) {
-        if (node.status === "dead") {
-          if (seq <= node.statusSeq) return "drop";
-          this.#logPartition(node);
-          healed = true;
-        }
-      } else if (gen > t.generation) {
-        restarted = true;
-        if (t.generation > 0) {
-          this.#out.log("info", `Heartbeat restart on node ${node.name}`);
-          this.#out.push({ type: "node-restart", node: node.name, generation: gen });
-        }
-        this.#resetTrack(node);
-        node.lastUpdate = undefined;
-        node.remoteTs = 0;
-        node.statusSeq = 0;
-      }
-      t.generation = gen;
-    }
-
-    const verdict = t.accept(seq);
-    switch (verdict.kind) {
-      case "in-order":
-        this.#sendAckIfNeeded(node, seq);
-        return keepOrDrop;
-      case "duplicate":
-        return "duplicate";
-      case "gap":
-        this.#out.log(
-          "WARN",
-          `${verdict.lost} lost packet(s) for [${node.name}] [${verdict.last}:${seq}]`,
-        );
-        if (verdict.reset) {
-          // tracking was reset; stale request timers are ignored when they fire
-          this.#out.log("ERROR", "lost a lot of packets!");
-        } else {
-          for (let k = verdict.last + 1; k < seq; k++) this.#scheduleRexmitRequest(node, k);
-        }
-        return keepOrDrop;
-      case "older":
-        if (this.#isLostPacket(node, seq)) return keepOrDrop;
-        if (healed || restarted) {
-          this.#sendAckIfNeeded(node, seq);
-          this.#resetTrack(node);
-          t.lastSeq = seq;
-          return keepOrDrop;
-        }
-        return "drop";
-    }
   }
 
   #logPartition(node: NodeState): void {

@@ -24,7 +24,7 @@
  * - A group given up for failures is remembered until `restart-window` has passed (or an
  *   operator cleanup; {@link Monitors.holdsBack}, shown by `heartbeat resource failures`); the
  *   `standby` action carries the window so that NodeCore's standby request tells an hb peer not
- *   to fail the group back before then (`hb_failhold`, core/ownership/ownership.ts). An
+ *   to fail the group back before then (`hb_failhold`, core/ownership/standby_exchange.ts). An
  *   escalated group still here {@link ESCALATION_RETRY_MS} later (nobody took it) is checked
  *   again.
  *

@@ -37,7 +37,7 @@
  *   shutdown phase) for a healed partition (`Cluster node node1 returning after partition.`) and
  *   runs the shutdown-and-restart procedure itself: both real nodes release everything and the
  *   service is down until they are back. An hb peer resolves the healed partition without a
- *   restart (core/ownership/ownership.ts, fix 3) and keeps the groups until node1 is back;
+ *   restart (core/ownership/duplicates.ts, fix 3) and keeps the groups until node1 is back;
  *   then auto_failback gives node1 its group.
  * - Heartbeat logs `No local heartbeat. Forcing restart.` at every dead-node check until it
  *   exits (its own node is never marked dead); hb once per episode.
