@@ -11,10 +11,8 @@
  * @module
  */
 
-import { libcGroup } from "./libc.ts";
+import { libcGroup, O_CLOEXEC, O_RDWR } from "./libc.ts";
 
-const O_RDWR = 2;
-const O_CLOEXEC = 0o2000000;
 /** `close_range` flag: mark the range close-on-exec instead of closing it now. */
 const CLOSE_RANGE_CLOEXEC = 1 << 2;
 const F_SETFD = 2;

@@ -6,11 +6,7 @@
  * @module
  */
 
-import { libcGroup, strerror } from "./libc.ts";
-
-const O_WRONLY = 0o1;
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
+import { libcGroup, O_CLOEXEC, O_NONBLOCK, O_WRONLY, strerror } from "./libc.ts";
 
 /** errno: no such file. */
 export const ENOENT = 2;

@@ -163,6 +163,17 @@ export const MLOCK_ONFAULT = 1;
 /** `setpriority` "which" value for a process. */
 export const PRIO_PROCESS = 0;
 
+/** open(2) flag: read and write. */
+export const O_RDWR = 0o2;
+/** open(2) flag: write only. */
+export const O_WRONLY = 0o1;
+/** open(2) flag: a terminal never becomes the controlling one. */
+export const O_NOCTTY = 0o400;
+/** open(2) flag: non-blocking. */
+export const O_NONBLOCK = 0o4000;
+/** open(2) flag: close on exec. */
+export const O_CLOEXEC = 0o2000000;
+
 /** Socket option level. */
 export const SOL_SOCKET = 1;
 /** Socket option: credentials of the peer of a connected unix socket. */
