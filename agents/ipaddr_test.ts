@@ -2,6 +2,7 @@ import { assert, assertEquals } from "../tests/assert.ts";
 import { bitsToMask, broadcastOf, netmaskBits, parseIpSpec } from "../config/ip_spec.ts";
 import {
   type AddrEntry,
+  type CommandRunner,
   parseAddrJson,
   pickRoute,
   reannounceIp,
@@ -101,6 +102,16 @@ function pick(addrs: AddrEntry[], ip: string): AddrEntry[] {
   return addrs.filter((a) => a.local === ip);
 }
 
+/** A command runner into `ns` that records each command line it runs in `calls`. */
+function recordingRunner(ns: NetNs): { calls: string[]; inNs: CommandRunner } {
+  const calls: string[] = [];
+  const inNs = async (argv: string[]) => {
+    calls.push(argv.join(" "));
+    return await ns.exec(argv);
+  };
+  return { calls, inNs };
+}
+
 Deno.test("IPaddr in a network namespace: alias labels, calculated mask, broadcast forms", async () => {
   const ns = await NetNs.create();
   try {
@@ -192,11 +203,7 @@ Deno.test("IPaddr in a network namespace: alias labels, calculated mask, broadca
 Deno.test("gratuitous ARP: arping -U repeated, else send_arp, else a warning", async () => {
   const ns = await NetNs.create();
   try {
-    const calls: string[] = [];
-    const inNs = async (argv: string[]) => {
-      calls.push(argv.join(" "));
-      return await ns.exec(argv);
-    };
+    const { calls, inNs } = recordingRunner(ns);
     const env = { OCF_RESKEY_ARP_BACKGROUND: "no", OCF_RESKEY_ARP_REPEAT: "3" };
     const log = new RecordingLogger();
     const t0 = performance.now();
@@ -239,11 +246,7 @@ Deno.test("gratuitous ARP: arping -U repeated, else send_arp, else a warning", a
 Deno.test("reannounceIp: gratuitous ARPs for an address already served, nothing otherwise", async () => {
   const ns = await NetNs.create();
   try {
-    const calls: string[] = [];
-    const inNs = async (argv: string[]) => {
-      calls.push(argv.join(" "));
-      return await ns.exec(argv);
-    };
+    const { calls, inNs } = recordingRunner(ns);
     const env = { OCF_RESKEY_ARP_BACKGROUND: "no", OCF_RESKEY_ARP_REPEAT: "2" };
     const log = new RecordingLogger();
     const r = await runIpaddr(["198.18.77.50/24/v0"], "start", env, { run: inNs });
