@@ -197,8 +197,26 @@ export function libcGroup<S extends Deno.ForeignLibraryInterface>(
   };
 }
 
-const SYMBOLS = {
+/**
+ * The `__errno_location` symbol: every group of symbols whose calls set errno declares it with
+ * them, so the errno reader is bound before the call that fails (opening a group on first use
+ * may itself change errno).
+ */
+export const ERRNO_LOCATION = {
   __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+/**
+ * errno of the calling thread, read through `lib`, the group whose call just failed (see
+ * {@link ERRNO_LOCATION}); read it before anything else runs on this thread.
+ */
+export function errnoOf(lib: { __errno_location(): Deno.PointerValue }): number {
+  const p = lib.__errno_location();
+  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+}
+
+const SYMBOLS = {
+  ...ERRNO_LOCATION,
   strerror: { parameters: ["i32"], result: "pointer" },
   openlog: { parameters: ["buffer", "i32", "i32"], result: "void" },
   // syslog is variadic; calling it with exactly (pri, "%s", msg) as fixed arguments is
@@ -281,12 +299,6 @@ function readCString(p: Deno.PointerValue): string {
   return new Deno.UnsafePointerView(p).getCString();
 }
 
-/** Current errno of the calling thread. */
-function errno(l: Libc): number {
-  const p = l.__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-}
-
 /** `strerror(errnum)` text, e.g. "Operation not permitted". */
 export function strerror(errnum: number): string {
   const l = load();
@@ -296,7 +308,7 @@ export function strerror(errnum: number): string {
 
 function fail(l: Libc | null, call: string): LibcFail {
   if (l === null) return { ok: false, error: loadError! };
-  const e = errno(l);
+  const e = errnoOf(l);
   return { ok: false, error: new LibcError(call, e, readCString(l.strerror(e))) };
 }
 

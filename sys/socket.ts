@@ -17,7 +17,7 @@
  * @module
  */
 
-import { libcGroup } from "./libc.ts";
+import { ERRNO_LOCATION, errnoOf, libcGroup, strerror } from "./libc.ts";
 
 /** Address family unix (local) sockets. */
 export const AF_UNIX = 1;
@@ -118,8 +118,7 @@ const symbols = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
+  ...ERRNO_LOCATION,
 } as const;
 
 /** The bound socket calls. */
@@ -144,22 +143,15 @@ export class SocketError extends Error {
   }
 }
 
-/** The current errno of this thread. */
+/** The current errno of this thread, right after a failed socket call. */
 export function currentErrno(): number {
-  const p = socketLibc().__errno_location();
-  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
-}
-
-/** strerror(3) text of `errno` (`errno N` when libc has none). */
-export function errnoText(errno: number): string {
-  const s = socketLibc().strerror(errno);
-  return s ? new Deno.UnsafePointerView(s).getCString() : `errno ${errno}`;
+  return errnoOf(socketLibc());
 }
 
 /** A {@link SocketError} for the failed call `op`, from errno and strerror. */
 export function lastSocketError(op: string): SocketError {
   const errno = currentErrno();
-  return new SocketError(op, errno, errnoText(errno));
+  return new SocketError(op, errno, strerror(errno));
 }
 
 /** setsockopt(2); throws a {@link SocketError} named `name` when it fails. */

@@ -18,18 +18,18 @@
  * @module
  */
 
-import { LibcError, libcGroup, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDWR } from "./libc.ts";
 import {
-  currentErrno as errno,
-  EAGAIN,
-  EINTR,
-  errnoText,
-  POLLERR,
-  POLLHUP,
-  POLLIN,
-  POLLNVAL,
-  POLLOUT,
-} from "./socket.ts";
+  ERRNO_LOCATION,
+  errnoOf,
+  LibcError,
+  libcGroup,
+  O_CLOEXEC,
+  O_NOCTTY,
+  O_NONBLOCK,
+  O_RDWR,
+  strerror,
+} from "./libc.ts";
+import { EAGAIN, EINTR, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT } from "./socket.ts";
 
 /** c_iflag: ignore break. */
 export const IGNBRK = 0o1;
@@ -127,13 +127,18 @@ const symbols = {
   tcflush: { parameters: ["i32", "i32"], result: "i32" },
   tcsendbreak: { parameters: ["i32", "i32"], result: "i32" },
   isatty: { parameters: ["i32"], result: "i32" },
+  ...ERRNO_LOCATION,
 } as const;
 
 const libc = libcGroup(symbols);
 
+function errno(): number {
+  return errnoOf(libc());
+}
+
 function lastError(call: string, known?: number): LibcError {
   const e = known ?? errno();
-  return new LibcError(call, e, errnoText(e));
+  return new LibcError(call, e, strerror(e));
 }
 
 /** Line settings of {@link TtyPort.open}. */

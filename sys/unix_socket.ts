@@ -13,11 +13,9 @@
  * @module
  */
 
-import { libcGroup } from "./libc.ts";
+import { ERRNO_LOCATION, errnoOf, libcGroup, strerror } from "./libc.ts";
 import {
   AF_UNIX,
-  currentErrno as errno,
-  errnoText,
   ESRCH,
   MSG_DONTWAIT,
   MSG_NOSIGNAL,
@@ -69,10 +67,16 @@ const SYMBOLS = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
+  ...ERRNO_LOCATION,
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 const libc: () => Libc = libcGroup(SYMBOLS);
+
+/** errno of the last failed call on this thread. */
+function errno(): number {
+  return errnoOf(libc());
+}
 
 /** A failed socket call. */
 export class SocketCallError extends Error {
@@ -80,7 +84,7 @@ export class SocketCallError extends Error {
   readonly errno: number;
   /** Creates the error for call `op` with `err`. */
   constructor(op: string, err: number) {
-    super(`${op}: ${errnoText(err)}`);
+    super(`${op}: ${strerror(err)}`);
     this.name = "SocketCallError";
     this.errno = err;
   }
