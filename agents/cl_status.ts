@@ -180,6 +180,27 @@ function simpleOpts(ctx: Ctx): string[] | undefined {
   return g.operands;
 }
 
+/**
+ * The operands of a sub-command that only takes -m and needs `min` operands, or the exit code
+ * after the error line (`notEnough` when there are fewer).
+ */
+function operands(ctx: Ctx, min: number, notEnough: string): string[] | number {
+  const ops = simpleOpts(ctx);
+  if (ops === undefined) return PARAMETER_ERROR;
+  if (ops.length < min) {
+    stderrLine(notEnough);
+    return PARAMETER_ERROR;
+  }
+  return ops;
+}
+
+/** Logs `what` could not be had from the daemon, and the daemon's reason; returns `code`. */
+function noAnswer(hb: ApiClient, what: string, code = UNKNOWN_ERROR): number {
+  log.error(what);
+  log.error(`REASON: ${hb.errmsg}`);
+  return code;
+}
+
 async function hbstatus(ctx: Ctx): Promise<number> {
   const g = new Getopt(ctx.argv, ctx.optstr, stderrLine);
   let verbose = false;
@@ -248,11 +269,7 @@ async function listNodes(
 ): Promise<number> {
   const hb = ctx.hb;
   const nodes = await hb.nodeList();
-  if (nodes === undefined) {
-    log.error("Cannot start node walk.");
-    log.error(`REASON: ${hb.errmsg}`);
-    return UNKNOWN_ERROR;
-  }
+  if (nodes === undefined) return noAnswer(hb, "Cannot start node walk.");
   if (normalOnly && pingOnly) normalOnly = pingOnly = false;
   if (ctx.human) print(ctx, "The nodes are as follow:\n");
   for (const n of nodes) {
@@ -280,11 +297,7 @@ async function cachedType(ctx: Ctx, n: NodeEntry): Promise<string | undefined> {
 async function listLinks(ctx: Ctx, host: string, verbose: boolean): Promise<number> {
   const hb = ctx.hb;
   const ifs = await hb.ifList(host);
-  if (ifs === undefined) {
-    log.error("Cannot start heartbeat link interface walk.");
-    log.error(`REASON: ${hb.errmsg}`);
-    return UNKNOWN_ERROR;
-  }
+  if (ifs === undefined) return noAnswer(hb, "Cannot start heartbeat link interface walk.");
   if (ctx.human) print(ctx, "\tthis node has the following heartbeat links:\n");
   for (const i of ifs) {
     if (verbose) {
@@ -298,57 +311,70 @@ async function listLinks(ctx: Ctx, host: string, verbose: boolean): Promise<numb
   return 0;
 }
 
-async function listnodesCmd(ctx: Ctx): Promise<number> {
-  const g = new Getopt(ctx.argv, ctx.optstr, stderrLine);
-  let verbose = false, ping = false, normal = false;
+/**
+ * Reads options without arguments: -m, and the `letters` it returns the set of; undefined after
+ * any other option (logged).
+ */
+function flagOpts(ctx: Ctx, g: Getopt, letters: string): Set<string> | undefined {
+  const flags = new Set<string>();
   for (let c = g.next(); c !== undefined; c = g.next()) {
     if (c === "m") ctx.human = true;
-    else if (c === "v") verbose = true;
-    else if (c === "p") ping = true;
-    else if (c === "n") normal = true;
+    else if (letters.includes(c)) flags.add(c);
     else {
       log.error(`Error: getopt returnedcharacter code ${c}.`);
-      return PARAMETER_ERROR;
+      return undefined;
     }
   }
-  return await listNodes(ctx, normal, ping, verbose);
+  return flags;
 }
 
+async function listnodesCmd(ctx: Ctx): Promise<number> {
+  const flags = flagOpts(ctx, new Getopt(ctx.argv, ctx.optstr, stderrLine), "vpn");
+  if (flags === undefined) return PARAMETER_ERROR;
+  return await listNodes(ctx, flags.has("n"), flags.has("p"), flags.has("v"));
+}
+
+/** What cl_status says when the daemon has no answer about a node (most sub-commands). */
+const NO_SUCH_NODE = "Error. May be due to incorrect node name";
+
+/**
+ * Asks the daemon for `field` of the node named by the first operand: the node and the
+ * answer, or the exit code after the error line (`notEnough` without an operand, `unknownNode`
+ * when the daemon has none).
+ */
 async function nodeQuery(
   ctx: Ctx,
   reqtype: string,
   field: string,
   notEnough: string,
+  unknownNode = NO_SUCH_NODE,
 ): Promise<{ node: string; value: string } | number> {
-  const ops = simpleOpts(ctx);
-  if (ops === undefined) return PARAMETER_ERROR;
-  if (ops.length < 1) {
-    stderrLine(notEnough);
-    return PARAMETER_ERROR;
-  }
+  const ops = operands(ctx, 1, notEnough);
+  if (typeof ops === "number") return ops;
   const node = ops[0];
   const value = await ctx.hb.simple(reqtype, [["node", node]], field);
-  if (value === undefined) return -1;
+  if (value === undefined) {
+    stderrLine(unknownNode);
+    return PARAMETER_ERROR;
+  }
   return { node, value };
 }
 
 async function nodestatus(ctx: Ctx): Promise<number> {
   const r = await nodeQuery(ctx, "nodestatus", "st", "Not enough parameters.");
-  if (r === -1) {
-    stderrLine("Error. May be due to incorrect node name");
-    return PARAMETER_ERROR;
-  }
   if (typeof r === "number") return r;
   print(ctx, ctx.human ? `The cluster node ${r.node} is ${r.value}\n` : `${r.value}\n`);
   return ["active", "up", "ping"].some((w) => r.value.startsWith(w)) ? OK : NORMAL_FAIL;
 }
 
 async function nodeweight(ctx: Ctx): Promise<number> {
-  const r = await nodeQuery(ctx, "nodeweight", "weight", "Not enough parameters.");
-  if (r === -1) {
-    stderrLine("Error. Maybe due to incorrect node name.");
-    return PARAMETER_ERROR;
-  }
+  const r = await nodeQuery(
+    ctx,
+    "nodeweight",
+    "weight",
+    "Not enough parameters.",
+    "Error. Maybe due to incorrect node name.",
+  );
   if (typeof r === "number") return r;
   const w = atoiC(r.value);
   print(ctx, ctx.human ? `The weight of the cluster node ${r.node} is ${w}\n` : `${w}\n`);
@@ -362,10 +388,6 @@ function atoiC(s: string): number {
 
 async function nodesite(ctx: Ctx): Promise<number> {
   const r = await nodeQuery(ctx, "nodesite", "site", "Not enough parameters.");
-  if (r === -1) {
-    stderrLine("Error. May be due to incorrect node name");
-    return PARAMETER_ERROR;
-  }
   if (typeof r === "number") return r;
   print(ctx, ctx.human ? `The site of the cluster node ${r.node} is ${r.value}\n` : `${r.value}\n`);
   return OK;
@@ -373,10 +395,6 @@ async function nodesite(ctx: Ctx): Promise<number> {
 
 async function nodetype(ctx: Ctx): Promise<number> {
   const r = await nodeQuery(ctx, "nodetype", "nodetype", "No enough parameter.");
-  if (r === -1) {
-    stderrLine("Error. May be due to incorrect node name");
-    return PARAMETER_ERROR;
-  }
   if (typeof r === "number") return r;
   print(ctx, ctx.human ? `The node ${r.node}'s type: ${r.value}\n` : `${r.value}\n`);
   return OK;
@@ -384,35 +402,20 @@ async function nodetype(ctx: Ctx): Promise<number> {
 
 async function listhblinks(ctx: Ctx): Promise<number> {
   const g = new Getopt(ctx.argv, ctx.optstr, stderrLine);
-  let verbose = false;
-  for (let c = g.next(); c !== undefined; c = g.next()) {
-    if (c === "m") ctx.human = true;
-    else if (c === "v") verbose = true;
-    else {
-      log.error(`Error: getopt returnedcharacter code ${c}.`);
-      return PARAMETER_ERROR;
-    }
-  }
+  const flags = flagOpts(ctx, g, "v");
+  if (flags === undefined) return PARAMETER_ERROR;
   if (g.operands.length < 1) {
     stderrLine("No enough parameter.");
     return PARAMETER_ERROR;
   }
-  return await listLinks(ctx, g.operands[0], verbose);
+  return await listLinks(ctx, g.operands[0], flags.has("v"));
 }
 
 async function hblinkstatus(ctx: Ctx): Promise<number> {
-  const ops = simpleOpts(ctx);
-  if (ops === undefined) return PARAMETER_ERROR;
-  if (ops.length < 2) {
-    stderrLine("No enough parameter.");
-    return PARAMETER_ERROR;
-  }
+  const ops = operands(ctx, 2, "No enough parameter.");
+  if (typeof ops === "number") return ops;
   const st = await ctx.hb.simple("ifstatus", [["node", ops[0]], ["ifname", ops[1]]], "st");
-  if (st === undefined) {
-    log.error("Cannot get heartbeat link status");
-    log.error(`REASON: ${ctx.hb.errmsg}`);
-    return UNKNOWN_ERROR;
-  }
+  if (st === undefined) return noAnswer(ctx.hb, "Cannot get heartbeat link status");
   print(
     ctx,
     ctx.human ? `The node ${ops[0]}'s heartbeat link ${ops[1]} is ${st}\n` : `${st}\n`,
@@ -421,19 +424,11 @@ async function hblinkstatus(ctx: Ctx): Promise<number> {
 }
 
 async function clientstatus(ctx: Ctx): Promise<number> {
-  const ops = simpleOpts(ctx);
-  if (ops === undefined) return PARAMETER_ERROR;
-  if (ops.length < 2) {
-    stderrLine("No enough parameter.");
-    return PARAMETER_ERROR;
-  }
+  const ops = operands(ctx, 2, "No enough parameter.");
+  if (typeof ops === "number") return ops;
   const timeout = ops.length > 2 ? atoiC(ops[2]) : 500;
   const cs = await ctx.hb.clientStatus(ops[0], ops[1], timeout);
-  if (cs === undefined) {
-    log.error(`Cannot get heartbeat client ${ops[1]}'s status`);
-    log.error(`REASON: ${ctx.hb.errmsg}`);
-    return UNKNOWN_ERROR;
-  }
+  if (cs === undefined) return noAnswer(ctx.hb, `Cannot get heartbeat client ${ops[1]}'s status`);
   print(ctx, `${cs}\n`);
   if (cs.startsWith("online")) return OK;
   if (cs.startsWith("offline")) return NORMAL_FAIL;
@@ -452,11 +447,7 @@ async function rscstatus(ctx: Ctx): Promise<number> {
     return NORMAL_FAIL;
   }
   const r = await ctx.hb.resources();
-  if (r === undefined) {
-    log.error("Cannot get cluster resource status");
-    log.error(`REASON: ${ctx.hb.errmsg}`);
-    return UNKNOWN_ERROR;
-  }
+  if (r === undefined) return noAnswer(ctx.hb, "Cannot get cluster resource status");
   print(ctx, ctx.human ? `This node is holding ${r} resources.\n` : `${r}\n`);
   return OK;
 }
@@ -477,11 +468,7 @@ async function hbparameter(ctx: Ctx): Promise<number> {
     return PARAMETER_ERROR;
   }
   const v = await ctx.hb.parameter(name);
-  if (v === undefined) {
-    log.error(`Cannot get parameter ${name}'s value`);
-    log.error(`REASON: ${ctx.hb.errmsg}`);
-    return NORMAL_FAIL;
-  }
+  if (v === undefined) return noAnswer(ctx.hb, `Cannot get parameter ${name}'s value`, NORMAL_FAIL);
   print(ctx, ctx.human ? `Heartbeat parameter ${name}'s value: ${v}\n` : `${v}\n`);
   return 0;
 }

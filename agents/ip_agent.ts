@@ -24,7 +24,8 @@
  * @module
  */
 import { formatScriptLogfileLine, formatScriptStderrLine, scriptTag } from "../logging/format.ts";
-import type { AgentOptions, AgentResult, Env, ScriptLogger } from "./types.ts";
+import { isExecutableFile } from "../sys/files.ts";
+import type { AgentOptions, AgentResult, BuiltinAgent, Env, ScriptLogger } from "./types.ts";
 import {
   bitsToMask,
   broadcastOf,
@@ -94,22 +95,13 @@ export const SEND_ARP = "/usr/libexec/heartbeat/send_arp";
 const ARPING_PLACES = ["/usr/sbin/arping", "/usr/bin/arping", "/sbin/arping", "/bin/arping"];
 const IFNAMSIZ_MAX = 15;
 
-function isExecutable(path: string): boolean {
-  try {
-    const st = Deno.statSync(path);
-    return st.isFile && st.mode !== null && (st.mode & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
-
 let iputilsArping: Promise<string | null> | undefined;
 
 /** Finds iputils' arping (other arpings take other options); the answer is cached. */
 function findArping(run: CommandRunner): Promise<string | null> {
   iputilsArping ??= (async () => {
     for (const p of ARPING_PLACES) {
-      if (!isExecutable(p)) continue;
+      if (!isExecutableFile(p)) continue;
       try {
         const v = await run([p, "-V"]);
         return `${v.stdout}${v.stderr}`.includes("iputils") ? p : null;
@@ -386,7 +378,7 @@ class Agent {
       }
       const sendArp = this.opts.sendArp !== undefined
         ? this.opts.sendArp
-        : (isExecutable(SEND_ARP) ? SEND_ARP : null);
+        : (isExecutableFile(SEND_ARP) ? SEND_ARP : null);
       if (sendArp !== null) {
         const dir = this.env.HA_RSCTMP ?? "/run/resource-agents";
         // a directory that cannot be made shows as send_arp failing on its pid file below
@@ -552,7 +544,7 @@ export async function announceForHolder(
     const arping = opts.arping !== undefined ? opts.arping : await findArping(run);
     const sendArp = opts.sendArp !== undefined
       ? opts.sendArp
-      : (isExecutable(SEND_ARP) ? SEND_ARP : null);
+      : (isExecutableFile(SEND_ARP) ? SEND_ARP : null);
     if (arping === null || sendArp === null) {
       agent.log(
         `WARN: cannot announce ${spec.ip} for its holder: needs iputils arping and ${SEND_ARP}`,
@@ -643,6 +635,11 @@ export function commandLineLogger(env: Env): ScriptLogger {
     },
     debug() {},
   };
+}
+
+/** The in-process runner of `flavor` (`agents/ipaddr.ts`, `agents/ipaddr2.ts`). */
+export function ipAgentRunner(flavor: IpFlavor): BuiltinAgent<IpAgentOptions> {
+  return (args, action, env, opts) => runIpAgent(flavor, args, action, env, opts);
 }
 
 /**

@@ -5,17 +5,10 @@
  *
  * @module
  */
-import { ipAgentMain, type IpAgentOptions, runIpAgent } from "./ip_agent.ts";
-import type { AgentResult, Env } from "./types.ts";
+import { ipAgentMain, type IpAgentOptions, ipAgentRunner } from "./ip_agent.ts";
+import type { BuiltinAgent } from "./types.ts";
 
 /** `IPaddr <spec> <action>` in-process. */
-export function runIpaddr(
-  args: string[],
-  action: string,
-  env: Env,
-  opts?: IpAgentOptions,
-): Promise<AgentResult> {
-  return runIpAgent("IPaddr", args, action, env, opts);
-}
+export const runIpaddr: BuiltinAgent<IpAgentOptions> = ipAgentRunner("IPaddr");
 
 if (import.meta.main) Deno.exit(await ipAgentMain("IPaddr", Deno.args));

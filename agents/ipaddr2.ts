@@ -5,17 +5,10 @@
  *
  * @module
  */
-import { ipAgentMain, type IpAgentOptions, runIpAgent } from "./ip_agent.ts";
-import type { AgentResult, Env } from "./types.ts";
+import { ipAgentMain, type IpAgentOptions, ipAgentRunner } from "./ip_agent.ts";
+import type { BuiltinAgent } from "./types.ts";
 
 /** `IPaddr2 <spec> <action>` in-process. */
-export function runIpaddr2(
-  args: string[],
-  action: string,
-  env: Env,
-  opts?: IpAgentOptions,
-): Promise<AgentResult> {
-  return runIpAgent("IPaddr2", args, action, env, opts);
-}
+export const runIpaddr2: BuiltinAgent<IpAgentOptions> = ipAgentRunner("IPaddr2");
 
 if (import.meta.main) Deno.exit(await ipAgentMain("IPaddr2", Deno.args));

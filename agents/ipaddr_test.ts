@@ -1,8 +1,11 @@
+// agents/ip_agent.ts through both flavors: IPaddr (agents/ipaddr.ts, alias labels) and IPaddr2
+// (agents/ipaddr2.ts); the spec parser, the address table, the agents in a network namespace.
 import { assert, assertEquals } from "../tests/assert.ts";
 import { bitsToMask, broadcastOf, netmaskBits, parseIpSpec } from "../config/ip_spec.ts";
 import {
   type AddrEntry,
   announceForHolder,
+  type CommandRunner,
   parseAddrJson,
   pickRoute,
   reannounceIp,
@@ -102,6 +105,16 @@ function pick(addrs: AddrEntry[], ip: string): AddrEntry[] {
   return addrs.filter((a) => a.local === ip);
 }
 
+/** A command runner into `ns` that records each command line it runs in `calls`. */
+function recordingRunner(ns: NetNs): { calls: string[]; inNs: CommandRunner } {
+  const calls: string[] = [];
+  const inNs = async (argv: string[]) => {
+    calls.push(argv.join(" "));
+    return await ns.exec(argv);
+  };
+  return { calls, inNs };
+}
+
 Deno.test("IPaddr in a network namespace: alias labels, calculated mask, broadcast forms", async () => {
   const ns = await NetNs.create();
   try {
@@ -193,11 +206,7 @@ Deno.test("IPaddr in a network namespace: alias labels, calculated mask, broadca
 Deno.test("gratuitous ARP: arping -U repeated, else send_arp, else a warning", async () => {
   const ns = await NetNs.create();
   try {
-    const calls: string[] = [];
-    const inNs = async (argv: string[]) => {
-      calls.push(argv.join(" "));
-      return await ns.exec(argv);
-    };
+    const { calls, inNs } = recordingRunner(ns);
     const env = { OCF_RESKEY_ARP_BACKGROUND: "no", OCF_RESKEY_ARP_REPEAT: "3" };
     const log = new RecordingLogger();
     const t0 = performance.now();
@@ -240,11 +249,7 @@ Deno.test("gratuitous ARP: arping -U repeated, else send_arp, else a warning", a
 Deno.test("reannounceIp: gratuitous ARPs for an address already served, nothing otherwise", async () => {
   const ns = await NetNs.create();
   try {
-    const calls: string[] = [];
-    const inNs = async (argv: string[]) => {
-      calls.push(argv.join(" "));
-      return await ns.exec(argv);
-    };
+    const { calls, inNs } = recordingRunner(ns);
     const env = { OCF_RESKEY_ARP_BACKGROUND: "no", OCF_RESKEY_ARP_REPEAT: "2" };
     const log = new RecordingLogger();
     const r = await runIpaddr(["198.18.77.50/24/v0"], "start", env, { run: inNs });
@@ -342,6 +347,59 @@ Deno.test("announceForHolder: gratuitous ARPs with the hardware address of the n
     await Deno.remove(env.HA_RSCTMP, { recursive: true });
   } finally {
     await ip("netns", "del", peer);
+    await ns.destroy();
+  }
+});
+
+Deno.test("IPaddr2 in a network namespace: no alias label, IF:label, status/stop", async () => {
+  const ns = await NetNs.create();
+  try {
+    let r = await ns.agent("ipaddr2.ts", "198.18.77.20/24/v0", "status");
+    assertEquals([r.code, r.stdout], [7, "INFO:  Resource is stopped\n"]);
+
+    ns.clearLog();
+    r = await ns.agent("ipaddr2.ts", "198.18.77.20/24/v0", "start");
+    assertEquals([r.code, r.stdout, r.stderr], [0, "INFO:  Success\n", ""]);
+    assertEquals(ns.logLines().map((l) => l.replace(/^.*?: {4}/, "")), [
+      "INFO: ip addr add 198.18.77.20/24 brd 198.18.77.255 dev v0",
+      "INFO:  Success",
+    ]);
+    assertEquals(ns.logLines()[0].replace(/\[\d+\].*/, ""), "IPaddr2(IPaddr2_198.18.77.20)");
+    let a = pick(await ns.addrs(), "198.18.77.20");
+    assertEquals(a.map((x) => [x.dev, x.prefixlen, x.broadcast, x.label]), [
+      ["v0", 24, "198.18.77.255", "v0"],
+    ]);
+    r = await ns.agent("ipaddr2.ts", "198.18.77.20/24/v0", "status");
+    assertEquals([r.code, r.stdout], [0, "INFO:  Running OK\n"]);
+
+    // IF:label
+    r = await ns.agent("ipaddr2.ts", "198.18.77.21/24/v0:web", "start");
+    assertEquals(r.code, 0);
+    a = pick(await ns.addrs(), "198.18.77.21");
+    assertEquals(a.map((x) => x.label), ["v0:web"]);
+
+    // bare address: everything calculated, still no label
+    r = await ns.agent("ipaddr2.ts", "198.18.77.22", "start");
+    assertEquals(r.code, 0);
+    a = pick(await ns.addrs(), "198.18.77.22");
+    assertEquals(a.map((x) => [x.prefixlen, x.broadcast, x.label]), [[24, "198.18.77.255", "v0"]]);
+
+    // configured on another interface: not ours
+    r = await ns.agent("ipaddr2.ts", "198.18.77.22/24/v1", "status");
+    assertEquals(r.code, 7);
+
+    // stop removes it, a second stop succeeds, status says stopped
+    for (const spec of ["198.18.77.20/24/v0", "198.18.77.21/24/v0:web", "198.18.77.22"]) {
+      r = await ns.agent("ipaddr2.ts", spec, "stop");
+      assertEquals([r.code, r.stdout], [0, "INFO:  Success\n"]);
+      r = await ns.agent("ipaddr2.ts", spec, "stop");
+      assertEquals(r.code, 0);
+      r = await ns.agent("ipaddr2.ts", spec, "status");
+      assertEquals(r.code, 7);
+    }
+    const left = (await ns.addrs()).map((x) => x.local);
+    assertEquals(left, ["198.18.77.1"]);
+  } finally {
     await ns.destroy();
   }
 });

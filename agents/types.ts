@@ -46,10 +46,13 @@ export interface AgentOptions {
   signal?: AbortSignal;
 }
 
-/** A built-in agent: `<agent> <args…> <action>` done in-process. */
-export type BuiltinAgent = (
+/**
+ * A built-in agent: `<agent> <args…> <action>` done in-process. `O` is the options it takes
+ * (an agent may accept more than {@link AgentOptions}, e.g. the IP agents' command runner).
+ */
+export type BuiltinAgent<O extends AgentOptions = AgentOptions> = (
   args: string[],
   action: string,
   env: Env,
-  opts?: AgentOptions,
+  opts?: O,
 ) => Promise<AgentResult>;

@@ -441,30 +441,14 @@ export class ApiProtocol {
         }
         return "ignore";
       }
-      case "nodestatus": {
-        const n = this.#lookupNode(msg.get("node"));
-        if (n === undefined) return EINVAL;
-        resp.set("st", n.status);
-        return "ok";
-      }
-      case "nodeweight": {
-        const n = this.#lookupNode(msg.get("node"));
-        if (n === undefined) return EINVAL;
-        resp.add("weight", String(n.weight));
-        return "ok";
-      }
-      case "nodesite": {
-        const n = this.#lookupNode(msg.get("node"));
-        if (n === undefined) return EINVAL;
-        resp.add("site", n.site);
-        return "ok";
-      }
-      case "nodetype": {
-        const n = this.#lookupNode(msg.get("node"));
-        if (n === undefined) return EINVAL;
-        resp.set("nodetype", n.type);
-        return "ok";
-      }
+      case "nodestatus":
+        return this.#answerNodeField(msg, resp, "st", (n) => n.status);
+      case "nodeweight":
+        return this.#answerNodeField(msg, resp, "weight", (n) => String(n.weight));
+      case "nodesite":
+        return this.#answerNodeField(msg, resp, "site", (n) => n.site);
+      case "nodetype":
+        return this.#answerNodeField(msg, resp, "nodetype", (n) => n.type);
       case "numnodes": {
         const count = this.#backend.nodes().filter((n) => n.type === "normal").length;
         resp.add("numnodes", String(count));
@@ -587,6 +571,19 @@ export class ApiProtocol {
 
   #identity(): ApiIdentity {
     return this.#backend.identity();
+  }
+
+  /** Answers a query about the request's `node` with one field of it; EINVAL for no such node. */
+  #answerNodeField(
+    msg: Message,
+    resp: Message,
+    field: string,
+    value: (n: ApiNodeInfo) => string,
+  ): "ok" | { fail: string } {
+    const n = this.#lookupNode(msg.get("node"));
+    if (n === undefined) return { fail: "EINVAL" };
+    resp.set(field, value(n));
+    return "ok";
   }
 
   #lookupNode(name: string | undefined): ApiNodeInfo | undefined {

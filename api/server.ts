@@ -35,8 +35,6 @@ import {
 import {
   acceptNonBlocking,
   closeFd,
-  EAGAIN,
-  EINTR,
   EPOLLERR,
   EPOLLHUP,
   EPOLLIN,
@@ -50,6 +48,7 @@ import {
   sendSome,
   setReceiveBuffer,
 } from "../sys/unix_socket.ts";
+import { EAGAIN, EINTR } from "../sys/socket.ts";
 
 /** Options of {@link ApiServer}. */
 export interface ApiServerOptions {

@@ -12,6 +12,7 @@ import { ApiClient } from "../api/client.ts";
 import { HB_RSC_CLEANUP, HB_RSC_FAILURES } from "../api/protocol.ts";
 import { getegid, geteuid } from "../sys/libc.ts";
 import { nodePaths } from "../config/paths.ts";
+import type { MonitorState } from "../core/monitor.ts";
 
 const HELP = `Usage: heartbeat resource failures [--json]
        heartbeat resource cleanup [RESOURCE]
@@ -24,19 +25,11 @@ cleanup    forget the failure counts, restart history and failback hold of RESOU
 Talks to the daemon over its API socket (apiauth anon: root or group haclient).
 Exit status: 0 done, 1 refused or unknown resource, 2 bad usage, 3 no daemon.`;
 
-/** One monitor's state as the daemon sends it. */
-interface Row {
-  resource: string;
-  group: string;
-  state: string;
-  consecutiveFailures: number;
-  failures: number;
-  checks: number;
-  restartsInWindow: number;
-  restarts: number;
-  lastFailure?: string;
-  heldBackMs?: number;
-}
+/**
+ * One monitor's state as the daemon sends it: the core's {@link MonitorState}, with the hold-back
+ * after an escalation as milliseconds from now.
+ */
+type Row = Omit<MonitorState, "heldBackUntil"> & { heldBackMs?: number };
 
 /** Renders the failures table. */
 export function failuresTable(node: string, rows: readonly Row[]): string {

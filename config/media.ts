@@ -349,29 +349,10 @@ export function parseLineMedium(
       );
       return undefined;
     }
-    if (t[3] === undefined) {
-      rep.emit("ERROR", glib(`mcast [${dev}] missing ttl`), "missing ttl", ALLOWED.mcast);
-      return undefined;
-    }
-    const ttl = toUChar(atoi(t[3]));
-    if (ttl > 4) {
-      rep.emit("ERROR", glib(` mcast [${dev}] bad ttl [${ttl}]`), `bad ttl ${t[3]}`, ALLOWED.mcast);
-      return undefined;
-    }
-    if (t[4] === undefined) {
-      rep.emit("ERROR", glib(`mcast [${dev}] missing loop`), "missing loop", ALLOWED.mcast);
-      return undefined;
-    }
-    const loop = toUChar(atoi(t[4]));
-    if (loop > 1) {
-      rep.emit(
-        "ERROR",
-        glib(` mcast [${dev}] bad loop [${loop}]`),
-        `bad loop ${t[4]}`,
-        ALLOWED.mcast,
-      );
-      return undefined;
-    }
+    const ttl = mcastByte(rep, "mcast", dev, "ttl", t[3], 4);
+    if (ttl === undefined) return undefined;
+    const loop = mcastByte(rep, "mcast", dev, "loop", t[4], 1);
+    if (loop === undefined) return undefined;
     if (!inetPton4(group)) {
       // inet_addr accepted a short form but inet_pton does not.
       rep.emit(
@@ -472,24 +453,10 @@ export function parseLineMedium(
       rep.emit("ERROR", glib(`mcast6 [${dev}] missing port`), "missing port", allowed);
       return undefined;
     }
-    if (t[3] === undefined) {
-      rep.emit("ERROR", glib(`mcast6 [${dev}] missing hops`), "missing hops", allowed);
-      return undefined;
-    }
-    const hops = toUChar(atoi(t[3]));
-    if (hops > 4) {
-      rep.emit("ERROR", glib(` mcast6 [${dev}] bad hops [${hops}]`), `bad hops ${t[3]}`, allowed);
-      return undefined;
-    }
-    if (t[4] === undefined) {
-      rep.emit("ERROR", glib(`mcast6 [${dev}] missing loop`), "missing loop", allowed);
-      return undefined;
-    }
-    const loop = toUChar(atoi(t[4]));
-    if (loop > 1) {
-      rep.emit("ERROR", glib(` mcast6 [${dev}] bad loop [${loop}]`), `bad loop ${t[4]}`, allowed);
-      return undefined;
-    }
+    const hops = mcastByte(rep, "mcast6", dev, "hops", t[3], 4);
+    if (hops === undefined) return undefined;
+    const loop = mcastByte(rep, "mcast6", dev, "loop", t[4], 1);
+    if (loop === undefined) return undefined;
     return { type: "mcast6", ifname: dev, group: addr, port: t[2], hops, loop, linkName: dev };
   }
   if (type === "ping_group") {
@@ -521,6 +488,36 @@ export function parseLineMedium(
     return { type: "ping_group", group: name, hosts, linkName: name };
   }
   return undefined;
+}
+
+/**
+ * A small number of a multicast medium (`ttl`, `hops`, `loop`: the word `word`, read with atoi as
+ * an unsigned char, at most `max`); undefined after reporting it missing or bad, with
+ * Heartbeat's lines.
+ */
+function mcastByte(
+  rep: Reporter,
+  type: "mcast" | "mcast6",
+  dev: string,
+  name: string,
+  word: string | undefined,
+  max: number,
+): number | undefined {
+  if (word === undefined) {
+    rep.emit("ERROR", glib(`${type} [${dev}] missing ${name}`), `missing ${name}`, ALLOWED[type]);
+    return undefined;
+  }
+  const v = toUChar(atoi(word));
+  if (v > max) {
+    rep.emit(
+      "ERROR",
+      glib(` ${type} [${dev}] bad ${name} [${v}]`),
+      `bad ${name} ${word}`,
+      ALLOWED[type],
+    );
+    return undefined;
+  }
+  return v;
 }
 
 function numericV4(s: string): string | undefined {

@@ -10,25 +10,28 @@ import {
 } from "./values.ts";
 
 Deno.test("time values: seconds, fractions, ms, us, invalid units", () => {
-  assertEquals(parseTimeMs("1"), 1000);
-  assertEquals(parseTimeMs("1.5"), 1500);
-  assertEquals(parseTimeMs("0.5"), 500);
-  assertEquals(parseTimeMs("1500ms"), 1500);
-  assertEquals(parseTimeMs("1500MS"), 1500);
-  assertEquals(parseTimeMs("1500msec"), 1500);
-  assertEquals(parseTimeMs("2500us"), 3);
-  assertEquals(parseTimeMs("100us"), 0);
-  assertEquals(parseTimeMs("100usec"), 0);
-  assertEquals(parseTimeMs("10s"), -1);
-  assertEquals(parseTimeMs("2sec"), -1);
-  assertEquals(parseTimeMs("-1"), -1);
-  assertEquals(parseTimeMs("abc"), -1);
-  assertEquals(parseTimeMs("ms"), -1);
-  assertEquals(parseTimeMs("\\"), -1);
-  assertEquals(parseTimeMs("0"), 0);
-  assertEquals(parseTimeMs("1.2.3"), 1200);
-  assertEquals(parseTimeMs("0.0004"), 0);
-  assertEquals(parseTimeMs("0.0005"), 1);
+  const cases: [string, number][] = [
+    ["1", 1000],
+    ["1.5", 1500],
+    ["0.5", 500],
+    ["1500ms", 1500],
+    ["1500MS", 1500],
+    ["1500msec", 1500],
+    ["2500us", 3],
+    ["100us", 0],
+    ["100usec", 0],
+    ["10s", -1],
+    ["2sec", -1],
+    ["-1", -1],
+    ["abc", -1],
+    ["ms", -1],
+    ["\\", -1],
+    ["0", 0],
+    ["1.2.3", 1200],
+    ["0.0004", 0],
+    ["0.0005", 1],
+  ];
+  for (const [text, ms] of cases) assertEquals(parseTimeMs(text), ms, text);
 });
 
 Deno.test("booleans are case-insensitive words", () => {

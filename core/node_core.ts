@@ -61,8 +61,8 @@ import {
 } from "./ownership/types.ts";
 import type { CoreAction, CoreConfig, CoreEvent, Priority } from "./types.ts";
 
-/** Message types the ownership protocol handles. */
-const OWNERSHIP_TYPES = new Set([
+/** Message types the ownership protocol handles (hb's own `hb-failhold` included). */
+export const OWNERSHIP_TYPES: ReadonlySet<string> = new Set([
   "starting",
   "resource",
   "ask_resources",

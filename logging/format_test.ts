@@ -128,48 +128,50 @@ Deno.test("syslogmsgfmt true: captured file lines (§6.2, §6.6)", () => {
   }
 });
 
-Deno.test("day is zero-padded, host printed as is", () => {
-  const line = formatLine({
-    time: at(2026, 11, 5, 1, 2, 3),
-    host: "Node-A.example",
-    entity: "heartbeat",
-    pid: 7,
-    prio: "emerg",
-    msg: "Rebooting system.  Reason: /usr/lib/heartbeat/ipfail",
-  });
-  assertEquals(
-    line,
-    "Nov 05 01:02:03 Node-A.example heartbeat: [7]: EMERG: Rebooting system.  Reason: /usr/lib/heartbeat/ipfail",
-  );
+Deno.test("formatLine: zero-padded day, host as is; syslogmsgfmt false (§6.2); multi-line as-is", () => {
+  const cases: [Parameters<typeof formatLine>[0], boolean, string][] = [
+    [
+      {
+        time: at(2026, 11, 5, 1, 2, 3),
+        host: "Node-A.example",
+        entity: "heartbeat",
+        pid: 7,
+        prio: "emerg",
+        msg: "Rebooting system.  Reason: /usr/lib/heartbeat/ipfail",
+      },
+      true,
+      "Nov 05 01:02:03 Node-A.example heartbeat: [7]: EMERG: Rebooting system.  Reason: /usr/lib/heartbeat/ipfail",
+    ],
+    [
+      {
+        time: at(2026, 11, 21, 21, 41, 32),
+        host: "ignored",
+        entity: "heartbeat",
+        pid: 5765,
+        prio: "info",
+        msg: "Configuration validated. Starting heartbeat 3.0.6",
+      },
+      false,
+      "heartbeat[5765]: 2026/11/21_21:41:32 info: Configuration validated. Starting heartbeat 3.0.6",
+    ],
+    [
+      {
+        time: at(2026, 11, 21, 21, 0, 0),
+        host: "node1",
+        entity: "heartbeat",
+        pid: 1,
+        prio: "error",
+        msg: "Invalid auth line [x\n]",
+      },
+      true,
+      "Nov 21 21:00:00 node1 heartbeat: [1]: ERROR: Invalid auth line [x\n]",
+    ],
+  ];
+  for (const [record, syslogFormat, want] of cases) {
+    assertEquals(formatLine(record, syslogFormat), want);
+  }
   assertEquals(formatSyslogStyleDate(at(2027, 1, 9, 0, 0, 0)), "Jan 09 00:00:00");
-});
-
-Deno.test("syslogmsgfmt false (§6.2)", () => {
-  const line = formatLine({
-    time: at(2026, 11, 21, 21, 41, 32),
-    host: "ignored",
-    entity: "heartbeat",
-    pid: 5765,
-    prio: "info",
-    msg: "Configuration validated. Starting heartbeat 3.0.6",
-  }, false);
-  assertEquals(
-    line,
-    "heartbeat[5765]: 2026/11/21_21:41:32 info: Configuration validated. Starting heartbeat 3.0.6",
-  );
   assertEquals(formatHaDate(at(2027, 2, 3, 4, 5, 6)), "2027/02/03_04:05:06");
-});
-
-Deno.test("multi-line messages are written as-is", () => {
-  const line = formatLine({
-    time: at(2026, 11, 21, 21, 0, 0),
-    host: "node1",
-    entity: "heartbeat",
-    pid: 1,
-    prio: "error",
-    msg: "Invalid auth line [x\n]",
-  });
-  assertEquals(line, "Nov 21 21:00:00 node1 heartbeat: [1]: ERROR: Invalid auth line [x\n]");
 });
 
 Deno.test("priority words and syslog values (§6.3)", () => {

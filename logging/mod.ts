@@ -244,6 +244,17 @@ const stderrSink: Sink = (record) => {
   }
 };
 
+/** Writes a resource script's line to `f` in the file's `format` (logfile or debugfile). */
+function writeScriptLine(
+  f: LogFile,
+  format: typeof formatScriptLogfileLine,
+  record: LogRecord,
+  p: HbProps,
+): void {
+  const line = format(new Date(record.timestamp), p.tag, p.msg, state.haDateFormat);
+  f.write(encoder.encode(line + "\n"), state.rotateCheckMs);
+}
+
 const logfileSink: Sink = (record) => {
   const p = propsOf(record);
   const f = state.logfile;
@@ -251,13 +262,7 @@ const logfileSink: Sink = (record) => {
   if (p.kind === "cl_log") {
     f.write(clLogLine(record, p), state.rotateCheckMs);
   } else {
-    const line = formatScriptLogfileLine(
-      new Date(record.timestamp),
-      p.tag,
-      p.msg,
-      state.haDateFormat,
-    );
-    f.write(encoder.encode(line + "\n"), state.rotateCheckMs);
+    writeScriptLine(f, formatScriptLogfileLine, record, p);
   }
 };
 
@@ -268,13 +273,7 @@ const debugfileSink: Sink = (record) => {
   if (p.kind === "cl_log") {
     f.write(clLogLine(record, p), state.rotateCheckMs);
   } else if (state.logfile === null || state.logfile.path !== f.path) {
-    const line = formatScriptDebugLine(
-      new Date(record.timestamp),
-      p.tag,
-      p.msg,
-      state.haDateFormat,
-    );
-    f.write(encoder.encode(line + "\n"), state.rotateCheckMs);
+    writeScriptLine(f, formatScriptDebugLine, record, p);
   }
 };
 

@@ -52,9 +52,25 @@ function setup(extra: Parameters<typeof configureLogging>[0] = {}) {
   return { dir, logfile, debugfile };
 }
 
-Deno.test("routing: logfile gets everything but debug, debugfile everything", () => {
-  const { dir, logfile, debugfile } = setup();
+/**
+ * Runs `body` with logging configured to fresh files (see {@link setup}), then closes logging and
+ * removes the files.
+ */
+async function withLogFiles(
+  extra: Parameters<typeof configureLogging>[0],
+  body: (files: ReturnType<typeof setup>) => void | Promise<void>,
+): Promise<void> {
+  const files = setup(extra);
   try {
+    await body(files);
+  } finally {
+    closeLogging();
+    Deno.removeSync(files.dir, { recursive: true });
+  }
+}
+
+Deno.test("routing: logfile gets everything but debug, debugfile everything", async () => {
+  await withLogFiles({}, ({ logfile, debugfile }) => {
     log.warn("node node2: is dead");
     log.debug("notify_world: setting SIGCHLD Handler to SIG_DFL");
     log.info("UDP Broadcast heartbeat started on port 694 (694) interface eth0", { glib: true });
@@ -74,10 +90,7 @@ Deno.test("routing: logfile gets everything but debug, debugfile everything", ()
     ]);
     assertEquals(loggingTargets().logfile, logfile);
     assertEquals(loggingProblems(), []);
-  } finally {
-    closeLogging();
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("lines are in the file when the call returns, appended to existing content", () => {
@@ -98,9 +111,8 @@ Deno.test("lines are in the file when the call returns, appended to existing con
   }
 });
 
-Deno.test("syslogmsgfmt false in files", () => {
-  const { dir, logfile } = setup({ syslogmsgfmt: false });
-  try {
+Deno.test("syslogmsgfmt false in files", async () => {
+  await withLogFiles({ syslogmsgfmt: false }, ({ logfile }) => {
     log.info("Configuration validated. Starting heartbeat 3.0.6");
     assertMatch(
       lines(logfile)[0],
@@ -108,10 +120,7 @@ Deno.test("syslogmsgfmt false in files", () => {
         `^heartbeat\\[${PID}\\]: \\d{4}/\\d{2}/\\d{2}_\\d{2}:\\d{2}:\\d{2} info: Configuration validated\\. Starting heartbeat 3\\.0\\.6$`,
       ),
     );
-  } finally {
-    closeLogging();
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("/dev/null (any case) means no file", () => {
@@ -153,9 +162,8 @@ Deno.test("facility names: none/kern mean no syslog, unknown throws", () => {
   closeLogging();
 });
 
-Deno.test("reopenLogs after logrotate's rename", () => {
-  const { dir, logfile, debugfile } = setup();
-  try {
+Deno.test("reopenLogs after logrotate's rename", async () => {
+  await withLogFiles({}, ({ logfile, debugfile }) => {
     log.info("A");
     Deno.renameSync(logfile, `${logfile}.1`);
     Deno.renameSync(debugfile, `${debugfile}.1`);
@@ -165,15 +173,11 @@ Deno.test("reopenLogs after logrotate's rename", () => {
     assertEquals(bodies(`${logfile}.1`), ["info: A", "info: B"]);
     assertEquals(bodies(logfile), ["info: C"]);
     assertEquals(bodies(debugfile), ["info: C"]);
-  } finally {
-    closeLogging();
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
-Deno.test("rotation detected by inode change, with the log-rotate line", () => {
-  const { dir, logfile, debugfile } = setup({ rotateCheckMs: 0 });
-  try {
+Deno.test("rotation detected by inode change, with the log-rotate line", async () => {
+  await withLogFiles({ rotateCheckMs: 0 }, ({ logfile, debugfile }) => {
     log.info("before");
     Deno.renameSync(logfile, `${logfile}.1`);
     Deno.writeTextFileSync(logfile, ""); // logrotate "create"
@@ -190,15 +194,11 @@ Deno.test("rotation detected by inode change, with the log-rotate line", () => {
       `info: log-rotate detected on logfile ${debugfile}`,
       "info: after",
     ]);
-  } finally {
-    closeLogging();
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
-Deno.test("rotation is only checked once per interval (default one minute)", () => {
-  const { dir, logfile } = setup();
-  try {
+Deno.test("rotation is only checked once per interval (default one minute)", async () => {
+  await withLogFiles({}, ({ logfile }) => {
     log.info("before");
     Deno.renameSync(logfile, `${logfile}.1`);
     log.info("same file still");
@@ -209,10 +209,7 @@ Deno.test("rotation is only checked once per interval (default one minute)", () 
       `info: log-rotate detected on logfile ${logfile}`,
       "info: new file",
     ]);
-  } finally {
-    closeLogging();
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("debug levels: clamp, gating, lazy text", () => {
@@ -253,9 +250,8 @@ Deno.test("debug levels: clamp, gating, lazy text", () => {
   }
 });
 
-Deno.test("script lines: logfile and debugfile formats (§6.4)", () => {
-  const { dir, logfile, debugfile } = setup();
-  try {
+Deno.test("script lines: logfile and debugfile formats (§6.4)", async () => {
+  await withLogFiles({}, ({ logfile, debugfile }) => {
     const tag = scriptTag("ResourceManager", 4489);
     scriptLog(tag, "info", "Running /etc/ha.d//resource.d/IPaddr 198.18.30.10/26/eth0 start");
     scriptLog("IPaddr(IPaddr_198.18.30.10)[4607]", null, "INFO: Using calculated netmask");
@@ -280,10 +276,7 @@ Deno.test("script lines: logfile and debugfile formats (§6.4)", () => {
       lines(logfile)[0],
       /^\d{4}\/\d{2}\/\d{2}_\d{2}:\d{2}:\d{2} {2}ResourceManager/,
     );
-  } finally {
-    closeLogging();
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("script lines: debugfile skipped when it is the logfile", () => {

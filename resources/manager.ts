@@ -22,6 +22,7 @@ import { scriptTag } from "../logging/format.ts";
 import { parseIpSpec } from "../config/ip_spec.ts";
 import { announceForHolder, reannounceIp } from "../agents/ip_agent.ts";
 import { BUILTIN_AGENTS, BUILTIN_PREFIX } from "./builtin.ts";
+import { isExecutableFile } from "../sys/files.ts";
 import { runScript } from "./script_exec.ts";
 import { argText, doscriptName, standbyGroupType, statusSaysOwned } from "./spec.ts";
 import type {
@@ -140,15 +141,6 @@ export interface Located {
   builtin?: BuiltinAgent;
 }
 
-function isRegularExecutable(path: string): boolean {
-  try {
-    const st = Deno.statSync(path);
-    return st.isFile && st.mode !== null && (st.mode & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
-
 /** Parses `HA_STOPRETRYMAX`: unset → 10; an integer → it; anything else → no retry at all. */
 export function stopRetryMax(value: string | undefined): number | null {
   if (value === undefined) return 10;
@@ -201,7 +193,7 @@ export class ResourceManager {
   locate(script: string, env?: Env): Located | null {
     for (const dir of this.#dirs(this.#env(env))) {
       const p = `${dir}/${script}`;
-      if (isRegularExecutable(p)) return { display: p, path: p };
+      if (isExecutableFile(p)) return { display: p, path: p };
     }
     const b = (this.#opts.builtins ?? BUILTIN_AGENTS)[script];
     if (b !== undefined && Object.hasOwn(this.#opts.builtins ?? BUILTIN_AGENTS, script)) {

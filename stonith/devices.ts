@@ -17,6 +17,7 @@
  */
 
 import { BUILTIN_STONITH_TYPES, DEFAULT_PLUGIN_DIR } from "../config/stonith_types.ts";
+import { isExecutableFile } from "../sys/files.ts";
 import type { StonithBackend } from "./types.ts";
 
 export {
@@ -47,13 +48,7 @@ export function findOnPath(name: string, path = Deno.env.get("PATH") ?? ""): str
   const candidates = name.includes("/") ? [name] : path.split(":").filter((d) => d !== "").map((
     d,
   ) => `${d}/${name}`);
-  for (const c of candidates) {
-    try {
-      const st = Deno.statSync(c);
-      if (st.isFile && st.mode !== null && (st.mode & 0o111) !== 0) return c;
-    } catch { /* not there */ }
-  }
-  return null;
+  return candidates.find((c) => isExecutableFile(c)) ?? null;
 }
 
 /** Locates cluster-glue's `stonith` program: on PATH, else /usr/sbin/stonith; null if none. */

@@ -6,6 +6,13 @@ import { recordingLog } from "../tests/support/stonith.ts";
 
 requireRoot();
 
+/** A fresh directory for one test's plugin scripts, readable by the helper processes (mode 755). */
+function pluginDir(prefix: string): string {
+  const dir = Deno.makeTempDirSync({ prefix });
+  Deno.chmodSync(dir, 0o755);
+  return dir;
+}
+
 /** Lines with the helper pid replaced by `<pid>`, as Heartbeat's lines read. */
 function normalise(lines: string[], pids: (number | undefined)[]): string[] {
   return lines.map((l) => {
@@ -64,8 +71,7 @@ Deno.test("no device / node gave up resources: decided without a helper", async 
 });
 
 Deno.test("external script: fails twice, retried every interval, onFenced only after success", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "hb_stonith_ext_" });
-  Deno.chmodSync(dir, 0o755);
+  const dir = pluginDir("hb_stonith_ext_");
   const calls = `${dir}/calls.log`;
   const count = `${dir}/count`;
   writeScript(
@@ -141,8 +147,7 @@ esac
 });
 
 Deno.test("status checks: at start and after each interval; failure lines", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "hb_stonith_stat_" });
-  Deno.chmodSync(dir, 0o755);
+  const dir = pluginDir("hb_stonith_stat_");
   writeScript(
     `${dir}/broken`,
     `#!/bin/sh
@@ -244,8 +249,7 @@ Deno.test("ssh device (built-in) with a fake ssh and ping on PATH", async () => 
 });
 
 Deno.test("stop() kills a helper that hangs and cancels its retries", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "hb_stonith_hang_" });
-  Deno.chmodSync(dir, 0o755);
+  const dir = pluginDir("hb_stonith_hang_");
   writeScript(
     `${dir}/hang`,
     `#!/bin/sh\ncase "$1" in reset) echo $$ > ${dir}/pid; exec sleep 30 ;; getconfignames) echo hostlist ;; *) exit 0 ;; esac\n`,

@@ -11,10 +11,16 @@
  * @module
  */
 
-import { libcGroup } from "./libc.ts";
+import {
+  cString,
+  ERRNO_LOCATION,
+  errnoOf,
+  libcGroup,
+  O_CLOEXEC,
+  O_RDWR,
+  strerror,
+} from "./libc.ts";
 
-const O_RDWR = 2;
-const O_CLOEXEC = 0o2000000;
 /** `close_range` flag: mark the range close-on-exec instead of closing it now. */
 const CLOSE_RANGE_CLOEXEC = 1 << 2;
 const F_SETFD = 2;
@@ -37,8 +43,7 @@ const symbols = {
   // syscall is variadic; integer arguments pass as fixed ones on x86_64 and aarch64 Linux.
   syscall: { parameters: ["i64", "i64", "buffer", "buffer", "u64"], result: "i64" },
   sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
+  ...ERRNO_LOCATION,
 } as const;
 
 type Lib = Deno.DynamicLibrary<typeof symbols>["symbols"];
@@ -55,18 +60,8 @@ export interface ExecError {
 }
 
 function lastError(call: string): ExecError {
-  const c = libc();
-  const p = c.__errno_location();
-  const errno = p ? new Deno.UnsafePointerView(p).getInt32() : 0;
-  const s = c.strerror(errno);
-  return { call, errno, text: s ? new Deno.UnsafePointerView(s).getCString() : `errno ${errno}` };
-}
-
-function cstr(s: string): Uint8Array<ArrayBuffer> {
-  const b = new TextEncoder().encode(s);
-  const out = new Uint8Array(new ArrayBuffer(b.length + 1));
-  out.set(b);
-  return out;
+  const errno = errnoOf(libc());
+  return { call, errno, text: strerror(errno) };
 }
 
 /**
@@ -75,7 +70,7 @@ function cstr(s: string): Uint8Array<ArrayBuffer> {
  */
 export function stdioToDevNull(): ExecError | null {
   const c = libc();
-  const fd = c.open(cstr("/dev/null"), O_RDWR | O_CLOEXEC, 0);
+  const fd = c.open(cString("/dev/null"), O_RDWR | O_CLOEXEC, 0);
   if (fd < 0) return lastError("open(/dev/null)");
   for (const target of [0, 1, 2]) {
     if (c.dup2(fd, target) < 0) return lastError("dup2");
@@ -124,13 +119,13 @@ export function resetSignals(): void {
  * (`environ`) is passed on. Returns only on failure, with the error.
  */
 export function execv(path: string, argv: readonly string[]): ExecError {
-  const strings = argv.map(cstr);
+  const strings = argv.map((a) => cString(a));
   const ptrs = new BigUint64Array(new ArrayBuffer((strings.length + 1) * 8));
   strings.forEach((s, i) => {
     ptrs[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(s)));
   });
   ptrs[strings.length] = 0n;
-  libc().execv(cstr(path), new Uint8Array(ptrs.buffer));
+  libc().execv(cString(path), new Uint8Array(ptrs.buffer));
   // still referenced here so the argument buffers stay alive across the call
   void strings.length;
   return lastError("execv");

@@ -6,11 +6,16 @@
  * @module
  */
 
-import { libcGroup, strerror } from "./libc.ts";
-
-const O_WRONLY = 0o1;
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
+import {
+  cString,
+  ERRNO_LOCATION,
+  errnoOf,
+  libcGroup,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  O_WRONLY,
+  strerror,
+} from "./libc.ts";
 
 /** errno: no such file. */
 export const ENOENT = 2;
@@ -22,21 +27,13 @@ const symbols = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
+  ...ERRNO_LOCATION,
 } as const;
 
 const libc: () => Deno.DynamicLibrary<typeof symbols>["symbols"] = libcGroup(symbols);
 
 function errno(): number {
-  const p = libc().__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-}
-
-function cPath(s: string): Uint8Array<ArrayBuffer> {
-  const b = new TextEncoder().encode(s);
-  const out = new Uint8Array(new ArrayBuffer(b.length + 1));
-  out.set(b);
-  return out;
+  return errnoOf(libc());
 }
 
 /** A failed call: errno and its text. */
@@ -49,14 +46,14 @@ export interface PosixFailure {
 
 /** `mkfifo(path, mode)` (umask applies). Returns null on success. */
 export function mkfifo(path: string, mode: number): PosixFailure | null {
-  if (libc().mkfifo(cPath(path), mode) === 0) return null;
+  if (libc().mkfifo(cString(path), mode) === 0) return null;
   const e = errno();
   return { errno: e, message: strerror(e) };
 }
 
 /** `open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)`: a descriptor, or why not. */
 export function openWriteNonblocking(path: string): { fd: number } | PosixFailure {
-  const fd = libc().open(cPath(path), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  const fd = libc().open(cString(path), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd >= 0) return { fd };
   const e = errno();
   return { errno: e, message: strerror(e) };

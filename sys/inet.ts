@@ -15,30 +15,28 @@
 
 import {
   AF_INET,
+  DatagramSocket,
   intOpt,
+  IP_ADD_MEMBERSHIP,
+  IP_MULTICAST_IF,
+  IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
+  IP_TOS,
+  IPPROTO_IP,
+  IPTOS_LOWDELAY,
   lastSocketError as lastError,
-  ReceiveBuffer,
+  openDatagramFd,
   setSocketOption,
   SO_BINDTODEVICE,
   SO_BROADCAST,
   SO_REUSEADDR,
   SO_REUSEPORT,
-  SOCK_CLOEXEC,
-  SOCK_DGRAM,
   SocketError,
   socketLibc as libc,
   SOL_SOCKET,
 } from "./socket.ts";
 
 export { SocketError };
-
-const IPPROTO_IP = 0;
-const IP_TOS = 1;
-const IP_MULTICAST_IF = 32;
-const IP_MULTICAST_TTL = 33;
-const IP_MULTICAST_LOOP = 34;
-const IP_ADD_MEMBERSHIP = 35;
-const IPTOS_LOWDELAY = 0x10;
 
 /** Parses dotted IPv4 text into 4 bytes; throws on bad input. */
 export function parseIPv4(addr: string): Uint8Array {
@@ -94,23 +92,16 @@ export interface Datagram {
 }
 
 /** One IPv4 UDP socket owned by the calling process. */
-export class UdpSocket {
-  /** The file descriptor. */
-  readonly fd: number;
-  #closed = false;
-  #rx = new ReceiveBuffer(16);
-
+export class UdpSocket extends DatagramSocket {
   private constructor(fd: number) {
-    this.fd = fd;
+    super(fd, 16);
   }
 
   /** Opens and configures a socket; throws {@link SocketError} naming the failed step. */
   static open(opts: UdpOptions): UdpSocket {
-    const c = libc();
-    const fd = c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw lastError("socket");
-    const sock = new UdpSocket(fd);
-    try {
+    const sock = new UdpSocket(openDatagramFd(AF_INET));
+    const fd = sock.fd;
+    return DatagramSocket.configured(sock, () => {
       const set = (level: number, opt: number, val: Uint8Array<ArrayBuffer>, name: string) =>
         setSocketOption(fd, level, opt, val, name);
       if (opts.reuse) {
@@ -142,20 +133,14 @@ export class UdpSocket {
       }
       if (opts.port !== undefined) {
         const sa = sockaddr(opts.bindAddr ?? "0.0.0.0", opts.port);
-        if (c.bind(fd, sa, sa.length) < 0) throw lastError("bind");
+        if (libc().bind(fd, sa, sa.length) < 0) throw lastError("bind");
       }
-    } catch (e) {
-      sock.close();
-      throw e;
-    }
-    return sock;
+    });
   }
 
   /** Sends one datagram; throws {@link SocketError} on failure. */
   send(bytes: Uint8Array<ArrayBuffer>, addr: string, port: number): void {
-    const sa = sockaddr(addr, port);
-    const n = libc().sendto(this.fd, bytes, BigInt(bytes.length), 0, sa, sa.length);
-    if (Number(n) < 0) throw lastError("sendto");
+    this.sendTo(bytes, sockaddr(addr, port));
   }
 
   /**
@@ -163,18 +148,9 @@ export class UdpSocket {
    * thread): `null` when none is queued, the socket is closed or the call failed.
    */
   receiveNow(): Datagram | null {
-    if (this.#closed) return null;
-    const n = this.#rx.take(this.fd);
-    if (n < 0) return null;
-    const a = this.#rx.from;
-    const port = new DataView(a.buffer).getUint16(2, false);
-    return { bytes: this.#rx.payload.slice(0, n), from: `${a[4]}.${a[5]}.${a[6]}.${a[7]}`, port };
-  }
-
-  /** Closes the socket (idempotent). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    libc().close(this.fd);
+    const d = this.takeNow();
+    if (d === null) return null;
+    const a = d.from;
+    return { bytes: d.bytes, from: `${a[4]}.${a[5]}.${a[6]}.${a[7]}`, port: d.port };
   }
 }

@@ -16,17 +16,21 @@
 
 import {
   AF_INET6,
+  DatagramSocket,
   intOpt,
+  IPPROTO_IPV6,
+  IPV6_JOIN_GROUP,
+  IPV6_MULTICAST_HOPS,
+  IPV6_MULTICAST_IF,
+  IPV6_MULTICAST_LOOP,
   lastSocketError as lastError,
-  ReceiveBuffer,
+  openDatagramFd,
   setSocketOption,
   SO_BINDTODEVICE,
   SO_RCVBUF,
   SO_REUSEADDR,
   SO_REUSEPORT,
   SO_SNDBUF,
-  SOCK_CLOEXEC,
-  SOCK_DGRAM,
   SocketError,
   socketLibc as libc,
   SOL_SOCKET,
@@ -34,11 +38,6 @@ import {
 
 export { SocketError };
 
-const IPPROTO_IPV6 = 41;
-const IPV6_MULTICAST_IF = 17;
-const IPV6_MULTICAST_HOPS = 18;
-const IPV6_MULTICAST_LOOP = 19;
-const IPV6_JOIN_GROUP = 20;
 /** sizeof(struct sockaddr_in6). */
 const SOCKADDR_IN6_LEN = 28;
 
@@ -203,23 +202,17 @@ export interface Datagram6 {
 }
 
 /** One IPv6 UDP socket owned by the calling process. */
-export class Udp6Socket {
-  /** The file descriptor. */
-  readonly fd: number;
-  #closed = false;
-  #rx = new ReceiveBuffer(SOCKADDR_IN6_LEN);
-
+export class Udp6Socket extends DatagramSocket {
   private constructor(fd: number) {
-    this.fd = fd;
+    super(fd, SOCKADDR_IN6_LEN);
   }
 
   /** Opens and configures a socket; throws {@link SocketError} naming the failed step. */
   static open(opts: Udp6Options): Udp6Socket {
-    const c = libc();
-    const fd = c.socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw lastError("socket");
-    const sock = new Udp6Socket(fd);
-    try {
+    const sock = new Udp6Socket(openDatagramFd(AF_INET6));
+    const fd = sock.fd;
+    return DatagramSocket.configured(sock, () => {
+      const c = libc();
       const set = (level: number, opt: number, val: Uint8Array<ArrayBuffer>, name: string) =>
         setSocketOption(fd, level, opt, val, name);
       const ifindex = (name: string) => {
@@ -264,18 +257,12 @@ export class Udp6Socket {
         new DataView(mreq.buffer).setUint32(16, ifindex(opts.join.ifname), true);
         set(IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, "setsockopt(IPV6_JOIN_GROUP)");
       }
-    } catch (e) {
-      sock.close();
-      throw e;
-    }
-    return sock;
+    });
   }
 
   /** Sends one datagram to `[addr%scopeId]:port`; throws {@link SocketError} on failure. */
   send(bytes: Uint8Array<ArrayBuffer>, addr: Uint8Array, port: number, scopeId = 0): void {
-    const sa = sockaddr6(addr, port, scopeId);
-    const n = libc().sendto(this.fd, bytes, BigInt(bytes.length), 0, sa, sa.length);
-    if (Number(n) < 0) throw lastError("sendto");
+    this.sendTo(bytes, sockaddr6(addr, port, scopeId));
   }
 
   /**
@@ -283,18 +270,8 @@ export class Udp6Socket {
    * thread): `null` when none is queued, the socket is closed or the call failed.
    */
   receiveNow(): Datagram6 | null {
-    if (this.#closed) return null;
-    const n = this.#rx.take(this.fd);
-    if (n < 0) return null;
-    const a = this.#rx.from;
-    const port = new DataView(a.buffer).getUint16(2, false);
-    return { bytes: this.#rx.payload.slice(0, n), from: formatIPv6(a.subarray(8, 24)), port };
-  }
-
-  /** Closes the socket (idempotent). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    libc().close(this.fd);
+    const d = this.takeNow();
+    if (d === null) return null;
+    return { bytes: d.bytes, from: formatIPv6(d.from.subarray(8, 24)), port: d.port };
   }
 }

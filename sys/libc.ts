@@ -1,6 +1,6 @@
 /**
  * Thin, lazily loaded bindings to the handful of glibc functions hb needs and Deno does not
- * offer: syslog, prctl, credentials, scheduling, memory locking, socket options.
+ * offer: syslog, prctl, credentials, scheduling, memory locking.
  *
  * - `libc.so.6` is opened with `Deno.dlopen` on the first call of any wrapper, never at import
  *   time, so processes that never call into libc do not pay for it (nor need `--allow-ffi`).
@@ -163,10 +163,16 @@ export const MLOCK_ONFAULT = 1;
 /** `setpriority` "which" value for a process. */
 export const PRIO_PROCESS = 0;
 
-/** Socket option level. */
-export const SOL_SOCKET = 1;
-/** Socket option: credentials of the peer of a connected unix socket. */
-export const SO_PEERCRED = 17;
+/** open(2) flag: read and write. */
+export const O_RDWR = 0o2;
+/** open(2) flag: write only. */
+export const O_WRONLY = 0o1;
+/** open(2) flag: a terminal never becomes the controlling one. */
+export const O_NOCTTY = 0o400;
+/** open(2) flag: non-blocking. */
+export const O_NONBLOCK = 0o4000;
+/** open(2) flag: close on exec. */
+export const O_CLOEXEC = 0o2000000;
 
 /** rlimit resource: locked-in memory. */
 export const RLIMIT_MEMLOCK = 8;
@@ -191,8 +197,26 @@ export function libcGroup<S extends Deno.ForeignLibraryInterface>(
   };
 }
 
-const SYMBOLS = {
+/**
+ * The `__errno_location` symbol: every group of symbols whose calls set errno declares it with
+ * them, so the errno reader is bound before the call that fails (opening a group on first use
+ * may itself change errno).
+ */
+export const ERRNO_LOCATION = {
   __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+/**
+ * errno of the calling thread, read through `lib`, the group whose call just failed (see
+ * {@link ERRNO_LOCATION}); read it before anything else runs on this thread.
+ */
+export function errnoOf(lib: { __errno_location(): Deno.PointerValue }): number {
+  const p = lib.__errno_location();
+  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+}
+
+const SYMBOLS = {
+  ...ERRNO_LOCATION,
   strerror: { parameters: ["i32"], result: "pointer" },
   openlog: { parameters: ["buffer", "i32", "i32"], result: "void" },
   // syslog is variadic; calling it with exactly (pri, "%s", msg) as fixed arguments is
@@ -216,7 +240,6 @@ const SYMBOLS = {
   sched_get_priority_min: { parameters: ["i32"], result: "i32" },
   sched_get_priority_max: { parameters: ["i32"], result: "i32" },
   setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   setgroups: { parameters: ["usize", "buffer"], result: "i32" },
   initgroups: { parameters: ["buffer", "u32"], result: "i32" },
   setgid: { parameters: ["u32"], result: "i32" },
@@ -276,12 +299,6 @@ function readCString(p: Deno.PointerValue): string {
   return new Deno.UnsafePointerView(p).getCString();
 }
 
-/** Current errno of the calling thread. */
-function errno(l: Libc): number {
-  const p = l.__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-}
-
 /** `strerror(errnum)` text, e.g. "Operation not permitted". */
 export function strerror(errnum: number): string {
   const l = load();
@@ -291,7 +308,7 @@ export function strerror(errnum: number): string {
 
 function fail(l: Libc | null, call: string): LibcFail {
   if (l === null) return { ok: false, error: loadError! };
-  const e = errno(l);
+  const e = errnoOf(l);
   return { ok: false, error: new LibcError(call, e, readCString(l.strerror(e))) };
 }
 
@@ -515,51 +532,6 @@ export function currentBrk(): LibcResult<bigint> {
   if (l === null) return noLib();
   const p = l.sbrk(0n);
   return { ok: true, value: BigInt(Deno.UnsafePointer.value(p)) };
-}
-
-// ---- sockets ---------------------------------------------------------------------------
-
-/**
- * `getsockopt(fd, level, optname, buf, &len)`: fills `buf` and returns the option length.
- *
- * Limitation: Deno does not expose the file descriptor behind its own `Deno.Conn` objects, so
- * this is only usable on descriptors obtained some other way (e.g. sockets made via FFI, or
- * inherited ones such as fd 0 under a socket-activated start).
- */
-export function getsockopt(
-  fd: number,
-  level: number,
-  optname: number,
-  buf: Uint8Array<ArrayBuffer>,
-): LibcResult<number> {
-  const l = load();
-  if (l === null) return noLib();
-  const len = new Uint32Array(new ArrayBuffer(4));
-  len[0] = buf.byteLength;
-  const rc = l.getsockopt(fd, level, optname, buf, new Uint8Array(len.buffer));
-  return rc === -1 ? fail(l, "getsockopt") : { ok: true, value: len[0] };
-}
-
-/** Credentials of the process at the other end of a connected unix socket. */
-export interface PeerCred {
-  /** Peer process id. */
-  pid: number;
-  /** Peer effective user id. */
-  uid: number;
-  /** Peer effective group id. */
-  gid: number;
-}
-
-/** SO_PEERCRED of a connected unix socket descriptor (see {@link getsockopt} limitation). */
-export function getPeerCred(fd: number): LibcResult<PeerCred> {
-  const buf = new Uint8Array(new ArrayBuffer(12));
-  const r = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, buf);
-  if (!r.ok) return r;
-  const v = new DataView(buf.buffer);
-  return {
-    ok: true,
-    value: { pid: v.getInt32(0, true), uid: v.getUint32(4, true), gid: v.getUint32(8, true) },
-  };
 }
 
 /** Decodes a NUL-terminated byte buffer (as filled by the kernel) to a string. */

@@ -1,6 +1,8 @@
 /**
  * The libc socket calls shared by the UDP (`inet.ts`, `inet6.ts`) and ICMP (`icmp.ts`)
- * sockets: one FFI symbol table, one error type, one errno reader.
+ * sockets: one FFI symbol table, one error type, one errno reader. Also the one home of the
+ * Linux socket, errno and poll(2) constants every `sys/` module uses (`unix_socket.ts`,
+ * `termios.ts`, `sd_notify.ts`, the workers' poll loop).
  *
  * `recvfrom` exists twice: {@link SocketLibc.recvfrom} blocks on FFI's thread pool (a reader
  * process waiting for its next packet, Heartbeat's read-child model), and
@@ -15,16 +17,22 @@
  * @module
  */
 
-import { libcGroup } from "./libc.ts";
+import { ERRNO_LOCATION, errnoOf, libcGroup, strerror } from "./libc.ts";
 
+/** Address family unix (local) sockets. */
+export const AF_UNIX = 1;
 /** Address family IPv4. */
 export const AF_INET = 2;
 /** Address family IPv6. */
 export const AF_INET6 = 10;
+/** Stream socket type. */
+export const SOCK_STREAM = 1;
 /** Datagram socket type. */
 export const SOCK_DGRAM = 2;
 /** Raw socket type. */
 export const SOCK_RAW = 3;
+/** socket(2) flag: non-blocking. */
+export const SOCK_NONBLOCK = 0o4000;
 /** socket(2) flag: close on exec. */
 export const SOCK_CLOEXEC = 0o2000000;
 /** Socket-level options. */
@@ -39,14 +47,48 @@ export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 /** SOL_SOCKET option. */
 export const SO_REUSEPORT = 15;
+/** SOL_SOCKET option: credentials of the peer of a connected unix socket. */
+export const SO_PEERCRED = 17;
 /** SOL_SOCKET option. */
 export const SO_BINDTODEVICE = 25;
-/** recvfrom flag: return EAGAIN instead of blocking. */
+/** IPv4 option level. */
+export const IPPROTO_IP = 0;
+/** IPPROTO_IP option: type of service. */
+export const IP_TOS = 1;
+/** IPPROTO_IP option: outgoing multicast interface (by address). */
+export const IP_MULTICAST_IF = 32;
+/** IPPROTO_IP option: multicast time to live. */
+export const IP_MULTICAST_TTL = 33;
+/** IPPROTO_IP option: multicast loopback. */
+export const IP_MULTICAST_LOOP = 34;
+/** IPPROTO_IP option: join a multicast group. */
+export const IP_ADD_MEMBERSHIP = 35;
+/** IP_TOS value: low delay. */
+export const IPTOS_LOWDELAY = 0x10;
+/** IPv6 option level. */
+export const IPPROTO_IPV6 = 41;
+/** IPPROTO_IPV6 option: outgoing multicast interface (by index). */
+export const IPV6_MULTICAST_IF = 17;
+/** IPPROTO_IPV6 option: multicast hop limit. */
+export const IPV6_MULTICAST_HOPS = 18;
+/** IPPROTO_IPV6 option: multicast loopback. */
+export const IPV6_MULTICAST_LOOP = 19;
+/** IPPROTO_IPV6 option: join a multicast group. */
+export const IPV6_JOIN_GROUP = 20;
+/** recv/recvfrom/send flag: return EAGAIN instead of blocking. */
 export const MSG_DONTWAIT = 0x40;
+/** send flag: no SIGPIPE when the other end is gone. */
+export const MSG_NOSIGNAL = 0x4000;
+/** errno: no such process. */
+export const ESRCH = 3;
 /** errno: interrupted by a signal. */
 export const EINTR = 4;
+/** errno: try again (EWOULDBLOCK). */
+export const EAGAIN = 11;
 /** poll event: data to read. */
 export const POLLIN = 0x1;
+/** poll event: room to write. */
+export const POLLOUT = 0x4;
 /** poll event: error. */
 export const POLLERR = 0x8;
 /** poll event: the other end hung up. */
@@ -76,8 +118,7 @@ const symbols = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
+  ...ERRNO_LOCATION,
 } as const;
 
 /** The bound socket calls. */
@@ -102,18 +143,15 @@ export class SocketError extends Error {
   }
 }
 
-/** The current errno of this thread. */
+/** The current errno of this thread, right after a failed socket call. */
 export function currentErrno(): number {
-  const p = socketLibc().__errno_location();
-  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+  return errnoOf(socketLibc());
 }
 
 /** A {@link SocketError} for the failed call `op`, from errno and strerror. */
 export function lastSocketError(op: string): SocketError {
   const errno = currentErrno();
-  const s = socketLibc().strerror(errno);
-  const text = s ? new Deno.UnsafePointerView(s).getCString() : `errno ${errno}`;
-  return new SocketError(op, errno, text);
+  return new SocketError(op, errno, strerror(errno));
 }
 
 /** setsockopt(2); throws a {@link SocketError} named `name` when it fails. */
@@ -133,7 +171,7 @@ export function setSocketOption(
  * The buffers of a datagram socket's non-blocking receive: payload and sender address
  * (`sockaddrLen` bytes: 16 for IPv4, 28 for IPv6).
  */
-export class ReceiveBuffer {
+class ReceiveBuffer {
   /** The payload of the last datagram taken (its first {@link take} bytes). */
   readonly payload = new Uint8Array(65536);
   /** The sender's socket address of the last datagram taken. */
@@ -161,6 +199,78 @@ export class ReceiveBuffer {
         this.#fromLen,
       ),
     );
+  }
+}
+
+/** A new datagram socket (close-on-exec) of address family `family`; throws {@link SocketError}. */
+export function openDatagramFd(family: number): number {
+  const fd = socketLibc().socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw lastSocketError("socket");
+  return fd;
+}
+
+/** A datagram taken by {@link DatagramSocket.takeNow}, its sender address still raw. */
+export interface RawDatagram {
+  /** The payload (a copy). */
+  bytes: Uint8Array;
+  /** The sender's socket address (valid until the next take). */
+  from: Uint8Array<ArrayBuffer>;
+  /** Sender port. */
+  port: number;
+}
+
+/**
+ * What the IPv4 (`inet.ts`) and IPv6 (`inet6.ts`) UDP sockets share: the descriptor, the
+ * set-up that closes the socket when a step fails, sending to a socket address, the
+ * non-blocking receive and close.
+ */
+export abstract class DatagramSocket {
+  /** The file descriptor. */
+  readonly fd: number;
+  #closed = false;
+  readonly #rx: ReceiveBuffer;
+
+  /** Takes over `fd`, whose senders' socket addresses have `sockaddrLen` bytes. */
+  protected constructor(fd: number, sockaddrLen: number) {
+    this.fd = fd;
+    this.#rx = new ReceiveBuffer(sockaddrLen);
+  }
+
+  /** Runs `configure` on the new socket `sock`; closes it and rethrows when that throws. */
+  protected static configured<T extends DatagramSocket>(sock: T, configure: () => void): T {
+    try {
+      configure();
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
+    return sock;
+  }
+
+  /** sendto(2) of one datagram to the socket address `sa`; throws {@link SocketError}. */
+  protected sendTo(bytes: Uint8Array<ArrayBuffer>, sa: Uint8Array<ArrayBuffer>): void {
+    const n = socketLibc().sendto(this.fd, bytes, BigInt(bytes.length), 0, sa, sa.length);
+    if (Number(n) < 0) throw lastSocketError("sendto");
+  }
+
+  /**
+   * Takes one datagram that is already queued, without waiting (MSG_DONTWAIT, on this
+   * thread): `null` when none is queued, the socket is closed or the call failed.
+   */
+  protected takeNow(): RawDatagram | null {
+    if (this.#closed) return null;
+    const n = this.#rx.take(this.fd);
+    if (n < 0) return null;
+    const from = this.#rx.from;
+    const port = new DataView(from.buffer).getUint16(2, false);
+    return { bytes: this.#rx.payload.slice(0, n), from, port };
+  }
+
+  /** Closes the socket (idempotent). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    socketLibc().close(this.fd);
   }
 }
 

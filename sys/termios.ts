@@ -18,21 +18,18 @@
  * @module
  */
 
-import { LibcError, libcGroup } from "./libc.ts";
-
-const O_RDWR = 0o2;
-const O_NOCTTY = 0o400;
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
-
-const EINTR = 4;
-const EAGAIN = 11;
-
-const POLLIN = 0x1;
-const POLLOUT = 0x4;
-const POLLERR = 0x8;
-const POLLHUP = 0x10;
-const POLLNVAL = 0x20;
+import {
+  ERRNO_LOCATION,
+  errnoOf,
+  LibcError,
+  libcGroup,
+  O_CLOEXEC,
+  O_NOCTTY,
+  O_NONBLOCK,
+  O_RDWR,
+  strerror,
+} from "./libc.ts";
+import { EAGAIN, EINTR, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT } from "./socket.ts";
 
 /** c_iflag: ignore break. */
 export const IGNBRK = 0o1;
@@ -130,25 +127,18 @@ const symbols = {
   tcflush: { parameters: ["i32", "i32"], result: "i32" },
   tcsendbreak: { parameters: ["i32", "i32"], result: "i32" },
   isatty: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
+  ...ERRNO_LOCATION,
 } as const;
 
 const libc = libcGroup(symbols);
 
 function errno(): number {
-  const p = libc().__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+  return errnoOf(libc());
 }
 
 function lastError(call: string, known?: number): LibcError {
   const e = known ?? errno();
-  const s = libc().strerror(e);
-  return new LibcError(
-    call,
-    e,
-    s === null ? `errno ${e}` : new Deno.UnsafePointerView(s).getCString(),
-  );
+  return new LibcError(call, e, strerror(e));
 }
 
 /** Line settings of {@link TtyPort.open}. */

@@ -13,24 +13,26 @@
  * @module
  */
 
-import { libcGroup } from "./libc.ts";
+import { ERRNO_LOCATION, errnoOf, libcGroup, strerror } from "./libc.ts";
+import {
+  AF_UNIX,
+  ESRCH,
+  MSG_DONTWAIT,
+  MSG_NOSIGNAL,
+  SO_PEERCRED,
+  SO_RCVBUF,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_SOCKET,
+} from "./socket.ts";
 
-/** AF_UNIX. */
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_RCVBUF = 8;
-const SO_PEERCRED = 17;
 const EFD_NONBLOCK = 0o4000;
 const EFD_CLOEXEC = 0o2000000;
 const EPOLL_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1;
 const EPOLL_CTL_DEL = 2;
 const EPOLL_CTL_MOD = 3;
-const MSG_DONTWAIT = 0x40;
-const MSG_NOSIGNAL = 0x4000;
 
 /** EPOLLIN. */
 export const EPOLLIN = 0x001;
@@ -42,13 +44,6 @@ export const EPOLLERR = 0x008;
 export const EPOLLHUP = 0x010;
 /** EPOLLRDHUP. */
 export const EPOLLRDHUP = 0x2000;
-
-/** errno EAGAIN / EWOULDBLOCK. */
-export const EAGAIN = 11;
-/** errno EINTR. */
-export const EINTR = 4;
-/** errno ESRCH. */
-export const ESRCH = 3;
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -72,17 +67,15 @@ const SYMBOLS = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
+  ...ERRNO_LOCATION,
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 const libc: () => Libc = libcGroup(SYMBOLS);
 
 /** errno of the last failed call on this thread. */
-export function errno(): number {
-  const p = libc().__errno_location();
-  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+function errno(): number {
+  return errnoOf(libc());
 }
 
 /** A failed socket call. */
@@ -91,9 +84,7 @@ export class SocketCallError extends Error {
   readonly errno: number;
   /** Creates the error for call `op` with `err`. */
   constructor(op: string, err: number) {
-    const s = libc().strerror(err);
-    const text = s ? new Deno.UnsafePointerView(s).getCString() : `errno ${err}`;
-    super(`${op}: ${text}`);
+    super(`${op}: ${strerror(err)}`);
     this.name = "SocketCallError";
     this.errno = err;
   }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { libcGroup, strerror } from "./libc.ts";
+import { ERRNO_LOCATION, errnoOf, libcGroup, strerror } from "./libc.ts";
 
 /** `O_WRONLY`. */
 export const O_WRONLY = 0o1;
@@ -22,7 +22,7 @@ const symbols = {
   close: { parameters: ["i32"], result: "i32" },
   // ioctl is variadic; one pointer argument after the request is ABI-compatible.
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
+  ...ERRNO_LOCATION,
 } as const;
 
 /** open/write/close/ioctl of libc, bound on first use. */
@@ -32,6 +32,5 @@ export const watchdogLibc: () => Deno.DynamicLibrary<typeof symbols>["symbols"] 
 
 /** `strerror(errno)` of the last failed call on this thread. */
 export function errnoText(): string {
-  const p = watchdogLibc().__errno_location();
-  return strerror(p === null ? 0 : new Deno.UnsafePointerView(p).getInt32());
+  return strerror(errnoOf(watchdogLibc()));
 }

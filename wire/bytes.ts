@@ -13,6 +13,27 @@
 
 const CHUNK = 8192;
 
+/** ASCII `\n`. */
+export const NL = 0x0a;
+/** ASCII `,`. */
+export const COMMA = 0x2c;
+/** ASCII `:`. */
+export const COLON = 0x3a;
+/** ASCII `=`. */
+export const EQUALS = 0x3d;
+
+/** True when `bytes[off, end)` begins with the bytes of `marker`. */
+export function hasMarkerAt(
+  bytes: Uint8Array,
+  off: number,
+  end: number,
+  marker: Uint8Array,
+): boolean {
+  if (off + marker.length > end) return false;
+  for (let i = 0; i < marker.length; i++) if (bytes[off + i] !== marker[i]) return false;
+  return true;
+}
+
 /** Decodes `bytes[start, end)` as a byte string (one char per byte, Latin-1). */
 export function latin1Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
   const n = end - start;
@@ -104,7 +125,6 @@ for (let i = 0; i < 64; i++) {
   B64_CODES[i] = B64.charCodeAt(i);
   B64_VALUES[B64.charCodeAt(i)] = i;
 }
-const EQ = 0x3d;
 
 /** Length of the padded base64 text of `n` bytes. */
 export function base64Length(n: number): number {
@@ -130,8 +150,8 @@ export function writeBase64(dst: Uint8Array, off: number, src: Uint8Array): numb
     const c = (src[i] << 16) | (left === 2 ? src[i + 1] << 8 : 0);
     dst[off++] = B64_CODES[(c >> 18) & 63];
     dst[off++] = B64_CODES[(c >> 12) & 63];
-    dst[off++] = left === 2 ? B64_CODES[(c >> 6) & 63] : EQ;
-    dst[off++] = EQ;
+    dst[off++] = left === 2 ? B64_CODES[(c >> 6) & 63] : EQUALS;
+    dst[off++] = EQUALS;
   }
   return off;
 }
@@ -157,7 +177,7 @@ export function base64Decode(
   if (n % 4 !== 0) return undefined;
   if (n === 0) return new Uint8Array(0);
   let pad = 0;
-  if (text[end - 1] === EQ) pad = text[end - 2] === EQ ? 2 : 1;
+  if (text[end - 1] === EQUALS) pad = text[end - 2] === EQUALS ? 2 : 1;
   const out = new Uint8Array((n / 4) * 3 - pad);
   let o = 0;
   for (let i = start; i < end; i += 4) {

@@ -12,7 +12,16 @@
  * @module
  */
 
-import { base64Decode, base64Length, latin1Decode, writeBase64, writeLatin1 } from "./bytes.ts";
+import {
+  base64Decode,
+  base64Length,
+  EQUALS,
+  hasMarkerAt,
+  latin1Decode,
+  NL,
+  writeBase64,
+  writeLatin1,
+} from "./bytes.ts";
 import { type DecodeFailure, failure, WireEncodeError } from "./errors.ts";
 import { MAX_DEPTH, MAX_UNCOMPRESSED } from "./limits.ts";
 import { packedListLength, parsePackedList, writePackedList } from "./list_pack.ts";
@@ -46,8 +55,6 @@ export const DEPTH_SYMBOLS: readonly number[] = [
   0x12,
 ];
 
-const NL = 0x0a;
-const EQUALS = 0x3d;
 const AUTH = "auth";
 
 function fieldLength(f: Field, depth: number): number {
@@ -209,12 +216,6 @@ export interface ClassicBody {
   readonly nul: boolean;
 }
 
-function startsWith(bytes: Uint8Array, off: number, end: number, marker: Uint8Array): boolean {
-  if (off + marker.length > end) return false;
-  for (let i = 0; i < marker.length; i++) if (bytes[off + i] !== marker[i]) return false;
-  return true;
-}
-
 /**
  * Decodes a classic message starting at `start` (which must hold `>>>\n`), reading no further than
  * `end`. Empty lines are skipped; decoding stops at the `<<<\n` line; bytes after it are not
@@ -228,7 +229,7 @@ export function decodeClassic(
   end = bytes.length,
   depth = 0,
 ): ClassicBody | DecodeFailure {
-  if (!startsWith(bytes, start, end, CLASSIC_START)) {
+  if (!hasMarkerAt(bytes, start, end, CLASSIC_START)) {
     return failure("format", "missing >>>\\n start marker", start);
   }
   const fields: Field[] = [];
@@ -236,7 +237,7 @@ export function decodeClassic(
   while (true) {
     while (p < end && bytes[p] === NL) p++;
     if (p >= end) return failure("format", "missing <<<\\n end marker (truncated)", p);
-    if (startsWith(bytes, p, end, CLASSIC_END)) {
+    if (hasMarkerAt(bytes, p, end, CLASSIC_END)) {
       const e = p + 4;
       return { ok: true, msg: Message.trusted(fields), end: e, nul: e < end && bytes[e] === 0 };
     }

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { NL } from "./bytes.ts";
 import { decodeClassic } from "./classic.ts";
 import { type DecodeFailure, failure } from "./errors.ts";
 import { MAX_MSG } from "./limits.ts";
@@ -29,8 +30,6 @@ export interface FifoStreamOptions {
   /** Largest message (bytes from its start line) before it is dropped. Default `MAX_MSG`. */
   readonly maxMessage?: number;
 }
-
-const NL = 0x0a;
 
 type State = "skip" | "classic" | "netstring";
 
@@ -142,6 +141,18 @@ export class FifoStreamParser {
     this.#start = this.#pos;
   }
 
+  /** Decodes the message of `format` that ends at `end`, emits it and starts over after it. */
+  #complete(out: FifoItem[], end: number, format: "classic" | "netstring"): true {
+    const b = this.#buf;
+    const r = format === "classic"
+      ? decodeClassic(b, this.#start, end)
+      : decodeNetstringBody(b, this.#start, end);
+    out.push(r.ok ? { ok: true, msg: r.msg, format } : r);
+    this.#pos = end;
+    this.#resync();
+    return true;
+  }
+
   #stepClassic(out: FifoItem[]): boolean {
     const b = this.#buf;
     // Find a line that is exactly "<<<\n", scanning line by line from #pos.
@@ -154,12 +165,7 @@ export class FifoStreamParser {
         return this.#dropIfTooBig(p, out);
       }
       if (eol - p === 3 && b[p] === 0x3c && b[p + 1] === 0x3c && b[p + 2] === 0x3c) {
-        const end = eol + 1;
-        const r = decodeClassic(b, this.#start, end);
-        out.push(r.ok ? { ok: true, msg: r.msg, format: "classic" } : r);
-        this.#pos = end;
-        this.#resync();
-        return true;
+        return this.#complete(out, eol + 1, "classic");
       }
       p = eol + 1;
     }
@@ -171,12 +177,7 @@ export class FifoStreamParser {
     while (true) {
       if (this.#len - p < 4) return this.#waitNetstring(p, out);
       if (b[p] === 0x25 && b[p + 1] === 0x25 && b[p + 2] === 0x25 && b[p + 3] === NL) {
-        const end = p + 4;
-        const r = decodeNetstringBody(b, this.#start, end);
-        out.push(r.ok ? { ok: true, msg: r.msg, format: "netstring" } : r);
-        this.#pos = end;
-        this.#resync();
-        return true;
+        return this.#complete(out, p + 4, "netstring");
       }
       let q = p;
       let len = 0;

@@ -8,7 +8,16 @@
  * @module
  */
 
-import { decimalDigits, latin1Decode, writeDecimal, writeLatin1 } from "./bytes.ts";
+import {
+  COLON,
+  COMMA,
+  decimalDigits,
+  EQUALS,
+  hasMarkerAt,
+  latin1Decode,
+  writeDecimal,
+  writeLatin1,
+} from "./bytes.ts";
 import { type DecodeFailure, failure, WireEncodeError } from "./errors.ts";
 import { MAX_DEPTH, MAX_LIST_PACKED, MAX_UNCOMPRESSED } from "./limits.ts";
 import { packedListLength, parsePackedList, writePackedList } from "./list_pack.ts";
@@ -19,11 +28,8 @@ export const NETSTRING_START: Uint8Array = new Uint8Array([0x23, 0x23, 0x23, 0x0
 /** `%%%\n`, the netstring end marker. */
 const NETSTRING_END: Uint8Array = new Uint8Array([0x25, 0x25, 0x25, 0x0a]);
 
-const COLON = 0x3a;
-const COMMA = 0x2c;
 const LPAREN = 0x28;
 const RPAREN = 0x29;
-const EQUALS = 0x3d;
 const MAX_LEN_DIGITS = 8;
 
 function hasNul(s: string): boolean {
@@ -169,12 +175,6 @@ export interface NetstringBody {
   readonly end: number;
 }
 
-function startsWith(bytes: Uint8Array, off: number, end: number, marker: Uint8Array): boolean {
-  if (off + marker.length > end) return false;
-  for (let i = 0; i < marker.length; i++) if (bytes[off + i] !== marker[i]) return false;
-  return true;
-}
-
 /**
  * Parses a canonical decimal length followed by `:` at `off`. Returns `[value, offsetAfterColon]`
  * or an error text.
@@ -206,13 +206,13 @@ export function decodeNetstringBody(
   depth = 0,
 ): NetstringBody | DecodeFailure {
   if (depth > MAX_DEPTH) return failure("format", `structs nested deeper than ${MAX_DEPTH}`, start);
-  if (!startsWith(bytes, start, end, NETSTRING_START)) {
+  if (!hasMarkerAt(bytes, start, end, NETSTRING_START)) {
     return failure("format", "missing ###\\n start marker", start);
   }
   const fields: Field[] = [];
   let p = start + 4;
   while (true) {
-    if (startsWith(bytes, p, end, NETSTRING_END)) {
+    if (hasMarkerAt(bytes, p, end, NETSTRING_END)) {
       return { ok: true, msg: Message.trusted(fields), end: p + 4 };
     }
     if (p >= end) return failure("format", "missing %%%\\n end marker (truncated)", p);

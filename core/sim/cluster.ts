@@ -47,7 +47,12 @@
 import { MinHeap } from "../heap.ts";
 import type { HbCore } from "../core.ts";
 import { CoreMessage } from "../message.ts";
-import { NodeCore, type NodeCoreAction, type NodeCoreEvent } from "../node_core.ts";
+import {
+  NodeCore,
+  type NodeCoreAction,
+  type NodeCoreEvent,
+  OWNERSHIP_TYPES as CORE_OWNERSHIP_TYPES,
+} from "../node_core.ts";
 import type { ResourceConfig } from "../node_core.ts";
 import type { FailbackMode, GroupOutcome, OwnedGroup } from "../ownership/types.ts";
 import { type Random, seededRandom } from "../random.ts";
@@ -207,17 +212,13 @@ const CONTROL_FIELDS = new Set([
   "destuuid",
 ]);
 
-/** Message types of the resource ownership protocol. */
-export const OWNERSHIP_TYPES: ReadonlySet<string> = new Set([
-  "starting",
-  "resource",
-  "ask_resources",
-  "hb_takeover",
-  "ip-request",
-  "ip-request-resp",
-  "shutdone",
-  "stonith",
-]);
+/**
+ * Message types of the resource ownership protocol that {@link SimCluster.wireOf} and
+ * {@link SimCluster.wireAll} show: NodeCore's, without hb's own `hb-failhold`.
+ */
+const OWNERSHIP_TYPES: ReadonlySet<string> = new Set(
+  [...CORE_OWNERSHIP_TYPES].filter((t) => t !== "hb-failhold"),
+);
 
 /** Formats a message as `t=x a=b …` without the membership's control fields. */
 export function messageText(msg: CoreMessage): string {
@@ -277,6 +278,14 @@ export class SimCluster {
   /** Service failures injected so far (node, key, time). */
   readonly serviceFailures: { at: number; node: string; key: string }[] = [];
   #dropFilter: DropFilter | undefined;
+
+  /** A cluster of `opts` with every node started at once, after `ms` of virtual time. */
+  static startedFor(opts: SimOptions, ms: number): SimCluster {
+    const sim = new SimCluster(opts);
+    sim.startAll();
+    sim.runFor(ms);
+    return sim;
+  }
 
   /** Builds the cluster (nodes are not started yet). */
   constructor(opts: SimOptions) {
@@ -680,15 +689,18 @@ export class SimCluster {
 
   /** Delivers a crafted message to `to` on medium `channel` after the link latency. */
   deliverTo(to: string, channel: number, msg: CoreMessage): void {
-    this.#schedule(this.now + this.#opts.latencyMs, () => {
-      const target = this.#nodes.get(to)!;
-      this.#feed(target, {
-        type: "message",
-        now: this.now,
-        wallClock: this.#wall(target),
-        origin: { kind: "medium", channel },
-        msg,
-      });
+    this.#schedule(this.now + this.#opts.latencyMs, () => this.#receive(to, channel, msg));
+  }
+
+  /** Node `to` receives `msg` on medium `channel` now. */
+  #receive(to: string, channel: number, msg: CoreMessage): void {
+    const target = this.#nodes.get(to)!;
+    this.#feed(target, {
+      type: "message",
+      now: this.now,
+      wallClock: this.#wall(target),
+      origin: { kind: "medium", channel },
+      msg,
     });
   }
 
@@ -915,16 +927,7 @@ export class SimCluster {
           if (delay - this.#opts.latencyMs > this.#opts.keepaliveMs) this.#disturb(from, name);
         }
         for (let c = 0; c < copies; c++) {
-          this.#schedule(this.now + delay + c, () => {
-            const target = this.#nodes.get(name)!;
-            this.#feed(target, {
-              type: "message",
-              now: this.now,
-              wallClock: this.#wall(target),
-              origin: { kind: "medium", channel },
-              msg,
-            });
-          });
+          this.#schedule(this.now + delay + c, () => this.#receive(name, channel, msg));
         }
       }
     }

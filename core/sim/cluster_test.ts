@@ -2,9 +2,7 @@ import { assert, assertEquals } from "../../tests/assert.ts";
 import { SimCluster } from "./cluster.ts";
 
 Deno.test("two nodes come up active and see each other", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(500);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 500);
   assertEquals(sim.core("node1").nodeStatus("node2"), "active");
   assertEquals(sim.core("node2").nodeStatus("node1"), "active");
   assertEquals(sim.core("node1").linkStatus("node2", "eth0"), "up");
@@ -39,9 +37,7 @@ Deno.test("a lone node declares its peer dead after initdead and comes up", () =
 });
 
 Deno.test("one of two links cut: link dead only, node stays up", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0", "eth1"] });
-  sim.startAll();
-  sim.runFor(5500);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0", "eth1"] }, 5500);
   sim.setLinkCut("node2", "eth1", true);
   sim.runFor(1000);
   assertEquals(sim.core("node1").nodeStatus("node2"), "active");
@@ -53,9 +49,7 @@ Deno.test("one of two links cut: link dead only, node stays up", () => {
 });
 
 Deno.test("a frozen node reports late heartbeats when thawed", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(500);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 500);
   sim.freeze("node2");
   sim.runFor(350);
   sim.thaw("node2");

@@ -131,9 +131,10 @@ Deno.test("three nodes: reqnodes goes to the first live normal node", () => {
 });
 
 Deno.test("peers are timed out with their advertised dt (deadtime+2s during their first 5 s)", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"], ...REAL_TIMERS });
-  sim.startAll();
-  sim.runFor(2000);
+  const sim = SimCluster.startedFor(
+    { nodes: ["node1", "node2"], links: ["eth0"], ...REAL_TIMERS },
+    2000,
+  );
   assertEquals(sim.core("node1").nodeDeadtime("node2"), 7000);
   sim.kill("node2");
   const lastStatus = sentOfType(sim, "node2", "status").at(-1)!.at;
@@ -144,9 +145,7 @@ Deno.test("peers are timed out with their advertised dt (deadtime+2s during thei
 });
 
 Deno.test("dead node: node-status dead, then every up link dead (2 links)", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0", "eth1"] });
-  sim.startAll();
-  sim.runFor(6000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0", "eth1"] }, 6000);
   sim.kill("node2");
   sim.runFor(800);
   const logs = sim.logs("node1");
@@ -167,9 +166,7 @@ Deno.test("dead node: node-status dead, then every up link dead (2 links)", () =
 });
 
 Deno.test("late heartbeat: WARN on both sides, for the local node too", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(6000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 6000);
   sim.freeze("node2");
   sim.runFor(400);
   sim.thaw("node2");
@@ -183,9 +180,7 @@ Deno.test("late heartbeat: WARN on both sides, for the local node too", () => {
 });
 
 Deno.test("frozen past deadtime then thawed: dead, partition healed, CRIT late, dead again, active", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(6000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 6000);
   sim.freeze("node2");
   sim.runFor(1200);
   assertEquals(sim.core("node1").nodeStatus("node2"), "dead");
@@ -234,9 +229,7 @@ Deno.test("frozen past deadtime then thawed: dead, partition healed, CRIT late, 
 });
 
 Deno.test("restart faster than deadtime: Heartbeat restart on node, init, up, active", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(6000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 6000);
   sim.kill("node2");
   sim.runFor(100);
   sim.start("node2");
@@ -260,9 +253,7 @@ Deno.test("restart faster than deadtime: Heartbeat restart on node, init, up, ac
 });
 
 Deno.test("restart after being declared dead: new generation accepted, no partition", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(6000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 6000);
   sim.kill("node2");
   sim.runFor(1000);
   sim.start("node2");
@@ -275,9 +266,7 @@ Deno.test("restart after being declared dead: new generation accepted, no partit
 });
 
 Deno.test("replay attack: a lower generation is dropped", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(1000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 1000);
   sim.deliverTo(
     "node1",
     0,
@@ -332,9 +321,7 @@ Deno.test("ping node: init → ping, dead after deadping, back with CRIT late + 
 });
 
 Deno.test("clock jumped backwards: one info line, forward jumps ignored, no state change", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(2000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 2000);
   sim.setWallClockOffset("node1", -120_000);
   sim.runFor(2000);
   sim.setWallClockOffset("node1", 3_600_000);
@@ -351,9 +338,7 @@ Deno.test("clock jumped backwards: one info line, forward jumps ignored, no stat
 });
 
 Deno.test("unknown node: bad node line, message dropped", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(500);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 500);
   sim.deliverTo(
     "node1",
     0,
@@ -368,9 +353,7 @@ Deno.test("unknown node: bad node line, message dropped", () => {
 });
 
 Deno.test("uuid learning and `node X changed its uuid to …`", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(500);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 500);
   assertEquals(sim.core("node1").nodeUuid("node2"), "02020202-0202-0202-0202-020202020202");
   const msg = peerMessage("node2", 1, { t: "hello" }, { seq: 500, hg: 1100, atMs: sim.now });
   msg.set("srcuuid", new Uint8Array(16).fill(0xab));
@@ -384,9 +367,7 @@ Deno.test("uuid learning and `node X changed its uuid to …`", () => {
 });
 
 Deno.test("FIFO message: completed with control fields, looped back first, delivered everywhere", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(500);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 500);
   sim.fifo("node1", { t: "mytest", foo: "bar baz" });
   sim.runFor(5);
   const sent = sentOfType(sim, "node1", "mytest");
@@ -404,9 +385,7 @@ Deno.test("FIFO message: completed with control fields, looped back first, deliv
 });
 
 Deno.test("messages addressed to another node are tracked but not delivered", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2", "node3"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(1000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2", "node3"], links: ["eth0"] }, 1000);
   sim.fifo("node1", { t: "ip-request-resp", dest: "node2", ipaddr: "x" });
   sim.runFor(5);
   const sent = sentOfType(sim, "node1", "ip-request-resp")[0].msg;
@@ -420,9 +399,7 @@ Deno.test("messages addressed to another node are tracked but not delivered", ()
 });
 
 Deno.test("NS messages carry no seq and no ld", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(3000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 3000);
   const acks = sentOfType(sim, "node1", "NS_ackmsg");
   assert(acks.length > 0);
   for (const a of acks) {
@@ -469,9 +446,7 @@ Deno.test("no local heartbeat: detected when own status stops, reported once", (
 });
 
 Deno.test("advertise-deadtime raises dt at once and back", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(6000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 6000);
   const before = sentOfType(sim, "node1", "status").length;
   sim.feed("node1", { type: "advertise-deadtime", now: 0, wallClock: 0, extraMs: 30000 });
   const st = sentOfType(sim, "node1", "status");

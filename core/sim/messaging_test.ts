@@ -7,9 +7,7 @@ function seqOf(msg: { get(n: string): string | undefined }): number {
 }
 
 Deno.test("one lost packet: WARN gap, NS_rexmit (decimal) after 50-250 ms, identical resend, filled", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(3000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 3000);
   let dropped = false;
   sim.setDropFilter((from, to, _l, msg) => {
     if (!dropped && from === "node2" && to === "node1" && seqOf(msg) === 40) {
@@ -43,9 +41,7 @@ Deno.test("one lost packet: WARN gap, NS_rexmit (decimal) after 50-250 ms, ident
 });
 
 Deno.test("requests repeat every max_rexmit_delay until the packet arrives", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(3000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 3000);
   let copies = 0;
   sim.setDropFilter((from, to, _l, msg) => {
     if (from === "node2" && to === "node1" && seqOf(msg) === 40 && copies < 3) {
@@ -65,9 +61,8 @@ Deno.test("requests repeat every max_rexmit_delay until the packet arrives", () 
 });
 
 Deno.test("no requests to a dead sender; its missing list is cleared", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(6000); // past the 5 s of dt = deadtime + 2 s
+  // past the 5 s of dt = deadtime + 2 s
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 6000);
   sim.setDropFilter((from, to, _l, msg) =>
     from === "node2" && to === "node1" && seqOf(msg) >= 70 && seqOf(msg) % 2 === 0
   );
@@ -81,7 +76,8 @@ Deno.test("no requests to a dead sender; its missing list is cleared", () => {
   assertEquals(sim.core("node1").missingFrom("node2"), []);
 });
 
-Deno.test("30% loss on one link (seeded): gaps re-requested and filled, no node death", () => {
+/** Two nodes (seed 42) through 30 s of 30 % loss on node1's one link, and 3 s after it. */
+function lossyRun(): SimCluster {
   const sim = new SimCluster({
     nodes: ["node1", "node2"],
     links: ["eth0"],
@@ -94,6 +90,11 @@ Deno.test("30% loss on one link (seeded): gaps re-requested and filled, no node 
   sim.runFor(30_000);
   sim.setLoss("node1", "eth0", 0);
   sim.runFor(3000);
+  return sim;
+}
+
+Deno.test("30% loss on one link (seeded): gaps re-requested and filled, no node death", () => {
+  const sim = lossyRun();
   const lost = logsStarting(sim, "node1", "WARN: ").filter((l) => l.includes("lost packet(s)"));
   assert(lost.length >= 3, lost.join("\n"));
   for (const l of lost) assert(/^WARN: \d+ lost packet\(s\) for \[node2\] \[\d+:\d+\]$/.test(l), l);
@@ -102,25 +103,11 @@ Deno.test("30% loss on one link (seeded): gaps re-requested and filled, no node 
   assertEquals(sim.core("node1").missingFrom("node2"), []);
   assertEquals(sim.core("node1").nodeStatus("node2"), "active");
   // deterministic: a second run gives the same log
-  const again = new SimCluster({
-    nodes: ["node1", "node2"],
-    links: ["eth0"],
-    seed: 42,
-    ...REAL_TIMERS,
-  });
-  again.startAll();
-  again.runFor(3000);
-  again.setLoss("node1", "eth0", 30);
-  again.runFor(30_000);
-  again.setLoss("node1", "eth0", 0);
-  again.runFor(3000);
-  assertEquals(again.logs("node1"), sim.logs("node1"));
+  assertEquals(lossyRun().logs("node1"), sim.logs("node1"));
 });
 
 Deno.test("two links: the copy on the second link fills the first link's loss (no request)", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0", "eth1"] });
-  sim.startAll();
-  sim.runFor(6000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0", "eth1"] }, 6000);
   sim.setLoss("node1", "eth0", 100);
   sim.runFor(1000);
   assertEquals(sentOfType(sim, "node1", "NS_rexmit").length, 0);
@@ -133,9 +120,7 @@ Deno.test("two links: the copy on the second link fills the first link's loss (n
 });
 
 Deno.test("gap > 250: lost a lot of packets, tracking reset, nothing requested", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(2000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 2000);
   let block = true;
   sim.setDropFilter((from, to) => block && from === "node2" && to === "node1");
   const before = sim.core("node2").lastSeq;
@@ -247,9 +232,7 @@ Deno.test("peer never acks: clients paused, hist queue WARN/ERROR, old seqs NAKe
 });
 
 Deno.test("a NAK for a missing packet stops the requests for it", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(2000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 2000);
   // node1 misses seq 30 of node2 and node2 never answers requests
   sim.setDropFilter((from, to, _l, msg) =>
     (from === "node2" && to === "node1" && seqOf(msg) === 30) ||
@@ -276,9 +259,7 @@ Deno.test("a NAK for a missing packet stops the requests for it", () => {
 });
 
 Deno.test("acks: every 10th message per sender, own messages too, to the sender with hex ackseq", () => {
-  const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(10_000);
+  const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 10_000);
   for (const dest of ["node1", "node2"]) {
     const acks = sentOfType(sim, "node1", "NS_ackmsg", { dest }).map((w) =>
       parseInt(w.msg.get("ackseq")!, 16)
@@ -350,9 +331,7 @@ function assertQuiet(sim: SimCluster, nodes: string[], links: number, keepaliveM
 
 Deno.test("16 nodes, 60 virtual seconds, keepalive 1 s: bounded work, quiet", () => {
   const nodes = Array.from({ length: 16 }, (_, i) => `node${i + 1}`);
-  const sim = new SimCluster({ nodes, links: ["eth0", "eth1"], ...REAL_TIMERS });
-  sim.startAll();
-  sim.runFor(60_000);
+  const sim = SimCluster.startedFor({ nodes, links: ["eth0", "eth1"], ...REAL_TIMERS }, 60_000);
   assertQuiet(sim, nodes, 2, REAL_TIMERS.keepaliveMs);
   for (const n of nodes) {
     assertEquals(sim.core(n).localStatus, "active");
@@ -362,9 +341,7 @@ Deno.test("16 nodes, 60 virtual seconds, keepalive 1 s: bounded work, quiet", ()
 
 Deno.test("16 nodes, 60 virtual seconds, keepalive 100 ms: bounded work", () => {
   const nodes = Array.from({ length: 16 }, (_, i) => `node${i + 1}`);
-  const sim = new SimCluster({ nodes, links: ["eth0"], keepaliveMs: 100 });
-  sim.startAll();
-  sim.runFor(60_000);
+  const sim = SimCluster.startedFor({ nodes, links: ["eth0"], keepaliveMs: 100 }, 60_000);
   assertQuiet(sim, nodes, 1, 100);
   for (const n of nodes) assertEquals(sim.core(n).nodeStatus("node1"), "active");
 });

@@ -136,6 +136,28 @@ export function runScenario(text: string, opts: RunOptions = {}): ScenarioResult
   return new Runner(opts).run(text);
 }
 
+/**
+ * The commands that act on each named node: what they do to it, and whether the invariant
+ * checker counts them as unsettling (see {@link InvariantChecker.nodeEvent}).
+ */
+const NODE_COMMANDS: Record<
+  "start" | "kill" | "restart" | "stop" | "freeze" | "thaw",
+  { run: (s: SimCluster, node: string) => void; unsettling: boolean }
+> = {
+  start: { run: (s, n) => s.start(n), unsettling: false },
+  kill: { run: (s, n) => s.kill(n), unsettling: true },
+  restart: {
+    run: (s, n) => {
+      s.kill(n);
+      s.start(n);
+    },
+    unsettling: true,
+  },
+  stop: { run: (s, n) => s.shutdown(n), unsettling: false },
+  freeze: { run: (s, n) => s.freeze(n), unsettling: true },
+  thaw: { run: (s, n) => s.thaw(n), unsettling: true },
+};
+
 class Runner {
   sim: SimCluster | undefined;
   checker: InvariantChecker | undefined;
@@ -237,42 +259,18 @@ class Runner {
         this.checker = new InvariantChecker(this.sim, this.opts.invariants);
         return [];
       case "start":
-        for (const n of this.nodes(w)) {
-          this.s.start(n);
-          this.c.nodeEvent(n);
-        }
-        return [];
       case "kill":
-        for (const n of this.nodes(w)) {
-          this.s.kill(n);
-          this.c.nodeEvent(n, true);
-        }
-        return [];
       case "restart":
-        for (const n of this.nodes(w)) {
-          this.s.kill(n);
-          this.s.start(n);
-          this.c.nodeEvent(n, true);
-        }
-        return [];
       case "stop":
-        for (const n of this.nodes(w)) {
-          this.s.shutdown(n);
-          this.c.nodeEvent(n);
-        }
-        return [];
       case "freeze":
+      case "thaw": {
+        const { run, unsettling } = NODE_COMMANDS[cmd];
         for (const n of this.nodes(w)) {
-          this.s.freeze(n);
-          this.c.nodeEvent(n, true);
+          run(this.s, n);
+          this.c.nodeEvent(n, unsettling);
         }
         return [];
-      case "thaw":
-        for (const n of this.nodes(w)) {
-          this.s.thaw(n);
-          this.c.nodeEvent(n, true);
-        }
-        return [];
+      }
       case "tick":
         this.advanceTo(this.s.now + parseDuration(w[0] ?? ""));
         return [];

@@ -11,9 +11,8 @@ import type { TestLossOptions } from "../test_loss.ts";
 const BREAK: TestLossOptions = { xmitloss: 1, rcvloss: 1, allownodes: ";" };
 
 function pair(nodes = ["node1", "node2"]): SimCluster {
-  const sim = new SimCluster({ nodes, links: ["eth0"] });
-  sim.startAll();
-  sim.runFor(6000); // past the start-up dt (+2 s for 5 s)
+  // past the start-up dt (+2 s for 5 s)
+  const sim = SimCluster.startedFor({ nodes, links: ["eth0"] }, 6000);
   for (const a of nodes) {
     for (const b of nodes) if (a !== b) assertEquals(sim.core(a).nodeStatus(b), "active");
   }
