@@ -376,28 +376,9 @@ class Agent {
         }
         return;
       }
-      const sendArp = this.opts.sendArp !== undefined
-        ? this.opts.sendArp
-        : (isExecutableFile(SEND_ARP) ? SEND_ARP : null);
+      const sendArp = this.sendArpPath();
       if (sendArp !== null) {
-        const dir = this.env.HA_RSCTMP ?? "/run/resource-agents";
-        // a directory that cannot be made shows as send_arp failing on its pid file below
-        await Deno.mkdir(dir, { recursive: true }).catch(() => undefined);
-        const o = await this.run([
-          sendArp,
-          "-i",
-          String(interval),
-          "-r",
-          String(repeat),
-          "-p",
-          `${dir}/send_arp-${ip}`,
-          nic,
-          ip,
-          "auto",
-          ip,
-          "ffffffffffff",
-        ]);
-        if (o.code !== 0) this.log(`ERROR: Could not send gratuitous arps. rc=${o.code}`);
+        await this.sendArp(sendArp, nic, "auto", { interval, repeat, pidName: "send_arp" });
         return;
       }
       this.log(
@@ -406,6 +387,44 @@ class Agent {
     } catch (e) {
       this.log(`ERROR: Could not send gratuitous arps: ${(e as Error).message}`);
     }
+  }
+
+  /** Heartbeat's `send_arp` if installed (or as the options say), else null. */
+  sendArpPath(): string | null {
+    if (this.opts.sendArp !== undefined) return this.opts.sendArp;
+    return isExecutableFile(SEND_ARP) ? SEND_ARP : null;
+  }
+
+  /**
+   * Gratuitous ARPs for the address on `nic` by `send_arp`, with hardware address `mac`
+   * (`auto`: the interface's own); true when it succeeded, else logged.
+   */
+  async sendArp(
+    sendArp: string,
+    nic: string,
+    mac: string,
+    o: { interval: number; repeat: number; pidName: string },
+  ): Promise<boolean> {
+    const { ip } = this.spec;
+    const dir = this.env.HA_RSCTMP ?? "/run/resource-agents";
+    // a directory that cannot be made shows as send_arp failing on its pid file below
+    await Deno.mkdir(dir, { recursive: true }).catch(() => undefined);
+    const r = await this.run([
+      sendArp,
+      "-i",
+      String(o.interval),
+      "-r",
+      String(o.repeat),
+      "-p",
+      `${dir}/${o.pidName}-${ip}`,
+      nic,
+      ip,
+      mac,
+      ip,
+      "ffffffffffff",
+    ]);
+    if (r.code !== 0) this.log(`ERROR: Could not send gratuitous arps. rc=${r.code}`);
+    return r.code === 0;
   }
 
   async stop(): Promise<number> {
@@ -527,59 +546,68 @@ export async function arpHolder(
  * so clients whose neighbour entry still names this host move to the holder at once instead of
  * when the entry expires (~20 s). Returns whether it announced; logs why not. Never throws.
  */
-export async function announceForHolder(
+export function announceForHolder(
   flavor: IpFlavor,
   specText: string,
   env: Env,
   opts: IpAgentOptions = {},
 ): Promise<boolean> {
-  const spec = parseIpSpec(specText);
-  if (spec === null) return false;
-  const agent = new Agent(flavor, spec, env, opts);
-  const run = opts.run ?? runCommand;
-  try {
+  return withAgent(flavor, specText, env, opts, "announce for its holder", async (agent) => {
+    const { ip } = agent.spec;
     if (agent.mine(await agent.addrs()).length > 0) return false;
     const t = await agent.target();
     if (t === null) return false;
-    const arping = opts.arping !== undefined ? opts.arping : await findArping(run);
-    const sendArp = opts.sendArp !== undefined
-      ? opts.sendArp
-      : (isExecutableFile(SEND_ARP) ? SEND_ARP : null);
+    const arping = opts.arping !== undefined
+      ? opts.arping
+      : await findArping(opts.run ?? runCommand);
+    const sendArp = agent.sendArpPath();
     if (arping === null || sendArp === null) {
-      agent.log(
-        `WARN: cannot announce ${spec.ip} for its holder: needs iputils arping and ${SEND_ARP}`,
-      );
+      agent.log(`WARN: cannot announce ${ip} for its holder: needs iputils arping and ${SEND_ARP}`);
       return false;
     }
-    const mac = await arpHolder(arping, t.nic, spec.ip, agent.run);
+    const mac = await arpHolder(arping, t.nic, ip, agent.run);
     if (mac === null) {
-      agent.log(`WARN: cannot announce ${spec.ip} for its holder: no node answers ARP for it`);
+      agent.log(`WARN: cannot announce ${ip} for its holder: no node answers ARP for it`);
       return false;
     }
-    agent.log(`INFO: announcing ${spec.ip} on ${t.nic} for its holder ${mac} (gratuitous ARP)`);
-    const dir = env.HA_RSCTMP ?? "/run/resource-agents";
-    // a directory that cannot be made shows as send_arp failing on its pid file below
-    await Deno.mkdir(dir, { recursive: true }).catch(() => undefined);
-    // as many and as far apart as a re-announcement (10 x 500 ms): a neighbour entry changes
-    // at most once a second (locktime)
-    const o = await agent.run([
-      sendArp,
-      "-i",
-      "500",
-      "-r",
-      "10",
-      "-p",
-      `${dir}/send_arp-holder-${spec.ip}`,
-      t.nic,
-      spec.ip,
-      mac.replaceAll(":", ""),
-      spec.ip,
-      "ffffffffffff",
-    ]);
-    if (o.code !== 0) agent.log(`ERROR: Could not send gratuitous arps. rc=${o.code}`);
-    return o.code === 0;
+    agent.log(`INFO: announcing ${ip} on ${t.nic} for its holder ${mac} (gratuitous ARP)`);
+    return await agent.sendArp(sendArp, t.nic, mac.replaceAll(":", ""), {
+      interval: REANNOUNCE_ARP_INTERVAL_MS,
+      repeat: REANNOUNCE_ARP_REPEAT,
+      pidName: "send_arp-holder",
+    });
+  });
+}
+
+/**
+ * As many gratuitous ARPs, and as far apart, as the installed IPaddr's send_arp sends (10 x
+ * 500 ms) when an address is announced again outside a start: the side that released it may
+ * still be announcing itself for a few seconds, and a neighbour entry changes at most once a
+ * second (locktime).
+ */
+const REANNOUNCE_ARP_REPEAT = 10;
+/** See {@link REANNOUNCE_ARP_REPEAT}. */
+const REANNOUNCE_ARP_INTERVAL_MS = 500;
+
+/**
+ * Runs `fn` with an agent for `specText` (false when it is no IP spec); an error is logged as
+ * "cannot `what` ADDRESS" and gives false.
+ */
+async function withAgent(
+  flavor: IpFlavor,
+  specText: string,
+  env: Env,
+  opts: IpAgentOptions,
+  what: string,
+  fn: (agent: Agent) => Promise<boolean>,
+): Promise<boolean> {
+  const spec = parseIpSpec(specText);
+  if (spec === null) return false;
+  const agent = new Agent(flavor, spec, env, opts);
+  try {
+    return await fn(agent);
   } catch (e) {
-    agent.log(`ERROR: cannot announce ${spec.ip} for its holder: ${(e as Error).message}`);
+    agent.log(`ERROR: cannot ${what} ${spec.ip}: ${(e as Error).message}`);
     return false;
   }
 }
@@ -592,30 +620,25 @@ export async function announceForHolder(
  * neighbour entry expired. Returns false (and sends nothing) when the address is not configured
  * here or `specText` is no IP spec. Never throws.
  */
-export async function reannounceIp(
+export function reannounceIp(
   flavor: IpFlavor,
   specText: string,
   env: Env,
   opts: IpAgentOptions = {},
 ): Promise<boolean> {
-  const spec = parseIpSpec(specText);
-  if (spec === null) return false;
-  // as many and as far apart as the installed IPaddr's send_arp (10 x 500 ms): the released
-  // side may still be announcing itself for a few seconds, and a neighbour entry changes at
-  // most once a second (locktime)
-  const arpEnv: Env = { OCF_RESKEY_ARP_REPEAT: "10", OCF_RESKEY_ARP_INTERVAL_MS: "500", ...env };
-  const agent = new Agent(flavor, spec, arpEnv, opts);
-  try {
+  const arpEnv: Env = {
+    OCF_RESKEY_ARP_REPEAT: String(REANNOUNCE_ARP_REPEAT),
+    OCF_RESKEY_ARP_INTERVAL_MS: String(REANNOUNCE_ARP_INTERVAL_MS),
+    ...env,
+  };
+  return withAgent(flavor, specText, arpEnv, opts, "re-announce", async (agent) => {
     const mine = agent.mine(await agent.addrs());
     if (mine.length === 0) return false;
-    agent.log(`INFO: re-announcing ${spec.ip} on ${mine[0].dev} (gratuitous ARP)`);
+    agent.log(`INFO: re-announcing ${agent.spec.ip} on ${mine[0].dev} (gratuitous ARP)`);
     const arp = agent.sendArps(mine[0].dev);
     if ((arpEnv.OCF_RESKEY_ARP_BACKGROUND ?? "yes").toLowerCase() === "no") await arp;
     return true;
-  } catch (e) {
-    agent.log(`ERROR: cannot re-announce ${spec.ip}: ${(e as Error).message}`);
-    return false;
-  }
+  });
 }
 
 /** A logger for running an agent from the command line: `HA_LOGFILE` if set, else stderr. */

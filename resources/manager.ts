@@ -477,18 +477,8 @@ export class ResourceManager {
    * else. Used after a healed split brain by the node that keeps the group. Returns the
    * addresses announced.
    */
-  async announceGroup(group: ResourceGroup, env?: Env): Promise<string[]> {
-    const e = this.#env(env);
-    const done: string[] = [];
-    for (const r of group.resources) {
-      if (r.script !== "IPaddr" && r.script !== "IPaddr2") continue;
-      const ok = await reannounceIp(r.script, r.args[0] ?? "", this.#callEnv(r, e), {
-        logger: this.#opts.logger,
-        pid: this.#opts.pid,
-      });
-      if (ok) done.push(r.args[0]);
-    }
-    return done;
+  announceGroup(group: ResourceGroup, env?: Env): Promise<string[]> {
+    return this.#eachAddress(group, env, reannounceIp);
   }
 
   /**
@@ -496,12 +486,21 @@ export class ResourceManager {
    * Heartbeat 3.0.6 node that ran it all along), announces each `IPaddr`/`IPaddr2` address of
    * the group for that node (see {@link announceForHolder}). Returns the addresses announced.
    */
-  async announceForHolder(group: ResourceGroup, env?: Env): Promise<string[]> {
+  announceForHolder(group: ResourceGroup, env?: Env): Promise<string[]> {
+    return this.#eachAddress(group, env, announceForHolder);
+  }
+
+  /** Calls `announce` for each `IPaddr`/`IPaddr2` resource of `group`; the addresses it did. */
+  async #eachAddress(
+    group: ResourceGroup,
+    env: Env | undefined,
+    announce: typeof reannounceIp,
+  ): Promise<string[]> {
     const e = this.#env(env);
     const done: string[] = [];
     for (const r of group.resources) {
       if (r.script !== "IPaddr" && r.script !== "IPaddr2") continue;
-      const ok = await announceForHolder(r.script, r.args[0] ?? "", this.#callEnv(r, e), {
+      const ok = await announce(r.script, r.args[0] ?? "", this.#callEnv(r, e), {
         logger: this.#opts.logger,
         pid: this.#opts.pid,
       });
