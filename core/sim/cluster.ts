@@ -20,13 +20,14 @@
  * ```
  *
  * What is simulated:
- * - the network: every link is a broadcast segment; each delivery can be
- *   dropped, duplicated, delayed (with jitter, hence reordered) per directed
- *   pair of nodes (`setPath`), a node's attachment to a link can be cut
- *   (`setLinkCut`), and a receiver can lose a share of what it gets
- *   (`setLoss`). Like the real I/O shell, the simulator keeps the last 500
- *   sequenced messages each node sent and answers `rexmit` by delivering the
- *   very same message object again (byte-identical retransmission);
+ * - the network (`network.ts`, {@link SimCluster.network}): every link is a
+ *   broadcast segment; each delivery can be dropped, duplicated, delayed (with
+ *   jitter, hence reordered) per directed pair of nodes (`setPath`), a node's
+ *   attachment to a link can be cut (`setLinkCut`), and a receiver can lose a
+ *   share of what it gets (`setLoss`). Like the real I/O shell, the simulator
+ *   keeps the last 500 sequenced messages each node sent and answers `rexmit`
+ *   by delivering the very same message object again (byte-identical
+ *   retransmission);
  * - processes: `start` (a restart gets a new generation), `kill` (a crash of
  *   the machine: its resources stop with it), `shutdown` (SIGTERM: the
  *   ownership protocol releases everything, then the process exits),
@@ -38,8 +39,8 @@
  * - STONITH (when configured): a `fence` resets (kills) the target after
  *   100 ms and reports success.
  *
- * Statistics the fault explorer checks (`lastDisturbed`, `sendCount`) are
- * kept here too.
+ * Statistics the fault explorer checks (`network.lastDisturbed`, `sendCount`)
+ * are kept here too; the options and recorded lines are typed in `types.ts`.
  *
  * @module
  */
@@ -55,108 +56,22 @@ import {
 } from "../node_core.ts";
 import type { ResourceConfig } from "../node_core.ts";
 import type { FailbackMode, GroupOutcome, OwnedGroup } from "../ownership/types.ts";
-import { type Random, seededRandom } from "../random.ts";
+import { seededRandom } from "../random.ts";
+import { SimNetwork } from "./network.ts";
+import {
+  messageText,
+  type ScriptBehaviour,
+  SIM_EPOCH_MS,
+  type SimLogLine,
+  type SimOptions,
+  type SimWireLine,
+} from "./types.ts";
 import type { CoreConfig, CoreEvent, Priority } from "../types.ts";
 import { HISTORY_SIZE } from "../types.ts";
 import type { TestLossOptions } from "../test_loss.ts";
 
-/** A log line produced in the simulation, with its virtual time. */
-export interface SimLogLine {
-  /** Virtual time in ms since the simulation began. */
-  at: number;
-  /** Priority word (`""`: a script line printed as given). */
-  prio: Priority | "";
-  /** Text. */
-  text: string;
-  /** Writer of a resource-side line (`harc`, `mach_down`, …); absent for the MCP's own lines. */
-  tag?: string;
-}
-
-/** A message a node put on the wire (a `send` or a `rexmit`). */
-export interface SimWireLine {
-  /** Virtual time. */
-  at: number;
-  /** Whether this was a retransmission of a stored message. */
-  rexmit: boolean;
-  /** The message. */
-  msg: CoreMessage;
-}
-
-/** Decides whether to drop one delivery (`from` → `to` on `link`). */
-export type DropFilter = (from: string, to: string, link: string, msg: CoreMessage) => boolean;
-
-/** Faults of one directed path `from` → `to` (every link). */
-export interface PathFaults {
-  /** Every packet is lost (a partition in this direction). */
-  cut?: boolean;
-  /** Percentage of packets lost. */
-  dropPct?: number;
-  /** Percentage of packets delivered twice. */
-  dupPct?: number;
-  /** Extra one-way delay, ms. */
-  delayMs?: number;
-  /** Random extra delay in [0, jitterMs] per packet (reorders packets). */
-  jitterMs?: number;
-}
-
 /** Virtual duration of an `announce` run (gratuitous ARPs for addresses that already run). */
 const ANNOUNCE_MS = 5;
-
-/** Options of a simulated cluster. */
-export interface SimOptions {
-  /** Node names (ha.cf order). */
-  nodes: string[];
-  /** Link names; every node has every link, all links are broadcast segments. */
-  links: string[];
-  /** Ping nodes (each becomes an extra medium of every node named after it). */
-  pingNodes?: string[];
-  /** Timers (defaults: keepalive 100, deadtime 500, warntime 250, initdead 1000). */
-  keepaliveMs?: number;
-  /** Dead time. */
-  deadtimeMs?: number;
-  /** Warn time. */
-  warntimeMs?: number;
-  /** Initial dead time. */
-  initdeadMs?: number;
-  /** Dead time of ping nodes (default = deadtime). */
-  deadpingMs?: number;
-  /** `max_rexmit_delay` (default 250). */
-  maxRexmitDelayMs?: number;
-  /** One-way delivery latency on every link (default 1 ms). */
-  latencyMs?: number;
-  /** PRNG seed for the network and for the cores' randomness (default 1). */
-  seed?: number;
-  /** haresources groups; without them the nodes run membership only (`heartbeat -M`). */
-  groups?: OwnedGroup[];
-  /** `auto_failback` (default on). */
-  autoFailback?: FailbackMode;
-  /** Whether a STONITH device is configured (default false). */
-  stonith?: boolean;
-  /** Virtual duration of one group's start or stop (default 50 ms). */
-  scriptMs?: number;
-  /**
-   * Nodes the others take for real Heartbeat 3.0.6 peers: when set, every other node announces
-   * hb in its heartbeats (`hbver`) and follows its peers' implementations, these do not (they
-   * still run hb's core: the option tests what hb does with a peer it believes is Heartbeat).
-   */
-  heartbeatNodes?: string[];
-  /** Overrides of the ownership protocol's timers. */
-  ownershipTimers?: ResourceConfig["timers"];
-  /**
-   * hb.cf monitors: every group's key is checked (interval 1 s, timeout 500 ms, fall 2,
-   * on-fail=restart, max-restarts 1 within 20 s); checks answer "running" unless
-   * {@link SimCluster.failService} broke the service (default off).
-   */
-  monitor?: boolean;
-}
-
-/** How the scripts of one group behave on one node. */
-export interface ScriptBehaviour {
-  /** Duration of a start or stop of the group, ms. */
-  ms?: number;
-  /** Whether starting the group fails (it is released again). */
-  failStart?: boolean;
-}
 
 interface Pending {
   at: number;
@@ -196,22 +111,6 @@ interface SimNode {
   startedAt: number;
 }
 
-/** Start of the simulated wall clock (ms since the epoch). */
-export const SIM_EPOCH_MS = 1_795_000_000_000;
-
-/** Fields the membership adds to every message (left out of {@link messageText}). */
-const CONTROL_FIELDS = new Set([
-  "src",
-  "srcuuid",
-  "seq",
-  "hg",
-  "ts",
-  "ld",
-  "ttl",
-  "auth",
-  "destuuid",
-]);
-
 /**
  * Message types of the resource ownership protocol that {@link SimCluster.wireOf} and
  * {@link SimCluster.wireAll} show: NodeCore's, without hb's own `hb-failhold`.
@@ -219,13 +118,6 @@ const CONTROL_FIELDS = new Set([
 const OWNERSHIP_TYPES: ReadonlySet<string> = new Set(
   [...CORE_OWNERSHIP_TYPES].filter((t) => t !== "hb-failhold"),
 );
-
-/** Formats a message as `t=x a=b …` without the membership's control fields. */
-export function messageText(msg: CoreMessage): string {
-  return msg.fields.filter(([k]) => !CONTROL_FIELDS.has(k)).map(([k, v]) =>
-    `${k}=${typeof v === "string" ? v : "<bin>"}`
-  ).join(" ");
-}
 
 /** A cluster of node cores on a virtual clock. */
 export class SimCluster {
@@ -238,11 +130,8 @@ export class SimCluster {
    * (`NS_rexmit`) and their NAKs are not counted.
    */
   readonly sendCount = new Map<string, number>();
-  /**
-   * Last virtual time a packet `from` → `to` was lost or held back (key
-   * `from>to`): the explorer's notion of two nodes "hearing each other".
-   */
-  readonly lastDisturbed = new Map<string, number>();
+  /** The network between the nodes: its faults, and when each path was last disturbed. */
+  readonly network: SimNetwork;
   /** Every failed group start, in order. */
   readonly startFailures: { at: number; node: string; key: string }[] = [];
   /**
@@ -259,13 +148,6 @@ export class SimCluster {
     a.at < b.at || (a.at === b.at && a.order < b.order)
   );
   #order = 0;
-  readonly #random: Random;
-  /** Link cuts: "node/link" → true when that node's attachment to the link is down. */
-  readonly #cut = new Set<string>();
-  /** Loss percentage per "node/link" (applied to packets that node receives). */
-  readonly #loss = new Map<string, number>();
-  /** Faults per directed path "from>to". */
-  readonly #paths = new Map<string, PathFaults>();
   readonly #unreachablePings = new Set<string>();
   readonly #scripts = new Map<string, ScriptBehaviour>();
   /** Services broken by {@link failService}, as `node/key`, until restarted, released or taken. */
@@ -277,7 +159,6 @@ export class SimCluster {
   readonly monitorMisfires: { at: number; node: string; key: string; why: string }[] = [];
   /** Service failures injected so far (node, key, time). */
   readonly serviceFailures: { at: number; node: string; key: string }[] = [];
-  #dropFilter: DropFilter | undefined;
 
   /** A cluster of `opts` with every node started at once, after `ms` of virtual time. */
   static startedFor(opts: SimOptions, ms: number): SimCluster {
@@ -309,7 +190,12 @@ export class SimCluster {
       groups: opts.groups,
       ownershipTimers: opts.ownershipTimers,
     };
-    this.#random = seededRandom(this.#opts.seed);
+    this.network = new SimNetwork({
+      random: seededRandom(this.#opts.seed),
+      now: () => this.now,
+      latencyMs: this.#opts.latencyMs,
+      keepaliveMs: this.#opts.keepaliveMs,
+    });
     opts.nodes.forEach((name, index) => this.#nodes.set(name, this.#makeNode(name, index, 0)));
   }
 
@@ -607,55 +493,10 @@ export class SimCluster {
     this.#scripts.set(k, { ...this.#scripts.get(k), ...b });
   }
 
-  /** Cuts (or restores) one node's attachment to a link. */
-  setLinkCut(name: string, link: string, cut: boolean): void {
-    const key = `${name}/${link}`;
-    if (cut) this.#cut.add(key);
-    else this.#cut.delete(key);
-  }
-
-  /** Sets random loss (percent) of packets a node receives on a link (seeded PRNG). */
-  setLoss(name: string, link: string, percent: number): void {
-    this.#loss.set(`${name}/${link}`, percent);
-  }
-
   /** Sets (or, with `undefined`, clears) a node's `OnlyForTesting` options. */
   setTestLoss(name: string, options: TestLossOptions | undefined): void {
     const n = this.#node(name);
     this.#feed(n, { type: "test-loss", now: this.now, wallClock: this.#wall(n), options });
-  }
-
-  /** Sets (replaces) the faults of the directed path `from` → `to`; `{}` clears them. */
-  setPath(from: string, to: string, faults: PathFaults): void {
-    const key = `${from}>${to}`;
-    if (Object.values(faults).some((v) => v)) this.#paths.set(key, { ...faults });
-    else this.#paths.delete(key);
-    if (faults.cut) this.lastDisturbed.set(key, this.now);
-  }
-
-  /** The faults of the directed path `from` → `to`. */
-  path(from: string, to: string): PathFaults {
-    return this.#paths.get(`${from}>${to}`) ?? {};
-  }
-
-  /** Cuts both directions between every node of `a` and every node of `b`. */
-  partition(a: readonly string[], b: readonly string[]): void {
-    for (const x of a) {
-      for (const y of b) {
-        this.setPath(x, y, { ...this.path(x, y), cut: true });
-        this.setPath(y, x, { ...this.path(y, x), cut: true });
-      }
-    }
-  }
-
-  /** Removes every path fault. */
-  healAll(): void {
-    this.#paths.clear();
-  }
-
-  /** Installs (or removes) a filter dropping chosen deliveries. */
-  setDropFilter(filter: DropFilter | undefined): void {
-    this.#dropFilter = filter;
   }
 
   /** Makes a ping node answer (or stop answering). */
@@ -893,48 +734,19 @@ export class SimCluster {
     const links = this.#opts.links;
     for (let channel = 0; channel < links.length; channel++) {
       const link = links[channel];
-      if (this.#cut.has(`${from}/${link}`)) {
-        for (const to of this.#nodes.values()) this.#disturb(from, to.name);
+      if (this.network.isCut(from, link)) {
+        for (const to of this.#nodes.values()) this.network.disturb(from, to.name);
         continue;
       }
       for (const to of this.#nodes.values()) {
         const name = to.name;
-        if (this.#cut.has(`${name}/${link}`)) {
-          this.#disturb(from, name);
-          continue;
-        }
-        const loss = this.#loss.get(`${name}/${link}`) ?? 0;
-        if (loss > 0 && this.#random() * 100 < loss) {
-          this.#disturb(from, name);
-          continue;
-        }
-        if (this.#dropFilter && this.#dropFilter(from, name, link, msg)) {
-          this.#disturb(from, name);
-          continue;
-        }
-        let delay = this.#opts.latencyMs;
-        let copies = 1;
-        const path = name === from ? undefined : this.#paths.get(`${from}>${name}`);
-        if (path) {
-          if (path.cut || (path.dropPct && this.#random() * 100 < path.dropPct)) {
-            this.#disturb(from, name);
-            continue;
-          }
-          if (path.dupPct && this.#random() * 100 < path.dupPct) copies = 2;
-          delay += path.delayMs ?? 0;
-          if (path.jitterMs) delay += Math.floor(this.#random() * (path.jitterMs + 1));
-          // a packet held back longer than a keepalive is as good as lost for liveness
-          if (delay - this.#opts.latencyMs > this.#opts.keepaliveMs) this.#disturb(from, name);
-        }
-        for (let c = 0; c < copies; c++) {
-          this.#schedule(this.now + delay + c, () => this.#receive(name, channel, msg));
+        const d = this.network.delivery(from, name, link, msg);
+        if (d === null) continue;
+        for (let c = 0; c < d.copies; c++) {
+          this.#schedule(this.now + d.delayMs + c, () => this.#receive(name, channel, msg));
         }
       }
     }
-  }
-
-  #disturb(from: string, to: string): void {
-    if (from !== to) this.lastDisturbed.set(`${from}>${to}`, this.now);
   }
 
   /** Echo replies of the reachable ping nodes to a status `from` sent. */

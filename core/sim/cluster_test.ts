@@ -38,12 +38,12 @@ Deno.test("a lone node declares its peer dead after initdead and comes up", () =
 
 Deno.test("one of two links cut: link dead only, node stays up", () => {
   const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0", "eth1"] }, 5500);
-  sim.setLinkCut("node2", "eth1", true);
+  sim.network.setLinkCut("node2", "eth1", true);
   sim.runFor(1000);
   assertEquals(sim.core("node1").nodeStatus("node2"), "active");
   assertEquals(sim.core("node1").linkStatus("node2", "eth1"), "dead");
   assertEquals(sim.core("node1").linkStatus("node2", "eth0"), "up");
-  sim.setLinkCut("node2", "eth0", true);
+  sim.network.setLinkCut("node2", "eth0", true);
   sim.runFor(1000);
   assertEquals(sim.core("node1").nodeStatus("node2"), "dead");
 });

@@ -166,8 +166,8 @@ export class InvariantChecker {
         // a node's start-up negotiation (initdead, then up to RQSTDELAY) counts as part of
         // the disturbance: the margin runs from its end
         const since = Math.max(
-          sim.lastDisturbed.get(`${a}>${b}`) ?? 0,
-          sim.lastDisturbed.get(`${b}>${a}`) ?? 0,
+          sim.network.lastDisturbed.get(`${a}>${b}`) ?? 0,
+          sim.network.lastDisturbed.get(`${b}>${a}`) ?? 0,
           this.#nodeEvent.get(a) ?? 0,
           this.#nodeEvent.get(b) ?? 0,
           sim.startedAt(a) + initdeadMs,
@@ -191,7 +191,7 @@ export class InvariantChecker {
 
     // handover: no start of a group that another node runs, in a quiet cluster
     let disturbed = this.#lastUnsettling;
-    for (const t of sim.lastDisturbed.values()) disturbed = Math.max(disturbed, t);
+    for (const t of sim.network.lastDisturbed.values()) disturbed = Math.max(disturbed, t);
     for (; dualChecked && this.#startsSeen < sim.groupStarts.length; this.#startsSeen++) {
       const s = sim.groupStarts[this.#startsSeen];
       for (const other of s.alsoOn) {
@@ -225,8 +225,8 @@ export class InvariantChecker {
         if (p === n) continue;
         since = Math.max(
           since,
-          sim.lastDisturbed.get(`${n}>${p}`) ?? 0,
-          sim.lastDisturbed.get(`${p}>${n}`) ?? 0,
+          sim.network.lastDisturbed.get(`${n}>${p}`) ?? 0,
+          sim.network.lastDisturbed.get(`${p}>${n}`) ?? 0,
         );
       }
       this.#transitionSince.set(n, since);
@@ -240,7 +240,9 @@ export class InvariantChecker {
     for (const a of live) {
       quietSince = Math.max(quietSince, this.#nodeEvent.get(a) ?? 0, sim.startedAt(a));
       for (const b of live) {
-        if (a !== b) quietSince = Math.max(quietSince, sim.lastDisturbed.get(`${a}>${b}`) ?? 0);
+        if (a !== b) {
+          quietSince = Math.max(quietSince, sim.network.lastDisturbed.get(`${a}>${b}`) ?? 0);
+        }
       }
     }
     const frozen = names.some((n) => sim.isAlive(n) && sim.isFrozen(n));

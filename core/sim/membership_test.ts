@@ -104,7 +104,7 @@ Deno.test("reqnodes is repeated every second until a repnodes arrives", () => {
   sim.start("node1");
   sim.runFor(12000);
   let blockRepnodes = true;
-  sim.setDropFilter((_f, to, _l, msg) =>
+  sim.network.setDropFilter((_f, to, _l, msg) =>
     blockRepnodes && to === "node2" && msg.type === "repnodes"
   );
   sim.start("node2");

@@ -9,7 +9,7 @@ function seqOf(msg: { get(n: string): string | undefined }): number {
 Deno.test("one lost packet: WARN gap, NS_rexmit (decimal) after 50-250 ms, identical resend, filled", () => {
   const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 3000);
   let dropped = false;
-  sim.setDropFilter((from, to, _l, msg) => {
+  sim.network.setDropFilter((from, to, _l, msg) => {
     if (!dropped && from === "node2" && to === "node1" && seqOf(msg) === 40) {
       dropped = true;
       return true;
@@ -43,7 +43,7 @@ Deno.test("one lost packet: WARN gap, NS_rexmit (decimal) after 50-250 ms, ident
 Deno.test("requests repeat every max_rexmit_delay until the packet arrives", () => {
   const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 3000);
   let copies = 0;
-  sim.setDropFilter((from, to, _l, msg) => {
+  sim.network.setDropFilter((from, to, _l, msg) => {
     if (from === "node2" && to === "node1" && seqOf(msg) === 40 && copies < 3) {
       copies++;
       return true;
@@ -63,7 +63,7 @@ Deno.test("requests repeat every max_rexmit_delay until the packet arrives", () 
 Deno.test("no requests to a dead sender; its missing list is cleared", () => {
   // past the 5 s of dt = deadtime + 2 s
   const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 6000);
-  sim.setDropFilter((from, to, _l, msg) =>
+  sim.network.setDropFilter((from, to, _l, msg) =>
     from === "node2" && to === "node1" && seqOf(msg) >= 70 && seqOf(msg) % 2 === 0
   );
   sim.runFor(500);
@@ -86,9 +86,9 @@ function lossyRun(): SimCluster {
   });
   sim.startAll();
   sim.runFor(3000);
-  sim.setLoss("node1", "eth0", 30);
+  sim.network.setLoss("node1", "eth0", 30);
   sim.runFor(30_000);
-  sim.setLoss("node1", "eth0", 0);
+  sim.network.setLoss("node1", "eth0", 0);
   sim.runFor(3000);
   return sim;
 }
@@ -108,13 +108,13 @@ Deno.test("30% loss on one link (seeded): gaps re-requested and filled, no node 
 
 Deno.test("two links: the copy on the second link fills the first link's loss (no request)", () => {
   const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0", "eth1"] }, 6000);
-  sim.setLoss("node1", "eth0", 100);
+  sim.network.setLoss("node1", "eth0", 100);
   sim.runFor(1000);
   assertEquals(sentOfType(sim, "node1", "NS_rexmit").length, 0);
   assert(!sim.logs("node1").some((l) => l.includes("lost packet")));
   assertEquals(sim.core("node1").linkStatus("node2", "eth0"), "dead");
   assertEquals(sim.core("node1").linkStatus("node2", "eth1"), "up");
-  sim.setLoss("node1", "eth0", 0);
+  sim.network.setLoss("node1", "eth0", 0);
   sim.runFor(200);
   assert(sim.logs("node1").includes("info: Link node2:eth0 up."));
 });
@@ -122,7 +122,7 @@ Deno.test("two links: the copy on the second link fills the first link's loss (n
 Deno.test("gap > 250: lost a lot of packets, tracking reset, nothing requested", () => {
   const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 2000);
   let block = true;
-  sim.setDropFilter((from, to) => block && from === "node2" && to === "node1");
+  sim.network.setDropFilter((from, to) => block && from === "node2" && to === "node1");
   const before = sim.core("node2").lastSeq;
   for (let i = 0; i < 300; i++) sim.fifo("node2", { t: "burst", n: String(i) });
   block = false;
@@ -139,7 +139,7 @@ Deno.test("gap > 250: lost a lot of packets, tracking reset, nothing requested",
 Deno.test("rexmit requests: acked skipped, too high WARN, at most 50, not twice within 240 ms", () => {
   // node1 never acks node2, so node2 keeps everything (until the ring overwrites)
   const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
-  sim.setDropFilter((from, to, _l, msg) =>
+  sim.network.setDropFilter((from, to, _l, msg) =>
     from === "node1" && to === "node2" && msg.type === "NS_ackmsg"
   );
   sim.startAll();
@@ -182,7 +182,7 @@ Deno.test("rexmit requests: acked skipped, too high WARN, at most 50, not twice 
 Deno.test("peer never acks: clients paused, hist queue WARN/ERROR, old seqs NAKed as too low", () => {
   const sim = new SimCluster({ nodes: ["node1", "node2"], links: ["eth0"] });
   let blockAcks = true;
-  sim.setDropFilter((from, to, _l, msg) =>
+  sim.network.setDropFilter((from, to, _l, msg) =>
     blockAcks && from === "node1" && to === "node2" && msg.type === "NS_ackmsg"
   );
   sim.startAll();
@@ -234,7 +234,7 @@ Deno.test("peer never acks: clients paused, hist queue WARN/ERROR, old seqs NAKe
 Deno.test("a NAK for a missing packet stops the requests for it", () => {
   const sim = SimCluster.startedFor({ nodes: ["node1", "node2"], links: ["eth0"] }, 2000);
   // node1 misses seq 30 of node2 and node2 never answers requests
-  sim.setDropFilter((from, to, _l, msg) =>
+  sim.network.setDropFilter((from, to, _l, msg) =>
     (from === "node2" && to === "node1" && seqOf(msg) === 30) ||
     (from === "node1" && to === "node2" && msg.type === "NS_rexmit")
   );

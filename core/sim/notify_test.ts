@@ -40,9 +40,9 @@ Deno.test("notify events: node-up, takeover, link-dead/up, node-dead, fence", ()
   assert(done.elapsedMs !== undefined && done.elapsedMs >= 0);
 
   const n = events(sim, "node1").length;
-  sim.setLinkCut("node2", "eth1", true);
+  sim.network.setLinkCut("node2", "eth1", true);
   sim.runFor(2000);
-  sim.setLinkCut("node2", "eth1", false);
+  sim.network.setLinkCut("node2", "eth1", false);
   sim.runFor(2000);
   const links = events(sim, "node1").slice(n).filter((e) => e.event.startsWith("link-"));
   assertEquals(links, [
@@ -74,9 +74,9 @@ Deno.test("notify events: split-brain when a partition heals", () => {
   sim.startAll();
   sim.runFor(15_000);
   const m = events(sim, "node1").length;
-  sim.partition(["node1"], ["node2"]);
+  sim.network.partition(["node1"], ["node2"]);
   sim.runFor(3000);
-  sim.healAll();
+  sim.network.healAll();
   sim.runFor(10_000);
   const evs = names(events(sim, "node1").slice(m));
   assert(evs.indexOf("node-dead") < evs.indexOf("split-brain"), evs.join(" "));

@@ -215,10 +215,10 @@ Deno.test("(f) graceful stop of node1: release, shutdone, node2 takes over at on
 Deno.test("(g) link cut 10 s: split brain, heal converges to one owner per group", () => {
   const h = stablePair();
   const t0 = h.now;
-  h.partition(["node1"], ["node2"]);
+  h.network.partition(["node1"], ["node2"]);
   h.runFor(10_000);
   assertEquals(h.holders(G1), ["node1", "node2"]);
-  h.healAll();
+  h.network.healAll();
   h.runFor(2000);
   assertEquals(h.holders(G1), ["node1"]);
   assertEquals(h.holders(G2), ["node2"]);
@@ -312,7 +312,7 @@ Deno.test("lost standby reply (other) converges in < 5 s", () => {
   const h = stablePair();
   const t0 = h.now;
   let dropped = false;
-  h.setDropFilter((from, _to, _link, msg) => {
+  h.network.setDropFilter((from, _to, _link, msg) => {
     if (dropped || from !== "node2" || msg.get("info") !== "other") return false;
     dropped = true;
     return true;

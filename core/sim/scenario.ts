@@ -49,7 +49,8 @@
  */
 
 import type { FailbackMode, OwnedGroup } from "../ownership/types.ts";
-import { SimCluster, type SimOptions } from "./cluster.ts";
+import { SimCluster } from "./cluster.ts";
+import type { SimOptions } from "./types.ts";
 import { InvariantChecker, type InvariantOptions, type Violation } from "./invariants.ts";
 
 /** The outcome of running a scenario. */
@@ -283,12 +284,12 @@ class Runner {
       case "partition": {
         const sides = (w[0] ?? "").split("|");
         if (sides.length !== 2) throw new Error("partition A,B|C,D");
-        this.s.partition(this.set(sides[0]), this.set(sides[1]));
+        this.s.network.partition(this.set(sides[0]), this.set(sides[1]));
         this.c.fault();
         return [];
       }
       case "heal":
-        this.s.healAll();
+        this.s.network.healAll();
         this.c.fault();
         return [];
       case "cut":
@@ -299,9 +300,10 @@ class Runner {
         for (const a of this.set(from)) {
           for (const b of this.set(to)) {
             if (a === b) continue;
-            if (cmd === "cut") this.s.setPath(a, b, { ...this.s.path(a, b), cut: true });
-            else {
-              this.s.setPath(a, b, {
+            if (cmd === "cut") {
+              this.s.network.setPath(a, b, { ...this.s.network.path(a, b), cut: true });
+            } else {
+              this.s.network.setPath(a, b, {
                 dropPct: Number(o.get("drop") ?? 0),
                 dupPct: Number(o.get("dup") ?? 0),
                 delayMs: o.has("delay") ? parseDuration(o.get("delay")!) : 0,

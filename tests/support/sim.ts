@@ -6,8 +6,8 @@
  */
 
 import { CoreMessage } from "../../core/message.ts";
-import type { SimCluster, SimLogLine, SimWireLine } from "../../core/sim/cluster.ts";
-import { SIM_EPOCH_MS } from "../../core/sim/cluster.ts";
+import type { SimCluster } from "../../core/sim/cluster.ts";
+import { SIM_EPOCH_MS, type SimLogLine, type SimWireLine } from "../../core/sim/types.ts";
 
 /** The uuid the simulator gives the node at `index` in the node list. */
 export function simUuid(index: number): Uint8Array {
