@@ -879,7 +879,10 @@ export class MasterRuntime {
     this.#timer = undefined;
     this.#timerAt = at;
     if (!Number.isFinite(at)) return;
-    const delay = Math.max(0, at - this.#clock.now());
+    // Whole milliseconds, rounded up: a timer's delay is truncated to an integer (WebIDL
+    // `long`), so 999.7 would fire 0.7 ms before the deadline, the tick find nothing due and
+    // a second timer (a second wake-up) follow a moment later.
+    const delay = Math.max(0, Math.ceil(at - this.#clock.now()));
     this.#timer = this.#clock.setTimer(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;

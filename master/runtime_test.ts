@@ -46,12 +46,14 @@ function twoNodePlan(): RuntimePlan {
 class ScriptedCore extends NodeCore {
   readonly batches: NodeCoreAction[][] = [];
   readonly events: NodeCoreEvent[] = [];
+  /** What {@link nextDeadline} answers. */
+  deadline = Infinity;
   override handle(ev: NodeCoreEvent): NodeCoreAction[] {
     this.events.push(ev);
     return this.batches.shift() ?? [];
   }
   override nextDeadline(): number {
-    return Infinity;
+    return this.deadline;
   }
 }
 
@@ -313,6 +315,21 @@ Deno.test("runtime: restart-required starts the shutdown-and-restart procedure",
   assert(ev.type === "shutdown-request" && ev.restart === true);
   assertEquals(rt.restartAfterShutdown, true);
   assertEquals(clock.timers.size, 1, "the limit of the graceful shutdown is armed");
+});
+
+Deno.test("runtime: the core's timer is armed in whole milliseconds, never before its deadline", () => {
+  const { clock, core, step } = rig();
+  clock.t = 1000.3;
+  core.deadline = 2000;
+  step([]);
+  const timers = [...clock.timers.values()];
+  assertEquals(timers.length, 1, "one timer for the core's next deadline");
+  const ms = timers[0].at - clock.t;
+  assert(Number.isInteger(ms), `the delay is whole milliseconds (got ${ms})`);
+  assert(
+    timers[0].at >= core.deadline,
+    `the timer falls at or after the deadline (${timers[0].at})`,
+  );
 });
 
 Deno.test("runtime: exit stops the runtime", async () => {
