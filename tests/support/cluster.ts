@@ -1,0 +1,82 @@
+/**
+ * The clusters of the integration tests: the two-node testbed most of them build
+ * ({@link pairTestbed}), the `ha.cf` most of them start from ({@link testHaCf}) and the writing of
+ * a node's three configuration files ({@link writeNodeFiles}). The failover tests have their own
+ * set-up on top of these (`failover.ts`), the interop tests theirs (`interop.ts`).
+ *
+ * @module
+ */
+
+import {
+  haCf,
+  type HaCfValue,
+  Testbed,
+  type TestbedOptions,
+  type TestNode,
+} from "../testbed/mod.ts";
+
+/**
+ * A two-node testbed (`node1`, `node2`) on one link, named `name`; `opts` adds to it or
+ * overrides it (`client`, `ipv6`, more `links`).
+ */
+export function pairTestbed(
+  name: string,
+  opts: Omit<TestbedOptions, "nodes" | "name"> = {},
+): Promise<Testbed> {
+  return Testbed.create({ nodes: ["node1", "node2"], links: 1, ...opts, name });
+}
+
+/** Directives of an `ha.cf`, in order; `undefined` leaves one out. */
+export type HaCfDirectives = Record<string, HaCfValue | undefined>;
+
+/**
+ * The base of {@link testHaCf}. The `undefined` entries hold a place: a test that sets one gets
+ * it there (`udpport` must come before the media lines, where Heartbeat reads it).
+ */
+const TEST_HA_CF: HaCfDirectives = {
+  logfile: "/var/log/ha-log", // the node's log directory, read with readLog()
+  debugfile: undefined,
+  logfacility: "none",
+  keepalive: "100ms",
+  deadtime: "500ms",
+  warntime: undefined,
+  initdead: 1,
+  udpport: undefined,
+  bcast: "eth0",
+  auto_failback: "on",
+  realtime: "off",
+};
+
+/**
+ * The `ha.cf` of the integration tests: log to `/var/log/ha-log` only (`logfacility none`), short
+ * timers (keepalive 100ms, deadtime 500ms, initdead 1), bcast on eth0, auto_failback on,
+ * realtime off, then `directives` in their order. A directive of that base given in `directives`
+ * takes its value in the base's place; `undefined` leaves it out.
+ *
+ * @example testHaCf({ udpport: 694, realtime: "on", node: ["node1", "node2"] })
+ */
+export function testHaCf(directives: HaCfDirectives = {}): string {
+  return haCf({ ...TEST_HA_CF, ...directives });
+}
+
+/** The configuration files of a node, as text. */
+export interface NodeFiles {
+  /** `ha.cf` ({@link testHaCf}). */
+  haCf: string;
+  /** `authkeys` (the testbed's `authkeys()`). */
+  authkeys: string;
+  /** `haresources` (`""` for none). */
+  haresources: string;
+}
+
+/** Writes the same `ha.cf`, `authkeys` and `haresources` on each of `nodes`. */
+export async function writeNodeFiles(
+  nodes: readonly TestNode[],
+  files: NodeFiles,
+): Promise<void> {
+  for (const n of nodes) {
+    await n.writeHaCf(files.haCf);
+    await n.writeAuthkeys(files.authkeys);
+    await n.writeHaresources(files.haresources);
+  }
+}
