@@ -30,14 +30,14 @@
 import { assert, assertEquals } from "./assert.ts";
 import {
   authkeys,
-  haCf,
   hbCommand,
   REAL_CL_STATUS,
-  Testbed,
+  type Testbed,
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
 import { shellQuote, sleep } from "./testbed/sys.ts";
+import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 import { Ipfail, type IpfailApi, strToBoolean } from "../agents/ipfail.ts";
 import type { NodeEntry } from "../api/client.ts";
 import { closeLogging, configureLogging } from "../logging/mod.ts";
@@ -403,11 +403,9 @@ async function scenario(
   impl: "hb" | "heartbeat",
   ipfails: [Which, Which],
 ): Promise<ScenarioResult> {
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
+  await using tb = await pairTestbed(`ipfail-${impl}-${ipfails.join("-")}`, {
     links: 2,
     client: true,
-    name: `ipfail-${impl}-${ipfails.join("-")}`,
   });
   const denoDir = ipfails.includes("hb") ? await hackDenoDir(tb) : undefined;
   const wrapper = `#!/bin/sh\n${denoDir ? `DENO_DIR=${shellQuote(denoDir)} ` : ""}exec ${
@@ -416,25 +414,20 @@ async function scenario(
   for (const [i, n] of tb.nodes.entries()) {
     await n.writeConfig("hb-ipfail", wrapper, 0o755);
     const program = ipfails[i] === "real" ? REAL_IPFAIL : "/etc/ha.d/hb-ipfail";
-    await n.writeHaCf(haCf({
-      logfile: "/var/log/ha-log",
-      debugfile: "/var/log/ha-debug",
-      logfacility: "none",
-      keepalive: "100ms",
-      deadtime: "500ms",
-      initdead: 1,
-      udpport: 694,
-      bcast: "eth1",
-      ping: PING,
-      auto_failback: "on",
-      realtime: "off",
-      crm: "off",
-      respawn: `hacluster ${program}`,
-      apiauth: "ipfail gid=haclient uid=hacluster",
-      node: ["node1", "node2"],
-    }));
-    await n.writeAuthkeys(authkeys("sha1", "ipfail-test"));
-    await n.writeHaresources(`node1 IPaddr::${SERVICE}/24/eth0 recorder::g1\n`);
+    await writeNodeFiles([n], {
+      haCf: testHaCf({
+        debugfile: "/var/log/ha-debug",
+        udpport: 694,
+        bcast: "eth1",
+        ping: PING,
+        crm: "off",
+        respawn: `hacluster ${program}`,
+        apiauth: "ipfail gid=haclient uid=hacluster",
+        node: ["node1", "node2"],
+      }),
+      authkeys: authkeys("sha1", "ipfail-test"),
+      haresources: `node1 IPaddr::${SERVICE}/24/eth0 recorder::g1\n`,
+    });
     await n.writeResourceScript("recorder", RECORDER);
   }
   const [node1, node2] = tb.nodes;
