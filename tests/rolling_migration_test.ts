@@ -37,10 +37,10 @@ import {
   Pinger,
   REAL_CL_STATUS,
   type Reply,
-  Testbed,
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 import { assert, assertEquals } from "./assert.ts";
 import {
   addresses,
@@ -137,12 +137,7 @@ Deno.test("rolling migration of a Heartbeat 3.0.6 pair to hb and back, auto_fail
  */
 async function migrate(autoFailback: "on" | "off"): Promise<void> {
   await requireRealHeartbeat();
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    client: true,
-    name: `roll${autoFailback}`,
-  });
+  await using tb = await pairTestbed(`roll${autoFailback}`, { client: true });
   const [node1, node2] = tb.nodes;
   const on = autoFailback === "on";
   await configure(tb, { autoFailback, haresources: `node1 ${SERVICE_SPEC}\n` });
