@@ -36,21 +36,10 @@ import {
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
-import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
+import { pairTestbed, RECORDER_SCRIPT, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 
 const PLUGIN_DIR = "/usr/lib/stonith/plugins/external";
 const STONITH_CMD = "/usr/sbin/stonith";
-
-/** Records every call (`<ms> <host> <name> <op>`) to /var/log/rec.log; state in /run. */
-const REC_SCRIPT = `#!/bin/sh
-echo "$(date +%s%3N) $(uname -n) $1 $2" >>/var/log/rec.log
-case "$2" in
-  start) touch /run/rec-$1;;
-  stop) rm -f /run/rec-$1;;
-  status) if [ -f /run/rec-$1 ]; then echo running; else echo stopped; fi;;
-esac
-exit 0
-`;
 
 /**
  * An external STONITH script whose reset fails twice, then succeeds. Every call is logged to
@@ -96,7 +85,7 @@ function conf(nodes: string[], stonithHost: string): string {
 /** Writes the configuration and the scripts of a node (the flaky device in its plugin dir). */
 async function prepare(n: TestNode, haCfText: string, haresources: string): Promise<string> {
   await writeNodeFiles([n], { haCf: haCfText, authkeys: authkeys("sha1", "stonith"), haresources });
-  await n.writeResourceScript("rec", REC_SCRIPT);
+  await n.writeResourceScript("rec", RECORDER_SCRIPT);
   const plugins = `${n.confDir}/../stonith-external`;
   await Deno.mkdir(plugins, { recursive: true });
   await Deno.writeTextFile(`${plugins}/flaky`, FLAKY_SCRIPT, { mode: 0o755 });

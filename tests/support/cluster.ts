@@ -59,6 +59,21 @@ export function testHaCf(directives: HaCfDirectives = {}): string {
   return haCf({ ...TEST_HA_CF, ...directives });
 }
 
+/**
+ * A resource script (`rec::<name>`) that records every call as `<epoch ms> <host> <name> <op>`
+ * in `/var/log/rec.log` (read with the node's `readLog("rec.log")`); its state lives in `/run`,
+ * so a power cycle stops it. (The failover tests' `REC_SCRIPT` also logs each status answer.)
+ */
+export const RECORDER_SCRIPT = `#!/bin/sh
+echo "$(date +%s%3N) $(uname -n) $1 $2" >>/var/log/rec.log
+case "$2" in
+  start) touch /run/rec-$1;;
+  stop) rm -f /run/rec-$1;;
+  status) if [ -f /run/rec-$1 ]; then echo running; else echo stopped; fi;;
+esac
+exit 0
+`;
+
 /** The configuration files of a node, as text. */
 export interface NodeFiles {
   /** `ha.cf` ({@link testHaCf}). */
