@@ -18,6 +18,7 @@ import { openPtyPair } from "./support/pty_pair.ts";
 import {
   alive,
   heartbeatIn,
+  STANDALONE_BASE,
   type StandaloneEnv,
   title,
   writeNodeConfig,
@@ -40,17 +41,27 @@ function readText(path: string): string {
 /** The ha.cf directives (after the logfile) of both kinds of node on the line `tty`. */
 function serialHaCf(tty: string, nodes: string[], extra: string[] = []): string[] {
   return [
-    "keepalive 100ms",
-    "deadtime 500ms",
-    "warntime 300ms",
-    "initdead 1",
-    "auto_failback on",
-    "realtime off",
-    "coredumps false",
+    ...STANDALONE_BASE,
     ...extra,
     `serial ${tty}`,
     ...nodes.map((n) => `node ${n}`),
   ];
+}
+
+/**
+ * Waits (5 s at most) until the log past `mark` declares `node` dead and its link on `tty`
+ * (the tty the observer reads) dead too.
+ */
+function declaredDead(
+  log: () => string,
+  mark: number,
+  node: string,
+  tty: string,
+): Promise<boolean> {
+  return eventually(() => {
+    const since = log().slice(mark);
+    return since.includes(`node ${node}: is dead`) && since.includes(`Link ${node}:${tty} dead.`);
+  }, 5000);
 }
 
 const AUTHKEYS = "auth 1\n1 sha1 serial-secret\n";
@@ -324,12 +335,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     let t0 = Date.now();
     hb.killHard();
     assert(
-      await eventually(
-        () =>
-          real.log().slice(mark).includes("node node1: is dead") &&
-          real.log().slice(mark).includes(`Link node1:${pair.b} dead.`),
-        5000,
-      ),
+      await declaredDead(() => real.log(), mark, "node1", pair.b),
       `the real node did not declare hb dead:\n${real.log().slice(mark)}`,
     );
     console.log(`real node declared hb dead after ${Date.now() - t0} ms`);
@@ -353,12 +359,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     t0 = Date.now();
     await real.killHard();
     assert(
-      await eventually(
-        () =>
-          hb.log().slice(mark).includes("node node2: is dead") &&
-          hb.log().slice(mark).includes(`Link node2:${pair.a} dead.`),
-        5000,
-      ),
+      await declaredDead(() => hb.log(), mark, "node2", pair.a),
       `hb did not declare the real node dead:\n${hb.log().slice(mark)}`,
     );
     console.log(`hb declared the real node dead after ${Date.now() - t0} ms`);
