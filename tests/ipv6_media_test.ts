@@ -25,15 +25,8 @@ import {
   stopwatch,
   waitAllActive,
 } from "./support/interop.ts";
-import {
-  authkeys,
-  haCf,
-  REAL_CL_STATUS,
-  type Testbed,
-  type TestNode,
-  waitFor,
-} from "./testbed/mod.ts";
-import { pairTestbed } from "./support/cluster.ts";
+import { authkeys, REAL_CL_STATUS, type Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 import { canonicalIPv6, formatIPv6, parseIPv6 } from "../sys/inet6.ts";
 import { mediumOpenLines, mediumStartLine } from "../workers/media_spec.ts";
 
@@ -51,21 +44,19 @@ async function writeCluster6(tb: Testbed, media: Media6): Promise<void> {
     const line = media === "ucast6"
       ? tb.nodes.filter((p) => p !== n).map((p) => `eth0 ${p.address6(0)}`)
       : [`eth0 ${GROUP} 694 1 0`];
-    await n.writeHaCf(haCf({
-      logfile: "/var/log/ha-log",
-      logfacility: "none",
-      keepalive: `${keepalive}ms`,
-      deadtime: `${deadtime}ms`,
-      initdead: 1,
-      udpport: 694,
-      [media]: line,
-      auto_failback: "on",
-      realtime: "off",
-      crm: "off",
-      node: tb.nodes.map((x) => x.name),
-    }));
-    await n.writeAuthkeys(authkeys("sha1", "ipv6-media-secret"));
-    await n.writeHaresources("");
+    await writeNodeFiles([n], {
+      haCf: testHaCf({
+        keepalive: `${keepalive}ms`,
+        deadtime: `${deadtime}ms`,
+        udpport: 694,
+        bcast: undefined,
+        [media]: line,
+        crm: "off",
+        node: tb.nodes.map((x) => x.name),
+      }),
+      authkeys: authkeys("sha1", "ipv6-media-secret"),
+      haresources: "",
+    });
   }
 }
 
