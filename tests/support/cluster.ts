@@ -2,7 +2,7 @@
  * The clusters of the integration tests: the two-node testbed most of them build
  * ({@link pairTestbed}), the `ha.cf` most of them start from ({@link testHaCf}) and the writing of
  * a node's three configuration files ({@link writeNodeFiles}). The failover tests have their own
- * set-up on top of these (`failover.ts`), the interop tests theirs (`interop.ts`).
+ * set-up (`failover.ts`, with the lab's `failoverHaCf`), the interop tests theirs (`interop.ts`).
  *
  * @module
  */
