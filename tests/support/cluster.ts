@@ -75,7 +75,7 @@ exit 0
 `;
 
 /** The configuration files of a node, as text. */
-export interface NodeFiles {
+interface NodeFiles {
   /** `ha.cf` ({@link testHaCf}). */
   haCf: string;
   /** `authkeys` (the testbed's `authkeys()`). */
