@@ -30,11 +30,12 @@ import {
   waitNagios,
   waitStatus,
 } from "./support/status.ts";
-import { hbCommand, Testbed, waitFor } from "./testbed/mod.ts";
+import { hbCommand, waitFor } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 import { HB_VERSION } from "../master/version.ts";
 
 Deno.test("status: two hb nodes, hard kill of the active node, nagios 0 → 1 → 2", async () => {
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "sthb" });
+  await using tb = await pairTestbed("sthb");
   await configure(tb, {
     autoFailback: "on",
     haresources: "node1 rec::g1\nnode1 late::g3\nnode2 rec::g2\n",
@@ -134,7 +135,7 @@ Deno.test("status: two hb nodes, hard kill of the active node, nagios 0 → 1 �
 });
 
 Deno.test("status: drift between two hb nodes (different haresources) is logged on both and shown", async () => {
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "stdr" });
+  await using tb = await pairTestbed("stdr");
   await configure(tb, { autoFailback: "on", haresources: "node1 rec::g1\n" });
   const node1 = tb.node("node1"), node2 = tb.node("node2");
   await node2.writeHaresources("node1 rec::g1\nnode2 rec::g2\n");

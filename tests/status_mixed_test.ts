@@ -34,6 +34,7 @@ import {
   waitStatus,
 } from "./support/status.ts";
 import { healthProblems, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 import { HB_VERSION } from "../master/version.ts";
 
 /** Checks that a real Heartbeat node's log shows nothing unusual. */
@@ -48,7 +49,7 @@ async function assertRealNodeQuiet(n: TestNode): Promise<void> {
 
 Deno.test("status: hb + real Heartbeat, hard kill of the real node, nagios 0 → 1 → 2", async () => {
   await requireRealHeartbeat();
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "stmx" });
+  await using tb = await pairTestbed("stmx");
   await configure(tb, {
     autoFailback: "on",
     haresources: "node1 rec::g1\nnode2 rec::g2\nnode2 late::g3\n",

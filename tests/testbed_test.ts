@@ -59,7 +59,7 @@ Deno.test("testbed: two real Heartbeat 3.0.6 nodes see each other; a hard kill i
   let netnses: readonly string[] = [];
   const pidNamespaces: string[] = [];
   {
-    await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "real2" });
+    await using tb = await pairTestbed("real2");
     ({ id, baseDir } = tb);
     netnses = tb.netnsNames;
     lap(`testbed ${id} created`);
