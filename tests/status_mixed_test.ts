@@ -23,11 +23,11 @@
 
 import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { configure, failoverHaCf, REC_SCRIPT } from "./support/failover.ts";
+import { configure, failoverHaCf } from "./support/failover.ts";
 import {
+  configureLatePair,
   hbStatus,
   killAndWatchFailover,
-  LATE_FAILING,
   nodeSummary,
   owners,
   waitNagios,
@@ -50,13 +50,8 @@ async function assertRealNodeQuiet(n: TestNode): Promise<void> {
 Deno.test("status: hb + real Heartbeat, hard kill of the real node, nagios 0 → 1 → 2", async () => {
   await requireRealHeartbeat();
   await using tb = await pairTestbed("stmx");
-  await configure(tb, {
-    autoFailback: "on",
-    haresources: "node1 rec::g1\nnode2 rec::g2\nnode2 late::g3\n",
-  });
   const node1 = tb.node("node1"), node2 = tb.node("node2");
-  await node1.writeResourceScript("late", LATE_FAILING);
-  await node2.writeResourceScript("late", REC_SCRIPT);
+  await configureLatePair(tb, node2, "node1 rec::g1\nnode2 rec::g2\nnode2 late::g3\n");
   await Promise.all([node1.start({ impl: "hb" }), node2.start({ impl: "heartbeat" })]);
 
   const d = await waitStatus(
