@@ -14,7 +14,7 @@
 
 import { eventually } from "./support/mod.ts";
 import { assert, assertMatch, fail } from "./assert.ts";
-import { openPtyPair } from "./support/pty_pair.ts";
+import { openPtyPair, type PtyPair } from "./support/pty_pair.ts";
 import {
   alive,
   heartbeatIn,
@@ -131,10 +131,15 @@ function requireRootAndSocat(): void {
   }
 }
 
-Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill detected", async () => {
+/** After the checks: a temp dir (`prefix`) and a pty pair in it, `ttyA` and `ttyB` (the line). */
+async function serialLine(prefix: string): Promise<{ dir: string; pair: PtyPair }> {
   requireRootAndSocat();
-  const dir = await Deno.makeTempDir({ prefix: "hb-serial-" });
-  const pair = await openPtyPair(`${dir}/ttyA`, `${dir}/ttyB`);
+  const dir = await Deno.makeTempDir({ prefix });
+  return { dir, pair: await openPtyPair(`${dir}/ttyA`, `${dir}/ttyB`) };
+}
+
+Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill detected", async () => {
+  const { dir, pair } = await serialLine("hb-serial-");
   const n1 = new HbNode("node1", `${dir}/node1`);
   const n2 = new HbNode("node2", `${dir}/node2`);
   try {
@@ -289,9 +294,7 @@ class RealNode {
 }
 
 Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () => {
-  requireRootAndSocat();
-  const dir = await Deno.makeTempDir({ prefix: "hb-serial-real-" });
-  const pair = await openPtyPair(`${dir}/ttyA`, `${dir}/ttyB`);
+  const { dir, pair } = await serialLine("hb-serial-real-");
   const hb = new HbNode("node1", `${dir}/node1`);
   const real = new RealNode("node2", `${dir}/node2`);
   const both = () => `--- hb node1\n${hb.log()}\n--- real node2\n${real.log()}`;
