@@ -1,4 +1,5 @@
 import { eventually } from "../tests/support/mod.ts";
+import { allThreadsStopped } from "../tests/support/proc.ts";
 import { assert, assertEquals } from "../tests/assert.ts";
 import { Watchdog, watchdogTimeoutSeconds } from "./watchdog.ts";
 
@@ -10,21 +11,6 @@ const WATCHDOG_URL = new URL("./watchdog.ts", import.meta.url).href;
 /** An observation window for "nothing happens": longer on a slow machine only checks more. */
 function observe(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** True when every thread of `pid` is stopped (state T in /proc/PID/task/TID/stat). */
-function allThreadsStopped(pid: number): boolean {
-  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try {
-      stat = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/stat`);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) continue; // that thread has just exited
-      throw e;
-    }
-    if (stat.slice(stat.lastIndexOf(")") + 2)[0] !== "T") return false;
-  }
-  return true;
 }
 
 function recorder() {

@@ -56,74 +56,62 @@ async function py(path: string, runAs: string[], cid = "-", uid = "-", gid = "-"
 }
 
 Deno.test("apiauth: real cl_status as nobody passes anon through its setgid haclient egid", async () => {
-  const rig = startRig();
-  try {
-    const r = await runReal(rig.runDir, ["hbstatus"], NOBODY);
-    assertEquals(r.stdout, "Heartbeat is running on this machine.\n");
-    assertEquals(r.code, 0);
-  } finally {
-    await rig.dispose();
-  }
+  await using rig = startRig();
+  const r = await runReal(rig.runDir, ["hbstatus"], NOBODY);
+  assertEquals(r.stdout, "Heartbeat is running on this machine.\n");
+  assertEquals(r.code, 0);
 });
 
 Deno.test("apiauth: anon uid=root refuses the real cl_status run as nobody", async () => {
-  const rig = startRig((b) => {
+  await using rig = startRig((b) => {
     b.apiauth = builtinApiAuth(b.haIds, [{ client: "anon", uids: [0], builtin: false }]);
   });
-  try {
-    const r = await runReal(rig.runDir, ["hbstatus", "-v"], NOBODY);
-    assertEquals(
-      r.stdout,
-      "Heartbeat is apparently running on this machine, but refuses my connection\n" +
-        "(client failed authorization)\n",
-    );
-    assertEquals(r.code, 0);
-    const r2 = await runReal(rig.runDir, ["listnodes"], NOBODY);
-    assertEquals(r2.code, 1);
-    assertStringIncludes(r2.stderr, "<LOG> ERROR: REASON: client failed authorization");
-    // root still passes.
-    assertEquals((await runReal(rig.runDir, ["hbstatus"])).code, 0);
-  } finally {
-    await rig.dispose();
-  }
+  const r = await runReal(rig.runDir, ["hbstatus", "-v"], NOBODY);
+  assertEquals(
+    r.stdout,
+    "Heartbeat is apparently running on this machine, but refuses my connection\n" +
+      "(client failed authorization)\n",
+  );
+  assertEquals(r.code, 0);
+  const r2 = await runReal(rig.runDir, ["listnodes"], NOBODY);
+  assertEquals(r2.code, 1);
+  assertStringIncludes(r2.stderr, "<LOG> ERROR: REASON: client failed authorization");
+  // root still passes.
+  assertEquals((await runReal(rig.runDir, ["hbstatus"])).code, 0);
 });
 
 Deno.test("apiauth: unlisted uid/gid and false claims are refused from kernel credentials", async () => {
-  const rig = startRig();
-  try {
-    // nobody:nogroup, honest claim: anon is uid=root gid=haclient → refused.
-    const a = await py(rig.path, NOBODY);
-    assertStringIncludes(a, "info=client failed authorization,result=badreq,deadtime=1f40");
-    assertStringIncludes(a, "EOF");
-    // nobody claiming root: the kernel says otherwise.
-    const b = await py(rig.path, NOBODY, "-", "0", "0");
-    assertStringIncludes(b, "info=incorrect/false credentials,result=badreq");
-    // nobody claiming to be in haclient while its egid is nogroup.
-    const c = await py(rig.path, NOBODY, "-", "-", String(rig.backend.haIds.haclient));
-    assertStringIncludes(c, "info=incorrect/false credentials");
-    // nobody with egid haclient (honest): anon's gid list admits it.
-    const d = await py(rig.path, ["--reuid=nobody", "--regid=haclient", "--clear-groups"]);
-    assertStringIncludes(d, "result=OK");
-    // Named clients: ipfail needs uid hacluster; an unknown name has no default entry.
-    const e = await py(
-      rig.path,
-      ["--reuid=hacluster", "--regid=haclient", "--clear-groups"],
-      "ipfail",
-    );
-    assertStringIncludes(e, "t=hbapi-clstat,st=join,from_id=ipfail");
-    assertStringIncludes(e, "result=OK");
-    const f = await py(rig.path, NOBODY, "ipfail");
-    assertStringIncludes(f, "info=client failed authorization");
-    // …and a refused named client gets its leave before the close.
-    assertStringIncludes(
-      f,
-      "t=hbapi-clstat,st=leave,from_id=ipfail,to_id=ipfail,src=wa1,info=client failed authorization",
-    );
-    const g = await py(rig.path, NOBODY, "someapp");
-    assertStringIncludes(g, "info=no default client auth");
-    // The server still serves root.
-    assertEquals((await runReal(rig.runDir, ["nodestatus", "wa2"])).stdout, "active\n");
-  } finally {
-    await rig.dispose();
-  }
+  await using rig = startRig();
+  // nobody:nogroup, honest claim: anon is uid=root gid=haclient → refused.
+  const a = await py(rig.path, NOBODY);
+  assertStringIncludes(a, "info=client failed authorization,result=badreq,deadtime=1f40");
+  assertStringIncludes(a, "EOF");
+  // nobody claiming root: the kernel says otherwise.
+  const b = await py(rig.path, NOBODY, "-", "0", "0");
+  assertStringIncludes(b, "info=incorrect/false credentials,result=badreq");
+  // nobody claiming to be in haclient while its egid is nogroup.
+  const c = await py(rig.path, NOBODY, "-", "-", String(rig.backend.haIds.haclient));
+  assertStringIncludes(c, "info=incorrect/false credentials");
+  // nobody with egid haclient (honest): anon's gid list admits it.
+  const d = await py(rig.path, ["--reuid=nobody", "--regid=haclient", "--clear-groups"]);
+  assertStringIncludes(d, "result=OK");
+  // Named clients: ipfail needs uid hacluster; an unknown name has no default entry.
+  const e = await py(
+    rig.path,
+    ["--reuid=hacluster", "--regid=haclient", "--clear-groups"],
+    "ipfail",
+  );
+  assertStringIncludes(e, "t=hbapi-clstat,st=join,from_id=ipfail");
+  assertStringIncludes(e, "result=OK");
+  const f = await py(rig.path, NOBODY, "ipfail");
+  assertStringIncludes(f, "info=client failed authorization");
+  // …and a refused named client gets its leave before the close.
+  assertStringIncludes(
+    f,
+    "t=hbapi-clstat,st=leave,from_id=ipfail,to_id=ipfail,src=wa1,info=client failed authorization",
+  );
+  const g = await py(rig.path, NOBODY, "someapp");
+  assertStringIncludes(g, "info=no default client auth");
+  // The server still serves root.
+  assertEquals((await runReal(rig.runDir, ["nodestatus", "wa2"])).stdout, "active\n");
 });

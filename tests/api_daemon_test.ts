@@ -33,14 +33,13 @@
 import { assert, assertEquals } from "./assert.ts";
 import {
   authkeys,
-  haCf,
   hbCommand,
   REAL_CL_STATUS,
   REAL_HEARTBEAT,
-  Testbed,
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
+import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 import { sleep, which } from "./testbed/sys.ts";
 import { machineHaIds } from "./support/fake_api_backend.ts";
 import { encodeFrame, FrameReader } from "../api/ipc_frame.ts";
@@ -52,19 +51,11 @@ const SERVICE1 = "198.18.0.101";
 const SERVICE2 = "198.18.0.102";
 
 /** ha.cf of both clusters; `ping` before `node` on purpose (the node list keeps ha.cf order). */
-const HA_CF = haCf({
-  logfile: "/var/log/ha-log",
+const HA_CF = testHaCf({
   debugfile: "/var/log/ha-debug",
-  logfacility: "none",
-  keepalive: "100ms",
-  deadtime: "500ms",
   warntime: "300ms",
-  initdead: 1,
   udpport: 694,
-  bcast: "eth0",
   ping: PING,
-  auto_failback: "on",
-  realtime: "off",
   crm: "off",
   apiauth: "anon uid=root",
   node: ["node1", "node2"],
@@ -308,18 +299,13 @@ async function observe(impl: "hb" | "heartbeat"): Promise<Observed> {
     dirs: "",
     ms: 0,
   };
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    client: true,
-    name: `api-${impl}`,
-  });
+  await using tb = await pairTestbed(`api-${impl}`, { client: true });
   const [node1, node2] = tb.nodes;
-  for (const n of tb.nodes) {
-    await n.writeHaCf(HA_CF);
-    await n.writeAuthkeys(authkeys("sha1", "api-daemon"));
-    await n.writeHaresources(HARESOURCES);
-  }
+  await writeNodeFiles(tb.nodes, {
+    haCf: HA_CF,
+    authkeys: authkeys("sha1", "api-daemon"),
+    haresources: HARESOURCES,
+  });
   await Promise.all(tb.nodes.map((n) => n.start({ impl })));
   // Same state: both active, the ping node up, each node holding its own group, stable.
   await waitFor(

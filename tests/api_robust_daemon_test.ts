@@ -26,7 +26,8 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import { authkeys, haCf, REAL_CL_STATUS, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { authkeys, REAL_CL_STATUS, type TestNode, waitFor } from "./testbed/mod.ts";
+import { type HaCfDirectives, pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 import { sleep } from "./testbed/sys.ts";
 import { encodeFrame, FrameReader, IPC_MAGIC } from "../api/ipc_frame.ts";
 import { decodeMessage, encodeIpc } from "../wire/codec.ts";
@@ -317,27 +318,25 @@ async function nodeStatus(node: TestNode, of: string): Promise<string> {
   return r.stdout.trim();
 }
 
-async function startPair(name: string, extra: Record<string, string | string[]>) {
-  const tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name });
-  for (const n of tb.nodes) {
-    await n.writeHaCf(haCf({
-      logfile: "/var/log/ha-log",
-      debugfile: "/var/log/ha-debug",
-      logfacility: "none",
-      keepalive: "100ms",
-      deadtime: "500ms",
-      initdead: 1,
-      udpport: 694,
-      bcast: "eth0",
-      auto_failback: "on",
-      crm: "off",
-      realtime: "off",
-      ...extra,
-      node: ["node1", "node2"],
-    }));
-    await n.writeAuthkeys(authkeys("sha1", "robust"));
-    await n.writeHaresources("");
-  }
+/** ha.cf of these tests, with `extra`. */
+function conf(extra: HaCfDirectives = {}): string {
+  return testHaCf({
+    debugfile: "/var/log/ha-debug",
+    udpport: 694,
+    crm: "off",
+    ...extra,
+    node: ["node1", "node2"],
+  });
+}
+
+/** Two nodes configured with {@link conf}`(extra)`, not started. */
+async function startPair(name: string, extra: HaCfDirectives) {
+  const tb = await pairTestbed(name);
+  await writeNodeFiles(tb.nodes, {
+    haCf: conf(extra),
+    authkeys: authkeys("sha1", "robust"),
+    haresources: "",
+  });
   return tb;
 }
 
@@ -468,19 +467,7 @@ Deno.test("respawn in the daemon: restart and log, exit 100 stops, a crash loop 
   );
   await node1.writeConfig("exit100.sh", "#!/bin/sh\nexit 100\n", 0o755);
   await node1.writeConfig("crash.sh", "#!/bin/sh\nexit 3\n", 0o755);
-  await node2.writeHaCf(haCf({
-    logfile: "/var/log/ha-log",
-    logfacility: "none",
-    keepalive: "100ms",
-    deadtime: "500ms",
-    initdead: 1,
-    udpport: 694,
-    bcast: "eth0",
-    auto_failback: "on",
-    realtime: "off",
-    crm: "off",
-    node: ["node1", "node2"],
-  }));
+  await node2.writeHaCf(conf()); // the real node runs none of these clients
   await node2.start({ impl: "heartbeat" });
   await node1.start({ impl: "hb" });
   const t0 = Date.now();

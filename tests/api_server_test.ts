@@ -109,13 +109,9 @@ const RUNNING: Case[] = [
 ];
 
 Deno.test("cl_status: real and hb identical against a running server (≥ 50 invocations)", async () => {
-  const rig = startRig();
-  try {
-    const n = await compare(rig, RUNNING);
-    assert(n >= 50, `${n} invocations`);
-  } finally {
-    await rig.dispose();
-  }
+  await using rig = startRig();
+  const n = await compare(rig, RUNNING);
+  assert(n >= 50, `${n} invocations`);
 });
 
 Deno.test("cl_status: not running (no socket) and stale socket", async () => {
@@ -138,59 +134,47 @@ Deno.test("cl_status: not running (no socket) and stale socket", async () => {
     Deno.removeSync(runDir, { recursive: true });
   }
   // Stale: the server stopped and left its socket file (ECONNREFUSED).
-  const rig = startRig();
+  await using rig = startRig();
   await rig.server.stop();
-  try {
-    Deno.statSync(rig.path);
-    await compare(rig, noSocket.slice(0, 4));
-  } finally {
-    await rig.dispose();
-  }
+  Deno.statSync(rig.path);
+  await compare(rig, noSocket.slice(0, 4));
 });
 
 Deno.test("cl_status: refused sign-on (apiauth anon uid=12345)", async () => {
-  const rig = startRig((b) => {
+  await using rig = startRig((b) => {
     b.apiauth = builtinApiAuth(b.haIds, [{ client: "anon", uids: [12345], builtin: false }]);
   });
-  try {
-    await compare(rig, [
-      {
-        args: ["hbstatus"],
-        code: 0,
-        stdout: "Heartbeat is apparently running on this machine, but refuses my connection\n",
-      },
-      { args: ["hbstatus", "-v"], code: 0 },
-      { args: ["nodestatus", "wa2"], code: 1, stderrHas: "REASON: client failed authorization" },
-      { args: ["listnodes", "-v"], code: 1 },
-    ]);
-  } finally {
-    await rig.dispose();
-  }
+  await compare(rig, [
+    {
+      args: ["hbstatus"],
+      code: 0,
+      stdout: "Heartbeat is apparently running on this machine, but refuses my connection\n",
+    },
+    { args: ["hbstatus", "-v"], code: 0 },
+    { args: ["nodestatus", "wa2"], code: 1, stderrHas: "REASON: client failed authorization" },
+    { args: ["listnodes", "-v"], code: 1 },
+  ]);
 });
 
 Deno.test("cl_status: pacemaker on, getrsc refused, msgfmt netstring, node states", async () => {
-  const rig = startRig((b) => {
+  await using rig = startRig((b) => {
     b.pacemaker = "respawn";
     b.msgfmt = "netstring";
     b.nodeList[1] = { ...b.nodeList[1], status: "dead", weight: 250, site: "berlin" };
   });
-  try {
-    await compare(rig, [
-      { args: ["rscstatus"], code: 1 },
-      { args: ["hbstatus", "-v"], code: 0 },
-      { args: ["hbstatus", "-v", "-m"], code: 0 },
-      { args: ["nodestatus", "wa2"], code: 1, stdout: "dead\n" },
-      { args: ["nodeweight", "wa2"], code: 0, stdout: "250\n" },
-      { args: ["nodesite", "-m", "wa2"], code: 0 },
-      { args: ["clientstatus", "wa2", "ipfail"], code: 1 },
-    ]);
-    rig.backend.pacemaker = "off";
-    rig.backend.rsc = {
-      ok: false,
-      info: "Resource is managed by crm. Use crm tool to query resource",
-    };
-    await compare(rig, [{ args: ["rscstatus"], code: 13 }, { args: ["test"], code: 0 }]);
-  } finally {
-    await rig.dispose();
-  }
+  await compare(rig, [
+    { args: ["rscstatus"], code: 1 },
+    { args: ["hbstatus", "-v"], code: 0 },
+    { args: ["hbstatus", "-v", "-m"], code: 0 },
+    { args: ["nodestatus", "wa2"], code: 1, stdout: "dead\n" },
+    { args: ["nodeweight", "wa2"], code: 0, stdout: "250\n" },
+    { args: ["nodesite", "-m", "wa2"], code: 0 },
+    { args: ["clientstatus", "wa2", "ipfail"], code: 1 },
+  ]);
+  rig.backend.pacemaker = "off";
+  rig.backend.rsc = {
+    ok: false,
+    info: "Resource is managed by crm. Use crm tool to query resource",
+  };
+  await compare(rig, [{ args: ["rscstatus"], code: 13 }, { args: ["test"], code: 0 }]);
 });

@@ -38,15 +38,20 @@ export function assertMatch(text: string, re: RegExp, msg?: string): void {
 // deno-lint-ignore no-explicit-any
 type ErrorClass = new (...args: any[]) => Error;
 
+/** Checks what was thrown: an instance of `cls` (if given) whose message includes `includes`. */
+function thrown(e: unknown, cls?: ErrorClass, includes?: string): Error {
+  const err = e as Error;
+  if (cls) nodeAssert.ok(err instanceof cls, `expected ${cls.name}, got ${err}`);
+  if (includes) assertStringIncludes(err.message, includes);
+  return err;
+}
+
 /** Asserts that `fn` throws (optionally an instance of `cls` whose message includes `includes`). */
 export function assertThrows(fn: () => unknown, cls?: ErrorClass, includes?: string): Error {
   try {
     fn();
   } catch (e) {
-    const err = e as Error;
-    if (cls) nodeAssert.ok(err instanceof cls, `expected ${cls.name}, got ${err}`);
-    if (includes) assertStringIncludes(err.message, includes);
-    return err;
+    return thrown(e, cls, includes);
   }
   throw new nodeAssert.AssertionError({ message: "expected function to throw" });
 }
@@ -60,10 +65,7 @@ export async function assertRejects(
   try {
     await fn();
   } catch (e) {
-    const err = e as Error;
-    if (cls) nodeAssert.ok(err instanceof cls, `expected ${cls.name}, got ${err}`);
-    if (includes) assertStringIncludes(err.message, includes);
-    return err;
+    return thrown(e, cls, includes);
   }
   throw new nodeAssert.AssertionError({ message: "expected promise to reject" });
 }

@@ -25,7 +25,8 @@ import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert } from "./assert.ts";
 import { configure, keepLogs, waitPlacement, Watch } from "./support/failover.ts";
 import { allOn, NORMAL, PAIR_HARESOURCES } from "./support/failover_pair.ts";
-import { type Impl, Testbed, type TestNode } from "./testbed/mod.ts";
+import type { Impl, TestNode } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 
 async function sh(node: TestNode, script: string): Promise<string> {
   const r = await node.exec(["sh", "-c", script]);
@@ -41,12 +42,7 @@ async function linesFrom(node: TestNode, offset: number): Promise<string[]> {
 }
 
 async function scenario(impl: Impl): Promise<{ lines: string[]; ms: Record<string, number> }> {
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 2,
-    client: true,
-    name: `crs${impl === "hb" ? "b" : "h"}`,
-  });
+  await using tb = await pairTestbed(`crs${impl === "hb" ? "b" : "h"}`, { links: 2, client: true });
   const watch = new Watch(tb);
   await watch.start();
   const [n1] = tb.nodes;

@@ -185,27 +185,32 @@ Deno.test("export pacemaker: every resource.d wrapper maps to an installed agent
   await checkAgents(r.xml);
 });
 
-Deno.test("export pacemaker: good config sthok (stonith_host) passes, fencing noted", async () => {
-  const dir = `${FIXTURES}good_configs/sthok`;
+/**
+ * Exports the good config `name` (tests/fixtures/good_configs), which must succeed with a CIB
+ * that crm_verify accepts; returns its directory, the CIB and the notes.
+ */
+async function exportGood(name: string): Promise<{ dir: string; xml: string; notes: string }> {
+  const dir = `${FIXTURES}good_configs/${name}`;
   prepare(dir, "600");
   const r = exportPacemakerDir(dir, { system: exportSystem(dir) });
   assertEquals(r.exitCode, 0, r.lines.join("\n"));
   assertEquals(await crmVerify(r.xml!), [], r.xml);
-  assertStringIncludes(r.xml!, "ha.cf configures fencing (stonith_host * null node1 node2)");
+  return { dir, xml: r.xml!, notes: r.lines.join("\n") };
+}
+
+Deno.test("export pacemaker: good config sthok (stonith_host) passes, fencing noted", async () => {
+  const { dir, xml, notes } = await exportGood("sthok");
+  assertStringIncludes(xml, "ha.cf configures fencing (stonith_host * null node1 node2)");
   assertStringIncludes(
-    r.lines.join("\n"),
+    notes,
     `${dir}/ha.cf:7: stonith_host: 'stonith_host * null node1 node2' not exported`,
   );
 });
 
 Deno.test("export pacemaker: good config nicefb (legacy, no groups) passes", async () => {
-  const dir = `${FIXTURES}good_configs/nicefb`;
-  prepare(dir, "600");
-  const r = exportPacemakerDir(dir, { system: exportSystem(dir) });
-  assertEquals(r.exitCode, 0, r.lines.join("\n"));
-  assertEquals(await crmVerify(r.xml!), [], r.xml);
-  assertStringIncludes(r.xml!, 'name="resource-stickiness" value="0"');
-  assert(!r.xml!.includes("<group "));
+  const { xml } = await exportGood("nicefb");
+  assertStringIncludes(xml, 'name="resource-stickiness" value="0"');
+  assert(!xml.includes("<group "));
 });
 
 Deno.test("export pacemaker: a refused configuration is not exported", () => {

@@ -16,19 +16,14 @@ import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { configure, keepLogs, waitPlacement, Watch } from "./support/failover.ts";
 import { allOn, NORMAL, PAIR_HARESOURCES } from "./support/failover_pair.ts";
-import { Testbed } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 import { FAULT_ENV, SHUTDOWN_LIMIT_ENV } from "../master/runtime.ts";
 
 const FAULT_TYPE = "hb-test-fault";
 
 async function scenario(mode: "core" | "uncaught"): Promise<void> {
   await requireRealHeartbeat();
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    client: true,
-    name: mode === "core" ? "fsafe" : "fsafeu",
-  });
+  await using tb = await pairTestbed(mode === "core" ? "fsafe" : "fsafeu", { client: true });
   const watch = new Watch(tb);
   await watch.start();
   const [n1, n2] = tb.nodes;
@@ -108,7 +103,7 @@ exit 1
 
 Deno.test("fail-safe: a shutdown that never finishes ends in Heartbeat's emergency shutdown (exit 100)", async () => {
   await requireRealHeartbeat();
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "fslim" });
+  await using tb = await pairTestbed("fslim");
   const [n1, n2] = tb.nodes;
   await configure(tb, { autoFailback: "on", haresources: "node1 hang::g1\nnode2 rec::g2\n" });
   for (const n of tb.nodes) await n.writeResourceScript("hang", HANG_SCRIPT);

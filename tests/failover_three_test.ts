@@ -34,6 +34,7 @@ import {
   Watch,
 } from "./support/failover.ts";
 import { Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 
 const THREE_HARESOURCES = `node1 ${SERVICE_SPEC} rec::g1\nnode2 rec::g2\nnode3 rec::g3\n`;
 const NORMAL3: Placement = { ip: "node1", g1: "node1", g2: "node2", g3: "node3" };
@@ -176,7 +177,7 @@ Deno.test("failover, three hb nodes: kill, graceful stop and freeze leave every 
 Deno.test("failover, two hb nodes: a dropped standby answer and a group that cannot start", async () => {
   await requireRealHeartbeat();
   const lap = stopwatch("[standby] ");
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "fosb" });
+  await using tb = await pairTestbed("fosb");
   const [n1, n2] = tb.nodes;
   const watch = new Watch(tb);
   await watch.start();

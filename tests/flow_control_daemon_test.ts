@@ -14,7 +14,8 @@
 import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert } from "./assert.ts";
 import { failoverHaCf } from "./support/failover.ts";
-import { authkeys, type Impl, Testbed } from "./testbed/mod.ts";
+import { authkeys, type Impl } from "./testbed/mod.ts";
+import { pairTestbed, writeNodeFiles } from "./support/cluster.ts";
 
 const BURST = new URL("./fixtures/scripts/api_burst.ts", import.meta.url).pathname;
 
@@ -25,13 +26,13 @@ const BURST = new URL("./fixtures/scripts/api_burst.ts", import.meta.url).pathna
  * oracle's own behaviour, not what this test compares, so its side is run again; hb's is not.
  */
 async function scenario(impl: Impl): Promise<Record<string, number | string> | undefined> {
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "flow" });
+  await using tb = await pairTestbed("flow");
   const [n1, n2] = tb.nodes;
-  for (const n of tb.nodes) {
-    await n.writeHaCf(failoverHaCf(["node1", "node2"], "on", { apiauth: "burst uid=root" }));
-    await n.writeAuthkeys(authkeys("crc"));
-    await n.writeHaresources("");
-  }
+  await writeNodeFiles(tb.nodes, {
+    haCf: failoverHaCf(["node1", "node2"], "on", { apiauth: "burst uid=root" }),
+    authkeys: authkeys("crc"),
+    haresources: "",
+  });
   await Promise.all(tb.nodes.map((n) => n.start({ impl })));
   await n1.waitForLog("Status update for node node2: status active", { timeoutMs: 20_000 });
   const from = await n1.logOffset();

@@ -23,7 +23,8 @@ import {
   stopwatch,
   waitAllActive,
 } from "./support/interop.ts";
-import { authkeys, haCf, REAL_CL_STATUS, Testbed, waitFor } from "./testbed/mod.ts";
+import { authkeys, REAL_CL_STATUS, Testbed, waitFor } from "./testbed/mod.ts";
+import { testHaCf, writeNodeFiles } from "./support/cluster.ts";
 
 const rows: DetectionRow[] = [];
 
@@ -46,24 +47,18 @@ Deno.test("interop ucast with one ha.cf for all (own address included): hb, real
     links: 1,
     name: "ucastall",
   });
-  const conf = haCf({
-    logfile: "/var/log/ha-log",
-    logfacility: "none",
-    keepalive: "100ms",
-    deadtime: "500ms",
-    initdead: 1,
+  const conf = testHaCf({
     udpport: 694,
+    bcast: undefined,
     ucast: tb.nodes.map((n) => `eth0 ${n.address(0)}`),
-    auto_failback: "on",
-    realtime: "off",
     node: tb.nodes.map((n) => n.name),
   });
   const impls = ["hb", "heartbeat", "hb"] as const;
-  for (const n of tb.nodes) {
-    await n.writeHaCf(conf);
-    await n.writeAuthkeys(authkeys("md5", "one-conf"));
-    await n.writeHaresources("");
-  }
+  await writeNodeFiles(tb.nodes, {
+    haCf: conf,
+    authkeys: authkeys("md5", "one-conf"),
+    haresources: "",
+  });
   await Promise.all(tb.nodes.map((n, i) => n.start({ impl: impls[i] })));
   await waitAllActive(tb.nodes);
   lap("all three active");

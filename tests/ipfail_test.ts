@@ -30,14 +30,14 @@
 import { assert, assertEquals } from "./assert.ts";
 import {
   authkeys,
-  haCf,
   hbCommand,
   REAL_CL_STATUS,
-  Testbed,
+  type Testbed,
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
 import { shellQuote, sleep } from "./testbed/sys.ts";
+import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 import { Ipfail, type IpfailApi, strToBoolean } from "../agents/ipfail.ts";
 import type { NodeEntry } from "../api/client.ts";
 import { closeLogging, configureLogging } from "../logging/mod.ts";
@@ -318,34 +318,46 @@ esac
 exit 0
 `;
 
-/** ipfail's info lines expected in each phase (the reference run checks them on the binaries). */
-const EXPECTED = {
-  cutNode1: [
-    `Status update: Node ${PING} now has status dead`,
-    "NS: We are dead. :<",
-    `Link Status update: Link ${PING}/${PING} now has status dead`,
-    "We are dead. :<",
-    "Asking other side for ping node count.",
-    "Giving up because we were told that we have less ping nodes.",
-    "Delayed giveup in 0 seconds.",
-    "giveup() called (timeout worked)",
-  ],
-  cutNode2: ["Telling other node that we have more visible ping nodes."],
-  backNode1: [
-    `Link Status update: Link ${PING}/${PING} now has status up`,
-    `Status update: Node ${PING} now has status dead`,
-    "NS: We are still alive!",
-    `Status update: Node ${PING} now has status ping`,
-    "A ping node just came up.",
-    "Asking other side for ping node count.",
-    "No giveup timer to abort.",
-  ],
-  backNode2: [
-    "Ping node count is balanced.",
-    "Giving up foreign resources (auto_failback).",
-    "Delayed giveup in 0 seconds.",
-    "giveup() called (timeout worked)",
-  ],
+/**
+ * The two moves of the group: the standby kind the losing node asks for, rscstatus on node1 and
+ * node2 afterwards, and ipfail's info lines expected on node1 and on node2 (the reference run
+ * checks them on the binaries).
+ */
+const MOVES = {
+  failover: {
+    kind: "all",
+    rscAfter: ["none", "all"],
+    node1: [
+      `Status update: Node ${PING} now has status dead`,
+      "NS: We are dead. :<",
+      `Link Status update: Link ${PING}/${PING} now has status dead`,
+      "We are dead. :<",
+      "Asking other side for ping node count.",
+      "Giving up because we were told that we have less ping nodes.",
+      "Delayed giveup in 0 seconds.",
+      "giveup() called (timeout worked)",
+    ],
+    node2: ["Telling other node that we have more visible ping nodes."],
+  },
+  failback: {
+    kind: "foreign",
+    rscAfter: ["local", "local"],
+    node1: [
+      `Link Status update: Link ${PING}/${PING} now has status up`,
+      `Status update: Node ${PING} now has status dead`,
+      "NS: We are still alive!",
+      `Status update: Node ${PING} now has status ping`,
+      "A ping node just came up.",
+      "Asking other side for ping node count.",
+      "No giveup timer to abort.",
+    ],
+    node2: [
+      "Ping node count is balanced.",
+      "Giving up foreign resources (auto_failback).",
+      "Delayed giveup in 0 seconds.",
+      "giveup() called (timeout worked)",
+    ],
+  },
 };
 
 /** The DENO_DIR that hacluster can read (hb's ipfail from source runs as hacluster). */
@@ -403,11 +415,9 @@ async function scenario(
   impl: "hb" | "heartbeat",
   ipfails: [Which, Which],
 ): Promise<ScenarioResult> {
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
+  await using tb = await pairTestbed(`ipfail-${impl}-${ipfails.join("-")}`, {
     links: 2,
     client: true,
-    name: `ipfail-${impl}-${ipfails.join("-")}`,
   });
   const denoDir = ipfails.includes("hb") ? await hackDenoDir(tb) : undefined;
   const wrapper = `#!/bin/sh\n${denoDir ? `DENO_DIR=${shellQuote(denoDir)} ` : ""}exec ${
@@ -416,25 +426,20 @@ async function scenario(
   for (const [i, n] of tb.nodes.entries()) {
     await n.writeConfig("hb-ipfail", wrapper, 0o755);
     const program = ipfails[i] === "real" ? REAL_IPFAIL : "/etc/ha.d/hb-ipfail";
-    await n.writeHaCf(haCf({
-      logfile: "/var/log/ha-log",
-      debugfile: "/var/log/ha-debug",
-      logfacility: "none",
-      keepalive: "100ms",
-      deadtime: "500ms",
-      initdead: 1,
-      udpport: 694,
-      bcast: "eth1",
-      ping: PING,
-      auto_failback: "on",
-      realtime: "off",
-      crm: "off",
-      respawn: `hacluster ${program}`,
-      apiauth: "ipfail gid=haclient uid=hacluster",
-      node: ["node1", "node2"],
-    }));
-    await n.writeAuthkeys(authkeys("sha1", "ipfail-test"));
-    await n.writeHaresources(`node1 IPaddr::${SERVICE}/24/eth0 recorder::g1\n`);
+    await writeNodeFiles([n], {
+      haCf: testHaCf({
+        debugfile: "/var/log/ha-debug",
+        udpport: 694,
+        bcast: "eth1",
+        ping: PING,
+        crm: "off",
+        respawn: `hacluster ${program}`,
+        apiauth: "ipfail gid=haclient uid=hacluster",
+        node: ["node1", "node2"],
+      }),
+      authkeys: authkeys("sha1", "ipfail-test"),
+      haresources: `node1 IPaddr::${SERVICE}/24/eth0 recorder::g1\n`,
+    });
     await n.writeResourceScript("recorder", RECORDER);
   }
   const [node1, node2] = tb.nodes;
@@ -471,67 +476,60 @@ async function scenario(
     );
   }
 
-  // node1 loses its ping node (link 0), the heartbeat goes on over link 1.
-  const cut = [await node1.logOffset(), await node2.logOffset()];
-  const recCut = [
-    (await node1.readLog("recorder.log")).length,
-    (await node2.readLog("recorder.log")).length,
-  ];
-  const t0 = Date.now();
-  await tb.cutLink(node1, 0);
-  await waitFor(
-    `${label}: node2 holds the address`,
-    async () => await hasAddress(node2) && !(await hasAddress(node1)),
-    { timeoutMs: 30_000, intervalMs: 50 },
-  );
-  const failoverMs = Date.now() - t0;
-  await node1.waitForLog("Other node completed standby takeover of all resources.", {
-    from: cut[0],
-  });
-  await waitQuiet(tb.nodes, 1500);
-  assert(
-    (await node1.readLog()).slice(cut[0]).includes("info: node1 wants to go standby [all]"),
-    `${label}: standby [all] requested`,
-  );
-  assertEquals(ipfailLines((await node1.readLog()).slice(cut[0])), EXPECTED.cutNode1, label);
-  assertEquals(ipfailLines((await node2.readLog()).slice(cut[1])), EXPECTED.cutNode2, label);
-  assertEquals((await node1.readLog("recorder.log")).slice(recCut[0]), "node1 g1 stop\n");
-  assertEquals(
-    (await node2.readLog("recorder.log")).slice(recCut[1]),
-    "node2 g1 status\nnode2 g1 start\n",
-  );
-  assertEquals(await rsc(), ["none", "all"], `${label}: rscstatus after the failover`);
+  /**
+   * One move of the group ({@link MOVES}) after `act`: the address on `to` only (its time is
+   * returned), `from` asked to go standby and saw the takeover complete, ipfail logged the
+   * expected lines, `from` stopped g1 and `to` started it, and rscstatus is as expected.
+   */
+  const move = async (
+    what: keyof typeof MOVES,
+    from: TestNode,
+    to: TestNode,
+    act: () => Promise<void>,
+  ): Promise<number> => {
+    const { kind, rscAfter } = MOVES[what];
+    const at = (n: TestNode) => n === node1 ? 0 : 1;
+    const logs = [await node1.logOffset(), await node2.logOffset()];
+    const recs = [
+      (await node1.readLog("recorder.log")).length,
+      (await node2.readLog("recorder.log")).length,
+    ];
+    const t0 = Date.now();
+    await act();
+    await waitFor(
+      `${label}: ${what}: ${to.name} holds the address`,
+      async () => await hasAddress(to) && !(await hasAddress(from)),
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+    const ms = Date.now() - t0;
+    await from.waitForLog(`Other node completed standby takeover of ${kind} resources.`, {
+      from: logs[at(from)],
+    });
+    await waitQuiet(tb.nodes, 1500);
+    assert(
+      (await node1.readLog()).slice(logs[0]).includes(
+        `info: ${from.name} wants to go standby [${kind}]`,
+      ),
+      `${label}: standby [${kind}] requested`,
+    );
+    assertEquals(ipfailLines((await node1.readLog()).slice(logs[0])), MOVES[what].node1, label);
+    assertEquals(ipfailLines((await node2.readLog()).slice(logs[1])), MOVES[what].node2, label);
+    assertEquals(
+      (await from.readLog("recorder.log")).slice(recs[at(from)]),
+      `${from.name} g1 stop\n`,
+    );
+    assertEquals(
+      (await to.readLog("recorder.log")).slice(recs[at(to)]),
+      `${to.name} g1 status\n${to.name} g1 start\n`,
+    );
+    assertEquals(await rsc(), rscAfter, `${label}: rscstatus after the ${what}`);
+    return ms;
+  };
 
+  // node1 loses its ping node (link 0), the heartbeat goes on over link 1.
+  const failoverMs = await move("failover", node1, node2, () => tb.cutLink(node1, 0));
   // The ping node comes back: balanced counts, node2 gives the foreign group back.
-  const back = [await node1.logOffset(), await node2.logOffset()];
-  const recBack = [
-    (await node1.readLog("recorder.log")).length,
-    (await node2.readLog("recorder.log")).length,
-  ];
-  const t1 = Date.now();
-  await tb.restoreLink(node1, 0);
-  await waitFor(
-    `${label}: node1 holds the address again`,
-    async () => await hasAddress(node1) && !(await hasAddress(node2)),
-    { timeoutMs: 30_000, intervalMs: 50 },
-  );
-  const failbackMs = Date.now() - t1;
-  await node2.waitForLog("Other node completed standby takeover of foreign resources.", {
-    from: back[1],
-  });
-  await waitQuiet(tb.nodes, 1500);
-  assert(
-    (await node1.readLog()).slice(back[0]).includes("info: node2 wants to go standby [foreign]"),
-    `${label}: standby [foreign] requested`,
-  );
-  assertEquals(ipfailLines((await node1.readLog()).slice(back[0])), EXPECTED.backNode1, label);
-  assertEquals(ipfailLines((await node2.readLog()).slice(back[1])), EXPECTED.backNode2, label);
-  assertEquals((await node2.readLog("recorder.log")).slice(recBack[1]), "node2 g1 stop\n");
-  assertEquals(
-    (await node1.readLog("recorder.log")).slice(recBack[0]),
-    "node1 g1 status\nnode1 g1 start\n",
-  );
-  assertEquals(await rsc(), ["local", "local"], `${label}: rscstatus after the failback`);
+  const failbackMs = await move("failback", node2, node1, () => tb.restoreLink(node1, 0));
 
   // SIGTERM: ipfail signs off at its next tick and exits 0; the daemon starts it again.
   const program2 = ipfails[1] === "real" ? REAL_IPFAIL : "/etc/ha.d/hb-ipfail";
@@ -569,27 +567,18 @@ async function requireReal(): Promise<void> {
   }
 }
 
-Deno.test("ipfail reference: real daemon, real ipfail on both nodes", async () => {
-  await requireReal();
-  await scenario("heartbeat", ["real", "real"]);
-});
+/** The scenario's runs: test name, the daemon on both nodes, whose ipfail node1 and node2 run. */
+const RUNS: [string, "hb" | "heartbeat", [Which, Which]][] = [
+  ["ipfail reference: real daemon, real ipfail on both nodes", "heartbeat", ["real", "real"]],
+  ["ipfail: hb daemon, the real ipfail on both nodes", "hb", ["real", "real"]],
+  ["ipfail: hb daemon, hb's ipfail on both nodes", "hb", ["hb", "hb"]],
+  ["ipfail: hb daemon, real ipfail on node1, hb's on node2", "hb", ["real", "hb"]],
+  ["ipfail: hb daemon, hb's ipfail on node1, real on node2", "hb", ["hb", "real"]],
+];
 
-Deno.test("ipfail: hb daemon, the real ipfail on both nodes", async () => {
-  await requireReal();
-  await scenario("hb", ["real", "real"]);
-});
-
-Deno.test("ipfail: hb daemon, hb's ipfail on both nodes", async () => {
-  await requireReal();
-  await scenario("hb", ["hb", "hb"]);
-});
-
-Deno.test("ipfail: hb daemon, real ipfail on node1, hb's on node2", async () => {
-  await requireReal();
-  await scenario("hb", ["real", "hb"]);
-});
-
-Deno.test("ipfail: hb daemon, hb's ipfail on node1, real on node2", async () => {
-  await requireReal();
-  await scenario("hb", ["hb", "real"]);
-});
+for (const [name, impl, ipfails] of RUNS) {
+  Deno.test(name, async () => {
+    await requireReal();
+    await scenario(impl, ipfails);
+  });
+}

@@ -25,7 +25,8 @@ import {
   stopwatch,
   waitAllActive,
 } from "./support/interop.ts";
-import { authkeys, haCf, REAL_CL_STATUS, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { authkeys, REAL_CL_STATUS, type Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 import { canonicalIPv6, formatIPv6, parseIPv6 } from "../sys/inet6.ts";
 import { mediumOpenLines, mediumStartLine } from "../workers/media_spec.ts";
 
@@ -43,21 +44,19 @@ async function writeCluster6(tb: Testbed, media: Media6): Promise<void> {
     const line = media === "ucast6"
       ? tb.nodes.filter((p) => p !== n).map((p) => `eth0 ${p.address6(0)}`)
       : [`eth0 ${GROUP} 694 1 0`];
-    await n.writeHaCf(haCf({
-      logfile: "/var/log/ha-log",
-      logfacility: "none",
-      keepalive: `${keepalive}ms`,
-      deadtime: `${deadtime}ms`,
-      initdead: 1,
-      udpport: 694,
-      [media]: line,
-      auto_failback: "on",
-      realtime: "off",
-      crm: "off",
-      node: tb.nodes.map((x) => x.name),
-    }));
-    await n.writeAuthkeys(authkeys("sha1", "ipv6-media-secret"));
-    await n.writeHaresources("");
+    await writeNodeFiles([n], {
+      haCf: testHaCf({
+        keepalive: `${keepalive}ms`,
+        deadtime: `${deadtime}ms`,
+        udpport: 694,
+        bcast: undefined,
+        [media]: line,
+        crm: "off",
+        node: tb.nodes.map((x) => x.name),
+      }),
+      authkeys: authkeys("sha1", "ipv6-media-secret"),
+      haresources: "",
+    });
   }
 }
 
@@ -103,12 +102,7 @@ async function linkStatus(node: TestNode, peer: string): Promise<string> {
 async function run6(media: Media6, impl2: Impl): Promise<void> {
   const lap = stopwatch();
   const { keepalive, deadtime } = MEMBERSHIP_TIMERS;
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    ipv6: true,
-    name: `v6-${media}`,
-  });
+  await using tb = await pairTestbed(`v6-${media}`, { ipv6: true });
   const [node1, node2] = tb.nodes;
   const implOf = new Map<TestNode, Impl>([[node1, "hb"], [node2, impl2]]);
   await writeCluster6(tb, media);
@@ -244,12 +238,7 @@ Deno.test("ipv6 media: start lines as the ucast6/mcast6 plugins log them", () =>
 Deno.test("ipv6 media hb ↔ real Heartbeat over ucast6 to link-local peers (scope %eth0 and implied)", async () => {
   await requireRealHeartbeat();
   const lap = stopwatch();
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    ipv6: true,
-    name: "v6-ll",
-  });
+  await using tb = await pairTestbed("v6-ll", { ipv6: true });
   const [node1, node2] = tb.nodes;
   // the kernel's fe80:: address of each node's eth0 (kept across the testbed's boots)
   const ll = new Map<TestNode, string>();

@@ -32,7 +32,8 @@ import {
   waitAllActive,
   writeCluster,
 } from "./support/interop.ts";
-import { assertHealthy, Testbed, type TestNode } from "./testbed/mod.ts";
+import { assertHealthy, type TestNode } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 
 /** How long the loss lasts. */
 const LOSS_SECONDS = 60;
@@ -169,7 +170,7 @@ function fieldOrder(packets: readonly CapturedPacket[], src: string, t: string):
 
 async function lossRun(impls: ["hb" | "heartbeat", "hb" | "heartbeat"]): Promise<void> {
   const lap = stopwatch();
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "loss" });
+  await using tb = await pairTestbed("loss");
   const [node1, node2] = tb.nodes;
   await writeCluster(tb, {
     media: "bcast",

@@ -14,7 +14,8 @@
 import { assert, assertEquals } from "./assert.ts";
 import { configure } from "./support/failover.ts";
 import { promtoolCheck } from "./support/promtool.ts";
-import { Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { type TestNode, waitFor } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 
 /** Samples of a scrape: `name{labels}` → value. */
 type Samples = Map<string, number>;
@@ -52,7 +53,7 @@ async function scrapeUntil(
 }
 
 Deno.test("metrics: scrape, hard-kill the peer, scrape again", async () => {
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "metrics" });
+  await using tb = await pairTestbed("metrics");
   await configure(tb, { autoFailback: "on", haresources: "node1 rec::g1\nnode2 rec::g2\n" });
   for (const n of tb.nodes) {
     await n.writeConfig("hb.cf", "# hb's own\nmetrics_listen 127.0.0.1:9100\n");

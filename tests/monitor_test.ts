@@ -32,11 +32,12 @@ import {
   ServiceProbe,
   SVC_IP as IP,
   SVC_PORT as PORT,
-  Testbed,
+  type Testbed,
   type TestNode,
   waitFor,
   writeServicePair,
 } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 
 /** The group key (its first resource as written). */
 const KEY = `${IP}/24/eth0`;
@@ -226,12 +227,7 @@ async function failuresView(node1: TestNode): Promise<void> {
 }
 
 Deno.test("monitor, two hb nodes: restart, escalation, failback hold, cleanup, hanging check, hooks", async () => {
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    client: true,
-    name: "mon",
-  });
+  await using tb = await pairTestbed("mon", { client: true });
   const [node1, node2] = tb.nodes;
   const run = await setUp(tb, ["hb", "hb"]);
   try {
@@ -322,12 +318,7 @@ Deno.test("monitor, two hb nodes: restart, escalation, failback hold, cleanup, h
 
 Deno.test("monitor, hb node1 + real Heartbeat node2: escalation is a standby takeover", async () => {
   await requireRealHeartbeat();
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    client: true,
-    name: "monx",
-  });
+  await using tb = await pairTestbed("monx", { client: true });
   const run = await setUp(tb, ["hb", "heartbeat"]);
   try {
     await restartThenEscalate(run, true);

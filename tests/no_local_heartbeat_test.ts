@@ -50,7 +50,8 @@ import { assert, assertEquals } from "./assert.ts";
 import { keepLogs, waitPlacement, Watch } from "./support/failover.ts";
 import { allOn, NORMAL, PAIR_HARESOURCES } from "./support/failover_pair.ts";
 import { configure, type Interval } from "./support/failover.ts";
-import { type Impl, run, Testbed, type TestNode } from "./testbed/mod.ts";
+import { type Impl, run, type TestNode } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 import { STOP_STATUS_ENV } from "../master/runtime.ts";
 
 /** Lines both implementations must log on node1, in this order. */
@@ -141,12 +142,7 @@ interface Observed {
 }
 
 async function scenario(impl: Impl): Promise<Observed> {
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    client: true,
-    name: `nlh${impl === "hb" ? "b" : "h"}`,
-  });
+  await using tb = await pairTestbed(`nlh${impl === "hb" ? "b" : "h"}`, { client: true });
   const watch = new Watch(tb);
   await watch.start();
   const [n1, n2] = tb.nodes;

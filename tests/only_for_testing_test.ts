@@ -33,15 +33,8 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import {
-  authkeys,
-  haCf,
-  hbCommand,
-  REAL_CL_STATUS,
-  Testbed,
-  type TestNode,
-  waitFor,
-} from "./testbed/mod.ts";
+import { authkeys, hbCommand, REAL_CL_STATUS, type TestNode, waitFor } from "./testbed/mod.ts";
+import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 
 type Impl = "hb" | "heartbeat";
 
@@ -93,17 +86,11 @@ function hookLines(text: string): { master: string[]; all: string[] } {
 }
 
 function conf(): string {
-  return haCf({
-    logfile: "/var/log/ha-log",
+  return testHaCf({
     debugfile: "/var/log/ha-debug",
-    logfacility: "none",
-    keepalive: "100ms",
     deadtime: 1,
     warntime: "500ms",
     initdead: 2,
-    bcast: "eth0",
-    auto_failback: "on",
-    realtime: "off",
     watchdog: "/var/log/wd", // a plain file: the feeds are counted
     node: ["node1", "node2"],
   });
@@ -123,12 +110,10 @@ async function installHb(node: TestNode): Promise<void> {
 }
 
 async function scenario(impl: Impl): Promise<Run> {
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1 });
+  await using tb = await pairTestbed(`oft${impl}`);
   const [n1, n2] = [tb.node("node1"), tb.node("node2")];
+  await writeNodeFiles(tb.nodes, { haCf: conf(), authkeys: authkeys("crc"), haresources: "" });
   for (const n of tb.nodes) {
-    await n.writeHaCf(conf());
-    await n.writeAuthkeys(authkeys("crc"));
-    await n.writeHaresources("");
     await Deno.writeFile(`${n.logDir}/wd`, new Uint8Array());
   }
   await n2.writeConfig("OnlyForTesting", START_FILE);

@@ -34,7 +34,8 @@
 import { requireRealHeartbeat } from "./support/mod.ts";
 import { buildDeb, diversions, LAUNCHER } from "../packaging/build_deb.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { authkeys, haCf, REAL_CL_STATUS, run, Testbed, waitFor } from "./testbed/mod.ts";
+import { authkeys, REAL_CL_STATUS, run, waitFor } from "./testbed/mod.ts";
+import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 
 /**
  * Mounts the throwaway root and runs a command in it (chroot). Arguments: mode (`admin`: a fresh
@@ -75,12 +76,14 @@ function rootArgs(mode: "admin" | "node", r: Root): string[] {
   return ["bash", "-c", ROOT_SCRIPT, "hbpkg-root", mode, r.upper, r.work, r.merged, r.share];
 }
 
-/** Runs `cmd` in the throwaway root, outside any node (dpkg). */
+/** The command line that runs `cmd` in the throwaway root, outside any node. */
+function inRootCmd(r: Root, cmd: string[]): string[] {
+  return ["unshare", "--mount", "--propagation", "private", "--", ...rootArgs("admin", r), ...cmd];
+}
+
+/** Runs `cmd` in the throwaway root, outside any node (dpkg); fails the test unless it exits 0. */
 async function inRoot(r: Root, cmd: string[]): Promise<string> {
-  const res = await run(
-    ["unshare", "--mount", "--propagation", "private", "--", ...rootArgs("admin", r), ...cmd],
-    { check: false, timeoutMs: 300_000 },
-  );
+  const res = await run(inRootCmd(r, cmd), { check: false, timeoutMs: 300_000 });
   assertEquals(res.code, 0, `${cmd.join(" ")} in the root: ${res.stdout}${res.stderr}`);
   return res.stdout;
 }
@@ -167,23 +170,12 @@ Deno.test("Debian package: install into a throwaway root, join a Heartbeat peer,
     assertStringIncludes(version, "3.0.6");
 
     // 2. a Heartbeat pair; node1 goes over to the installed hb with its own /etc/ha.d
-    await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "pkg" });
-    for (const n of tb.nodes) {
-      await n.writeHaCf(haCf({
-        logfile: "/var/log/ha-log",
-        logfacility: "none",
-        keepalive: "100ms",
-        deadtime: "1",
-        warntime: "500ms",
-        initdead: 2,
-        bcast: "eth0",
-        auto_failback: "on",
-        realtime: "off",
-        node: ["node1", "node2"],
-      }));
-      await n.writeAuthkeys(authkeys("sha1", "package"));
-      await n.writeHaresources("");
-    }
+    await using tb = await pairTestbed("pkg");
+    await writeNodeFiles(tb.nodes, {
+      haCf: testHaCf({ deadtime: "1", warntime: "500ms", initdead: 2, node: ["node1", "node2"] }),
+      authkeys: authkeys("sha1", "package"),
+      haresources: "",
+    });
     const [node1, node2] = tb.nodes;
     await node1.start({ impl: "heartbeat" });
     await node2.start({ impl: "heartbeat" });
@@ -341,36 +333,20 @@ Deno.test("Debian package: on a machine without Debian's heartbeat, nor its user
       await inRoot(r, ["test", "-d", d]);
     }
     const check = await run(
-      [
-        "unshare",
-        "--mount",
-        "--propagation",
-        "private",
-        "--",
-        ...rootArgs("admin", r),
-        "/usr/libexec/heartbeat/heartbeat",
-        "check",
-        "/nonexistent",
-      ],
+      inRootCmd(r, ["/usr/libexec/heartbeat/heartbeat", "check", "/nonexistent"]),
       { check: false },
     );
     assertEquals(check.code, 1, `heartbeat check of a missing dir: ${check.stdout}${check.stderr}`);
     assertStringIncludes(check.stdout + check.stderr, "/nonexistent/ha.cf");
     const cl = await run(
-      [
-        "unshare",
-        "--mount",
-        "--propagation",
-        "private",
-        "--",
-        ...rootArgs("admin", r),
+      inRootCmd(r, [
         "setpriv",
         "--reuid=nobody",
         "--regid=nogroup",
         "--clear-groups",
         "/usr/bin/cl_status",
         "hbstatus",
-      ],
+      ]),
       { check: false },
     );
     assertStringIncludes(
@@ -398,20 +374,7 @@ Deno.test("Debian package: on a machine without Debian's heartbeat, nor its user
 /** True when `path` (a path under the merged dir) exists in the root. */
 async function exists(path: string, r: Root): Promise<boolean> {
   const inside = path.slice(r.merged.length);
-  const res = await run(
-    [
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "--",
-      ...rootArgs("admin", r),
-      "test",
-      "-e",
-      inside,
-    ],
-    { check: false },
-  );
+  const res = await run(inRootCmd(r, ["test", "-e", inside]), { check: false });
   return res.code === 0;
 }
 

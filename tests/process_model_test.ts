@@ -10,7 +10,13 @@
 
 import { eventually } from "./support/mod.ts";
 import { assert, assertEquals, assertMatch, fail } from "./assert.ts";
-import { alive, heartbeatIn, standaloneNode, title } from "./support/standalone.ts";
+import {
+  alive,
+  heartbeatIn,
+  STANDALONE_BASE,
+  standaloneNode,
+  title,
+} from "./support/standalone.ts";
 import { childPids, run } from "./testbed/sys.ts";
 
 const sh = (cmd: string[]) => run(cmd, { check: false });
@@ -34,17 +40,11 @@ function startTicks(pid: number): number {
 
 Deno.test("process model: start, worker respawn, -k stops everything", async () => {
   if (Deno.uid() !== 0) fail("this test needs root (network namespaces)");
-  const { dir, env, log } = await standaloneNode("hb-pm-", [
-    "keepalive 100ms",
-    "deadtime 500ms",
-    "warntime 300ms",
-    "initdead 1",
-    "auto_failback on",
-    "realtime off",
-    "coredumps false",
-    "bcast eth0",
-    "node node1",
-  ], "pm-secret");
+  const { dir, env, log } = await standaloneNode(
+    "hb-pm-",
+    [...STANDALONE_BASE, "bcast eth0", "node node1"],
+    "pm-secret",
+  );
   await must(["ip", "netns", "add", NS]);
   let master: number | undefined;
   try {

@@ -11,7 +11,8 @@
  */
 
 import { assert, assertEquals, fail } from "./assert.ts";
-import { authkeys, haCf, REAL_HEARTBEAT, Testbed, type TestNode } from "./testbed/mod.ts";
+import { authkeys, REAL_HEARTBEAT, type TestNode } from "./testbed/mod.ts";
+import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 
 const SCHED_OTHER = 0;
 const SCHED_RR = 2;
@@ -85,22 +86,13 @@ async function untilWhileRunning(
 async function run(
   impl: "hb" | "heartbeat",
 ): Promise<{ sched: Sched[]; lines: string[]; rec: string[] }> {
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: `rt${impl}` });
+  await using tb = await pairTestbed(`rt${impl}`);
   const n = tb.node("node1");
-  await n.writeHaCf(haCf({
-    logfile: "/var/log/ha-log",
-    logfacility: "none",
-    keepalive: "100ms",
-    deadtime: "500ms",
-    initdead: 1,
-    bcast: "eth0",
-    auto_failback: "on",
-    realtime: "on",
-    rtprio: 5,
-    node: ["node1", "node2"],
-  }));
-  await n.writeAuthkeys(authkeys("sha1", "realtime"));
-  await n.writeHaresources("node1 rec::a\n");
+  await writeNodeFiles([n], {
+    haCf: testHaCf({ realtime: "on", rtprio: 5, node: ["node1", "node2"] }),
+    authkeys: authkeys("sha1", "realtime"),
+    haresources: "node1 rec::a\n",
+  });
   await n.writeResourceScript("rec", REC_SCRIPT);
   await n.start({ impl, timeoutMs: STEP_BOUND_MS });
   // What is measured is the scheduling of the processes, not how fast they get there: on a

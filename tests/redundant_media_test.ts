@@ -23,7 +23,8 @@ import {
   waitAllActive,
   writeCluster,
 } from "./support/interop.ts";
-import { REAL_CL_STATUS, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { REAL_CL_STATUS, type TestNode, waitFor } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 
 /** `Link …`, `node …: is dead` lines: what a link or node fault may produce. */
 const FAULT_LINE = /: (info: Link \S+ (dead|up)\.|WARN: node \S+: is dead)$/;
@@ -42,7 +43,7 @@ async function linkStatus(node: TestNode, peer: string, link: string): Promise<s
 async function redundant(impls: ["hb" | "heartbeat", "hb" | "heartbeat"], media: Media) {
   const lap = stopwatch();
   const { keepalive, deadtime } = MEMBERSHIP_TIMERS;
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 2, name: "redund" });
+  await using tb = await pairTestbed("redund", { links: 2 });
   const [node1, node2] = tb.nodes;
   const conf = await writeCluster(tb, { media, auth: "sha1", links: [0, 1] });
   assert(conf.includes(`${media} eth0`) && conf.includes(`${media} eth1`), conf);

@@ -32,31 +32,13 @@
  */
 
 import { assert, assertEquals, fail } from "./assert.ts";
-import {
-  authkeys,
-  haCf,
-  hbCommand,
-  REAL_HEARTBEAT,
-  Testbed,
-  type TestNode,
-  waitFor,
-} from "./testbed/mod.ts";
+import { authkeys, hbCommand, REAL_HEARTBEAT, type TestNode, waitFor } from "./testbed/mod.ts";
+import { pairTestbed, RECORDER_SCRIPT, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 import { CoreMessage } from "../core/message.ts";
 import { Ownership } from "../core/ownership/ownership.ts";
 import type { OwnershipAction } from "../core/ownership/types.ts";
 
 type Impl = "hb" | "heartbeat";
-
-/** Records every call (`<ms> <host> <name> <op>`) to /var/log/rec.log; state in /run. */
-const REC_SCRIPT = `#!/bin/sh
-echo "$(date +%s%3N) $(uname -n) $1 $2" >>/var/log/rec.log
-case "$2" in
-  start) touch /run/rec-$1;;
-  stop) rm -f /run/rec-$1;;
-  status) if [ -f /run/rec-$1 ]; then echo running; else echo stopped; fi;;
-esac
-exit 0
-`;
 
 /** Lines that differ between the daemons for reasons outside reload, with the reason. */
 const UNRELATED: { re: RegExp; why: string }[] = [
@@ -84,18 +66,12 @@ const UNRELATED: { re: RegExp; why: string }[] = [
 ];
 
 function conf(extra: Record<string, string | number> = {}): string {
-  return haCf({
-    logfile: "/var/log/ha-log",
+  return testHaCf({
     debugfile: "/var/log/ha-debug",
-    logfacility: "none",
-    keepalive: "100ms",
     // long enough that no step makes a node look dead; short warntime to see gaps
     deadtime: 15,
     warntime: 1,
     initdead: 15,
-    bcast: "eth0",
-    auto_failback: "on",
-    realtime: "off",
     watchdog: "/var/log/wd",
     node: ["node1", "node2"],
     ...extra,
@@ -156,13 +132,15 @@ async function recCalls(n: TestNode): Promise<string[]> {
 
 /** The scenario on one implementation; returns the lines of each step. */
 async function scenario(impl: Impl): Promise<Run> {
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: `rl${impl}` });
+  await using tb = await pairTestbed(`rl${impl}`);
   const [node1, node2] = tb.nodes;
+  await writeNodeFiles(tb.nodes, {
+    haCf: conf(),
+    authkeys: authkeys("sha1", "one"),
+    haresources: "node1 rec::a\nnode2 rec::b\n",
+  });
   for (const n of tb.nodes) {
-    await n.writeHaCf(conf());
-    await n.writeAuthkeys(authkeys("sha1", "one"));
-    await n.writeHaresources("node1 rec::a\nnode2 rec::b\n");
-    await n.writeResourceScript("rec", REC_SCRIPT);
+    await n.writeResourceScript("rec", RECORDER_SCRIPT);
     await Deno.writeFile(`${n.logDir}/wd`, new Uint8Array());
   }
   await Promise.all(tb.nodes.map((n) => n.start({ impl })));

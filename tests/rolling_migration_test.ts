@@ -37,10 +37,10 @@ import {
   Pinger,
   REAL_CL_STATUS,
   type Reply,
-  Testbed,
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 import { assert, assertEquals } from "./assert.ts";
 import {
   addresses,
@@ -137,12 +137,7 @@ Deno.test("rolling migration of a Heartbeat 3.0.6 pair to hb and back, auto_fail
  */
 async function migrate(autoFailback: "on" | "off"): Promise<void> {
   await requireRealHeartbeat();
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    client: true,
-    name: `roll${autoFailback}`,
-  });
+  await using tb = await pairTestbed(`roll${autoFailback}`, { client: true });
   const [node1, node2] = tb.nodes;
   const on = autoFailback === "on";
   await configure(tb, { autoFailback, haresources: `node1 ${SERVICE_SPEC}\n` });
@@ -235,35 +230,28 @@ async function migrate(autoFailback: "on" | "off"): Promise<void> {
       on ? node1 : node2,
       () => replace(node1, "hb"),
     );
-    if (on) {
-      await step(
-        "4. node2 (standby) hb → Heartbeat",
-        node1,
-        node1,
-        () => replace(node2, "heartbeat"),
-      );
-      await step("5. hand-over node1 (hb) → node2 (Heartbeat)", node1, node2, () => standby(node1));
-      await step(
-        "6. node1 (standby) hb → Heartbeat",
-        node2,
-        node1,
-        () => replace(node1, "heartbeat"),
-      );
-    } else {
-      await step(
-        "4. node1 (standby) hb → Heartbeat",
-        node2,
-        node2,
-        () => replace(node1, "heartbeat"),
-      );
-      await step("5. hand-over node2 (hb) → node1 (Heartbeat)", node2, node1, () => standby(node2));
-      await step(
-        "6. node2 (standby) hb → Heartbeat",
-        node1,
-        node1,
-        () => replace(node2, "heartbeat"),
-      );
-    }
+    // The same three steps back to Heartbeat from where step 3 left the service (`holder`):
+    // the other node is replaced, takes the service, then the holder is replaced. The service
+    // ends on node1 either way (with auto_failback on, node1 coming back takes it home).
+    const [holder, other] = on ? [node1, node2] : [node2, node1];
+    await step(
+      `4. ${other.name} (standby) hb → Heartbeat`,
+      holder,
+      holder,
+      () => replace(other, "heartbeat"),
+    );
+    await step(
+      `5. hand-over ${holder.name} (hb) → ${other.name} (Heartbeat)`,
+      holder,
+      other,
+      () => standby(holder),
+    );
+    await step(
+      `6. ${holder.name} (standby) hb → Heartbeat`,
+      other,
+      node1,
+      () => replace(holder, "heartbeat"),
+    );
   } finally {
     await pinger.stop();
     await keepLogs(tb, `rolling-migration-af-${autoFailback}`);

@@ -14,10 +14,11 @@
 
 import { eventually } from "./support/mod.ts";
 import { assert, assertMatch, fail } from "./assert.ts";
-import { openPtyPair } from "./support/pty_pair.ts";
+import { openPtyPair, type PtyPair } from "./support/pty_pair.ts";
 import {
   alive,
   heartbeatIn,
+  STANDALONE_BASE,
   type StandaloneEnv,
   title,
   writeNodeConfig,
@@ -40,17 +41,27 @@ function readText(path: string): string {
 /** The ha.cf directives (after the logfile) of both kinds of node on the line `tty`. */
 function serialHaCf(tty: string, nodes: string[], extra: string[] = []): string[] {
   return [
-    "keepalive 100ms",
-    "deadtime 500ms",
-    "warntime 300ms",
-    "initdead 1",
-    "auto_failback on",
-    "realtime off",
-    "coredumps false",
+    ...STANDALONE_BASE,
     ...extra,
     `serial ${tty}`,
     ...nodes.map((n) => `node ${n}`),
   ];
+}
+
+/**
+ * Waits (5 s at most) until the log past `mark` declares `node` dead and its link on `tty`
+ * (the tty the observer reads) dead too.
+ */
+function declaredDead(
+  log: () => string,
+  mark: number,
+  node: string,
+  tty: string,
+): Promise<boolean> {
+  return eventually(() => {
+    const since = log().slice(mark);
+    return since.includes(`node ${node}: is dead`) && since.includes(`Link ${node}:${tty} dead.`);
+  }, 5000);
 }
 
 const AUTHKEYS = "auth 1\n1 sha1 serial-secret\n";
@@ -120,10 +131,15 @@ function requireRootAndSocat(): void {
   }
 }
 
-Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill detected", async () => {
+/** After the checks: a temp dir (`prefix`) and a pty pair in it, `ttyA` and `ttyB` (the line). */
+async function serialLine(prefix: string): Promise<{ dir: string; pair: PtyPair }> {
   requireRootAndSocat();
-  const dir = await Deno.makeTempDir({ prefix: "hb-serial-" });
-  const pair = await openPtyPair(`${dir}/ttyA`, `${dir}/ttyB`);
+  const dir = await Deno.makeTempDir({ prefix });
+  return { dir, pair: await openPtyPair(`${dir}/ttyA`, `${dir}/ttyB`) };
+}
+
+Deno.test("serial: two hb nodes over a pty pair only: up, 30 s stable, hard kill detected", async () => {
+  const { dir, pair } = await serialLine("hb-serial-");
   const n1 = new HbNode("node1", `${dir}/node1`);
   const n2 = new HbNode("node2", `${dir}/node2`);
   try {
@@ -278,9 +294,7 @@ class RealNode {
 }
 
 Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () => {
-  requireRootAndSocat();
-  const dir = await Deno.makeTempDir({ prefix: "hb-serial-real-" });
-  const pair = await openPtyPair(`${dir}/ttyA`, `${dir}/ttyB`);
+  const { dir, pair } = await serialLine("hb-serial-real-");
   const hb = new HbNode("node1", `${dir}/node1`);
   const real = new RealNode("node2", `${dir}/node2`);
   const both = () => `--- hb node1\n${hb.log()}\n--- real node2\n${real.log()}`;
@@ -324,12 +338,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     let t0 = Date.now();
     hb.killHard();
     assert(
-      await eventually(
-        () =>
-          real.log().slice(mark).includes("node node1: is dead") &&
-          real.log().slice(mark).includes(`Link node1:${pair.b} dead.`),
-        5000,
-      ),
+      await declaredDead(() => real.log(), mark, "node1", pair.b),
       `the real node did not declare hb dead:\n${real.log().slice(mark)}`,
     );
     console.log(`real node declared hb dead after ${Date.now() - t0} ms`);
@@ -353,12 +362,7 @@ Deno.test("serial: hb and the real Heartbeat 3.0.6 over a pty pair", async () =>
     t0 = Date.now();
     await real.killHard();
     assert(
-      await eventually(
-        () =>
-          hb.log().slice(mark).includes("node node2: is dead") &&
-          hb.log().slice(mark).includes(`Link node2:${pair.a} dead.`),
-        5000,
-      ),
+      await declaredDead(() => hb.log(), mark, "node2", pair.a),
       `hb did not declare the real node dead:\n${hb.log().slice(mark)}`,
     );
     console.log(`hb declared the real node dead after ${Date.now() - t0} ms`);

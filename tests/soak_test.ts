@@ -18,35 +18,33 @@
 import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { waitAllActive } from "./support/interop.ts";
+import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 import {
   assertHealthy,
   authkeys,
   errorLines,
-  haCf,
   healthProblems,
   type Impl,
-  Testbed,
+  type Testbed,
 } from "./testbed/mod.ts";
 
 const SECONDS = Number(Deno.env.get("HB_SOAK_SECONDS") ?? "150");
 
 async function pair(impl: Impl): Promise<Testbed> {
-  const tb = await Testbed.create({ nodes: ["node1", "node2"], links: 2, name: `soak-${impl}` });
-  for (const n of tb.nodes) {
-    await n.writeHaCf(haCf({
-      logfile: "/var/log/ha-log",
-      logfacility: "none",
+  const tb = await pairTestbed(`soak-${impl}`, { links: 2 });
+  await writeNodeFiles(tb.nodes, {
+    haCf: testHaCf({
       keepalive: "200ms",
       deadtime: 2,
       initdead: 4,
       bcast: "eth0 eth1",
-      auto_failback: "on",
+      realtime: undefined, // the default, on
       crm: "off",
       node: ["node1", "node2"],
-    }));
-    await n.writeAuthkeys(authkeys("sha1", "soak"));
-    await n.writeHaresources("");
-  }
+    }),
+    authkeys: authkeys("sha1", "soak"),
+    haresources: "",
+  });
   for (const n of tb.nodes) await n.start({ impl });
   return tb;
 }

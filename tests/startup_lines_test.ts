@@ -12,7 +12,8 @@
  */
 
 import { assert, assertMatch, fail } from "./assert.ts";
-import { authkeys, haCf, REAL_HEARTBEAT, Testbed, type TestNode } from "./testbed/mod.ts";
+import { authkeys, REAL_HEARTBEAT, type TestNode } from "./testbed/mod.ts";
+import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 
 /** `Nov 21 21:44:31 node1 heartbeat: [3310]: WARN: text` (config-and-cli.md §6.2). */
 const LINE =
@@ -33,20 +34,14 @@ function norm(prio: string, text: string): string {
 
 async function startupLog(impl: "hb" | "heartbeat"): Promise<string[]> {
   // a fresh testbed each: first-start lines (no generation, no uuid, no FIFO) are compared too
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "startup" });
+  await using tb = await pairTestbed("startup");
   const n: TestNode = tb.node("node1");
-  await n.writeHaCf(haCf({
-    logfile: "/var/log/ha-log",
-    keepalive: "100ms",
-    deadtime: "500ms",
-    initdead: 1,
-    bcast: "eth0",
-    auto_failback: "on",
-    realtime: "off",
-    node: ["node1", "node2"],
-  }));
-  await n.writeAuthkeys(authkeys("sha1", "startup"));
-  await n.writeHaresources("");
+  await writeNodeFiles([n], {
+    // logging to syslog too (no `logfacility none`): its start-up lines are compared as well
+    haCf: testHaCf({ logfacility: undefined, node: ["node1", "node2"] }),
+    authkeys: authkeys("sha1", "startup"),
+    haresources: "",
+  });
   const from = await n.logOffset();
   await n.start({ impl });
   await n.waitForLog("Local status now set to: 'active'", { from, timeoutMs: 15000 });

@@ -20,29 +20,26 @@
  */
 
 import { assert, assertEquals } from "./assert.ts";
-import { configure, REC_SCRIPT } from "./support/failover.ts";
+import { configure } from "./support/failover.ts";
 import {
+  configureLatePair,
   hbStatus,
   killAndWatchFailover,
-  LATE_FAILING,
   nodeSummary,
   owners,
   waitNagios,
   waitStatus,
 } from "./support/status.ts";
-import { hbCommand, Testbed, waitFor } from "./testbed/mod.ts";
+import { hbCommand, waitFor } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 import { HB_VERSION } from "../master/version.ts";
 
 Deno.test("status: two hb nodes, hard kill of the active node, nagios 0 → 1 → 2", async () => {
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "sthb" });
-  await configure(tb, {
-    autoFailback: "on",
-    haresources: "node1 rec::g1\nnode1 late::g3\nnode2 rec::g2\n",
-    extra: { stonith_host: "* null node1 node2" },
-  });
+  await using tb = await pairTestbed("sthb");
   const node1 = tb.node("node1"), node2 = tb.node("node2");
-  await node1.writeResourceScript("late", REC_SCRIPT);
-  await node2.writeResourceScript("late", LATE_FAILING);
+  await configureLatePair(tb, node1, "node1 rec::g1\nnode1 late::g3\nnode2 rec::g2\n", {
+    stonith_host: "* null node1 node2",
+  });
   await Promise.all(tb.nodes.map((n) => n.start({ impl: "hb" })));
 
   const settled = ["rec::g1=node1/running", "late::g3=node1/running", "rec::g2=node2/running"];
@@ -134,7 +131,7 @@ Deno.test("status: two hb nodes, hard kill of the active node, nagios 0 → 1 �
 });
 
 Deno.test("status: drift between two hb nodes (different haresources) is logged on both and shown", async () => {
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "stdr" });
+  await using tb = await pairTestbed("stdr");
   await configure(tb, { autoFailback: "on", haresources: "node1 rec::g1\n" });
   const node1 = tb.node("node1"), node2 = tb.node("node2");
   await node2.writeHaresources("node1 rec::g1\nnode2 rec::g2\n");

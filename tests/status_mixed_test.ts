@@ -23,17 +23,18 @@
 
 import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { configure, failoverHaCf, REC_SCRIPT } from "./support/failover.ts";
+import { configure, failoverHaCf } from "./support/failover.ts";
 import {
+  configureLatePair,
   hbStatus,
   killAndWatchFailover,
-  LATE_FAILING,
   nodeSummary,
   owners,
   waitNagios,
   waitStatus,
 } from "./support/status.ts";
 import { healthProblems, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { pairTestbed } from "./support/cluster.ts";
 import { HB_VERSION } from "../master/version.ts";
 
 /** Checks that a real Heartbeat node's log shows nothing unusual. */
@@ -48,14 +49,9 @@ async function assertRealNodeQuiet(n: TestNode): Promise<void> {
 
 Deno.test("status: hb + real Heartbeat, hard kill of the real node, nagios 0 → 1 → 2", async () => {
   await requireRealHeartbeat();
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "stmx" });
-  await configure(tb, {
-    autoFailback: "on",
-    haresources: "node1 rec::g1\nnode2 rec::g2\nnode2 late::g3\n",
-  });
+  await using tb = await pairTestbed("stmx");
   const node1 = tb.node("node1"), node2 = tb.node("node2");
-  await node1.writeResourceScript("late", LATE_FAILING);
-  await node2.writeResourceScript("late", REC_SCRIPT);
+  await configureLatePair(tb, node2, "node1 rec::g1\nnode2 rec::g2\nnode2 late::g3\n");
   await Promise.all([node1.start({ impl: "hb" }), node2.start({ impl: "heartbeat" })]);
 
   const d = await waitStatus(

@@ -30,27 +30,16 @@
 import { assert, assertEquals, fail } from "./assert.ts";
 import {
   authkeys,
-  haCf,
   hbCommand,
   REAL_HEARTBEAT,
-  Testbed,
+  type Testbed,
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
+import { pairTestbed, RECORDER_SCRIPT, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 
 const PLUGIN_DIR = "/usr/lib/stonith/plugins/external";
 const STONITH_CMD = "/usr/sbin/stonith";
-
-/** Records every call (`<ms> <host> <name> <op>`) to /var/log/rec.log; state in /run. */
-const REC_SCRIPT = `#!/bin/sh
-echo "$(date +%s%3N) $(uname -n) $1 $2" >>/var/log/rec.log
-case "$2" in
-  start) touch /run/rec-$1;;
-  stop) rm -f /run/rec-$1;;
-  status) if [ -f /run/rec-$1 ]; then echo running; else echo stopped; fi;;
-esac
-exit 0
-`;
 
 /**
  * An external STONITH script whose reset fails twice, then succeeds. Every call is logged to
@@ -90,26 +79,13 @@ async function requireTools(): Promise<void> {
 
 /** ha.cf of these tests. */
 function conf(nodes: string[], stonithHost: string): string {
-  return haCf({
-    logfile: "/var/log/ha-log",
-    logfacility: "none",
-    keepalive: "100ms",
-    deadtime: "500ms",
-    initdead: 1,
-    bcast: "eth0",
-    auto_failback: "on",
-    realtime: "off",
-    stonith_host: stonithHost,
-    node: nodes,
-  });
+  return testHaCf({ stonith_host: stonithHost, node: nodes });
 }
 
 /** Writes the configuration and the scripts of a node (the flaky device in its plugin dir). */
 async function prepare(n: TestNode, haCfText: string, haresources: string): Promise<string> {
-  await n.writeHaCf(haCfText);
-  await n.writeAuthkeys(authkeys("sha1", "stonith"));
-  await n.writeHaresources(haresources);
-  await n.writeResourceScript("rec", REC_SCRIPT);
+  await writeNodeFiles([n], { haCf: haCfText, authkeys: authkeys("sha1", "stonith"), haresources });
+  await n.writeResourceScript("rec", RECORDER_SCRIPT);
   const plugins = `${n.confDir}/../stonith-external`;
   await Deno.mkdir(plugins, { recursive: true });
   await Deno.writeTextFile(`${plugins}/flaky`, FLAKY_SCRIPT, { mode: 0o755 });
@@ -202,6 +178,23 @@ async function twoNodes(
   return { node1, node2 };
 }
 
+/**
+ * {@link twoNodes} with `stonithHost`, then node1 is killed hard: node2's log lines from the kill
+ * until its takeover is complete (waited for at most `timeoutMs`), and when node1 was killed.
+ */
+async function killNode1(
+  tb: Testbed,
+  stonithHost: string,
+  timeoutMs: number,
+): Promise<{ node2: TestNode; killedAt: number; lines: string[] }> {
+  const { node2 } = await twoNodes(tb, stonithHost);
+  const from = await node2.logOffset();
+  const killedAt = Date.now();
+  await tb.killHard("node1");
+  await node2.waitForLog(/info: mach_down takeover complete\./, { from, timeoutMs });
+  return { node2, killedAt, lines: await logLines(node2, from) };
+}
+
 /** Checks the common order: dead, reset, takeover, and no resource start before the reset. */
 function checkFenceBeforeTakeover(lines: string[], device: string): number {
   const dead = indexOf(lines, /WARN: node node1: is dead/);
@@ -222,13 +215,8 @@ function checkFenceBeforeTakeover(lines: string[], device: string): number {
 
 Deno.test("null device: a hard-killed node is reset before the survivor starts anything", async () => {
   await requireTools();
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "sthnull" });
-  const { node2 } = await twoNodes(tb, "* null node1 node2");
-  const from = await node2.logOffset();
-  const killedAt = Date.now();
-  await tb.killHard("node1");
-  await node2.waitForLog(/info: mach_down takeover complete\./, { from, timeoutMs: 20_000 });
-  const lines = await logLines(node2, from);
+  await using tb = await pairTestbed("sthnull");
+  const { node2, killedAt, lines } = await killNode1(tb, "* null node1 node2", 20_000);
   const reset = checkFenceBeforeTakeover(lines, "NULL STONITH device");
   assert(lines.some((l) => l.endsWith("info: glib: Host null-reset: node1")), "plugin line");
   // the resource script's own clock: rec::a starts on node2 after the kill, and not before
@@ -246,13 +234,12 @@ Deno.test("null device: a hard-killed node is reset before the survivor starts a
 
 Deno.test("a device that fails twice: takeover waits, retries 5 s apart, documented calls", async () => {
   await requireTools();
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "sthflaky" });
-  const { node2 } = await twoNodes(tb, "* external/flaky node1 node2 secretword");
-  const from = await node2.logOffset();
-  const killedAt = Date.now();
-  await tb.killHard("node1");
-  await node2.waitForLog(/info: mach_down takeover complete\./, { from, timeoutMs: 40_000 });
-  const lines = await logLines(node2, from);
+  await using tb = await pairTestbed("sthflaky");
+  const { node2, killedAt, lines } = await killNode1(
+    tb,
+    "* external/flaky node1 node2 secretword",
+    40_000,
+  );
   checkFenceBeforeTakeover(lines, "Flaky test device");
   const calls = await flakyCalls(node2);
   checkFlakyRun(lines, calls, killedAt, await recStarts(node2), {
@@ -275,11 +262,7 @@ Deno.test("a device that fails twice: takeover waits, retries 5 s apart, documen
 
 Deno.test("built-in external device (no cluster-glue stonith): same calls, same retries", async () => {
   await requireTools();
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    name: "sthbuiltin",
-  });
+  await using tb = await pairTestbed("sthbuiltin");
   const node1 = tb.node("node1");
   const plugins = await prepare(
     node1,
@@ -374,15 +357,13 @@ function stonithLines(lines: string[]): string[] {
 
 /** BasicSanityCheck's set-up on one implementation: node1 up, node2 dead, a null device. */
 async function sanityRun(impl: "hb" | "heartbeat"): Promise<string[]> {
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    name: `bsc${impl}`,
-  });
+  await using tb = await pairTestbed(`bsc${impl}`);
   const n = tb.node("node1");
-  await n.writeHaCf(conf(["node1", "node2"], "* null node2"));
-  await n.writeAuthkeys(authkeys("sha1", "sanity"));
-  await n.writeHaresources("");
+  await writeNodeFiles([n], {
+    haCf: conf(["node1", "node2"], "* null node2"),
+    authkeys: authkeys("sha1", "sanity"),
+    haresources: "",
+  });
   await n.start({ impl });
   await n.waitForLog(/Managed STONITH node2 process \d+ exited/, { timeoutMs: 20_000 });
   await n.waitForLog(/Managed STONITH-stat process \d+ exited/, { timeoutMs: 10_000 });

@@ -16,26 +16,19 @@
 
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { NotifyListener } from "./support/notify_listener.ts";
-import { authkeys, haCf, hbCommand, Testbed, waitFor } from "./testbed/mod.ts";
+import { authkeys, hbCommand, Testbed, waitFor } from "./testbed/mod.ts";
+import { testHaCf, writeNodeFiles } from "./support/cluster.ts";
 
 const WATCHDOG_USEC = 1_000_000;
 
 Deno.test("systemd: READY, WATCHDOG, RELOADING/READY across heartbeat -r, STOPPING", async () => {
   await using tb = await Testbed.create({ nodes: ["node1"], links: 1, name: "sdnotify" });
   const n = tb.node("node1");
-  await n.writeHaCf(haCf({
-    logfile: "/var/log/ha-log",
-    logfacility: "none",
-    keepalive: "100ms",
-    deadtime: 2,
-    initdead: 2,
-    bcast: "eth0",
-    auto_failback: "on",
-    realtime: "off",
-    node: ["node1"],
-  }));
-  await n.writeAuthkeys(authkeys("sha1", "sdnotify"));
-  await n.writeHaresources("");
+  await writeNodeFiles([n], {
+    haCf: testHaCf({ deadtime: 2, initdead: 2, node: ["node1"] }),
+    authkeys: authkeys("sha1", "sdnotify"),
+    haresources: "",
+  });
   // /var/log inside the node is n.logDir here
   using l = new NotifyListener(`${n.logDir}/notify`);
   const at = (text: string, from = 0) =>

@@ -71,6 +71,15 @@ Deno.test("systemd runs packaging/heartbeat.service: notify, watchdog, reload, s
       );
     };
     const log = () => Deno.readTextFile(`${dir}/ha-log`).catch(() => "");
+    /** Waits for a watchdog ping after the one systemd recorded at `since`. */
+    const pingAfter = (what: string, since: number) =>
+      waitFor(
+        what,
+        async () =>
+          Number((await show("WatchdogTimestampMonotonic")).get("WatchdogTimestampMonotonic")) >
+            since,
+        { timeoutMs: 10_000 },
+      );
     await waitFor(
       "systemd manager up",
       async () => (await ctl("show", "-pVersion")).code === 0,
@@ -91,13 +100,7 @@ Deno.test("systemd runs packaging/heartbeat.service: notify, watchdog, reload, s
     assertMatch(s.get("StatusText")!, new RegExp(`^${NODE} \\S+; peers: none; holding: `));
     const pid = s.get("MainPID")!;
     // the watchdog timestamp moves (our pings every WatchdogSec/2)
-    const wd0 = Number(s.get("WatchdogTimestampMonotonic"));
-    await waitFor(
-      "a watchdog ping",
-      async () =>
-        Number((await show("WatchdogTimestampMonotonic")).get("WatchdogTimestampMonotonic")) > wd0,
-      { timeoutMs: 10_000 },
-    );
+    await pingAfter("a watchdog ping", Number(s.get("WatchdogTimestampMonotonic")));
 
     // reload, configuration unchanged
     assertEquals((await ctl("reload", "heartbeat")).code, 0);
@@ -120,13 +123,7 @@ Deno.test("systemd runs packaging/heartbeat.service: notify, watchdog, reload, s
       ["running", pid],
       "after the quick restart",
     );
-    const wd1 = Number(s.get("WatchdogTimestampMonotonic"));
-    await waitFor(
-      "pings after the restart",
-      async () =>
-        Number((await show("WatchdogTimestampMonotonic")).get("WatchdogTimestampMonotonic")) > wd1,
-      { timeoutMs: 10_000 },
-    );
+    await pingAfter("pings after the restart", Number(s.get("WatchdogTimestampMonotonic")));
 
     // stop: heartbeat -k, a clean exit
     assertEquals((await ctl("stop", "heartbeat")).code, 0);

@@ -12,7 +12,6 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
   authkeys,
   cleanupStale,
-  haCf,
   processesInPidNamespace,
   REAL_CL_STATUS,
   REAL_HEARTBEAT,
@@ -21,6 +20,7 @@ import {
   type TestNode,
   waitFor,
 } from "./testbed/mod.ts";
+import { pairTestbed, testHaCf, writeNodeFiles } from "./support/cluster.ts";
 
 /**
  * What `cl_status nodestatus <peer>` prints on `node`. Exit 0 for active/up/ping, 1 for dead
@@ -59,29 +59,15 @@ Deno.test("testbed: two real Heartbeat 3.0.6 nodes see each other; a hard kill i
   let netnses: readonly string[] = [];
   const pidNamespaces: string[] = [];
   {
-    await using tb = await Testbed.create({ nodes: ["node1", "node2"], links: 1, name: "real2" });
+    await using tb = await pairTestbed("real2");
     ({ id, baseDir } = tb);
     netnses = tb.netnsNames;
     lap(`testbed ${id} created`);
     const [node1, node2] = tb.nodes;
     // Accepted by 3.0.6: deadtime must exceed 2 x keepalive; initdead < 10 s only warns.
-    const conf = haCf({
-      logfile: "/var/log/ha-log",
-      logfacility: "none",
-      keepalive: "100ms",
-      deadtime: "500ms",
-      initdead: "1",
-      udpport: 694,
-      bcast: "eth0",
-      auto_failback: "on",
-      realtime: "off",
-      crm: "off",
-      node: ["node1", "node2"],
-    });
+    const conf = testHaCf({ udpport: 694, crm: "off", node: ["node1", "node2"] });
+    await writeNodeFiles(tb.nodes, { haCf: conf, authkeys: authkeys("crc"), haresources: "" });
     for (const n of tb.nodes) {
-      await n.writeHaCf(conf);
-      await n.writeAuthkeys(authkeys("crc"));
-      await n.writeHaresources("");
       assertEquals((await Deno.stat(`${n.confDir}/authkeys`)).mode! & 0o777, 0o600);
       assert(await exists(`${n.confDir}/harc`), "installed harc copied into the config dir");
     }
@@ -145,24 +131,14 @@ Deno.test("testbed: two real Heartbeat 3.0.6 nodes see each other; a hard kill i
 Deno.test("testbed: real Heartbeat graceful stop with heartbeat -k, restart keeps /run", async () => {
   await requireRealHeartbeat();
   const lap = stopwatch();
-  await using tb = await Testbed.create({ nodes: ["node1", "node2"], name: "stop" });
+  await using tb = await pairTestbed("stop");
   const [node1, node2] = tb.nodes;
-  for (const n of tb.nodes) {
-    await n.writeHaCf(haCf({
-      logfile: "/var/log/ha-log",
-      logfacility: "none",
-      keepalive: "100ms",
-      deadtime: "500ms",
-      initdead: "1",
-      bcast: "eth0",
-      auto_failback: "on",
-      realtime: "off",
-      node: ["node1", "node2"],
-    }));
-    await n.writeAuthkeys(authkeys("sha1", "stop-test"));
-    await n.writeHaresources("");
-    await n.start({ impl: "heartbeat" });
-  }
+  await writeNodeFiles(tb.nodes, {
+    haCf: testHaCf({ node: ["node1", "node2"] }),
+    authkeys: authkeys("sha1", "stop-test"),
+    haresources: "",
+  });
+  for (const n of tb.nodes) await n.start({ impl: "heartbeat" });
   const bothActive = async () =>
     (await nodeStatus(node1, "node2")) === "active" &&
     (await nodeStatus(node2, "node1")) === "active";

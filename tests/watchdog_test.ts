@@ -19,48 +19,32 @@
 
 import { requireRealHeartbeat } from "./support/mod.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { authkeys, haCf, run, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { authkeys, run, Testbed, type TestNode, waitFor } from "./testbed/mod.ts";
+import { testHaCf, writeNodeFiles } from "./support/cluster.ts";
+import { allThreadsStopped } from "./support/proc.ts";
 
 const KEEPALIVE_MS = 100;
 
 /** Bound of each wait: generous, for a loaded machine (the waits end on their condition). */
 const BOUND_MS = 120_000;
 
-/** True when every thread of `pid` is stopped (state T in /proc/PID/task/TID/stat). */
-function allThreadsStopped(pid: number): boolean {
-  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try {
-      stat = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/stat`);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) continue; // that thread has just exited
-      throw e;
-    }
-    if (stat.slice(stat.lastIndexOf(")") + 2)[0] !== "T") return false;
-  }
-  return true;
-}
-
 /** ha.cf of a one-node cluster with the watchdog at `/var/log/<name>`. */
 function conf(name: string): string {
-  return haCf({
-    logfile: "/var/log/ha-log",
-    logfacility: "none",
+  return testHaCf({
     keepalive: `${KEEPALIVE_MS}ms`,
     deadtime: 2,
     initdead: 2,
-    bcast: "eth0",
-    auto_failback: "on",
-    realtime: "off",
     watchdog: `/var/log/${name}`,
     node: ["node1"],
   });
 }
 
 async function prepare(n: TestNode, device: string): Promise<void> {
-  await n.writeHaCf(conf(device));
-  await n.writeAuthkeys(authkeys("sha1", "watchdog"));
-  await n.writeHaresources("");
+  await writeNodeFiles([n], {
+    haCf: conf(device),
+    authkeys: authkeys("sha1", "watchdog"),
+    haresources: "",
+  });
 }
 
 /** The watchdog lines of a log, without the syslog prefix. */

@@ -28,8 +28,8 @@ export function requireRealClient(): void {
   }
 }
 
-/** A running server over a fake backend. */
-export interface Rig {
+/** A running server over a fake backend (`await using rig = startRig()` disposes of it). */
+export interface Rig extends AsyncDisposable {
   /** Run directory (HB_RUNDIR); the socket is `${runDir}/heartbeat/register`. */
   runDir: string;
   /** Socket path. */
@@ -67,6 +67,9 @@ export function startRig(setup?: (b: FakeBackend) => void): Rig {
       await server.stop();
       backend.dispose();
       Deno.removeSync(runDir, { recursive: true });
+    },
+    [Symbol.asyncDispose]() {
+      return this.dispose();
     },
   };
 }

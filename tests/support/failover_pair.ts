@@ -26,7 +26,8 @@ import {
   waitRscstatus,
   Watch,
 } from "./failover.ts";
-import { type Impl, run, Testbed, type TestNode, waitFor } from "../testbed/mod.ts";
+import { type Impl, run, type Testbed, type TestNode, waitFor } from "../testbed/mod.ts";
+import { pairTestbed } from "./cluster.ts";
 
 /** The haresources of the pair tests. */
 export const PAIR_HARESOURCES = `node1 ${SERVICE_SPEC} rec::g1\nnode2 rec::g2\n`;
@@ -56,12 +57,7 @@ export async function onWatchedPair(
   body: (tb: Testbed, watch: Watch, timings: Timing[]) => Promise<void>,
 ): Promise<void> {
   const timings: Timing[] = [];
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: opts.links,
-    client: true,
-    name: opts.name,
-  });
+  await using tb = await pairTestbed(opts.name, { links: opts.links, client: true });
   const watch = new Watch(tb);
   await watch.start();
   try {

@@ -17,9 +17,10 @@ import {
   haCf,
   type HaCfValue,
   REAL_CL_STATUS,
-  Testbed,
+  type Testbed,
   type TestNode,
 } from "../testbed/mod.ts";
+import { pairTestbed } from "./cluster.ts";
 import { decodeMessage } from "../../wire/codec.ts";
 import { FT_STRING } from "../../wire/message.ts";
 
@@ -317,11 +318,7 @@ export async function membershipRun(
   rows: DetectionRow[],
 ): Promise<void> {
   const lap = stopwatch();
-  await using tb = await Testbed.create({
-    nodes: ["node1", "node2"],
-    links: 1,
-    name: `mb-${media}`,
-  });
+  await using tb = await pairTestbed(`mb-${media}`);
   const [node1, node2] = tb.nodes;
   const implOf = new Map([[node1, impls[0]], [node2, impls[1]]]);
   const { keepalive, deadtime } = MEMBERSHIP_TIMERS;

@@ -11,6 +11,20 @@
 import { selfCommand } from "../../sys/self_exec.ts";
 import { run, type RunResult } from "../testbed/sys.ts";
 
+/**
+ * The `ha.cf` directives a standalone node's configuration starts with (after the logfile): short
+ * timers, auto_failback on, realtime off, no core-dump set-up. Media and `node` lines follow.
+ */
+export const STANDALONE_BASE: readonly string[] = [
+  "keepalive 100ms",
+  "deadtime 500ms",
+  "warntime 300ms",
+  "initdead 1",
+  "auto_failback on",
+  "realtime off",
+  "coredumps false",
+];
+
 /** The directories of a {@link standaloneNode}, as the daemon's environment. */
 export interface StandaloneEnv {
   /** `<dir>/conf`: ha.cf, authkeys, haresources, nodeinfo. */

@@ -9,13 +9,14 @@
 
 import { assert, assertEquals, fail } from "../assert.ts";
 import { type Schema, statusSchema, validate } from "./json_schema.ts";
+import { configure, REC_SCRIPT } from "./failover.ts";
 import { hbCommand, type Testbed, type TestNode, waitFor } from "../testbed/mod.ts";
 import type { StatusDocument } from "../../master/status.ts";
 
 let schema: Schema | undefined;
 
 /** `late::<name>` on the node that takes it over: the start sleeps 8 s, then fails. */
-export const LATE_FAILING = `#!/bin/sh
+const LATE_FAILING = `#!/bin/sh
 name=$1 op=$2
 case "$op" in
   start) sleep 8; echo "late: cannot start $name" >&2; exit 1;;
@@ -24,6 +25,23 @@ case "$op" in
 esac
 exit 1
 `;
+
+/**
+ * Configures the status tests' pair (the failover tests' set-up, auto_failback on, plus `extra`
+ * ha.cf directives) with `haresources`, whose `late::g3` runs on `home` (the recording script)
+ * and fails on the other node ({@link LATE_FAILING}).
+ */
+export async function configureLatePair(
+  tb: Testbed,
+  home: TestNode,
+  haresources: string,
+  extra?: Record<string, string>,
+): Promise<void> {
+  await configure(tb, { autoFailback: "on", haresources, extra });
+  for (const n of tb.nodes) {
+    await n.writeResourceScript("late", n === home ? REC_SCRIPT : LATE_FAILING);
+  }
+}
 
 /**
  * Hard-kills `victim`, which holds `late::g3` (its takeover on `survivor` runs
