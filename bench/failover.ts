@@ -23,8 +23,7 @@
 import { fmt, Pinger, ratio, sleep, summarize, table, type TestNode } from "../lab/mod.ts";
 import {
   BenchCluster,
-  deadLine,
-  type Impl,
+  type BenchImpl,
   LogTail,
   reEscape,
   SERVICE_IP,
@@ -42,7 +41,7 @@ const MIN_UPTIME_MS = 6000;
 /** Options of {@link runFailover}. */
 export interface FailoverOptions {
   /** Implementations, compared configuration by configuration. */
-  impls: Impl[];
+  impls: BenchImpl[];
   /** Timer configurations. */
   timings: Timing[];
   /** Hard-kill trials per configuration. */
@@ -75,7 +74,7 @@ export async function runFailover(opts: FailoverOptions): Promise<string> {
   return failoverReport(opts.rec, opts.impls, opts.timings);
 }
 
-async function runConfig(impl: Impl, timing: Timing, opts: FailoverOptions): Promise<void> {
+async function runConfig(impl: BenchImpl, timing: Timing, opts: FailoverOptions): Promise<void> {
   const label = timingLabel(timing);
   const base = {
     suite: "failover",
@@ -165,10 +164,18 @@ async function initialSettle(st: RunState): Promise<Record<string, unknown>> {
   const [n1, n2] = c.nodes;
   const t0 = Date.now();
   const tails = [new LogTail(n1), new LogTail(n2)];
-  const a = await tails[0].waitFor(activeLine(n2.name), 30_000, 50);
-  const b = await tails[1].waitFor(activeLine(n1.name), 30_000, 50);
-  if (!a || !b) throw new Error("the two nodes did not see each other active within 30 s");
-  const membersMs = Math.max(a.at, b.at) - t0;
+  let membersMs: number;
+  if (c.impl === "hb" || c.impl === "heartbeat") {
+    const a = await tails[0].waitFor(activeLine(n2.name), 30_000, 50);
+    const b = await tails[1].waitFor(activeLine(n1.name), 30_000, 50);
+    if (!a || !b) throw new Error("the two nodes did not see each other active within 30 s");
+    membersMs = Math.max(a.at, b.at) - t0;
+  } else {
+    // Pacemaker elects its first DC after dc-deadtime (20 s)
+    const ms = await c.waitMembers(90_000);
+    if (ms === undefined) throw new Error(`the two ${c.impl} nodes did not form a cluster in 90 s`);
+    membersMs = ms;
+  }
   // Heartbeat's start-up resource negotiation takes about 11 s; give the address 15 s more.
   let holder: string | undefined;
   const deadline = Date.now() + 15_000 + 2 * c.timing.deadtimeMs;
@@ -222,11 +229,11 @@ async function hardTrial(st: RunState): Promise<Record<string, unknown>> {
   } else {
     reason = `service address ${SERVICE_IP} not up on any node before the kill`;
   }
-  const tail = await LogTail.at(survivor);
+  const tail = await LogTail.at(c.logPath(survivor));
   const tKill = Date.now();
   await c.tb.killHard(victim);
   const killMs = Date.now() - tKill;
-  const det = await tail.waitFor(deadLine(victim.name), 2 * deadtimeMs + 5000);
+  const det = await tail.waitFor(c.detectLine(victim.name), 2 * deadtimeMs + 5000);
   let failoverMs: number | undefined;
   let outageMs: number | undefined;
   if (pinger && !reason) {
@@ -244,7 +251,7 @@ async function hardTrial(st: RunState): Promise<Record<string, unknown>> {
     }
   }
   await pinger?.stop();
-  if (!det && !reason) reason = `survivor logged no "is dead" line`;
+  if (!det && !reason) reason = `survivor logged no ${c.detectLine(victim.name).source} line`;
   const holdersAfter = await runningHolders(c);
   const result: Record<string, unknown> = {
     victim: victim.name,
@@ -316,6 +323,19 @@ async function softTrial(st: RunState): Promise<Record<string, unknown>> {
 /** Restarts `victim` and waits until both sides see each other active again and settled. */
 async function rejoin(st: RunState, victim: TestNode, survivor: TestNode): Promise<void> {
   const { c } = st;
+  if (c.impl !== "hb" && c.impl !== "heartbeat") {
+    const since = new Map<string, number>();
+    for (const n of c.nodes) {
+      since.set(n.name, n === victim ? (await n.readConsole()).length : 0);
+    }
+    await c.start(victim);
+    st.startedAt.set(victim.name, Date.now());
+    if (await c.waitMembers(60_000, since) === undefined) {
+      throw new Error(`${victim.name} did not rejoin within 60 s`);
+    }
+    await sleep(Math.max(1000, 2 * c.timing.keepaliveMs));
+    return;
+  }
   const ts = await LogTail.at(survivor);
   const tv = await LogTail.at(victim);
   await c.start(victim);
@@ -336,7 +356,7 @@ export interface FailoverSeries {
   /** Keepalive of the timing (ms). */
   keepaliveMs: number;
   /** Implementation. */
-  impl: Impl;
+  impl: BenchImpl;
   /** Successful failover times (ms). */
   failover: number[];
   /** Detection times (ms). */
@@ -344,7 +364,11 @@ export interface FailoverSeries {
 }
 
 /** Collects {@link FailoverSeries} from the records. */
-export function failoverSeries(rec: Recorder, impls: Impl[], timings: Timing[]): FailoverSeries[] {
+export function failoverSeries(
+  rec: Recorder,
+  impls: BenchImpl[],
+  timings: Timing[],
+): FailoverSeries[] {
   const out: FailoverSeries[] = [];
   for (const t of timings) {
     for (const impl of impls) {
@@ -367,7 +391,7 @@ export function failoverSeries(rec: Recorder, impls: Impl[], timings: Timing[]):
 }
 
 /** The suite's tables (hard kill and soft stop), with hb/Heartbeat ratios and targets. */
-export function failoverReport(rec: Recorder, impls: Impl[], timings: Timing[]): string {
+export function failoverReport(rec: Recorder, impls: BenchImpl[], timings: Timing[]): string {
   const rows: string[][] = [];
   const medians = new Map<string, { failover?: number; detect?: number }>();
   for (const t of timings) {
@@ -398,7 +422,8 @@ export function failoverReport(rec: Recorder, impls: Impl[], timings: Timing[]):
   }
   const out = [
     "Failover after a hard kill (ms from the kill; failover = first echo reply from the survivor on " +
-    `${SERVICE_IP}, detect = "is dead" in the survivor's ha-log)`,
+    `${SERVICE_IP}, detect = "is dead" in the survivor's ha-log; keepalived: its "Receive ` +
+    `advertisement timeout"; pacemaker: Corosync's new membership, "Members left")`,
     table(
       [
         "timing",

@@ -15,7 +15,8 @@
  */
 
 import { parseArgs } from "node:util";
-import type { Impl, Timing } from "./cluster.ts";
+import type { BenchImpl, Impl, Timing } from "./cluster.ts";
+import { isPeer } from "./peers.ts";
 import { type CostGroup, runCost } from "./cost.ts";
 import { failoverSeries, runFailover } from "./failover.ts";
 import { type Condition, runFalseFailovers } from "./false_failover.ts";
@@ -51,7 +52,9 @@ Suites (default: all, in this order):
 Options:
   --quick              CI size: whole set in about 5 minutes
   --out DIR            results directory (default bench/results)
-  --impl LIST          implementations, comma separated (default hb,heartbeat)
+  --impl LIST          implementations, comma separated (default hb,heartbeat); the
+                       peers keepalived (VRRPv3) and pacemaker (Corosync 3 + Pacemaker
+                       2) join the failover and cost suites; all = the four
   --trials N           failover: hard-kill trials per configuration (20; quick 3)
   --soft-trials N      failover: graceful-stop trials per configuration (3; quick 1)
   --timings LIST       failover: keepalive/deadtime in ms, e.g. 1000/5000,200/1000
@@ -85,8 +88,8 @@ export interface BenchSettings {
   quick: boolean;
   /** Results directory. */
   outDir: string;
-  /** Implementations compared. */
-  impls: Impl[];
+  /** Implementations compared (the peers only in the failover and cost suites). */
+  impls: BenchImpl[];
   /** Failover timings. */
   timings: Timing[];
   /** Failover hard trials per configuration. */
@@ -129,12 +132,33 @@ function parseTimings(s: string): Timing[] {
   });
 }
 
+/** The implementations `--impl all` selects. */
+export const ALL_IMPLS: BenchImpl[] = ["hb", "heartbeat", "keepalived", "pacemaker"];
+
 function parseImpls(s: string, what: string): Impl[] {
   const out = s.split(",").map((x) => x.trim()).filter(Boolean);
   for (const x of out) {
     if (x !== "hb" && x !== "heartbeat") throw new Error(`${what}: "${x}" is not hb or heartbeat`);
   }
   return out as Impl[];
+}
+
+/** Parses `--impl`: hb, heartbeat and the peers, or `all`. */
+function parseBenchImpls(s: string): BenchImpl[] {
+  if (s.trim() === "all") return [...ALL_IMPLS];
+  const out = s.split(",").map((x) => x.trim()).filter(Boolean);
+  if (!out.length) throw new Error("--impl: empty list");
+  for (const x of out) {
+    if (!(ALL_IMPLS as string[]).includes(x)) {
+      throw new Error(`--impl: "${x}" is not one of ${ALL_IMPLS.join(", ")} (or all)`);
+    }
+  }
+  return [...new Set(out)] as BenchImpl[];
+}
+
+/** hb and Heartbeat among `impls`: the suites the peers do not take part in. */
+function heartbeatImpls(impls: BenchImpl[]): Impl[] {
+  return impls.filter((i): i is Impl => !isPeer(i));
 }
 
 function posInt(v: string | undefined, what: string, dflt: number): number {
@@ -198,7 +222,7 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
     suites,
     quick,
     outDir: values.out ?? defaultOut,
-    impls: parseImpls(values.impl ?? "hb,heartbeat", "--impl"),
+    impls: parseBenchImpls(values.impl ?? "hb,heartbeat"),
     timings: values.timings
       ? parseTimings(values.timings)
       : quick
@@ -325,7 +349,9 @@ async function runPart(
       });
       const png = plotFailover(
         failoverSeries(rec, s.impls, s.timings),
-        "Failover time after a hard kill: hb vs Heartbeat 3.0.6",
+        s.impls.some(isPeer)
+          ? `Failover time after a hard kill: ${s.impls.join(", ")}`
+          : "Failover time after a hard kill: hb vs Heartbeat 3.0.6",
         `run ${stamp}, ${s.trials} trials per configuration, ping every 10 ms, hb IPaddr: ${hbIpaddr()}`,
       );
       await Deno.writeFile(`${base}-failover.png`, png);
@@ -336,7 +362,7 @@ async function runPart(
     case "false-loss":
     case "false-stress":
       return await runFalseFailovers({
-        impls: s.impls,
+        impls: heartbeatImpls(s.impls),
         timings: s.falseTimings,
         conditions: (part === "false"
           ? ["cpu", "loss", "both"]
