@@ -187,6 +187,11 @@ export class BenchCluster {
     while (Date.now() < deadline) {
       let ok = true;
       for (const n of this.nodes) {
+        if (!n.running) {
+          throw new Error(
+            `${n.name}: ${this.impl} exited; console: ${(await n.readConsole()).slice(-600)}`,
+          );
+        }
         if (this.impl === "keepalived") {
           const text = (await Deno.readTextFile(n.consoleLog).catch(() => "")).slice(
             since?.get(n.name) ?? 0,

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { BenchCluster, type BenchImpl } from "./cluster.ts";
+import { BenchCluster, type BenchImpl, holdsAddress, SERVICE_IP } from "./cluster.ts";
 import { isPeer } from "./peers.ts";
 import {
   cpuSeconds,
@@ -143,6 +143,7 @@ export async function runCost(opts: CostOptions): Promise<string> {
             private_mb: mem.privateMb,
             processes: mem.processes,
             running: n.running,
+            holds_address: isPeer(c.impl) ? await holdsAddress(n, SERVICE_IP) : undefined,
           });
           opts.log(
             `cost ${label} ${c.impl} ${n.name}: cpu ${cpu.toFixed(2)} s in ${
@@ -313,6 +314,34 @@ export function costReport(rec: Recorder, impls: BenchImpl[], groups: CostGroup[
         fmt(mean("processes"), 0),
       ]);
     }
+    for (const peer of impls.filter(isPeer)) {
+      // the peers' address holder and the other node, separately (Pacemaker's differ)
+      const rs = rec.select("cost", "node").filter((r) =>
+        r.impl === peer && r.media === g.media && r.keepalive_ms === g.keepaliveMs
+      );
+      for (const holder of [true, false]) {
+        const r = rs.find((x) => x.holds_address === holder);
+        if (!r) continue;
+        rows.push([
+          "",
+          "",
+          `  ${holder ? "holder" : "standby"}`,
+          "1",
+          fmt(r.window_s as number, 0),
+          fmt(r.cpu_s as number, 2),
+          fmt(r.cpu_pct as number, 2),
+          fmt(r.pss_mb as number, 1),
+          fmt(r.private_mb as number, 1),
+          fmt(r.rss_mb as number, 1),
+          fmt(r.processes as number, 0),
+        ]);
+      }
+    }
+    if (impls.includes("hb") && impls.includes("pacemaker")) {
+      const h = per.get("hb") ?? {};
+      const p = per.get("pacemaker") ?? {};
+      rows.push(["", "", "hb/pcmk", "", "", ratio(h.cpu, p.cpu), "", ratio(h.pss, p.pss)]);
+    }
     if (impls.includes("hb") && impls.includes("heartbeat")) {
       const h = per.get("hb") ?? {};
       const r = per.get("heartbeat") ?? {};
@@ -333,8 +362,10 @@ export function costReport(rec: Recorder, impls: BenchImpl[], groups: CostGroup[
     }
   }
   return [
-    "Idle cost per node (2-node cluster, no resources; CPU = all of the node's processes over the " +
-    "window; memory summed over the node's processes, testbed init excluded; means of both nodes)",
+    "Idle cost per node (2-node cluster; hb, heartbeat: no resources; keepalived: its VRRP " +
+    "address; pacemaker: one IPaddr2 address, monitor every 10 s; CPU = all of the node's " +
+    "processes over the window; memory summed over the node's processes, testbed init " +
+    "excluded; means of both nodes, the peers' holder and standby node below them)",
     table(
       [
         "media",

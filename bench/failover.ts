@@ -31,12 +31,19 @@ import {
   timingLabel,
 } from "./cluster.ts";
 import type { Recorder } from "./results.ts";
+import { COROSYNC_MIN_TOKEN_MS, corosyncToken } from "./peers.ts";
 
 /** A reply counts as the new owner's first when the service was silent at least this long. */
 export const GAP_MS = 30;
 
 /** Don't kill a node within this long of its start (Heartbeat advertises a longer deadtime then). */
 const MIN_UPTIME_MS = 6000;
+/**
+ * The same for the peers, whose rejoin already waited for the membership (keepalived's BACKUP
+ * state, Pacemaker's `crm_mon` showing both nodes online); only a margin for their first
+ * advertisements and probes.
+ */
+const PEER_MIN_UPTIME_MS = 2000;
 
 /** Options of {@link runFailover}. */
 export interface FailoverOptions {
@@ -98,6 +105,7 @@ async function runConfig(impl: BenchImpl, timing: Timing, opts: FailoverOptions)
     await c.startAll();
     for (const n of c.nodes) st.startedAt.set(n.name, t0);
     const up = await initialSettle(st);
+    if (impl === "pacemaker") up.corosync_token_ms = corosyncToken(timing.deadtimeMs);
     await opts.rec.write({ ...base, kind: "startup", ...up });
     opts.log(
       `failover ${impl} ${label}: members active after ${fmt(up.members_ms as number)} ms, ` +
@@ -209,7 +217,10 @@ async function pickVictim(st: RunState): Promise<[TestNode, TestNode, boolean]> 
   else victim = (st.startedAt.get(n1.name) ?? 0) <= (st.startedAt.get(n2.name) ?? 0) ? n1 : n2;
   const survivor = victim === n1 ? n2 : n1;
   const uptime = Date.now() - (st.startedAt.get(victim.name) ?? 0);
-  if (uptime < MIN_UPTIME_MS) await sleep(MIN_UPTIME_MS - uptime);
+  const minUptime = st.c.impl === "hb" || st.c.impl === "heartbeat"
+    ? MIN_UPTIME_MS
+    : PEER_MIN_UPTIME_MS;
+  if (uptime < minUptime) await sleep(minUptime - uptime);
   return [victim, survivor, holders.length === 1];
 }
 
@@ -442,6 +453,13 @@ export function failoverReport(rec: Recorder, impls: BenchImpl[], timings: Timin
       rows,
     ),
   ];
+  if (impls.includes("keepalived") || impls.includes("pacemaker")) {
+    out.push(
+      "keepalived: advert_int = keepalive (master down after 3 × advert_int + skew); " +
+        "pacemaker: Corosync token = deadtime / 2.2 (lost after token + 1.2 × token), at " +
+        `least ${COROSYNC_MIN_TOKEN_MS} ms (Corosync's minimum; at 10ms/50ms lost after 66 ms)`,
+    );
+  }
   if (impls.includes("hb") && impls.includes("heartbeat")) {
     const r2: string[][] = [];
     for (const t of timings) {

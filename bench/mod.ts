@@ -1,6 +1,7 @@
 /**
- * `deno task bench`: hb side by side with the real Heartbeat 3.0.6, in one run on one
- * machine (only ratios within a run mean anything). See `bench/README.md`.
+ * `deno task bench`: hb side by side with the real Heartbeat 3.0.6 (and, in the failover and
+ * cost suites, keepalived and Corosync + Pacemaker: `peers.ts`), in one run on one machine
+ * (only ratios within a run mean anything). See `bench/README.md`.
  *
  * ```
  * deno task bench [failover] [false] [cost] [scale] [chaos] [service] [--quick] [options]
@@ -34,8 +35,9 @@ export type Suite = typeof SUITES[number];
 
 const HELP = `Usage: deno task bench [SUITE...] [OPTIONS]
 
-Benchmarks hb against the real Heartbeat 3.0.6 on this machine (needs root, the
-Debian heartbeat package, nftables, iputils-ping, stress-ng).
+Benchmarks hb against the real Heartbeat 3.0.6, keepalived 2.2.7 and Corosync 3 +
+Pacemaker 2 on this machine (needs root, the Debian packages heartbeat, nftables,
+iputils-ping, stress-ng, keepalived, corosync, pacemaker, resource-agents).
 
 Suites (default: all, in this order):
   failover   hard kill of the active node -> first ping reply from the survivor on
@@ -52,9 +54,10 @@ Suites (default: all, in this order):
 Options:
   --quick              CI size: whole set in about 5 minutes
   --out DIR            results directory (default bench/results)
-  --impl LIST          implementations, comma separated (default hb,heartbeat); the
-                       peers keepalived (VRRPv3) and pacemaker (Corosync 3 + Pacemaker
-                       2) join the failover and cost suites; all = the four
+  --impl LIST          implementations, comma separated: hb, heartbeat and the peers
+                       keepalived (VRRPv3) and pacemaker (Corosync 3 + Pacemaker 2),
+                       which take part in the failover and cost suites only; all = the
+                       four (default all; quick hb,heartbeat,keepalived)
   --trials N           failover: hard-kill trials per configuration (20; quick 3)
   --soft-trials N      failover: graceful-stop trials per configuration (3; quick 1)
   --timings LIST       failover: keepalive/deadtime in ms, e.g. 1000/5000,200/1000
@@ -134,6 +137,13 @@ function parseTimings(s: string): Timing[] {
 
 /** The implementations `--impl all` selects. */
 export const ALL_IMPLS: BenchImpl[] = ["hb", "heartbeat", "keepalived", "pacemaker"];
+/** The default `--impl` of a full run: all four (the peers in the failover and cost suites). */
+export const FULL_IMPLS: BenchImpl[] = ALL_IMPLS;
+/**
+ * The default `--impl` of `--quick`: Pacemaker's start (its first DC election waits
+ * dc-deadtime, 20 s, per configuration) is not quick; keepalived's is.
+ */
+export const QUICK_IMPLS: BenchImpl[] = ["hb", "heartbeat", "keepalived"];
 
 function parseImpls(s: string, what: string): Impl[] {
   const out = s.split(",").map((x) => x.trim()).filter(Boolean);
@@ -222,7 +232,7 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
     suites,
     quick,
     outDir: values.out ?? defaultOut,
-    impls: parseBenchImpls(values.impl ?? "hb,heartbeat"),
+    impls: parseBenchImpls(values.impl ?? (quick ? QUICK_IMPLS : FULL_IMPLS).join(",")),
     timings: values.timings
       ? parseTimings(values.timings)
       : quick
@@ -286,6 +296,8 @@ function harnessProblems(rec: Recorder, s: BenchSettings): string[] {
   for (const r of rec.records) {
     if (r.kind === "error" && r.impl === "heartbeat") {
       out.push(`${r.suite}: the reference Heartbeat could not be measured: ${r.reason}`);
+    } else if (r.kind === "error" && isPeer(String(r.impl))) {
+      out.push(`${r.suite}: the peer ${r.impl} could not be measured: ${r.reason}`);
     }
   }
   if (s.suites.includes("failover") && s.impls.includes("heartbeat")) {

@@ -34,12 +34,17 @@ Deno.test("bench: full and quick defaults", () => {
   assertEquals(quick.scaleTrendWindowS, 20);
   assertEquals(quick.chaosFaults, 4);
   assertEquals(quick.serviceTrials, 2);
+  assertEquals(full.impls, ["hb", "heartbeat", "keepalived", "pacemaker"]);
+  assertEquals(quick.impls, ["hb", "heartbeat", "keepalived"]);
+  assertEquals(parseSettings(["--impl", "all"])!.impls, full.impls);
+  assertEquals(parseSettings(["--impl", "hb,pacemaker"])!.impls, ["hb", "pacemaker"]);
 });
 
 Deno.test("bench: bad usage is refused with the option named", () => {
   assertThrows(() => parseSettings(["nosuch"]), Error, "unknown suite");
   assertThrows(() => parseSettings(["--timings", "100-500"]), Error, "--timings");
-  assertThrows(() => parseSettings(["--impl", "keepalived"]), Error, "--impl");
+  assertThrows(() => parseSettings(["--impl", "vrrpd"]), Error, "--impl");
+  assertThrows(() => parseSettings(["--impl", ","]), Error, "--impl");
   assertThrows(() => parseSettings(["--trials", "0"]), Error, "--trials");
   assertEquals(parseSettings(["--help"]), undefined);
   assertThrows(() => parseSettings(["--cost-groups", "2-200"]), Error, "--cost-groups");

@@ -28,9 +28,15 @@ export function isPeer(impl: string): impl is Peer {
   return (PEERS as readonly string[]).includes(impl);
 }
 
-/** Corosync's token timeout (ms) whose node-loss time (token + 1.2 × token) is `deadtimeMs`. */
+/** Corosync 3.1 refuses a `token` below this (ms): "may not be less than (30 ms)". */
+export const COROSYNC_MIN_TOKEN_MS = 30;
+
+/**
+ * Corosync's token timeout (ms) whose node-loss time (token + 1.2 × token) is `deadtimeMs`,
+ * at least {@link COROSYNC_MIN_TOKEN_MS} (deadtime 50 ms runs with token 30: lost after 66 ms).
+ */
 export function corosyncToken(deadtimeMs: number): number {
-  return Math.max(10, Math.round(deadtimeMs / 2.2));
+  return Math.max(COROSYNC_MIN_TOKEN_MS, Math.round(deadtimeMs / 2.2));
 }
 
 /** `advert_int` text (seconds, centisecond resolution, at least 0.01) for a keepalive. */
