@@ -457,7 +457,7 @@ export function failoverReport(rec: Recorder, impls: BenchImpl[], timings: Timin
     out.push(
       "keepalived: advert_int = keepalive (master down after 3 × advert_int + skew); " +
         "pacemaker: Corosync token = deadtime / 2.2 (lost after token + 1.2 × token), at " +
-        `least ${COROSYNC_MIN_TOKEN_MS} ms (Corosync's minimum; at 10ms/50ms lost after 66 ms)`,
+        `least ${COROSYNC_MIN_TOKEN_MS} ms (Corosync's minimum; at 10ms/50ms lost after 277 ms)`,
     );
   }
   if (impls.includes("hb") && impls.includes("heartbeat")) {

@@ -28,12 +28,17 @@ export function isPeer(impl: string): impl is Peer {
   return (PEERS as readonly string[]).includes(impl);
 }
 
-/** Corosync 3.1 refuses a `token` below this (ms): "may not be less than (30 ms)". */
-export const COROSYNC_MIN_TOKEN_MS = 30;
+/**
+ * The smallest `token` (ms) Corosync 3.1 takes with the default
+ * `token_retransmits_before_loss_const` (4): both the token and its retransmit timeout
+ * (token / 4.2) must be at least 30 ms ("Not appropriate token or
+ * token_retransmits_before_loss_const value set" below it).
+ */
+export const COROSYNC_MIN_TOKEN_MS = 126;
 
 /**
  * Corosync's token timeout (ms) whose node-loss time (token + 1.2 × token) is `deadtimeMs`,
- * at least {@link COROSYNC_MIN_TOKEN_MS} (deadtime 50 ms runs with token 30: lost after 66 ms).
+ * at least {@link COROSYNC_MIN_TOKEN_MS} (deadtime 50 ms runs with token 126: lost after 277 ms).
  */
 export function corosyncToken(deadtimeMs: number): number {
   return Math.max(COROSYNC_MIN_TOKEN_MS, Math.round(deadtimeMs / 2.2));
