@@ -460,6 +460,28 @@ export function failoverReport(rec: Recorder, impls: BenchImpl[], timings: Timin
         `least ${COROSYNC_MIN_TOKEN_MS} ms (Corosync's minimum; at 10ms/50ms lost after 277 ms)`,
     );
   }
+  if (impls.some((i) => i !== "hb" && i !== "heartbeat") && impls.length > 1) {
+    out.push(
+      "",
+      "Side by side: failover median (ms; n ok / trials)",
+      table(
+        ["timing", ...impls],
+        timings.map((t) => {
+          const label = timingLabel(t);
+          return [
+            label,
+            ...impls.map((impl) => {
+              const rs = rec.select("failover", "hard").filter((r) =>
+                r.impl === impl && r.timing === label
+              );
+              const ok = rs.filter((r) => r.ok).length;
+              return `${fmt(medians.get(`${impl} ${label}`)?.failover)} (${ok}/${rs.length})`;
+            }),
+          ];
+        }),
+      ),
+    );
+  }
   if (impls.includes("hb") && impls.includes("heartbeat")) {
     const r2: string[][] = [];
     for (const t of timings) {
