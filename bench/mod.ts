@@ -42,8 +42,10 @@ iputils-ping, stress-ng, keepalived, corosync, pacemaker, resource-agents).
 Suites (default: all, in this order):
   failover   hard kill of the active node -> first ping reply from the survivor on
              the service address, detection time, graceful stop hand-over
+             (hb, Heartbeat and the peers keepalived, Corosync + Pacemaker)
   false      false dead declarations / resource moves under CPU stress and loss
   cost       idle CPU and PSS per node, 1 and 2 media, keepalive 1s and 200ms
+             (hb, Heartbeat and the peers)
   scale      2..16 hb nodes on one segment: CPU, memory, membership stability
   chaos      availability under the fault campaign of deno task chaos, hb pair
              and real Heartbeat pair on the same seeded schedule
