@@ -325,7 +325,7 @@ export function costReport(rec: Recorder, impls: BenchImpl[], groups: CostGroup[
         rows.push([
           "",
           "",
-          `  ${holder ? "holder" : "standby"}`,
+          `${peer} ${holder ? "holder" : "standby"}`,
           "1",
           fmt(r.window_s as number, 0),
           fmt(r.cpu_s as number, 2),

@@ -31,7 +31,7 @@ import {
   timingLabel,
 } from "./cluster.ts";
 import type { Recorder } from "./results.ts";
-import { COROSYNC_MIN_TOKEN_MS, corosyncToken } from "./peers.ts";
+import { COROSYNC_MIN_TOKEN_MS, corosyncToken, isPeer } from "./peers.ts";
 
 /** A reply counts as the new owner's first when the service was silent at least this long. */
 export const GAP_MS = 30;
@@ -53,6 +53,8 @@ export interface FailoverOptions {
   timings: Timing[];
   /** Hard-kill trials per configuration. */
   trials: number;
+  /** Hard-kill trials per configuration of the peers (keepalived, Pacemaker); default `trials`. */
+  peerTrials?: number;
   /** Graceful-stop trials per configuration. */
   softTrials: number;
   /** `realtime` directive. */
@@ -111,7 +113,8 @@ async function runConfig(impl: BenchImpl, timing: Timing, opts: FailoverOptions)
       `failover ${impl} ${label}: members active after ${fmt(up.members_ms as number)} ms, ` +
         `service address ${up.holder ? `on ${up.holder} after ${up.service_ms} ms` : "not up"}`,
     );
-    for (let i = 0; i < opts.trials; i++) {
+    const trials = isPeer(impl) ? opts.peerTrials ?? opts.trials : opts.trials;
+    for (let i = 0; i < trials; i++) {
       const r = await guarded(() => hardTrial(st), st);
       await opts.rec.write({ ...base, kind: "hard", trial: i + 1, ...r });
       opts.log(

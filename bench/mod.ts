@@ -61,6 +61,9 @@ Options:
                        which take part in the failover and cost suites only; all = the
                        four (default all; quick hb,heartbeat,keepalived)
   --trials N           failover: hard-kill trials per configuration (20; quick 3)
+  --peer-trials N      failover: hard-kill trials of keepalived and Pacemaker per
+                       configuration (min(--trials, 10): they are the reference, and
+                       keep the full set's duration in bounds)
   --soft-trials N      failover: graceful-stop trials per configuration (3; quick 1)
   --timings LIST       failover: keepalive/deadtime in ms, e.g. 1000/5000,200/1000
   --duration S         false: seconds per window (600; quick 20)
@@ -99,6 +102,8 @@ export interface BenchSettings {
   timings: Timing[];
   /** Failover hard trials per configuration. */
   trials: number;
+  /** Failover hard trials per configuration of the peers. */
+  peerTrials: number;
   /** Failover soft trials per configuration. */
   softTrials: number;
   /** False-failover window (s). */
@@ -201,6 +206,7 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       out: { type: "string" },
       impl: { type: "string" },
       trials: { type: "string" },
+      "peer-trials": { type: "string" },
       "soft-trials": { type: "string" },
       timings: { type: "string" },
       duration: { type: "string" },
@@ -241,6 +247,11 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       ? parseTimings("200/1000,100/500")
       : parseTimings("1000/5000,200/1000,100/500,10/50"),
     trials: posInt(values.trials, "--trials", quick ? 3 : 20),
+    peerTrials: posInt(
+      values["peer-trials"],
+      "--peer-trials",
+      Math.min(posInt(values.trials, "--trials", quick ? 3 : 20), 10),
+    ),
     softTrials: posInt(values["soft-trials"], "--soft-trials", quick ? 1 : 3),
     durationS: posInt(values.duration, "--duration", quick ? 20 : 600),
     falseTimings: parseTimings("100/500,200/1000"),
@@ -356,6 +367,7 @@ async function runPart(
         impls: s.impls,
         timings: s.timings,
         trials: s.trials,
+        peerTrials: s.peerTrials,
         softTrials: s.softTrials,
         realtime: s.realtime,
         rec,
@@ -366,7 +378,9 @@ async function runPart(
         s.impls.some(isPeer)
           ? `Failover time after a hard kill: ${s.impls.join(", ")}`
           : "Failover time after a hard kill: hb vs Heartbeat 3.0.6",
-        `run ${stamp}, ${s.trials} trials per configuration, ping every 10 ms, hb IPaddr: ${hbIpaddr()}`,
+        `run ${stamp}, ${s.trials} trials per configuration${
+          s.impls.some(isPeer) && s.peerTrials !== s.trials ? ` (peers ${s.peerTrials})` : ""
+        }, ping every 10 ms, hb IPaddr: ${hbIpaddr()}`,
       );
       await Deno.writeFile(`${base}-failover.png`, png);
       report += `\nplot: ${base}-failover.png`;

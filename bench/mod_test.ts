@@ -19,6 +19,9 @@ Deno.test("bench: without scale the false-failover suite runs both windows itsel
 Deno.test("bench: full and quick defaults", () => {
   const full = parseSettings([])!;
   assertEquals(full.trials, 20);
+  assertEquals(full.peerTrials, 10);
+  assertEquals(parseSettings(["--trials", "5"])!.peerTrials, 5);
+  assertEquals(parseSettings(["--peer-trials", "30"])!.peerTrials, 30);
   assertEquals(full.softTrials, 3);
   assertEquals(full.durationS, 600);
   assertEquals(full.scaleSizes, [2, 4, 8, 16]);
