@@ -20,7 +20,7 @@
  * @module
  */
 
-import { fmt, Pinger, ratio, sleep, summarize, table, type TestNode } from "../lab/mod.ts";
+import { fmt, Pinger, ratio, run, sleep, summarize, table, type TestNode } from "../lab/mod.ts";
 import {
   BenchCluster,
   type BenchImpl,
@@ -239,6 +239,12 @@ async function hardTrial(st: RunState): Promise<Record<string, unknown>> {
     pinger = Pinger.start(c.tb.client!, SERVICE_IP);
     if (!(await pinger.waitReplies(3, 0, 3000))) {
       reason = `service address held by ${victim.name} but not answering before the kill`;
+      const neigh = await c.tb.client!.exec(["ip", "neigh", "show", SERVICE_IP]);
+      const macs = await Promise.all(c.nodes.map(async (n) => {
+        const r = await run(["ip", "-n", n.netns, "-br", "link", "show", "eth0"], { check: false });
+        return `${n.name} ${r.stdout.trim().split(/\s+/)[2] ?? "?"}`;
+      }));
+      reason += ` (client: ${neigh.stdout.trim() || "no neighbour entry"}; ${macs.join(", ")})`;
     }
   } else {
     reason = `service address ${SERVICE_IP} not up on any node before the kill`;

@@ -44,7 +44,7 @@ Deno.test("bench peers: the installed keepalived and corosync accept the generat
     const ka = `${dir}/keepalived.conf`;
     await Deno.writeTextFile(
       ka,
-      keepalivedBenchConf(0, ["198.18.0.1", "198.18.0.2"], "198.18.0.100", 200),
+      keepalivedBenchConf(0, "198.18.0.100", 200),
     );
     const kaText = await accepted(["keepalived", "-t", "-f", ka]);
     assert(!/error|unknown/i.test(kaText), kaText);
