@@ -54,7 +54,7 @@ Suites (default: all, in this order):
              vrrp_script at the same interval and fall (needs keepalived)
 
 Options:
-  --quick              CI size: whole set in about 5 minutes
+  --quick              CI size: whole set in about 6 minutes
   --out DIR            results directory (default bench/results)
   --impl LIST          implementations, comma separated: hb, heartbeat and the peers
                        keepalived (VRRPv3) and pacemaker (Corosync 3 + Pacemaker 2),
