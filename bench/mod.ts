@@ -376,7 +376,7 @@ async function runPart(
       const png = plotFailover(
         failoverSeries(rec, s.impls, s.timings),
         s.impls.some(isPeer)
-          ? `Failover time after a hard kill: ${s.impls.join(", ")}`
+          ? "Failover time after a hard kill: hb and its peers"
           : "Failover time after a hard kill: hb vs Heartbeat 3.0.6",
         `run ${stamp}, ${s.trials} trials per configuration${
           s.impls.some(isPeer) && s.peerTrials !== s.trials ? ` (peers ${s.peerTrials})` : ""

@@ -83,7 +83,10 @@ export function plotFailover(
   cv.text(lx + 30, ly, "deadtime", INK, 2);
   lx += 30 + Canvas.textWidth("deadtime") + 30;
   cv.line(lx, ly + 7, lx + 24, ly + 7, GREEN, 2, 5);
-  cv.text(lx + 30, ly, "hb target (deadtime - keepalive/2 + 50 ms)", INK, 2);
+  const targetLong = "hb target (deadtime - keepalive/2 + 50 ms)";
+  // with the peers' names in the legend the long form does not fit
+  const fits = lx + 30 + Canvas.textWidth(targetLong) <= WIDTH - 20;
+  cv.text(lx + 30, ly, fits ? targetLong : "hb target", INK, 2);
 
   let y = 110;
   for (const p of panels) {
