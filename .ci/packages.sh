@@ -6,16 +6,17 @@
 set -euo pipefail
 
 # pacemaker-cli-utils gives crm_verify, crm_simulate and crm_mon (tests/export_pacemaker_test.ts
-# checks `heartbeat export pacemaker` with them, offline); it needs pacemaker or pacemaker-remote:
-# naming pacemaker-remote keeps corosync and the pacemaker daemons off the machine.
-# resource-agents (the OCF agents whose parameters the test checks) comes with it.
+# checks `heartbeat export pacemaker` with them, offline); resource-agents has the OCF agents
+# (IPaddr2). corosync and pacemaker: the bench's peer columns (bench/peers.ts) run them inside
+# the testbed's namespaces only; policy-rc.d keeps the package scripts from starting them and
+# their units are taken out of multi-user.target below (no config of ours is in /etc/corosync).
 # logrotate: tests/package_install_test.ts rotates ha-log with the package's policy.
 # prometheus: only for promtool (the metrics tests check our output with it); policy-rc.d below
-# keeps its daemon from starting. keepalived: only for the bench's service suite (run inside the
-# testbed's namespaces); its unit never starts (policy-rc.d, and no /etc/keepalived config).
+# keeps its daemon from starting. keepalived: only for the bench (service suite, peer columns; run
+# inside the testbed's namespaces); its unit never starts (policy-rc.d, no /etc/keepalived config).
 packages=(heartbeat cluster-glue socat nftables tcpdump iproute2 iputils-arping iputils-ping
   stress-ng procps psmisc util-linux python3 curl pacemaker-cli-utils pacemaker-remote
-  resource-agents prometheus logrotate keepalived)
+  resource-agents prometheus logrotate keepalived corosync pacemaker)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -33,14 +34,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
   rm -f /usr/sbin/policy-rc.d
-  # pacemaker-remote enables its unit for the next boot: only its dependency is wanted here
-  rm -f /etc/systemd/system/multi-user.target.wants/pacemaker_remote.service
+  # the packages enable their units for the next boot: only the programs are wanted here
+  for u in pacemaker_remote corosync pacemaker keepalived; do
+    rm -f "/etc/systemd/system/multi-user.target.wants/$u.service"
+  done
   # a heartbeat started by the package would fight our tests
   pkill -x heartbeat 2>/dev/null || true
 fi
 for c in /usr/libexec/heartbeat/heartbeat /usr/bin/cl_status socat nft ip unshare nsenter \
   tcpdump arping ping stress-ng pkill python3 crm_verify /usr/lib/ocf/resource.d/heartbeat/IPaddr2 \
-  promtool logrotate keepalived; do
+  promtool logrotate keepalived corosync corosync-cfgtool pacemakerd crm_mon crm_attribute cibadmin; do
   if ! command -v "$c" >/dev/null 2>&1 && [ ! -x "$c" ]; then
     echo "FATAL: required program $c is missing after installation" >&2
     exit 1

@@ -20,6 +20,17 @@ import {
   type Timing,
   trackTestbed,
 } from "../lab/mod.ts";
+import {
+  configurePacemaker,
+  isPeer,
+  KEEPALIVED_CMD,
+  PACEMAKER_CMD,
+  PACEMAKER_ENV,
+  pacemakerView,
+  type Peer,
+  peerDetectLine,
+  writePeerConfig,
+} from "./peers.ts";
 
 /** The service address of the benchmark's resource group (link 0, client-reachable). */
 export const SERVICE_IP = "198.18.0.100";
@@ -29,6 +40,12 @@ export const HARESOURCES = `node1 ${SERVICE_IP}/24/eth0\n`;
 
 /** The implementations compared and the timers of one configuration; re-exported from the lab. */
 export type { Impl, Timing };
+
+/**
+ * Everything the benchmark can run on a node: hb, the real Heartbeat (`Impl`) and the peers
+ * of `peers.ts` (keepalived, Corosync + Pacemaker).
+ */
+export type BenchImpl = Impl | Peer;
 
 /** Short label of a timing, e.g. `200ms/1s`. */
 export function timingLabel(t: Timing): string {
@@ -42,14 +59,14 @@ function fmtDuration(ms: number): string {
 /** Options of {@link BenchCluster.create}. */
 export interface ClusterOptions {
   /** Which daemon every node runs. */
-  impl: Impl;
+  impl: BenchImpl;
   /** Node names (default node1, node2). */
   nodes?: string[];
   /** Number of media: one `bcast ethK` line per link (default 1). */
   media?: number;
   /** Timers. */
   timing: Timing;
-  /** Put the service address group into `haresources` (default true). */
+  /** Put the service address group into `haresources` (default true; the peers always have it). */
   resources?: boolean;
   /** Make the client namespace (198.18.0.250) for probing (default false). */
   client?: boolean;
@@ -64,13 +81,15 @@ export class BenchCluster {
   /** The testbed. */
   readonly tb: Testbed;
   /** The implementation. */
-  readonly impl: Impl;
+  readonly impl: BenchImpl;
   /** Timers. */
   readonly timing: Timing;
   /** Number of media. */
   readonly media: number;
+  /** Pacemaker: the CIB holds the address and the options (done once, after the first start). */
+  #configured = false;
 
-  private constructor(tb: Testbed, impl: Impl, timing: Timing, media: number) {
+  private constructor(tb: Testbed, impl: BenchImpl, timing: Timing, media: number) {
     this.tb = tb;
     this.impl = impl;
     this.timing = timing;
@@ -91,6 +110,10 @@ export class BenchCluster {
     });
     trackTestbed(tb);
     try {
+      if (isPeer(opts.impl)) {
+        await writePeerConfig(opts.impl, tb.nodes, SERVICE_IP, opts.timing, media);
+        return new BenchCluster(tb, opts.impl, opts.timing, media);
+      }
       const conf = benchHaCf(names, opts.timing, media, opts.realtime ?? true);
       for (const n of tb.nodes) {
         await n.writeHaCf(conf);
@@ -122,7 +145,75 @@ export class BenchCluster {
 
   /** Starts the daemon on `node` (the cluster's implementation). */
   async start(node: TestNode): Promise<void> {
-    await node.start({ impl: this.impl, timeoutMs: 30_000 });
+    if (this.impl === "keepalived") {
+      // `impl` is only a label when `cmd` is given
+      await node.start({ impl: "hb", cmd: KEEPALIVED_CMD, timeoutMs: 30_000 });
+    } else if (this.impl === "pacemaker") {
+      await node.start({ impl: "hb", cmd: PACEMAKER_CMD, env: PACEMAKER_ENV, timeoutMs: 30_000 });
+    } else {
+      await node.start({ impl: this.impl, timeoutMs: 30_000 });
+    }
+  }
+
+  /**
+   * The file where `node` logs what the benchmark watches: Heartbeat's and hb's `ha-log`, the
+   * console (stdout and stderr) of keepalived and Corosync.
+   */
+  logPath(node: TestNode): string {
+    return isPeer(this.impl) ? node.consoleLog : `${node.logDir}/ha-log`;
+  }
+
+  /** The survivor's line saying it declared `victim` dead (or lost). */
+  detectLine(victim: string): RegExp {
+    return isPeer(this.impl) ? peerDetectLine(this.impl) : deadLine(victim);
+  }
+
+  /**
+   * Waits until the running nodes see each other as members: hb and Heartbeat by their logs
+   * (every node shows every other `active`), keepalived by each node's VRRP state line since
+   * `since` (console offsets per node, default the whole console) and one holder of the
+   * address, Pacemaker by `crm_mon` on every node (all online, a DC). The first time a
+   * Pacemaker cluster is ready, its CIB gets the options and the address. Returns the time it
+   * took or undefined after `timeoutMs`.
+   */
+  async waitMembers(
+    timeoutMs: number,
+    since?: Map<string, number>,
+  ): Promise<number | undefined> {
+    const t0 = Date.now();
+    if (!isPeer(this.impl)) return await waitAllActive(this.nodes, timeoutMs);
+    const names = this.nodes.map((n) => n.name).sort().join();
+    const deadline = t0 + timeoutMs;
+    while (Date.now() < deadline) {
+      let ok = true;
+      for (const n of this.nodes) {
+        if (!n.running) {
+          throw new Error(
+            `${n.name}: ${this.impl} exited; console: ${(await n.readConsole()).slice(-600)}`,
+          );
+        }
+        if (this.impl === "keepalived") {
+          const text = (await Deno.readTextFile(n.consoleLog).catch(() => "")).slice(
+            since?.get(n.name) ?? 0,
+          );
+          if (!/Entering (BACKUP|MASTER) STATE/.test(text)) ok = false;
+        } else {
+          const v = await pacemakerView(n);
+          if (!v || !v.dc || v.online.join() !== names) ok = false;
+        }
+        if (!ok) break;
+      }
+      if (ok && this.impl === "keepalived" && (await this.ipHolders()).length !== 1) ok = false;
+      if (ok) {
+        if (this.impl === "pacemaker" && !this.#configured) {
+          await configurePacemaker(this.nodes[0], SERVICE_IP);
+          this.#configured = true;
+        }
+        return Date.now() - t0;
+      }
+      await sleep(200);
+    }
+    return undefined;
   }
 
   /** Starts every node (concurrently). */
@@ -178,16 +269,20 @@ export class LogTail {
   #partial = "";
   readonly #decoder = new TextDecoder();
 
-  /** Follows `node`'s ha-log from byte `offset` (see {@link LogTail.at} for "from now"). */
-  constructor(node: TestNode, offset = 0) {
-    this.#path = `${node.logDir}/ha-log`;
+  /**
+   * Follows `node`'s ha-log (or the file `path`) from byte `offset` (see {@link LogTail.at}
+   * for "from now").
+   */
+  constructor(node: TestNode | string, offset = 0) {
+    this.#path = typeof node === "string" ? node : `${node.logDir}/ha-log`;
     this.#offset = offset;
   }
 
-  /** A tail that starts at the current end of `node`'s log. */
-  static async at(node: TestNode): Promise<LogTail> {
-    const size = await Deno.stat(`${node.logDir}/ha-log`).then((s) => s.size, () => 0);
-    return new LogTail(node, size);
+  /** A tail that starts at the current end of `node`'s log (or of the file `path`). */
+  static async at(node: TestNode | string): Promise<LogTail> {
+    const path = typeof node === "string" ? node : `${node.logDir}/ha-log`;
+    const size = await Deno.stat(path).then((s) => s.size, () => 0);
+    return new LogTail(path, size);
   }
 
   /** Reads what was appended since the last poll; returns the new whole lines. */

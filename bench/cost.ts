@@ -1,5 +1,5 @@
 /**
- * Suite 3, cost: an idle two-node cluster (no resources) per implementation, with 1 or 2
+ * Suite 3, cost: an idle two-node cluster (hb and Heartbeat: no resources) per implementation, with 1 or 2
  * media and keepalive 1s or 200ms. After the cluster settled, CPU seconds of each node's
  * processes over a window, then PSS (and RSS, private) summed over the node's processes.
  *
@@ -7,10 +7,17 @@
  * program pages, so their PSS does not influence each other); configurations run one after
  * the other, so a node's PSS is not diluted by other clusters of the same program.
  *
+ * The peers (`--impl …,keepalived,pacemaker`) run beside them with their service address:
+ * keepalived's VRRP instance is the address, and a Corosync + Pacemaker cluster is measured
+ * as users run it, with one IPaddr2 address monitored every 10 s (the node holding it costs
+ * more than the other; the records keep each node). keepalived has one VRRP instance on eth0
+ * whatever the media count; Corosync gets one knet link per medium.
+ *
  * @module
  */
 
-import { BenchCluster, type Impl, waitAllActive } from "./cluster.ts";
+import { BenchCluster, type BenchImpl, holdsAddress, SERVICE_IP } from "./cluster.ts";
+import { isPeer } from "./peers.ts";
 import {
   cpuSeconds,
   cpuSnapshot,
@@ -32,8 +39,8 @@ export interface CostGroup {
 
 /** Options of {@link runCost}. */
 export interface CostOptions {
-  /** Implementations. */
-  impls: Impl[];
+  /** Implementations (the peers run with their service address: see the module doc). */
+  impls: BenchImpl[];
   /** Configurations. */
   groups: CostGroup[];
   /** Measurement window (s). */
@@ -73,8 +80,11 @@ export async function runCost(opts: CostOptions): Promise<string> {
       await Promise.all(clusters.map(async (c) => {
         try {
           await c.startAll();
-          const ms = await waitAllActive(c.nodes, 30_000);
-          if (ms === undefined) throw new Error("nodes did not see each other active within 30 s");
+          // Pacemaker elects its first DC after dc-deadtime (20 s)
+          const ms = await c.waitMembers(isPeer(c.impl) ? 90_000 : 30_000);
+          if (ms === undefined) throw new Error("nodes did not see each other active in time");
+          // the peers' address is up (Pacemaker's monitor runs) before the window
+          if (isPeer(c.impl)) await waitHolder(c);
           usable.push(c);
         } catch (e) {
           const reason = e instanceof Error ? e.message.split("\n")[0] : String(e);
@@ -133,6 +143,7 @@ export async function runCost(opts: CostOptions): Promise<string> {
             private_mb: mem.privateMb,
             processes: mem.processes,
             running: n.running,
+            holds_address: isPeer(c.impl) ? await holdsAddress(n, SERVICE_IP) : undefined,
           });
           opts.log(
             `cost ${label} ${c.impl} ${n.name}: cpu ${cpu.toFixed(2)} s in ${
@@ -149,6 +160,15 @@ export async function runCost(opts: CostOptions): Promise<string> {
   return opts.breakdown
     ? `${report}\n\n${costBreakdown(opts.rec, opts.impls, opts.groups)}`
     : report;
+}
+
+/** Waits (up to 30 s) until exactly one node of `c` holds the service address. */
+async function waitHolder(c: BenchCluster): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((await c.ipHolders()).length !== 1) {
+    if (Date.now() > deadline) throw new Error("the service address did not come up in 30 s");
+    await sleep(200);
+  }
 }
 
 /** Fields of one process's `kind: "process"` record. */
@@ -186,7 +206,7 @@ function role(title: string): string {
  * role, means over the nodes of PSS, private memory, CPU over the window, and wake-ups per
  * second (context switches of all threads; of the main thread, voluntary only).
  */
-export function costBreakdown(rec: Recorder, impls: Impl[], groups: CostGroup[]): string {
+export function costBreakdown(rec: Recorder, impls: BenchImpl[], groups: CostGroup[]): string {
   const rows: string[][] = [];
   for (const g of groups) {
     for (const impl of impls) {
@@ -266,10 +286,10 @@ export function costTargets(
 }
 
 /** The suite's table: per configuration and implementation, means per node and ratios. */
-export function costReport(rec: Recorder, impls: Impl[], groups: CostGroup[]): string {
+export function costReport(rec: Recorder, impls: BenchImpl[], groups: CostGroup[]): string {
   const rows: string[][] = [];
   for (const g of groups) {
-    const per = new Map<Impl, { cpu?: number; pss?: number; window?: number }>();
+    const per = new Map<BenchImpl, { cpu?: number; pss?: number; window?: number }>();
     for (const impl of impls) {
       const rs = rec.select("cost", "node").filter((r) =>
         r.impl === impl && r.media === g.media && r.keepalive_ms === g.keepaliveMs
@@ -294,6 +314,34 @@ export function costReport(rec: Recorder, impls: Impl[], groups: CostGroup[]): s
         fmt(mean("processes"), 0),
       ]);
     }
+    for (const peer of impls.filter(isPeer)) {
+      // the peers' address holder and the other node, separately (Pacemaker's differ)
+      const rs = rec.select("cost", "node").filter((r) =>
+        r.impl === peer && r.media === g.media && r.keepalive_ms === g.keepaliveMs
+      );
+      for (const holder of [true, false]) {
+        const r = rs.find((x) => x.holds_address === holder);
+        if (!r) continue;
+        rows.push([
+          "",
+          "",
+          `${peer} ${holder ? "holder" : "standby"}`,
+          "1",
+          fmt(r.window_s as number, 0),
+          fmt(r.cpu_s as number, 2),
+          fmt(r.cpu_pct as number, 2),
+          fmt(r.pss_mb as number, 1),
+          fmt(r.private_mb as number, 1),
+          fmt(r.rss_mb as number, 1),
+          fmt(r.processes as number, 0),
+        ]);
+      }
+    }
+    if (impls.includes("hb") && impls.includes("pacemaker")) {
+      const h = per.get("hb") ?? {};
+      const p = per.get("pacemaker") ?? {};
+      rows.push(["", "", "hb/pcmk", "", "", ratio(h.cpu, p.cpu), "", ratio(h.pss, p.pss)]);
+    }
     if (impls.includes("hb") && impls.includes("heartbeat")) {
       const h = per.get("hb") ?? {};
       const r = per.get("heartbeat") ?? {};
@@ -314,8 +362,10 @@ export function costReport(rec: Recorder, impls: Impl[], groups: CostGroup[]): s
     }
   }
   return [
-    "Idle cost per node (2-node cluster, no resources; CPU = all of the node's processes over the " +
-    "window; memory summed over the node's processes, testbed init excluded; means of both nodes)",
+    "Idle cost per node (2-node cluster; hb, heartbeat: no resources; keepalived: its VRRP " +
+    "address; pacemaker: one IPaddr2 address, monitor every 10 s; CPU = all of the node's " +
+    "processes over the window; memory summed over the node's processes, testbed init " +
+    "excluded; means of both nodes, the peers' holder and standby node below them)",
     table(
       [
         "media",

@@ -20,11 +20,10 @@
  * @module
  */
 
-import { fmt, Pinger, ratio, sleep, summarize, table, type TestNode } from "../lab/mod.ts";
+import { fmt, Pinger, ratio, run, sleep, summarize, table, type TestNode } from "../lab/mod.ts";
 import {
   BenchCluster,
-  deadLine,
-  type Impl,
+  type BenchImpl,
   LogTail,
   reEscape,
   SERVICE_IP,
@@ -32,21 +31,30 @@ import {
   timingLabel,
 } from "./cluster.ts";
 import type { Recorder } from "./results.ts";
+import { COROSYNC_MIN_TOKEN_MS, corosyncToken, isPeer } from "./peers.ts";
 
 /** A reply counts as the new owner's first when the service was silent at least this long. */
 export const GAP_MS = 30;
 
 /** Don't kill a node within this long of its start (Heartbeat advertises a longer deadtime then). */
 const MIN_UPTIME_MS = 6000;
+/**
+ * The same for the peers, whose rejoin already waited for the membership (keepalived's BACKUP
+ * state, Pacemaker's `crm_mon` showing both nodes online); only a margin for their first
+ * advertisements and probes.
+ */
+const PEER_MIN_UPTIME_MS = 2000;
 
 /** Options of {@link runFailover}. */
 export interface FailoverOptions {
   /** Implementations, compared configuration by configuration. */
-  impls: Impl[];
+  impls: BenchImpl[];
   /** Timer configurations. */
   timings: Timing[];
   /** Hard-kill trials per configuration. */
   trials: number;
+  /** Hard-kill trials per configuration of the peers (keepalived, Pacemaker); default `trials`. */
+  peerTrials?: number;
   /** Graceful-stop trials per configuration. */
   softTrials: number;
   /** `realtime` directive. */
@@ -75,7 +83,7 @@ export async function runFailover(opts: FailoverOptions): Promise<string> {
   return failoverReport(opts.rec, opts.impls, opts.timings);
 }
 
-async function runConfig(impl: Impl, timing: Timing, opts: FailoverOptions): Promise<void> {
+async function runConfig(impl: BenchImpl, timing: Timing, opts: FailoverOptions): Promise<void> {
   const label = timingLabel(timing);
   const base = {
     suite: "failover",
@@ -99,12 +107,14 @@ async function runConfig(impl: Impl, timing: Timing, opts: FailoverOptions): Pro
     await c.startAll();
     for (const n of c.nodes) st.startedAt.set(n.name, t0);
     const up = await initialSettle(st);
+    if (impl === "pacemaker") up.corosync_token_ms = corosyncToken(timing.deadtimeMs);
     await opts.rec.write({ ...base, kind: "startup", ...up });
     opts.log(
       `failover ${impl} ${label}: members active after ${fmt(up.members_ms as number)} ms, ` +
         `service address ${up.holder ? `on ${up.holder} after ${up.service_ms} ms` : "not up"}`,
     );
-    for (let i = 0; i < opts.trials; i++) {
+    const trials = isPeer(impl) ? opts.peerTrials ?? opts.trials : opts.trials;
+    for (let i = 0; i < trials; i++) {
       const r = await guarded(() => hardTrial(st), st);
       await opts.rec.write({ ...base, kind: "hard", trial: i + 1, ...r });
       opts.log(
@@ -165,10 +175,18 @@ async function initialSettle(st: RunState): Promise<Record<string, unknown>> {
   const [n1, n2] = c.nodes;
   const t0 = Date.now();
   const tails = [new LogTail(n1), new LogTail(n2)];
-  const a = await tails[0].waitFor(activeLine(n2.name), 30_000, 50);
-  const b = await tails[1].waitFor(activeLine(n1.name), 30_000, 50);
-  if (!a || !b) throw new Error("the two nodes did not see each other active within 30 s");
-  const membersMs = Math.max(a.at, b.at) - t0;
+  let membersMs: number;
+  if (c.impl === "hb" || c.impl === "heartbeat") {
+    const a = await tails[0].waitFor(activeLine(n2.name), 30_000, 50);
+    const b = await tails[1].waitFor(activeLine(n1.name), 30_000, 50);
+    if (!a || !b) throw new Error("the two nodes did not see each other active within 30 s");
+    membersMs = Math.max(a.at, b.at) - t0;
+  } else {
+    // Pacemaker elects its first DC after dc-deadtime (20 s)
+    const ms = await c.waitMembers(90_000);
+    if (ms === undefined) throw new Error(`the two ${c.impl} nodes did not form a cluster in 90 s`);
+    membersMs = ms;
+  }
   // Heartbeat's start-up resource negotiation takes about 11 s; give the address 15 s more.
   let holder: string | undefined;
   const deadline = Date.now() + 15_000 + 2 * c.timing.deadtimeMs;
@@ -202,7 +220,10 @@ async function pickVictim(st: RunState): Promise<[TestNode, TestNode, boolean]> 
   else victim = (st.startedAt.get(n1.name) ?? 0) <= (st.startedAt.get(n2.name) ?? 0) ? n1 : n2;
   const survivor = victim === n1 ? n2 : n1;
   const uptime = Date.now() - (st.startedAt.get(victim.name) ?? 0);
-  if (uptime < MIN_UPTIME_MS) await sleep(MIN_UPTIME_MS - uptime);
+  const minUptime = st.c.impl === "hb" || st.c.impl === "heartbeat"
+    ? MIN_UPTIME_MS
+    : PEER_MIN_UPTIME_MS;
+  if (uptime < minUptime) await sleep(minUptime - uptime);
   return [victim, survivor, holders.length === 1];
 }
 
@@ -218,15 +239,21 @@ async function hardTrial(st: RunState): Promise<Record<string, unknown>> {
     pinger = Pinger.start(c.tb.client!, SERVICE_IP);
     if (!(await pinger.waitReplies(3, 0, 3000))) {
       reason = `service address held by ${victim.name} but not answering before the kill`;
+      const neigh = await c.tb.client!.exec(["ip", "neigh", "show", SERVICE_IP]);
+      const macs = await Promise.all(c.nodes.map(async (n) => {
+        const r = await run(["ip", "-n", n.netns, "-br", "link", "show", "eth0"], { check: false });
+        return `${n.name} ${r.stdout.trim().split(/\s+/)[2] ?? "?"}`;
+      }));
+      reason += ` (client: ${neigh.stdout.trim() || "no neighbour entry"}; ${macs.join(", ")})`;
     }
   } else {
     reason = `service address ${SERVICE_IP} not up on any node before the kill`;
   }
-  const tail = await LogTail.at(survivor);
+  const tail = await LogTail.at(c.logPath(survivor));
   const tKill = Date.now();
   await c.tb.killHard(victim);
   const killMs = Date.now() - tKill;
-  const det = await tail.waitFor(deadLine(victim.name), 2 * deadtimeMs + 5000);
+  const det = await tail.waitFor(c.detectLine(victim.name), 2 * deadtimeMs + 5000);
   let failoverMs: number | undefined;
   let outageMs: number | undefined;
   if (pinger && !reason) {
@@ -244,7 +271,7 @@ async function hardTrial(st: RunState): Promise<Record<string, unknown>> {
     }
   }
   await pinger?.stop();
-  if (!det && !reason) reason = `survivor logged no "is dead" line`;
+  if (!det && !reason) reason = `survivor logged no ${c.detectLine(victim.name).source} line`;
   const holdersAfter = await runningHolders(c);
   const result: Record<string, unknown> = {
     victim: victim.name,
@@ -316,6 +343,19 @@ async function softTrial(st: RunState): Promise<Record<string, unknown>> {
 /** Restarts `victim` and waits until both sides see each other active again and settled. */
 async function rejoin(st: RunState, victim: TestNode, survivor: TestNode): Promise<void> {
   const { c } = st;
+  if (c.impl !== "hb" && c.impl !== "heartbeat") {
+    const since = new Map<string, number>();
+    for (const n of c.nodes) {
+      since.set(n.name, n === victim ? (await n.readConsole()).length : 0);
+    }
+    await c.start(victim);
+    st.startedAt.set(victim.name, Date.now());
+    if (await c.waitMembers(60_000, since) === undefined) {
+      throw new Error(`${victim.name} did not rejoin within 60 s`);
+    }
+    await sleep(Math.max(1000, 2 * c.timing.keepaliveMs));
+    return;
+  }
   const ts = await LogTail.at(survivor);
   const tv = await LogTail.at(victim);
   await c.start(victim);
@@ -336,7 +376,7 @@ export interface FailoverSeries {
   /** Keepalive of the timing (ms). */
   keepaliveMs: number;
   /** Implementation. */
-  impl: Impl;
+  impl: BenchImpl;
   /** Successful failover times (ms). */
   failover: number[];
   /** Detection times (ms). */
@@ -344,7 +384,11 @@ export interface FailoverSeries {
 }
 
 /** Collects {@link FailoverSeries} from the records. */
-export function failoverSeries(rec: Recorder, impls: Impl[], timings: Timing[]): FailoverSeries[] {
+export function failoverSeries(
+  rec: Recorder,
+  impls: BenchImpl[],
+  timings: Timing[],
+): FailoverSeries[] {
   const out: FailoverSeries[] = [];
   for (const t of timings) {
     for (const impl of impls) {
@@ -367,7 +411,7 @@ export function failoverSeries(rec: Recorder, impls: Impl[], timings: Timing[]):
 }
 
 /** The suite's tables (hard kill and soft stop), with hb/Heartbeat ratios and targets. */
-export function failoverReport(rec: Recorder, impls: Impl[], timings: Timing[]): string {
+export function failoverReport(rec: Recorder, impls: BenchImpl[], timings: Timing[]): string {
   const rows: string[][] = [];
   const medians = new Map<string, { failover?: number; detect?: number }>();
   for (const t of timings) {
@@ -398,7 +442,8 @@ export function failoverReport(rec: Recorder, impls: Impl[], timings: Timing[]):
   }
   const out = [
     "Failover after a hard kill (ms from the kill; failover = first echo reply from the survivor on " +
-    `${SERVICE_IP}, detect = "is dead" in the survivor's ha-log)`,
+    `${SERVICE_IP}, detect = "is dead" in the survivor's ha-log; keepalived: its "Receive ` +
+    `advertisement timeout"; pacemaker: Corosync's new membership, "Members left")`,
     table(
       [
         "timing",
@@ -417,6 +462,35 @@ export function failoverReport(rec: Recorder, impls: Impl[], timings: Timing[]):
       rows,
     ),
   ];
+  if (impls.includes("keepalived") || impls.includes("pacemaker")) {
+    out.push(
+      "keepalived: advert_int = keepalive (master down after 3 × advert_int + skew); " +
+        "pacemaker: Corosync token = deadtime / 2.2 (lost after token + 1.2 × token), at " +
+        `least ${COROSYNC_MIN_TOKEN_MS} ms (Corosync's minimum; at 10ms/50ms lost after 277 ms)`,
+    );
+  }
+  if (impls.some((i) => i !== "hb" && i !== "heartbeat") && impls.length > 1) {
+    out.push(
+      "",
+      "Side by side: failover median (ms; n ok / trials)",
+      table(
+        ["timing", ...impls],
+        timings.map((t) => {
+          const label = timingLabel(t);
+          return [
+            label,
+            ...impls.map((impl) => {
+              const rs = rec.select("failover", "hard").filter((r) =>
+                r.impl === impl && r.timing === label
+              );
+              const ok = rs.filter((r) => r.ok).length;
+              return `${fmt(medians.get(`${impl} ${label}`)?.failover)} (${ok}/${rs.length})`;
+            }),
+          ];
+        }),
+      ),
+    );
+  }
   if (impls.includes("hb") && impls.includes("heartbeat")) {
     const r2: string[][] = [];
     for (const t of timings) {

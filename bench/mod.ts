@@ -1,6 +1,7 @@
 /**
- * `deno task bench`: hb side by side with the real Heartbeat 3.0.6, in one run on one
- * machine (only ratios within a run mean anything). See `bench/README.md`.
+ * `deno task bench`: hb side by side with the real Heartbeat 3.0.6 (and, in the failover and
+ * cost suites, keepalived and Corosync + Pacemaker: `peers.ts`), in one run on one machine
+ * (only ratios within a run mean anything). See `bench/README.md`.
  *
  * ```
  * deno task bench [failover] [false] [cost] [scale] [chaos] [service] [--quick] [options]
@@ -15,7 +16,8 @@
  */
 
 import { parseArgs } from "node:util";
-import type { Impl, Timing } from "./cluster.ts";
+import type { BenchImpl, Impl, Timing } from "./cluster.ts";
+import { isPeer } from "./peers.ts";
 import { type CostGroup, runCost } from "./cost.ts";
 import { failoverSeries, runFailover } from "./failover.ts";
 import { type Condition, runFalseFailovers } from "./false_failover.ts";
@@ -33,14 +35,17 @@ export type Suite = typeof SUITES[number];
 
 const HELP = `Usage: deno task bench [SUITE...] [OPTIONS]
 
-Benchmarks hb against the real Heartbeat 3.0.6 on this machine (needs root, the
-Debian heartbeat package, nftables, iputils-ping, stress-ng).
+Benchmarks hb against the real Heartbeat 3.0.6, keepalived 2.2.7 and Corosync 3 +
+Pacemaker 2 on this machine (needs root, the Debian packages heartbeat, nftables,
+iputils-ping, stress-ng, keepalived, corosync, pacemaker, resource-agents).
 
 Suites (default: all, in this order):
   failover   hard kill of the active node -> first ping reply from the survivor on
              the service address, detection time, graceful stop hand-over
+             (hb, Heartbeat and the peers keepalived, Corosync + Pacemaker)
   false      false dead declarations / resource moves under CPU stress and loss
   cost       idle CPU and PSS per node, 1 and 2 media, keepalive 1s and 200ms
+             (hb, Heartbeat and the peers)
   scale      2..16 hb nodes on one segment: CPU, memory, membership stability
   chaos      availability under the fault campaign of deno task chaos, hb pair
              and real Heartbeat pair on the same seeded schedule
@@ -49,10 +54,16 @@ Suites (default: all, in this order):
              vrrp_script at the same interval and fall (needs keepalived)
 
 Options:
-  --quick              CI size: whole set in about 5 minutes
+  --quick              CI size: whole set in about 6 minutes
   --out DIR            results directory (default bench/results)
-  --impl LIST          implementations, comma separated (default hb,heartbeat)
+  --impl LIST          implementations, comma separated: hb, heartbeat and the peers
+                       keepalived (VRRPv3) and pacemaker (Corosync 3 + Pacemaker 2),
+                       which take part in the failover and cost suites only; all = the
+                       four (default all; quick hb,heartbeat,keepalived)
   --trials N           failover: hard-kill trials per configuration (20; quick 3)
+  --peer-trials N      failover: hard-kill trials of keepalived and Pacemaker per
+                       configuration (min(--trials, 10): they are the reference, and
+                       keep the full set's duration in bounds)
   --soft-trials N      failover: graceful-stop trials per configuration (3; quick 1)
   --timings LIST       failover: keepalive/deadtime in ms, e.g. 1000/5000,200/1000
   --duration S         false: seconds per window (600; quick 20)
@@ -85,12 +96,14 @@ export interface BenchSettings {
   quick: boolean;
   /** Results directory. */
   outDir: string;
-  /** Implementations compared. */
-  impls: Impl[];
+  /** Implementations compared (the peers only in the failover and cost suites). */
+  impls: BenchImpl[];
   /** Failover timings. */
   timings: Timing[];
   /** Failover hard trials per configuration. */
   trials: number;
+  /** Failover hard trials per configuration of the peers. */
+  peerTrials: number;
   /** Failover soft trials per configuration. */
   softTrials: number;
   /** False-failover window (s). */
@@ -129,12 +142,40 @@ function parseTimings(s: string): Timing[] {
   });
 }
 
+/** The implementations `--impl all` selects. */
+export const ALL_IMPLS: BenchImpl[] = ["hb", "heartbeat", "keepalived", "pacemaker"];
+/** The default `--impl` of a full run: all four (the peers in the failover and cost suites). */
+export const FULL_IMPLS: BenchImpl[] = ALL_IMPLS;
+/**
+ * The default `--impl` of `--quick`: Pacemaker's start (its first DC election waits
+ * dc-deadtime, 20 s, per configuration) is not quick; keepalived's is.
+ */
+export const QUICK_IMPLS: BenchImpl[] = ["hb", "heartbeat", "keepalived"];
+
 function parseImpls(s: string, what: string): Impl[] {
   const out = s.split(",").map((x) => x.trim()).filter(Boolean);
   for (const x of out) {
     if (x !== "hb" && x !== "heartbeat") throw new Error(`${what}: "${x}" is not hb or heartbeat`);
   }
   return out as Impl[];
+}
+
+/** Parses `--impl`: hb, heartbeat and the peers, or `all`. */
+function parseBenchImpls(s: string): BenchImpl[] {
+  if (s.trim() === "all") return [...ALL_IMPLS];
+  const out = s.split(",").map((x) => x.trim()).filter(Boolean);
+  if (!out.length) throw new Error("--impl: empty list");
+  for (const x of out) {
+    if (!(ALL_IMPLS as string[]).includes(x)) {
+      throw new Error(`--impl: "${x}" is not one of ${ALL_IMPLS.join(", ")} (or all)`);
+    }
+  }
+  return [...new Set(out)] as BenchImpl[];
+}
+
+/** hb and Heartbeat among `impls`: the suites the peers do not take part in. */
+function heartbeatImpls(impls: BenchImpl[]): Impl[] {
+  return impls.filter((i): i is Impl => !isPeer(i));
 }
 
 function posInt(v: string | undefined, what: string, dflt: number): number {
@@ -165,6 +206,7 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       out: { type: "string" },
       impl: { type: "string" },
       trials: { type: "string" },
+      "peer-trials": { type: "string" },
       "soft-trials": { type: "string" },
       timings: { type: "string" },
       duration: { type: "string" },
@@ -198,13 +240,18 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
     suites,
     quick,
     outDir: values.out ?? defaultOut,
-    impls: parseImpls(values.impl ?? "hb,heartbeat", "--impl"),
+    impls: parseBenchImpls(values.impl ?? (quick ? QUICK_IMPLS : FULL_IMPLS).join(",")),
     timings: values.timings
       ? parseTimings(values.timings)
       : quick
       ? parseTimings("200/1000,100/500")
       : parseTimings("1000/5000,200/1000,100/500,10/50"),
     trials: posInt(values.trials, "--trials", quick ? 3 : 20),
+    peerTrials: posInt(
+      values["peer-trials"],
+      "--peer-trials",
+      Math.min(posInt(values.trials, "--trials", quick ? 3 : 20), 10),
+    ),
     softTrials: posInt(values["soft-trials"], "--soft-trials", quick ? 1 : 3),
     durationS: posInt(values.duration, "--duration", quick ? 20 : 600),
     falseTimings: parseTimings("100/500,200/1000"),
@@ -262,6 +309,8 @@ function harnessProblems(rec: Recorder, s: BenchSettings): string[] {
   for (const r of rec.records) {
     if (r.kind === "error" && r.impl === "heartbeat") {
       out.push(`${r.suite}: the reference Heartbeat could not be measured: ${r.reason}`);
+    } else if (r.kind === "error" && isPeer(String(r.impl))) {
+      out.push(`${r.suite}: the peer ${r.impl} could not be measured: ${r.reason}`);
     }
   }
   if (s.suites.includes("failover") && s.impls.includes("heartbeat")) {
@@ -318,6 +367,7 @@ async function runPart(
         impls: s.impls,
         timings: s.timings,
         trials: s.trials,
+        peerTrials: s.peerTrials,
         softTrials: s.softTrials,
         realtime: s.realtime,
         rec,
@@ -325,8 +375,12 @@ async function runPart(
       });
       const png = plotFailover(
         failoverSeries(rec, s.impls, s.timings),
-        "Failover time after a hard kill: hb vs Heartbeat 3.0.6",
-        `run ${stamp}, ${s.trials} trials per configuration, ping every 10 ms, hb IPaddr: ${hbIpaddr()}`,
+        s.impls.some(isPeer)
+          ? "Failover time after a hard kill: hb and its peers"
+          : "Failover time after a hard kill: hb vs Heartbeat 3.0.6",
+        `run ${stamp}, ${s.trials} trials per configuration${
+          s.impls.some(isPeer) && s.peerTrials !== s.trials ? ` (peers ${s.peerTrials})` : ""
+        }, ping every 10 ms, hb IPaddr: ${hbIpaddr()}`,
       );
       await Deno.writeFile(`${base}-failover.png`, png);
       report += `\nplot: ${base}-failover.png`;
@@ -336,7 +390,7 @@ async function runPart(
     case "false-loss":
     case "false-stress":
       return await runFalseFailovers({
-        impls: s.impls,
+        impls: heartbeatImpls(s.impls),
         timings: s.falseTimings,
         conditions: (part === "false"
           ? ["cpu", "loss", "both"]

@@ -19,6 +19,9 @@ Deno.test("bench: without scale the false-failover suite runs both windows itsel
 Deno.test("bench: full and quick defaults", () => {
   const full = parseSettings([])!;
   assertEquals(full.trials, 20);
+  assertEquals(full.peerTrials, 10);
+  assertEquals(parseSettings(["--trials", "5"])!.peerTrials, 5);
+  assertEquals(parseSettings(["--peer-trials", "30"])!.peerTrials, 30);
   assertEquals(full.softTrials, 3);
   assertEquals(full.durationS, 600);
   assertEquals(full.scaleSizes, [2, 4, 8, 16]);
@@ -34,12 +37,17 @@ Deno.test("bench: full and quick defaults", () => {
   assertEquals(quick.scaleTrendWindowS, 20);
   assertEquals(quick.chaosFaults, 4);
   assertEquals(quick.serviceTrials, 2);
+  assertEquals(full.impls, ["hb", "heartbeat", "keepalived", "pacemaker"]);
+  assertEquals(quick.impls, ["hb", "heartbeat", "keepalived"]);
+  assertEquals(parseSettings(["--impl", "all"])!.impls, full.impls);
+  assertEquals(parseSettings(["--impl", "hb,pacemaker"])!.impls, ["hb", "pacemaker"]);
 });
 
 Deno.test("bench: bad usage is refused with the option named", () => {
   assertThrows(() => parseSettings(["nosuch"]), Error, "unknown suite");
   assertThrows(() => parseSettings(["--timings", "100-500"]), Error, "--timings");
-  assertThrows(() => parseSettings(["--impl", "keepalived"]), Error, "--impl");
+  assertThrows(() => parseSettings(["--impl", "vrrpd"]), Error, "--impl");
+  assertThrows(() => parseSettings(["--impl", ","]), Error, "--impl");
   assertThrows(() => parseSettings(["--trials", "0"]), Error, "--trials");
   assertEquals(parseSettings(["--help"]), undefined);
   assertThrows(() => parseSettings(["--cost-groups", "2-200"]), Error, "--cost-groups");

@@ -18,6 +18,8 @@ const ROW_H = 44;
 const COLORS: Record<string, { dot: Rgb; bar: Rgb }> = {
   heartbeat: { dot: [70, 120, 200], bar: [20, 50, 120] },
   hb: { dot: [235, 130, 40], bar: [150, 60, 0] },
+  keepalived: { dot: [60, 170, 90], bar: [20, 100, 40] },
+  pacemaker: { dot: [160, 80, 180], bar: [90, 30, 110] },
 };
 const INK: Rgb = [30, 30, 30];
 const GREY: Rgb = [120, 120, 120];
@@ -28,7 +30,7 @@ const GREEN: Rgb = [30, 140, 60];
 
 /** Name of an implementation on the plot. */
 function implName(impl: string): string {
-  return impl === "heartbeat" ? "Heartbeat 3.0.6" : impl;
+  return impl === "heartbeat" ? "Heartbeat 3.0.6" : impl === "pacemaker" ? "Corosync/Pcmk" : impl;
 }
 
 /** A "nice" tick step for a range up to `max` with about `count` ticks. */
@@ -81,7 +83,10 @@ export function plotFailover(
   cv.text(lx + 30, ly, "deadtime", INK, 2);
   lx += 30 + Canvas.textWidth("deadtime") + 30;
   cv.line(lx, ly + 7, lx + 24, ly + 7, GREEN, 2, 5);
-  cv.text(lx + 30, ly, "hb target (deadtime - keepalive/2 + 50 ms)", INK, 2);
+  const targetLong = "hb target (deadtime - keepalive/2 + 50 ms)";
+  // with the peers' names in the legend the long form does not fit
+  const fits = lx + 30 + Canvas.textWidth(targetLong) <= WIDTH - 20;
+  cv.text(lx + 30, ly, fits ? targetLong : "hb target", INK, 2);
 
   let y = 110;
   for (const p of panels) {
