@@ -3,7 +3,7 @@
  * imports anything from `tests/` (test files beside modules, `*_test.ts`, may use the small
  * assertion helpers there, never the testbed), and the module graph of every program the
  * repository runs (main.ts and each `deno task` entry: bench, chaos, sim, demo) holds no file of
- * `tests/`. Clusters are built by the product module `lab/`. Inside `tests/`, a file that is not a
+ * `tests/`; dependencies between top-level folders go one way (no two folders import each other). Clusters are built by the product module `lab/`. Inside `tests/`, a file that is not a
  * test is a helper in `tests/support/`, the lab's re-export in `tests/testbed/`, or `assert.ts`.
  *
  * @module
@@ -78,6 +78,34 @@ Deno.test("layout: no module outside tests/ imports tests/ (test files: never te
     }
   }
   assertEquals(bad, [], `imports of tests/ from outside tests/:\n${bad.join("\n")}`);
+});
+
+Deno.test("layout: no two top-level folders import each other (modules, not their tests)", async () => {
+  // folder → the folders its modules import (files at the top, main.ts, count as `(top)`)
+  const folderOf = (path: string) => {
+    const rel = path.slice(ROOT.length + 1);
+    return rel.includes("/") ? rel.slice(0, rel.indexOf("/")) : "(top)";
+  };
+  const uses = new Map<string, Map<string, string>>();
+  for (const f of await tsFiles(ROOT)) {
+    if (f.endsWith("_test.ts")) continue;
+    const from = folderOf(f);
+    for (const spec of relativeSpecifiers(await Deno.readTextFile(f))) {
+      const to = folderOf(new URL(spec, `file://${f}`).pathname);
+      if (to === from) continue;
+      if (!uses.has(from)) uses.set(from, new Map());
+      // one example import per pair of folders, for the message
+      if (!uses.get(from)!.has(to)) uses.get(from)!.set(to, `${f.slice(ROOT.length + 1)}: ${spec}`);
+    }
+  }
+  const bad: string[] = [];
+  for (const [a, targets] of uses) {
+    for (const [b, example] of targets) {
+      const back = uses.get(b)?.get(a);
+      if (back !== undefined && a < b) bad.push(`${a} <-> ${b} (${example}; ${back})`);
+    }
+  }
+  assertEquals(bad, [], `folders that import each other:\n${bad.join("\n")}`);
 });
 
 Deno.test("layout: the module graphs of main.ts and the deno tasks hold no file of tests/", async () => {
