@@ -51,6 +51,21 @@ export function advertInt(keepaliveMs: number): string {
 }
 
 /**
+ * The opening lines of the bench's one VRRP instance on node `i` (0-based): both nodes BACKUP
+ * with `nopreempt` (as `auto_failback off`), node1 the higher priority, one advertisement every
+ * `advertIntS` seconds. The caller adds the addresses (and checks) and the closing brace.
+ */
+export function vrrpInstanceHead(i: number, advertIntS: number | string): string {
+  return `vrrp_instance VI_1 {
+  state BACKUP
+  nopreempt
+  interface eth0
+  virtual_router_id 51
+  priority ${i === 0 ? 150 : 100}
+  advert_int ${advertIntS}`;
+}
+
+/**
  * keepalived.conf of node `i` (0-based): one VRRPv3 instance, both `state BACKUP` with
  * `nopreempt` (the address stays where it is when the other node comes back: `auto_failback
  * off`), priorities 150 and 100, the service address on eth0.
@@ -70,13 +85,7 @@ export function keepalivedBenchConf(
   router_id node${i + 1}
   vrrp_version 3
 }
-vrrp_instance VI_1 {
-  state BACKUP
-  nopreempt
-  interface eth0
-  virtual_router_id 51
-  priority ${i === 0 ? 150 : 100}
-  advert_int ${advertInt(keepaliveMs)}
+${vrrpInstanceHead(i, advertInt(keepaliveMs))}
   virtual_ipaddress {
     ${serviceIp}/24 dev eth0
   }

@@ -6,6 +6,7 @@
  */
 
 import { deflateSync } from "node:zlib";
+import { concatBytes } from "../wire/bytes.ts";
 
 /** An RGB colour, components 0–255. */
 export type Rgb = [number, number, number];
@@ -175,13 +176,7 @@ export class Canvas {
       chunk("IDAT", new Uint8Array(deflateSync(raw, { level: 9 }))),
       chunk("IEND", new Uint8Array(0)),
     ];
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 }
 

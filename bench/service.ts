@@ -36,6 +36,7 @@ import {
   writeServicePair,
 } from "../lab/mod.ts";
 import type { Recorder } from "./results.ts";
+import { vrrpInstanceHead } from "./peers.ts";
 
 /** keepalived.conf of node `i` (0-based) of `addrs`, same check interval and fall as hb. */
 export function keepalivedConf(i: number, addrs: readonly string[]): string {
@@ -51,13 +52,7 @@ vrrp_script chk_svc {
   fall 2
   rise 1
 }
-vrrp_instance VI_1 {
-  state BACKUP
-  nopreempt
-  interface eth0
-  virtual_router_id 51
-  priority ${i === 0 ? 150 : 100}
-  advert_int 1
+${vrrpInstanceHead(i, 1)}
   unicast_src_ip ${addrs[i]}
   unicast_peer {
     ${addrs[1 - i]}

@@ -1,7 +1,7 @@
 import { assertEquals } from "../tests/assert.ts";
 import { atof, parseOnlyForTesting } from "./only_for_testing.ts";
 import { checkConfigDir } from "./check.ts";
-import { BASE_HA_CF, fakeDir } from "../tests/support/config.ts";
+import { BASE_HA_CF, fakeDir, OFT_BOGUS_FILE, OFT_BOGUS_LINES } from "../tests/support/config.ts";
 
 const SHOWN = "/etc/ha.d//OnlyForTesting";
 const PATH = "/etc/ha.d/OnlyForTesting";
@@ -31,16 +31,9 @@ Deno.test("OnlyForTesting: TestHeartbeatComm break-communication file", () => {
 
 Deno.test("OnlyForTesting: unknown parameter, and reading stops at a comment", () => {
   // the file the real binary was run with in the testbed: rcvloss=1 after the comment is unread
-  const r = parse("xmitloss=0.0\nrcvloss=0.0\nbogus=1\nallownodes=;\n# c\nrcvloss=1\n");
+  const r = parse(OFT_BOGUS_FILE);
   assertEquals(r.options, { xmitloss: 0, rcvloss: 0, allownodes: ";" });
-  assertEquals(texts(r.lines), [
-    "info: WARNING: Enabling Test Code",
-    "info: Xmit loss probability = 0.000",
-    "info: Receive loss probability = 0.000",
-    "ERROR: Cannot recognize test param [bogus] in [/etc/ha.d//OnlyForTesting]",
-    "info: Allow nodes = ;",
-    "info: WARNING: Above Options Now Enabled.",
-  ]);
+  assertEquals(texts(r.lines), OFT_BOGUS_LINES);
   assertEquals(r.notes, [
     "/etc/ha.d/OnlyForTesting:3: bogus: unknown test parameter: ignored; allowed: " +
     "xmitloss=<probability 0..1>, rcvloss=<probability 0..1>, allownodes=<node>;<node>;… " +

@@ -30,7 +30,14 @@ export {
   type TestbedOptions,
   TestClient,
 } from "./cluster.ts";
-export { type ExecOptions, type Impl, type NodeLink, type StartOptions, TestNode } from "./node.ts";
+export {
+  type ExecOptions,
+  type Impl,
+  ISOLATION_FLAGS,
+  type NodeLink,
+  type StartOptions,
+  TestNode,
+} from "./node.ts";
 export {
   authkeys,
   benchHaCf,

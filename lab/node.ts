@@ -180,6 +180,20 @@ exit "$rc"
 `;
 
 /**
+ * `unshare` options a node's daemon runs under: its own host name, mounts and pid namespace (a
+ * fresh /proc), killed with the process that made it, so the real Heartbeat's ResourceManager may
+ * `pkill -9 heartbeat` or `reboot` without reaching anything outside.
+ */
+export const ISOLATION_FLAGS: readonly string[] = [
+  "--uts",
+  "--mount",
+  "--pid",
+  "--fork",
+  "--kill-child",
+  "--mount-proc",
+];
+
+/**
  * A node of a {@link Testbed}. Made by the testbed; tests use its files helpers, `start`,
  * `exec`, `readLog` and the fault methods (also reachable through the testbed by node name).
  */
@@ -704,12 +718,7 @@ export class TestNode {
   #launcher(mode: "daemon" | "exec", cmd: string[]): string[] {
     return inNetnsTied(this.netns, [
       "unshare",
-      "--uts",
-      "--mount",
-      "--pid",
-      "--fork",
-      "--kill-child",
-      "--mount-proc",
+      ...ISOLATION_FLAGS,
       "--",
       "bash",
       "-c",

@@ -121,13 +121,18 @@ Deno.test("status: the document validates against cli/status_schema.json and sho
   ]);
 });
 
-Deno.test("status: nagios OK and WARNING verdicts", () => {
-  const { status } = setup();
-  const doc = status.document();
+/** The status document of a healthy node1: active, every group running here, all up. */
+function healthyDocument() {
+  const doc = setup().status.document();
   doc.node.status = "active";
   doc.groups = doc.groups.map((g) => ({ ...g, owner: "node1", state: "running" }));
   doc.nodes = doc.nodes.map((n) => ({ ...n, status: n.type === "ping" ? "ping" : "active" }));
   doc.links = doc.links.map((l) => ({ ...l, status: "up" }));
+  return doc;
+}
+
+Deno.test("status: nagios OK and WARNING verdicts", () => {
+  const doc = healthyDocument();
   assertEquals(nagios(doc).code, 0);
   assert(nagios(doc).line.startsWith("HB OK - node1 active, 2/2 nodes up, 2/2 links up"));
   doc.nodes[1].status = "dead";
@@ -156,12 +161,7 @@ Deno.test("status: monitor states map onto ok, failing and unknown", () => {
     ["db", "g2", "unknown", 0],
   ]);
   // on an otherwise healthy node, a failing monitor is a Nagios WARNING
-  const { status } = setup();
-  const doc = status.document();
-  doc.node.status = "active";
-  doc.groups = doc.groups.map((g) => ({ ...g, owner: "node1", state: "running" }));
-  doc.nodes = doc.nodes.map((n) => ({ ...n, status: n.type === "ping" ? "ping" : "active" }));
-  doc.links = doc.links.map((l) => ({ ...l, status: "up" }));
+  const doc = healthyDocument();
   doc.monitors = got;
   const v = nagios(doc);
   assertEquals(v.code, 1);

@@ -32,6 +32,7 @@ import { sleep } from "./testbed/sys.ts";
 import { encodeFrame, FrameReader, IPC_MAGIC } from "../api/ipc_frame.ts";
 import { decodeMessage, encodeIpc } from "../wire/codec.ts";
 import { Message } from "../wire/message.ts";
+import { concatBytes } from "../wire/bytes.ts";
 
 const SOCKET = "/run/heartbeat/register";
 
@@ -145,16 +146,6 @@ function garbage(i: number): Uint8Array {
   return b;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** What the storm observed. */
 export interface StormReport {
   malformedFrames: number;
@@ -200,7 +191,7 @@ export async function stormMain(phases: string[] = []): Promise<StormReport> {
         const body = garbage(k * 500 + i);
         frames.push(header(body.length), body);
       }
-      if (await c.write(concat(frames))) r.malformedFrames += 500;
+      if (await c.write(concatBytes(frames))) r.malformedFrames += 500;
     }));
     const closed = await Promise.all(conns.map((c) => c.closedByServer(300)));
     r.malformedConnsStillOpen = closed.filter((x) => !x).length;
@@ -211,7 +202,7 @@ export async function stormMain(phases: string[] = []): Promise<StormReport> {
     // 100 connections with a bad magic number.
     await Promise.all(Array.from({ length: 100 }, async (_, i) => {
       const c = await Conn.open();
-      await c.write(concat([header(4, 0xdead0000 + i), new Uint8Array(4)]));
+      await c.write(concatBytes([header(4, 0xdead0000 + i), new Uint8Array(4)]));
       if (await c.closedByServer()) r.badMagicClosed++;
       await c.close();
     }));
@@ -222,7 +213,7 @@ export async function stormMain(phases: string[] = []): Promise<StormReport> {
     await Promise.all(Array.from({ length: 200 }, async (_, i) => {
       const c = await Conn.open();
       const bytes = i % 2 === 0
-        ? concat([header(1000), new TextEncoder().encode(">>>\nt=hbapi-req\n")])
+        ? concatBytes([header(1000), new TextEncoder().encode(">>>\nt=hbapi-req\n")])
         : header(1000).subarray(0, 5);
       if (await c.write(bytes)) r.truncatedConns++;
       await sleep(20);

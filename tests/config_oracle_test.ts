@@ -8,6 +8,7 @@
  * a private network namespace.
  */
 import { assertEquals, assertStringIncludes } from "./assert.ts";
+import { ISOLATION_FLAGS } from "./testbed/mod.ts";
 import { heartbeatLines } from "../config/diagnostics.ts";
 import { loadConfig } from "../config/load.ts";
 import { createRealSystemView, type SystemView } from "../config/system_view.ts";
@@ -119,12 +120,7 @@ async function runReal(caseDir: string, mode: number): Promise<{ code: number; s
     ].join("\n");
     const out = await new Deno.Command("unshare", {
       args: [
-        "--uts",
-        "--mount",
-        "--pid",
-        "--fork",
-        "--kill-child",
-        "--mount-proc",
+        ...ISOLATION_FLAGS,
         "--net",
         "sh",
         "-c",

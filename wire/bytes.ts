@@ -90,6 +90,17 @@ export function bytesToUtf8(byteString: string): string {
   return utf8Decoder.decode(latin1Encode(byteString));
 }
 
+/** `parts` one after the other in one new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
 /** Lowercase hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
   let s = "";

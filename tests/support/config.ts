@@ -68,3 +68,22 @@ export function loadWith(
 export function hbText(r: LoadResult): string {
   return r.diagnostics.flatMap(heartbeatLines).join("\n");
 }
+
+/**
+ * The file the real Heartbeat 3.0.6 was run with for its OnlyForTesting start-up lines (an
+ * unknown parameter, then a comment that stops the reading: the last `rcvloss=1` is unread).
+ */
+export const OFT_BOGUS_FILE = "xmitloss=0.0\nrcvloss=0.0\nbogus=1\nallownodes=;\n# c\nrcvloss=1\n";
+
+/**
+ * The real binary's start-up lines (testbed, Heartbeat 3.0.6) for {@link OFT_BOGUS_FILE} and any
+ * file like it: both losses 0, an unknown `bogus`, `allownodes=;`, then a comment.
+ */
+export const OFT_BOGUS_LINES: readonly string[] = [
+  "info: WARNING: Enabling Test Code",
+  "info: Xmit loss probability = 0.000",
+  "info: Receive loss probability = 0.000",
+  "ERROR: Cannot recognize test param [bogus] in [/etc/ha.d//OnlyForTesting]",
+  "info: Allow nodes = ;",
+  "info: WARNING: Above Options Now Enabled.",
+];
