@@ -10,25 +10,13 @@
 import { ResourceManager } from "../resources/manager.ts";
 import type { ResourceGroup as RmGroup, ScriptLogger } from "../resources/types.ts";
 import type { ResourceGroup as ConfigGroup } from "../config/haresources.ts";
-import type { GroupOutcome, LogLine } from "../core/ownership/types.ts";
+import type { GroupOutcome, LogLine, OwnershipAction } from "../core/ownership/types.ts";
 
-/** A `run` action of the core. */
-export interface RunRequest {
-  /** Action id (echoed in the results). */
-  id: number;
-  /** Take, give, or (hb) re-announce the service addresses of groups that run here. */
-  op: "take" | "give" | "announce";
-  /** Group keys, in order. */
-  keys: string[];
-  /** Environment for the scripts. */
-  env: Record<string, string>;
-  /** Lines to log when the run starts. */
-  before?: LogLine[];
-  /** Lines to log just before each key. */
-  announce?: Record<string, LogLine[]>;
-  /** `give`: afterwards announce each released address for the node that keeps it. */
-  announceHolder?: boolean;
-}
+/**
+ * A `run` action of the core, as the runner needs it (the core's own type, so a field added
+ * there reaches the runner without a second definition).
+ */
+export type RunRequest = Omit<Extract<OwnershipAction, { type: "run" }>, "type" | "reason">;
 
 /** One group's outcome. */
 export interface GroupResult {
