@@ -24,6 +24,8 @@ import { type GroupResult, GroupRunner } from "./group_runner.ts";
 import { NotifyRunner } from "./notify.ts";
 import { RespawnSupervisor } from "./respawn.ts";
 import { Supervisor } from "./supervisor.ts";
+import { ECHO_FILTER } from "../workers/echo_filter.ts";
+import { ownEchoSpacingMs } from "../core/own_echo.ts";
 import { Watchdog } from "./watchdog.ts";
 import { scriptPrio } from "./runtime_hooks.ts";
 import type { RuntimeLog, RuntimePlan } from "./runtime_plan.ts";
@@ -167,6 +169,12 @@ export function productionParts(plan: RuntimePlan, host: RuntimeHost): RuntimePa
       onFifo: (bytes) => host.onFifo(bytes),
       // Heartbeat's CoreProcessDied `restart:` label: cause_shutdown_restart()
       onUnrecoverable: () => host.onUnrecoverable(),
+      // one own status echo per half dead interval is all the master needs (core/own_echo.ts)
+      readerControl: {
+        t: ECHO_FILTER,
+        src: plan.core.nodeName,
+        spacingMs: ownEchoSpacingMs(plan.core.keepaliveMs, plan.core.deadtimeMs),
+      },
       // the workers apply the realtime settings themselves (workers/mod.ts)
       env: plan.realtime
         ? { ...plan.env, [REALTIME_ENV]: JSON.stringify(plan.realtime) }

@@ -33,6 +33,11 @@ export interface SupervisorHooks {
   /** Extra environment for workers (e.g. HA_* values). */
   env?: Record<string, string>;
   /**
+   * A control message for every read worker once it is ready (each respawned one too): the
+   * own-echo filter (workers/echo_filter.ts).
+   */
+  readerControl?: Record<string, unknown>;
+  /**
    * A core process died and could not be restarted (Heartbeat's `CoreProcessDied` reaching
    * its `restart:` label, after `Core heartbeat process <kind> (pid <pid>) died! Restarting.`):
    * the master runs the shutdown-and-restart procedure. Called once per failure; the
@@ -203,6 +208,8 @@ export class Supervisor {
         const msg = f.value as { t?: string; prio?: string; msg?: string; glib?: boolean };
         if (msg.t === "ready") {
           proc.started = true;
+          const control = this.#hooks.readerControl;
+          if (proc.kind === "HBREAD" && control) void proc.writer.control(control);
           ready(true);
         } else if (msg.t === "log" && msg.prio && msg.msg !== undefined) {
           this.#hooks.log(msg.prio, msg.msg, { pid: proc.pid, glib: msg.glib });

@@ -12,6 +12,7 @@ import { POLLNVAL } from "../sys/socket.ts";
 import { FdFrameReader } from "./channel.ts";
 import { FdWaiter, READY } from "./fd_loop.ts";
 import { WriteFailures } from "./write_failures.ts";
+import { OwnEchoFilter } from "./echo_filter.ts";
 import { canonicalIPv6, isLinkLocal, parseIPv6, scopeIndex, Udp6Socket } from "../sys/inet6.ts";
 import { ucast6PeerText, type UdpSpec } from "./media_spec.ts";
 
@@ -124,7 +125,9 @@ const STDIN = 0;
 /**
  * Runs a read worker until the socket fails or the master goes away; resolves when it stops.
  * It waits on its own JS thread ({@link FdWaiter}) for the socket and for its stdin, which
- * carries only the master's notices (`onControl`); its end means the master is gone.
+ * carries only the master's notices (`onControl`); its end means the master is gone. The
+ * master's `echo-filter` notice sets which of our own status echoes it needs
+ * ({@link OwnEchoFilter}); until then every datagram goes to the master.
  */
 export async function runReader(
   m: UdpSpec,
@@ -135,6 +138,7 @@ export async function runReader(
   port.control({ t: "ready" });
   const waiter = new FdWaiter([sock.fd, STDIN]);
   const channel = new FdFrameReader(STDIN, 4096);
+  let echoes: OwnEchoFilter | undefined;
   try {
     while (true) {
       const [onSocket, onStdin] = await waiter.next();
@@ -143,14 +147,19 @@ export async function runReader(
         for (let i = 0; i < DRAIN_MAX; i++) {
           const d = sock.receiveNow();
           if (!d) break;
-          port.packet(d.bytes);
+          if (echoes === undefined || echoes.pass(d.bytes)) port.packet(d.bytes);
         }
       }
       if (onStdin & READY) {
         // the master's notices; the end of the channel means the master is gone
         const frames = channel.read();
         if (frames === null) return;
-        for (const f of frames) if (f.kind === "control") onControl(f.value);
+        for (const f of frames) {
+          if (f.kind !== "control") continue;
+          const filter = OwnEchoFilter.fromControl(f.value);
+          if (filter !== undefined) echoes = filter;
+          else onControl(f.value);
+        }
       }
     }
   } finally {
