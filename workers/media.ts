@@ -1,7 +1,8 @@
 /**
  * HBREAD and HBWRITE worker bodies for UDP media. They move bytes only:
- * a read worker forwards every datagram to the master as a packet frame, a
- * write worker sends every packet frame it gets from the master. Parsing,
+ * a read worker forwards every datagram to the master as a packet frame (less
+ * the own status echoes the master said it does not need: workers/echo_filter.ts),
+ * a write worker sends every packet frame it gets from the master. Parsing,
  * authentication and all decisions stay in the master.
  *
  * @module
