@@ -12,23 +12,18 @@
  * @module
  */
 
+import { hasMarkerAt } from "../wire/bytes.ts";
+
 /** Control message type: `{ t: "echo-filter", src: <our node name>, spacingMs: <ms> }`. */
 export const ECHO_FILTER = "echo-filter";
 
 const encoder = new TextEncoder();
 
-/** True when `hay` holds `needle` from offset `from` on. */
-function startsAt(hay: Uint8Array, needle: Uint8Array, from: number): boolean {
-  if (from + needle.length > hay.length) return false;
-  for (let i = 0; i < needle.length; i++) if (hay[from + i] !== needle[i]) return false;
-  return true;
-}
-
 /** Index of `needle` in `hay`, or -1. */
 function indexOf(hay: Uint8Array, needle: Uint8Array): number {
   const first = needle[0];
   for (let i = hay.indexOf(first); i !== -1; i = hay.indexOf(first, i + 1)) {
-    if (startsAt(hay, needle, i)) return i;
+    if (hasMarkerAt(hay, i, hay.length, needle)) return i;
   }
   return -1;
 }
@@ -76,8 +71,8 @@ export class OwnEchoFilter {
   }
 
   #isOwnStatus(b: Uint8Array): boolean {
-    if (startsAt(b, CLASSIC_HEAD, 0)) return indexOf(b, this.#classicSrc) !== -1;
-    if (startsAt(b, NETSTRING_HEAD, 0)) return indexOf(b, this.#netstringSrc) !== -1;
+    if (hasMarkerAt(b, 0, b.length, CLASSIC_HEAD)) return indexOf(b, this.#classicSrc) !== -1;
+    if (hasMarkerAt(b, 0, b.length, NETSTRING_HEAD)) return indexOf(b, this.#netstringSrc) !== -1;
     return false;
   }
 
