@@ -265,6 +265,7 @@ export class TestNode {
       return;
     }
     await copyTree(SYSTEM_HA_DIR, this.confDir, NODE_CONFIG_FILES);
+    await atomicClusterMessages(`${this.confDir}/shellfuncs`);
     const hacluster = requireUser("hacluster");
     const nobody = requireUser("nobody");
     const haclient = requireGroup("haclient");
@@ -791,6 +792,48 @@ async function makeDirs(
 }
 
 /** Copies a directory tree preserving modes (cp -a), leaving out top-level names in `skip`. */
+/**
+ * The line of Heartbeat 3.0.6's `shellfuncs` that writes a message to the FIFO
+ * (`ha_clustermsg`, used by mach_down, hb_standby, req_resource, …).
+ */
+const CLUSTERMSG_LINE = `\t(echo ">>>"; cat -; echo "<<<")\t| cat - >> $HA_FIFO`;
+
+/**
+ * The same, in one write(2) per message: the message goes to a file first, and `cat` of a
+ * small file writes it at once, which a FIFO keeps whole (up to PIPE_BUF bytes).
+ */
+const CLUSTERMSG_ATOMIC = [
+  `\t_hb_msg=\`mktemp\` || return 1`,
+  `\t(echo ">>>"; cat -; echo "<<<") > "$_hb_msg"`,
+  `\tcat "$_hb_msg" >> $HA_FIFO`,
+  `\trm -f "$_hb_msg"`,
+].join("\n");
+
+/**
+ * Makes the node's copy of `shellfuncs` write each FIFO message in one write.
+ *
+ * Heartbeat's `ha_clustermsg` pipes `>>>`, the message and `<<<` through a final `cat`, which
+ * on a loaded machine writes them in pieces; two scripts sending at once (mach_down beside
+ * another event script) then interleave in the FIFO. The real daemon's FIFO reader logs
+ * `NV failure (msgfromsteam): [>>>` and loses both messages: its takeover never completes
+ * (`rscstatus` stays short of `all`, a start-up acquisition ends with `(none)`). hb's FIFO
+ * parser reassembles a message written in pieces but cannot untangle two interleaved ones
+ * either. This is the shell function's race, not what the tests compare, so each testbed
+ * node gets the one-write version; the installed file is not touched. A `shellfuncs` without
+ * the line (another Heartbeat build) is an error, not a silent skip.
+ */
+async function atomicClusterMessages(path: string): Promise<void> {
+  const text = await Deno.readTextFile(path);
+  if (!text.includes(CLUSTERMSG_LINE)) {
+    throw new Error(
+      `testbed: ${path}: ha_clustermsg is not Heartbeat 3.0.6's (looked for ${
+        JSON.stringify(CLUSTERMSG_LINE)
+      })`,
+    );
+  }
+  await Deno.writeTextFile(path, text.replace(CLUSTERMSG_LINE, CLUSTERMSG_ATOMIC));
+}
+
 async function copyTree(from: string, to: string, skip: string[]): Promise<void> {
   let entries: Deno.DirEntry[];
   try {
