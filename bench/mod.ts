@@ -27,6 +27,7 @@ import { Recorder } from "./results.ts";
 import { runScale } from "./scale.ts";
 import { runChaos } from "./chaos.ts";
 import { runService } from "./service.ts";
+import { HB_FORMS, type HbForm, useHbForm } from "./hb_form.ts";
 
 /** The suites, in the order they run. */
 export const SUITES = ["failover", "false", "cost", "scale", "chaos", "service"] as const;
@@ -79,6 +80,9 @@ Options:
   --service-trials N   service: trials per implementation (10; quick 2)
   --chaos-seed S       chaos: schedule seed (default 1)
   --realtime on|off    ha.cf realtime directive for both (default on, Heartbeat's default)
+  --hb-form F          bundle: hb as the package and the compiled binary ship it
+                       (packaging/bundle.ts; default); source: from the checkout's
+                       TypeScript, as the tests run it
   -h, --help           this text
 
 Environment: HB_BENCH_IPADDR=builtin (default) gives hb nodes hb's built-in IPaddr
@@ -132,6 +136,8 @@ export interface BenchSettings {
   chaosSeed: number;
   /** Service: trials per implementation. */
   serviceTrials: number;
+  /** How hb runs: bundled (as shipped) or from source. */
+  hbForm: HbForm;
 }
 
 function parseTimings(s: string): Timing[] {
@@ -221,6 +227,7 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
       "chaos-faults": { type: "string" },
       "chaos-seed": { type: "string" },
       "service-trials": { type: "string" },
+      "hb-form": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -234,6 +241,10 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
   const suites = positionals.length ? SUITES.filter((s) => positionals.includes(s)) : [...SUITES];
   if (values.realtime !== undefined && !["on", "off"].includes(values.realtime)) {
     throw new Error(`--realtime: expected on or off, got ${values.realtime}`);
+  }
+  const hbForm = values["hb-form"] ?? "bundle";
+  if (!(HB_FORMS as readonly string[]).includes(hbForm)) {
+    throw new Error(`--hb-form: expected ${HB_FORMS.join(" or ")}, got ${hbForm}`);
   }
   const defaultOut = new URL("./results", import.meta.url).pathname;
   return {
@@ -281,6 +292,7 @@ export function parseSettings(args: string[]): BenchSettings | undefined {
     chaosFaults: posInt(values["chaos-faults"], "--chaos-faults", quick ? 4 : 20),
     chaosSeed: posInt(values["chaos-seed"], "--chaos-seed", 1),
     serviceTrials: posInt(values["service-trials"], "--service-trials", quick ? 2 : 10),
+    hbForm: hbForm as HbForm,
   };
 }
 
@@ -462,6 +474,15 @@ export async function benchMain(args: string[]): Promise<number> {
     return 1;
   }
   installGuard();
+  const formDir = await Deno.makeTempDir({ prefix: "hb-bench-form-" });
+  try {
+    return await benchRun(s, args, await useHbForm(s.hbForm, formDir));
+  } finally {
+    await Deno.remove(formDir, { recursive: true });
+  }
+}
+
+async function benchRun(s: BenchSettings, args: string[], hbForm: string): Promise<number> {
   const stamp = new Date().toISOString().replace(/[:]/g, "").replace(/\.\d+Z$/, "Z");
   const base = `${s.outDir}/${stamp}`;
   const rec = await Recorder.open(`${base}.jsonl`);
@@ -476,11 +497,12 @@ export async function benchMain(args: string[]): Promise<number> {
     suites: s.suites,
     impls: s.impls,
     realtime: s.realtime,
+    hb_form: hbForm,
     ...(await describeMachine()),
   });
   log(
     `bench ${s.quick ? "--quick " : ""}${s.suites.join(" ")}: ${s.impls.join(" vs ")}; ` +
-      `raw results ${base}.jsonl`,
+      `hb ${hbForm}; raw results ${base}.jsonl`,
   );
   const reports: string[] = [];
   const broken: string[] = [];

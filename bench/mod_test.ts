@@ -41,6 +41,10 @@ Deno.test("bench: full and quick defaults", () => {
   assertEquals(quick.impls, ["hb", "heartbeat", "keepalived"]);
   assertEquals(parseSettings(["--impl", "all"])!.impls, full.impls);
   assertEquals(parseSettings(["--impl", "hb,pacemaker"])!.impls, ["hb", "pacemaker"]);
+  // hb runs as shipped unless asked otherwise
+  assertEquals(full.hbForm, "bundle");
+  assertEquals(quick.hbForm, "bundle");
+  assertEquals(parseSettings(["--hb-form", "source"])!.hbForm, "source");
 });
 
 Deno.test("bench: bad usage is refused with the option named", () => {
@@ -49,6 +53,7 @@ Deno.test("bench: bad usage is refused with the option named", () => {
   assertThrows(() => parseSettings(["--impl", "vrrpd"]), Error, "--impl");
   assertThrows(() => parseSettings(["--impl", ","]), Error, "--impl");
   assertThrows(() => parseSettings(["--trials", "0"]), Error, "--trials");
+  assertThrows(() => parseSettings(["--hb-form", "binary"]), Error, "--hb-form");
   assertEquals(parseSettings(["--help"]), undefined);
   assertThrows(() => parseSettings(["--cost-groups", "2-200"]), Error, "--cost-groups");
   const groups = parseSettings(["cost", "--breakdown", "--cost-groups", "1/1000,2/200"])!;

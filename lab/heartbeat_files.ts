@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isCompiled, V8_FLAGS } from "../sys/self_exec.ts";
+import { selfCommand } from "../sys/self_exec.ts";
 
 /** The real daemon (Debian package `heartbeat`). */
 export const REAL_HEARTBEAT = "/usr/libexec/heartbeat/heartbeat";
@@ -23,10 +23,11 @@ export const NODE_CONFIG_FILES = ["ha.cf", "authkeys", "haresources"];
  * The command that runs hb (the program, before the personality and its arguments).
  *
  * Taken from the environment variable `HB_CMD` when set: either a JSON array of strings
- * (`["/usr/local/bin/hb"]`) or a whitespace-separated command line. Default:
+ * (`["/usr/local/bin/hb"]`) or a whitespace-separated command line. Otherwise this same program,
+ * as hb starts its own workers (`sys/self_exec.ts` `selfCommand`): from a checkout
  * `[<this deno>, "run", "-A", "--quiet", "--v8-flags=…", "<repo>/main.ts"]` (`--quiet`: Deno's
  * own diagnostics, such as a cold cache's downloads, stay out of the outputs tests compare); in a
- * binary built by `deno compile`, the binary itself.
+ * binary built by `deno compile`, the binary itself; installed by the package, its launcher.
  */
 export function hbCommand(): string[] {
   const env = Deno.env.get("HB_CMD");
@@ -41,11 +42,8 @@ export function hbCommand(): string[] {
     }
     return t.split(/\s+/);
   }
-  // a compiled hb (`heartbeat demo` of the installed package) runs its nodes with itself
-  if (isCompiled()) return [Deno.execPath()];
-  const mainTs = new URL("../main.ts", import.meta.url).pathname;
-  // the same V8 flags as the compiled binary and every process hb starts itself
-  return [Deno.execPath(), "run", "-A", "--quiet", `--v8-flags=${V8_FLAGS}`, mainTs];
+  // `heartbeat demo` of a compiled or installed hb runs its nodes with itself
+  return selfCommand([]);
 }
 
 /** A value of an `ha.cf` directive: one line per array element. */

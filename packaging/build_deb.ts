@@ -4,11 +4,10 @@
  *
  * `deno compile` needs its `denort` download, which our build machines cannot reach, so the
  * package ships the closest honest equivalent: the pinned Deno runtime (the npm-installed binary
- * that runs this script, copied as it is, never stripped) under `/usr/lib/hb/deno`, the
- * program's module graph (`deno info main.ts`: exactly the files `main.ts` can load) under
- * `/usr/lib/hb/app` with its npm dependency (LogTape) vendored as `node_modules`, and the
- * launcher `/usr/lib/hb/heartbeat` (`packaging/deb/heartbeat`) that runs them with
- * `--cached-only`. Heartbeat's program paths (`packaging/deb/diversions`) are symlinks to the
+ * that runs this script, copied as it is, never stripped) under `/usr/lib/hb/deno`, the program
+ * bundled (`packaging/bundle.ts`: the same chunks `deno task compile` compiles) under
+ * `/usr/lib/hb/app`, and the launcher `/usr/lib/hb/heartbeat` (`packaging/deb/heartbeat`) that
+ * runs them with `--cached-only`. Heartbeat's program paths (`packaging/deb/diversions`) are symlinks to the
  * launcher; the maintainer scripts divert Heartbeat's own files aside while hb is installed.
  *
  * Usage: `deno run -A packaging/build_deb.ts [--out DIR]` (default `dist/`); prints the path of
@@ -16,6 +15,8 @@
  *
  * @module
  */
+
+import { bundleApp } from "./bundle.ts";
 
 /** The repository root. */
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -60,18 +61,6 @@ export async function diversions(): Promise<string[]> {
   return text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
 }
 
-/** The repository-relative paths of every local module `main.ts` can load. */
-export async function moduleGraph(deno: string): Promise<string[]> {
-  const info = JSON.parse(await sh([deno, "info", "--json", "main.ts"], { cwd: ROOT })) as {
-    modules: { specifier: string }[];
-  };
-  const prefix = `file://${ROOT}/`;
-  const files = info.modules.map((m) => m.specifier).filter((s) => s.startsWith(prefix))
-    .map((s) => decodeURIComponent(s.slice(prefix.length)));
-  if (!files.includes("main.ts")) throw new Error("build_deb: main.ts missing from its own graph");
-  return files.sort();
-}
-
 async function write(path: string, text: string, mode = 0o644): Promise<void> {
   await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
   await Deno.writeTextFile(path, text);
@@ -110,13 +99,8 @@ export async function buildDeb(outDir = `${ROOT}/dist`): Promise<BuiltDeb> {
   await Deno.remove(stage, { recursive: true }).catch(() => {});
   const app = `${stage}${LIB_DIR}/app`;
 
-  // the program: its module graph, its config and lock file, LogTape vendored
-  for (const f of await moduleGraph(deno)) await copy(`${ROOT}/${f}`, `${app}/${f}`, 0o644);
-  for (const f of ["deno.json", "deno.lock"]) await copy(`${ROOT}/${f}`, `${app}/${f}`, 0o644);
-  // the user's Deno cache serves LogTape when it has it (no network then)
-  await sh([deno, "install", "--frozen", "--node-modules-dir=auto", "--entrypoint", "main.ts"], {
-    cwd: app,
-  });
+  // the program, bundled (LogTape inside): packaging/bundle.ts
+  await bundleApp(app, deno);
   // the runtime, byte for byte (never stripped)
   await copy(deno, `${stage}${LIB_DIR}/deno`, 0o755);
   await copy(`${ROOT}/packaging/deb/heartbeat`, `${stage}${LAUNCHER}`, 0o755);
@@ -170,7 +154,7 @@ export async function buildDeb(outDir = `${ROOT}/dist`): Promise<BuiltDeb> {
       " Heartbeat's program paths are diverted to hb while this package is installed; Debian's",
       " heartbeat package (resource scripts, init script) can stay installed beside it.",
       " .",
-      ` Ships the Deno ${pinned} runtime and the program's sources under ${LIB_DIR}.`,
+      ` Ships the Deno ${pinned} runtime and the program, bundled into JavaScript, under ${LIB_DIR}.`,
       "",
     ].join("\n"),
   );

@@ -4,8 +4,9 @@
  * From a checkout the program runs as `deno run -A main.ts ARGS`; compiled with
  * `deno compile` it runs as `heartbeat ARGS`; installed from the Debian package it
  * runs through the launcher script `/usr/lib/hb/heartbeat`, which starts the
- * shipped Deno runtime with the flags the package needs (`--cached-only`, its
- * config, its node_modules) and announces itself in `HB_LAUNCHER`. All three must
+ * shipped Deno runtime on the program's bundle (`packaging/bundle.ts`) with the
+ * flags the package needs (`--cached-only`, no config) and announces itself in
+ * `HB_LAUNCHER`. All three must
  * be able to start worker processes of themselves, so this module builds the
  * command line that starts "the same program" with other arguments.
  *

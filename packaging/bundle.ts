@@ -1,0 +1,102 @@
+/**
+ * The program as it ships: `main.ts` and everything it can load, bundled into plain JavaScript
+ * chunks by `deno bundle --code-splitting` (`./run package` puts them under `/usr/lib/hb/app`,
+ * `deno task compile` compiles them). One chunk per personality and worker kind, shared code in
+ * common chunks, the npm dependency (LogTape) inside: no TypeScript to transpile, no
+ * `node_modules`, no `deno.json` at run time.
+ *
+ * Why not the sources as they are: a Deno process holds the source text of every module it
+ * loads, and from TypeScript that is the emitted JavaScript plus an inline source map carrying the
+ * TypeScript again (about three times the file). Bundled, an idle node's processes hold 9 MB less
+ * private memory (bench/README.md, "The shipped form"). No source maps are written: Deno would
+ * load them, with every source inside, the first time anything reads an error's stack. Stack
+ * traces name the bundle's chunks and lines; function names are kept (no minifying), and each
+ * module's code starts with a `// path/file.ts` comment.
+ *
+ * Usage: `deno run -A packaging/bundle.ts [--out DIR]` (default `dist/app`); prints the path of
+ * the entry (`DIR/main.js`).
+ *
+ * @module
+ */
+
+/** The repository root. */
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Runs a command; throws with its output when it fails. */
+async function run(cmd: string[], cwd: string): Promise<void> {
+  const out = await new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const dec = new TextDecoder();
+    throw new Error(
+      `bundle: ${cmd.join(" ")} failed (exit ${out.code}):\n${dec.decode(out.stdout)}${
+        dec.decode(out.stderr)
+      }`,
+    );
+  }
+}
+
+/**
+ * The specifiers in `js` (a bundle chunk) that are neither relative (another chunk) nor a Node
+ * built-in: a bundle that still needs them would fetch at run time.
+ */
+export function externalImports(js: string): string[] {
+  const found = new Set<string>();
+  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s*)"([^"\s]+)"/gm;
+  for (const m of js.matchAll(re)) {
+    const spec = m[1];
+    if (spec.startsWith("./") || spec.startsWith("node:")) continue;
+    found.add(spec);
+  }
+  return [...found].sort();
+}
+
+/**
+ * Bundles `main.ts` into `outDir` (emptied first) with the Deno at `deno`; returns the path of
+ * the entry chunk. Throws when a chunk still imports anything but another chunk or a Node
+ * built-in.
+ */
+export async function bundleApp(outDir: string, deno = Deno.execPath()): Promise<string> {
+  await Deno.remove(outDir, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  await run(
+    [
+      deno,
+      "bundle",
+      "--quiet",
+      "--code-splitting",
+      "--platform",
+      "deno",
+      "--outdir",
+      outDir,
+      "main.ts",
+    ],
+    ROOT,
+  );
+  const entry = `${outDir}/main.js`;
+  const problems: string[] = [];
+  for await (const e of Deno.readDir(outDir)) {
+    if (!e.isFile || !e.name.endsWith(".js")) continue;
+    const ext = externalImports(await Deno.readTextFile(`${outDir}/${e.name}`));
+    if (ext.length) problems.push(`${e.name}: ${ext.join(", ")}`);
+  }
+  if (problems.length) {
+    throw new Error(`bundle: chunks import what the bundle does not hold: ${problems.join("; ")}`);
+  }
+  await Deno.stat(entry); // throws NotFound if deno bundle named the entry otherwise
+  return entry;
+}
+
+if (import.meta.main) {
+  const [flag, dir, ...rest] = Deno.args;
+  if ((flag !== undefined && (flag !== "--out" || dir === undefined)) || rest.length > 0) {
+    console.error("usage: bundle.ts [--out DIR]");
+    Deno.exit(2);
+  }
+  console.log(await bundleApp(dir ?? `${ROOT}/dist/app`));
+}
