@@ -22,6 +22,7 @@ import { logLine as hbLog } from "./log_bridge.ts";
 import type { Priority } from "../core/types.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
 import { setsid } from "../sys/libc.ts";
+import { trimHeap } from "../sys/memory.ts";
 import type { NodePaths } from "../config/paths.ts";
 import { MasterRuntime } from "./runtime.ts";
 import {
@@ -314,6 +315,8 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
     : serveMetrics({ listen: settings.metricsListen!, metrics, log });
   setStderr(false);
   started = true;
+  // start-up's garbage (module loading, config parsing) goes back to the kernel (sys/memory.ts)
+  trimHeap("started", (t) => log("debug", t));
   if (hupPending) reload();
   const code = await runtime.done;
   await metricsServer?.shutdown();

@@ -49,6 +49,7 @@ export class GroupRunner {
   readonly #logLine: (line: LogLine) => void;
   readonly #onResult: (r: GroupResult) => void;
   readonly #onBegin: ((id: number, key: string) => void) | undefined;
+  readonly #onIdle: (() => void) | undefined;
   readonly #env: Record<string, string>;
   #chain: Promise<void> = Promise.resolve();
   #pending = 0;
@@ -61,6 +62,8 @@ export class GroupRunner {
     onResult: (r: GroupResult) => void;
     /** Called when the scripts of one group of a run begin (observers: failover timelines). */
     onBegin?: (id: number, key: string) => void;
+    /** Called each time the queue drains: nothing runs, nothing is queued. */
+    onIdle?: () => void;
     env: Record<string, string>;
     resourceDir?: string;
   }) {
@@ -88,6 +91,12 @@ export class GroupRunner {
     this.#logLine = opts.logLine;
     this.#onResult = opts.onResult;
     this.#onBegin = opts.onBegin;
+    this.#onIdle = opts.onIdle;
+  }
+
+  /** One queued request has finished. */
+  #done(): void {
+    if (--this.#pending === 0) this.#onIdle?.();
   }
 
   /** Whether a run is in progress or queued. */
@@ -109,7 +118,7 @@ export class GroupRunner {
         tag: "heartbeat",
       })
     ).finally(() => {
-      this.#pending--;
+      this.#done();
     });
     return this.#chain;
   }
@@ -151,7 +160,7 @@ export class GroupRunner {
       }
     });
     this.#chain = done.then(() => {}, () => {}).finally(() => {
-      this.#pending--;
+      this.#done();
     });
     return done;
   }

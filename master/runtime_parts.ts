@@ -21,6 +21,7 @@ import { applyRealtime, REALTIME_ENV, type RealtimeSetupConfig } from "../sys/re
 import type { MediumSpec } from "../workers/media_spec.ts";
 import { MasterApiBackend } from "./api_backend.ts";
 import { type GroupResult, GroupRunner } from "./group_runner.ts";
+import { trimHeap } from "../sys/memory.ts";
 import { NotifyRunner } from "./notify.ts";
 import { RespawnSupervisor } from "./respawn.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -149,6 +150,8 @@ export function productionParts(plan: RuntimePlan, host: RuntimeHost): RuntimePa
       logLine: (l) => host.logLine(l),
       onBegin: (id, key) => host.onGroupBegin(id, key),
       onResult: (r) => host.onGroupResult(r),
+      // what the scripts' runs allocated goes back to the kernel (sys/memory.ts)
+      onIdle: () => trimHeap("resource scripts done", (t) => log("debug", t)),
     })
     : undefined;
   const fencer = plan.stonith

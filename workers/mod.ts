@@ -25,6 +25,7 @@ import type { WorkerPort } from "./media.ts";
 import { mediumLabel, type MediumSpec } from "./media_spec.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
 import { applyRealtime, realtimeFromEnv } from "../sys/realtime_setup.ts";
+import { releaseFreedMemory } from "../sys/memory.ts";
 
 /**
  * Control message from the master when it reread authkeys (Heartbeat SIGHUPs its children
@@ -55,6 +56,16 @@ export type WorkerRole = "read" | "write" | "fifo";
 export function workerTitle(role: WorkerRole, spec: unknown): string {
   if (role === "fifo") return "heartbeat: FIFO reader";
   return `heartbeat: ${role}: ${mediumLabel(spec as MediumSpec)}`;
+}
+
+/**
+ * A worker's kind module, just loaded: what loading it and the runtime's start-up allocated and
+ * freed goes back to the kernel first (sys/memory.ts), for the worker's whole life.
+ */
+function loaded<T>(mod: T, port: WorkerPort): T {
+  const r = releaseFreedMemory();
+  if (!r.ok) port.log("debug", `freed heap memory kept: ${r.error.message}`);
+  return mod;
 }
 
 /** Runs a worker; returns the process exit code. */
@@ -93,26 +104,33 @@ export async function workerMain(args: string[]): Promise<number> {
       const m = spec as MediumSpec;
       if (m.type === "serial") {
         watchMaster(port);
-        await (await import("./serial.ts")).runSerialReader(m, port);
+        await loaded(await import("./serial.ts"), port).runSerialReader(m, port);
       } else if (m.type === "ping" || m.type === "ping_group") {
         watchMaster(port);
-        await (await import("./ping.ts")).runPingReader(m, port);
+        await loaded(await import("./ping.ts"), port).runPingReader(m, port);
       } else {
-        await (await import("./media.ts")).runReader(m, port, (v) => onMasterControl(v, port));
+        await loaded(await import("./media.ts"), port).runReader(
+          m,
+          port,
+          (v) => onMasterControl(v, port),
+        );
       }
       await out.close(); // deliver the reader's last log line before exiting
       return 1;
     }
     if (role === "fifo") {
       watchMaster(port);
-      await (await import("./fifo.ts")).runFifoReader((spec as { path: string }).path, port);
+      await loaded(await import("./fifo.ts"), port).runFifoReader(
+        (spec as { path: string }).path,
+        port,
+      );
       return 1;
     }
     const m = spec as MediumSpec;
     if (m.type !== "serial" && m.type !== "ping" && m.type !== "ping_group") {
       // UDP: wait on the JS thread (workers/fd_loop.ts); the serial and ping writers keep the
       // event loop free for their timers
-      const { runWriterLoop, Writer } = await import("./media.ts");
+      const { runWriterLoop, Writer } = loaded(await import("./media.ts"), port);
       const udp = new Writer(m, port);
       port.control({ t: "ready" });
       await runWriterLoop(udp, (v) => onMasterControl(v, port));
@@ -120,8 +138,8 @@ export async function workerMain(args: string[]): Promise<number> {
       return 0;
     }
     const writer = m.type === "serial"
-      ? new (await import("./serial.ts")).SerialWriter(m, port)
-      : new (await import("./ping.ts")).PingWriter(m, port);
+      ? new (loaded(await import("./serial.ts"), port)).SerialWriter(m, port)
+      : new (loaded(await import("./ping.ts"), port)).PingWriter(m, port);
     port.control({ t: "ready" });
     for await (const f of readFramesFrom(Deno.stdin)) {
       if (f.kind === "packet") writer.send(f.bytes);
