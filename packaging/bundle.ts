@@ -7,8 +7,8 @@
  *
  * Why not the sources as they are: a Deno process holds the source text of every module it
  * loads, and from TypeScript that is the emitted JavaScript plus an inline source map carrying the
- * TypeScript again (about three times the file). Bundled, an idle node's processes hold 9 MB less
- * private memory (bench/README.md, "The shipped form"). No source maps are written: Deno would
+ * TypeScript again (about three times the file). Bundled, an idle node's processes hold 3-11 MB
+ * less private memory, about 1.5 MB per worker (bench/README.md, "The shipped form"). No source maps are written: Deno would
  * load them, with every source inside, the first time anything reads an error's stack. Stack
  * traces name the bundle's chunks and lines; function names are kept (no minifying), and each
  * module's code starts with a `// path/file.ts` comment.
