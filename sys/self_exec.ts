@@ -19,13 +19,15 @@ const MAIN_URL = new URL("../main.ts", import.meta.url);
 /**
  * V8 flags every hb process runs with: a 1 MiB young generation instead of
  * V8's default (up to 16 MiB) saves ~7 MiB per long-running process for a
- * negligible amount of extra minor GC work. `--single-threaded-gc`: with a
- * heap this small, collecting on the main thread costs less than handing the
- * work to V8's helper threads and waking them (an idle master woke 1-2 times
- * a second less at keepalive 1s, ~2 at 200ms; bench/README.md "cost").
- * `deno compile` bakes the same flags into the binary (deno.json `compile` task).
+ * negligible amount of extra minor GC work. `--single-threaded`: no V8 helper
+ * threads at all, so garbage collection and optimising compilation run on the
+ * main thread. With heaps this small and a few events a second that costs less
+ * than handing the work over and waking the helpers: the helpers woke an idle
+ * master 4 times a second at keepalive 200ms, and each process has two threads
+ * less (bench/README.md "cost"). `deno compile` bakes the same flags into the
+ * binary (deno.json `compile` task), the package's launcher passes them.
  */
-export const V8_FLAGS = "--max-semi-space-size=1,--single-threaded-gc";
+export const V8_FLAGS = "--max-semi-space-size=1,--single-threaded";
 
 /** True when running inside a binary built by `deno compile`. */
 export function isCompiled(): boolean {
