@@ -791,7 +791,6 @@ async function makeDirs(
   }
 }
 
-/** Copies a directory tree preserving modes (cp -a), leaving out top-level names in `skip`. */
 /**
  * The line of Heartbeat 3.0.6's `shellfuncs` that writes a message to the FIFO
  * (`ha_clustermsg`, used by mach_down, hb_standby, req_resource, …).
@@ -834,6 +833,7 @@ async function atomicClusterMessages(path: string): Promise<void> {
   await Deno.writeTextFile(path, text.replace(CLUSTERMSG_LINE, CLUSTERMSG_ATOMIC));
 }
 
+/** Copies a directory tree preserving modes (cp -a), leaving out top-level names in `skip`. */
 async function copyTree(from: string, to: string, skip: string[]): Promise<void> {
   let entries: Deno.DirEntry[];
   try {

@@ -7,8 +7,9 @@
  * that runs this script, copied as it is, never stripped) under `/usr/lib/hb/deno`, the program
  * bundled (`packaging/bundle.ts`: the same chunks `deno task compile` compiles) under
  * `/usr/lib/hb/app`, and the launcher `/usr/lib/hb/heartbeat` (`packaging/deb/heartbeat`) that
- * runs them with `--cached-only`. Heartbeat's program paths (`packaging/deb/diversions`) are symlinks to the
- * launcher; the maintainer scripts divert Heartbeat's own files aside while hb is installed.
+ * runs them with `--cached-only`. Heartbeat's program paths (`packaging/deb/diversions`) are
+ * symlinks to the launcher; the maintainer scripts divert Heartbeat's own files aside while hb is
+ * installed.
  *
  * Usage: `deno run -A packaging/build_deb.ts [--out DIR]` (default `dist/`); prints the path of
  * the package.
@@ -17,6 +18,7 @@
  */
 
 import { bundleApp } from "./bundle.ts";
+import { sh } from "./command.ts";
 
 /** The repository root. */
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -33,26 +35,6 @@ export interface BuiltDeb {
   path: string;
   /** Package version (deno.json `version`). */
   version: string;
-}
-
-/** Runs a command; throws with its output when it fails. */
-async function sh(cmd: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    cwd: opts.cwd,
-    env: opts.env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  if (!out.success) {
-    throw new Error(
-      `build_deb: ${cmd.join(" ")} failed (exit ${out.code}):\n${dec.decode(out.stdout)}${
-        dec.decode(out.stderr)
-      }`,
-    );
-  }
-  return dec.decode(out.stdout);
 }
 
 /** The Heartbeat paths hb diverts and links to its launcher (`packaging/deb/diversions`). */
@@ -134,7 +116,9 @@ export async function buildDeb(outDir = `${ROOT}/dist`): Promise<BuiltDeb> {
   }
   await copy(`${ROOT}/packaging/deb/triggers`, `${debian}/triggers`, 0o644);
   await write(`${debian}/conffiles`, "/etc/default/heartbeat\n");
-  const sizeKb = Number((await sh(["du", "-sk", "--exclude=DEBIAN", stage])).split(/\s/)[0]);
+  const sizeKb = Number(
+    (await sh("build_deb", ["du", "-sk", "--exclude=DEBIAN", stage])).split(/\s/)[0],
+  );
   await write(
     `${debian}/control`,
     [
@@ -159,11 +143,19 @@ export async function buildDeb(outDir = `${ROOT}/dist`): Promise<BuiltDeb> {
     ].join("\n"),
   );
   const files = (await regularFiles(stage)).filter((f) => !f.startsWith("DEBIAN/")).sort();
-  const sums = await sh(["md5sum", ...files], { cwd: stage });
+  const sums = await sh("build_deb", ["md5sum", ...files], { cwd: stage });
   await write(`${debian}/md5sums`, sums);
 
   const path = `${outDir}/${PACKAGE}_${version}_amd64.deb`;
-  await sh(["dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", stage, path]);
+  await sh("build_deb", [
+    "dpkg-deb",
+    "--root-owner-group",
+    "-Zgzip",
+    "-z6",
+    "--build",
+    stage,
+    path,
+  ]);
   await Deno.remove(stage, { recursive: true });
   return { path, version };
 }

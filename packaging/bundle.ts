@@ -19,26 +19,10 @@
  * @module
  */
 
+import { sh } from "./command.ts";
+
 /** The repository root. */
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-
-/** Runs a command; throws with its output when it fails. */
-async function run(cmd: string[], cwd: string): Promise<void> {
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    const dec = new TextDecoder();
-    throw new Error(
-      `bundle: ${cmd.join(" ")} failed (exit ${out.code}):\n${dec.decode(out.stdout)}${
-        dec.decode(out.stderr)
-      }`,
-    );
-  }
-}
 
 /**
  * The specifiers in `js` (a bundle chunk) that are neither relative (another chunk) nor a Node
@@ -64,20 +48,9 @@ export async function bundleApp(outDir: string, deno = Deno.execPath()): Promise
   await Deno.remove(outDir, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
-  await run(
-    [
-      deno,
-      "bundle",
-      "--quiet",
-      "--code-splitting",
-      "--platform",
-      "deno",
-      "--outdir",
-      outDir,
-      "main.ts",
-    ],
-    ROOT,
-  );
+  const args = ["bundle", "--quiet", "--code-splitting", "--platform", "deno", "--outdir", outDir];
+  await sh("bundle", [deno, ...args, "main.ts"], { cwd: ROOT });
+
   const entry = `${outDir}/main.js`;
   const problems: string[] = [];
   for await (const e of Deno.readDir(outDir)) {

@@ -6,9 +6,9 @@
  * runs through the launcher script `/usr/lib/hb/heartbeat`, which starts the
  * shipped Deno runtime on the program's bundle (`packaging/bundle.ts`) with the
  * flags the package needs (`--cached-only`, no config) and announces itself in
- * `HB_LAUNCHER`. All three must
- * be able to start worker processes of themselves, so this module builds the
- * command line that starts "the same program" with other arguments.
+ * `HB_LAUNCHER`. All three must be able to start worker processes of
+ * themselves, so this module builds the command line that starts "the same
+ * program" with other arguments.
  *
  * @module
  */
