@@ -68,6 +68,12 @@ export interface ApiServerOptions {
   maxQueuedBytes?: number;
   /** Interval of the client pid audit in ms (Heartbeat: 9000; 0 = off). */
   auditMs?: number;
+  /**
+   * The server's epoll descriptor once it runs (`undefined` after it stopped): a caller that
+   * blocks its thread outside Deno's event loop (master/wait_loop.ts) watches it, since the
+   * server's wait completes on another thread.
+   */
+  onPoller?: (fd: number | undefined) => void;
 }
 
 interface Client {
@@ -235,6 +241,7 @@ export class ApiServer {
     this.#poller = poller;
     this.#listenFd = fd;
     poller.add(fd, EPOLLIN);
+    this.#opts.onPoller?.(poller.fd);
     this.#stopping = false;
     const auditMs = this.#opts.auditMs ?? 9000;
     if (auditMs > 0) {
@@ -258,6 +265,7 @@ export class ApiServer {
     for (const fd of [...this.#clients.keys()]) this.#close(fd);
     closeFd(this.#listenFd);
     this.#listenFd = -1;
+    if (this.#poller) this.#opts.onPoller?.(undefined);
     this.#poller?.close();
     this.#poller = undefined;
     this.#loop = undefined;

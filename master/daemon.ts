@@ -25,6 +25,8 @@ import { setsid } from "../sys/libc.ts";
 import { trimHeap } from "../sys/memory.ts";
 import type { NodePaths } from "../config/paths.ts";
 import { MasterRuntime } from "./runtime.ts";
+import { productionParts } from "./runtime_parts.ts";
+import { WaitLoop } from "./wait_loop.ts";
 import {
   ensureFifo,
   loadOrCreateUuid,
@@ -87,6 +89,11 @@ function reportReady(): void {
 /** Runs the master until it stops; returns the exit code. */
 export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<number> {
   const { paths } = opts;
+  // The master waits on its own thread (master/wait_loop.ts): made before anything opens an
+  // epoll set of its own (the API server), and every timer of the process is one of its own.
+  const loop = new WaitLoop({ block: true });
+  loop.installGlobalTimers();
+  loop.start();
   // Heartbeat's -R image logs to its log targets only
   configureLogging({
     ...cfg.logging,
@@ -167,7 +174,9 @@ export async function runDaemon(cfg: StartConfig, opts: DaemonOptions): Promise<
       log,
     );
   }
-  const runtime = new MasterRuntime(plan, log);
+  const runtime = new MasterRuntime(plan, log, {
+    parts: (p, host) => productionParts(p, host, loop),
+  });
   if (testOpts.options) runtime.setTestLoss(testOpts.options);
   // systemd (Type=notify): READY, RELOADING, STOPPING, STATUS, WATCHDOG (master/systemd.ts)
   const systemd = new SystemdNotify({

@@ -25,6 +25,7 @@ import { trimHeap } from "../sys/memory.ts";
 import { NotifyRunner } from "./notify.ts";
 import { RespawnSupervisor } from "./respawn.ts";
 import { Supervisor } from "./supervisor.ts";
+import type { WaitLoop } from "./wait_loop.ts";
 import { ECHO_FILTER } from "../workers/echo_filter.ts";
 import { ownEchoSpacingMs } from "../core/own_echo.ts";
 import { Watchdog } from "./watchdog.ts";
@@ -135,8 +136,15 @@ export const systemClock: Clock = {
   clearTimer: (id) => clearTimeout(id),
 };
 
-/** Builds the production parts of a runtime for `plan`, calling back into `host`. */
-export function productionParts(plan: RuntimePlan, host: RuntimeHost): RuntimeParts {
+/**
+ * Builds the production parts of a runtime for `plan`, calling back into `host`; `loop` is the
+ * master's wait (master/wait_loop.ts), which reads and writes the workers' channels.
+ */
+export function productionParts(
+  plan: RuntimePlan,
+  host: RuntimeHost,
+  loop?: WaitLoop,
+): RuntimeParts {
   const log = host.log;
   const runner = plan.resources
     ? new GroupRunner({
@@ -167,6 +175,7 @@ export function productionParts(plan: RuntimePlan, host: RuntimeHost): RuntimePa
   return {
     clock: systemClock,
     workers: new Supervisor(plan.media, plan.fifo, {
+      loop,
       log: (prio, text, opts) => log(prio as Priority, text, opts),
       onPacket: (ch, bytes) => host.onPacket(ch, bytes),
       onFifo: (bytes) => host.onFifo(bytes),
@@ -185,7 +194,7 @@ export function productionParts(plan: RuntimePlan, host: RuntimeHost): RuntimePa
     }),
     runner,
     fencer,
-    api: plan.api ? apiServer(plan, host) : undefined,
+    api: plan.api ? apiServer(plan, host, loop) : undefined,
     notify: new NotifyRunner({
       paths: plan.notify ?? [],
       env: plan.env ?? {},
@@ -209,7 +218,7 @@ function stonithMessage(node: string, result: string): CoreMessage {
 }
 
 /** The client API server with the master's backend. */
-function apiServer(plan: RuntimePlan, host: RuntimeHost): ApiServer {
+function apiServer(plan: RuntimePlan, host: RuntimeHost, loop?: WaitLoop): ApiServer {
   const api = plan.api!;
   const backend = new MasterApiBackend(
     api.backend,
@@ -242,9 +251,15 @@ function apiServer(plan: RuntimePlan, host: RuntimeHost): ApiServer {
       },
     },
   );
+  let pollerFd: number | undefined;
   return new ApiServer({
     path: api.socket,
     backend,
+    onPoller: (fd) => {
+      if (pollerFd !== undefined) loop?.unwakeOn(pollerFd);
+      pollerFd = fd;
+      if (fd !== undefined) loop?.wakeOn(fd);
+    },
     log: (prio, text) =>
       host.log(prio === "error" ? "ERROR" : prio === "warn" ? "WARN" : prio, text),
   });

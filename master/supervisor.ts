@@ -7,10 +7,12 @@
  * @module
  */
 
-import { FrameWriter, readFrames } from "../workers/channel.ts";
+import { CHANNEL_ENV, type Frame } from "../workers/channel.ts";
 import { mediumLabel, type MediumSpec } from "../workers/media_spec.ts";
 import { selfCommand } from "../sys/self_exec.ts";
 import { describeExit } from "../sys/signals.ts";
+import { WaitLoop } from "./wait_loop.ts";
+import { WorkerPipes } from "./worker_pipes.ts";
 
 /** Heartbeat's names for core processes. */
 export type CoreKind = "HBREAD" | "HBWRITE" | "HBFIFO";
@@ -44,6 +46,11 @@ export interface SupervisorHooks {
    * supervisor keeps retrying the medium in the meantime, as Heartbeat does.
    */
   onUnrecoverable?(kind: CoreKind, pid: number): void;
+  /**
+   * The loop that reads and writes the workers' channels (the master's own, which blocks on
+   * its thread). Without it the supervisor runs one through the event loop for itself.
+   */
+  loop?: WaitLoop;
 }
 
 interface Proc {
@@ -51,7 +58,7 @@ interface Proc {
   channel: number; // -1 for the FIFO reader
   child: Deno.ChildProcess;
   pid: number;
-  writer: FrameWriter;
+  pipes: WorkerPipes;
   ready: Promise<boolean>;
   exited: Promise<Deno.CommandStatus>;
   alive: boolean;
@@ -98,6 +105,8 @@ export class Supervisor {
   #hooks: SupervisorHooks;
   #procs: Proc[] = [];
   #stopping = false;
+  readonly #loop: WaitLoop;
+  readonly #ownLoop: boolean;
   #restarts = new Map<
     number,
     { count: number; lastStart: number; timer?: ReturnType<typeof setTimeout> }
@@ -108,6 +117,8 @@ export class Supervisor {
     this.#media = media;
     this.#fifoPath = fifoPath;
     this.#hooks = hooks;
+    this.#ownLoop = hooks.loop === undefined;
+    this.#loop = hooks.loop ?? new WaitLoop({ block: false });
   }
 
   /** Pids of the running core workers (for tests and `-s`). */
@@ -120,7 +131,7 @@ export class Supervisor {
    * in poll(2) on its JS thread sees it at once, where a signal may reach another thread).
    */
   notifyAll(value: Record<string, unknown>): void {
-    for (const p of this.#procs) if (p.alive) void p.writer.control(value);
+    for (const p of this.#procs) if (p.alive) p.pipes.control(value);
   }
 
   /** Describes every live worker: kind, channel and pid. */
@@ -151,14 +162,14 @@ export class Supervisor {
   /** Sends a packet on every medium. */
   broadcast(bytes: Uint8Array): void {
     for (const p of this.#procs) {
-      if (p.kind === "HBWRITE" && p.alive) void p.writer.packet(bytes);
+      if (p.kind === "HBWRITE" && p.alive) p.pipes.packet(bytes);
     }
   }
 
   /** Sends a packet on one medium. */
   send(channel: number, bytes: Uint8Array): void {
     for (const p of this.#procs) {
-      if (p.kind === "HBWRITE" && p.alive && p.channel === channel) void p.writer.packet(bytes);
+      if (p.kind === "HBWRITE" && p.alive && p.channel === channel) p.pipes.packet(bytes);
     }
   }
 
@@ -166,58 +177,77 @@ export class Supervisor {
     const role = kind === "HBFIFO" ? "fifo" : kind === "HBREAD" ? "read" : "write";
     const spec = kind === "HBFIFO" ? { path: this.#fifoPath } : this.#media[channel];
     const [cmd, ...args] = selfCommand(["__worker", role, JSON.stringify(spec)]);
-    const child = new Deno.Command(cmd, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-      env: this.#hooks.env,
-    }).spawn();
     let resolveReady!: (ok: boolean) => void;
     const ready = new Promise<boolean>((r) => resolveReady = r);
-    const proc: Proc = {
+    // the channel's callbacks run only after the spawn below has filled this in
+    const ref: { proc?: Proc } = {};
+    this.#loop.start();
+    const pipes = new WorkerPipes(this.#loop, {
+      onFrames: (frames) => ref.proc && this.#onFrames(ref.proc, frames, resolveReady),
+      onEnd: (error) => {
+        const p = ref.proc;
+        if (!error || !p) return;
+        this.#hooks.log("ERROR", `corrupt channel from ${p.kind} process ${p.pid}: ${error}`);
+        killChild(p.child, "SIGKILL");
+      },
+      onDrop: () =>
+        ref.proc && this.#hooks.log(
+          "WARN",
+          `${ref.proc.kind} process ${ref.proc.pid} does not read its channel: frames dropped`,
+        ),
+    });
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(cmd, {
+        args,
+        stdin: "null",
+        stdout: "null",
+        stderr: "inherit",
+        env: { ...this.#hooks.env, [CHANNEL_ENV]: pipes.workerPaths() },
+      }).spawn();
+    } catch (e) {
+      pipes.close();
+      throw e;
+    }
+    const spawned: Proc = {
       kind,
       channel,
       child,
       pid: child.pid,
-      writer: new FrameWriter(child.stdin, () => {}),
+      pipes,
       ready,
       exited: child.status,
       alive: true,
       started: false,
       quiet: false,
     };
-    this.#procs.push(proc);
-    this.#pump(proc, resolveReady);
-    proc.exited.then((status) => {
-      proc.alive = false;
+    ref.proc = spawned;
+    this.#procs.push(spawned);
+    spawned.exited.then((status) => {
+      spawned.alive = false;
+      spawned.pipes.drainAndClose(); // its last log lines first
       resolveReady(false);
-      this.#onExit(proc, status);
+      this.#onExit(spawned, status);
     });
-    return proc;
+    return spawned;
   }
 
-  async #pump(proc: Proc, ready: (ok: boolean) => void): Promise<void> {
-    try {
-      for await (const f of readFrames(proc.child.stdout)) {
-        if (f.kind === "packet") {
-          if (proc.kind === "HBFIFO") this.#hooks.onFifo(f.bytes);
-          else if (proc.kind === "HBREAD") this.#hooks.onPacket(proc.channel, f.bytes);
-          continue;
-        }
-        const msg = f.value as { t?: string; prio?: string; msg?: string; glib?: boolean };
-        if (msg.t === "ready") {
-          proc.started = true;
-          const control = this.#hooks.readerControl;
-          if (proc.kind === "HBREAD" && control) void proc.writer.control(control);
-          ready(true);
-        } else if (msg.t === "log" && msg.prio && msg.msg !== undefined) {
-          this.#hooks.log(msg.prio, msg.msg, { pid: proc.pid, glib: msg.glib });
-        }
+  #onFrames(proc: Proc, frames: Frame[], ready: (ok: boolean) => void): void {
+    for (const f of frames) {
+      if (f.kind === "packet") {
+        if (proc.kind === "HBFIFO") this.#hooks.onFifo(f.bytes);
+        else if (proc.kind === "HBREAD") this.#hooks.onPacket(proc.channel, f.bytes);
+        continue;
       }
-    } catch (e) {
-      this.#hooks.log("ERROR", `corrupt channel from ${proc.kind} process ${proc.pid}: ${e}`);
-      killChild(proc.child, "SIGKILL");
+      const msg = f.value as { t?: string; prio?: string; msg?: string; glib?: boolean };
+      if (msg.t === "ready") {
+        proc.started = true;
+        const control = this.#hooks.readerControl;
+        if (proc.kind === "HBREAD" && control) proc.pipes.control(control);
+        ready(true);
+      } else if (msg.t === "log" && msg.prio && msg.msg !== undefined) {
+        this.#hooks.log(msg.prio, msg.msg, { pid: proc.pid, glib: msg.glib });
+      }
     }
   }
 
@@ -380,8 +410,8 @@ export class Supervisor {
       this.#hooks.log("info", `Core process ${p.pid} exited. ${remaining} remaining`);
     }));
     clearTimeout(killTimer);
-    // every worker has exited: a channel that fails to close has no reader left to lose data
-    for (const p of order) await p.writer.close().catch(() => undefined);
+    for (const p of order) p.pipes.close();
     this.#procs = [];
+    if (this.#ownLoop) await this.#loop.stop();
   }
 }

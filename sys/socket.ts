@@ -116,6 +116,12 @@ const symbols = {
   },
   close: { parameters: ["i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  pollOffThread: {
+    name: "poll",
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   ...ERRNO_LOCATION,
@@ -299,6 +305,55 @@ export function pollIn(fds: readonly number[], timeoutMs: number): number[] | nu
     throw lastSocketError("poll");
   }
   return fds.map((_, i) => v.getInt16(8 * i + 6, true));
+}
+
+/** A descriptor and the events to wait for ({@link pollFds}). */
+export interface PollEntry {
+  /** The descriptor. */
+  fd: number;
+  /** `POLLIN`, `POLLOUT` or both. */
+  events: number;
+}
+
+function pollBuffer(entries: readonly PollEntry[]): Uint8Array<ArrayBuffer> {
+  const buf = new Uint8Array(8 * entries.length);
+  const v = new DataView(buf.buffer);
+  entries.forEach((e, i) => {
+    v.setInt32(8 * i, e.fd, true);
+    v.setInt16(8 * i + 4, e.events, true);
+  });
+  return buf;
+}
+
+function pollResult(buf: Uint8Array<ArrayBuffer>, n: number, count: number): number[] | null {
+  if (n < 0) {
+    if (currentErrno() === EINTR) return null;
+    throw lastSocketError("poll");
+  }
+  const v = new DataView(buf.buffer);
+  return Array.from({ length: count }, (_, i) => v.getInt16(8 * i + 6, true));
+}
+
+/**
+ * poll(2) on this thread for `entries`, at most `timeoutMs` (-1 = no limit): the `revents` of
+ * each entry, in order, or `null` when a signal interrupted the wait (EINTR).
+ */
+export function pollFds(entries: readonly PollEntry[], timeoutMs: number): number[] | null {
+  const buf = pollBuffer(entries);
+  return pollResult(buf, socketLibc().poll(buf, BigInt(entries.length), timeoutMs), entries.length);
+}
+
+/**
+ * {@link pollFds} on a thread of Deno's pool, leaving this thread's event loop free. errno is
+ * that pool thread's, so a failure reads as EINTR (`null`): the caller just polls again.
+ */
+export async function pollFdsOffThread(
+  entries: readonly PollEntry[],
+  timeoutMs: number,
+): Promise<number[] | null> {
+  const buf = pollBuffer(entries);
+  const n = await socketLibc().pollOffThread(buf, BigInt(entries.length), timeoutMs);
+  return n < 0 ? null : pollResult(buf, n, entries.length);
 }
 
 /** read(2) into `buf`: the byte count, 0 at end of file; throws on an error. */

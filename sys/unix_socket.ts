@@ -222,6 +222,11 @@ export class Poller {
     this.add(w, EPOLLIN);
   }
 
+  /** The epoll descriptor: readable while an event is waiting for {@link Poller.wait}. */
+  get fd(): number {
+    return this.#ep;
+  }
+
   #ctl(op: number, fd: number, events: number): boolean {
     const ev = new Uint8Array(16);
     const dv = new DataView(ev.buffer);

@@ -1,7 +1,8 @@
 /**
  * The framed message channel between the master and a worker process.
  *
- * Each direction is a byte pipe (the worker's stdin and stdout). A frame is:
+ * Each direction is a byte pipe (the worker's stdin and stdout: the master's pipes, moved there
+ * by the worker, see {@link CHANNEL_ENV}). A frame is:
  *
  * ```
  * u32 big-endian length of (kind + payload) | u8 kind | payload
@@ -14,6 +15,13 @@
  */
 
 import { readNow } from "../sys/socket.ts";
+
+/**
+ * Environment variable of a core worker: the paths (`/proc/<master>/fd/<n>`) of its channel's
+ * two pipe ends, to read and to write, separated by a space (`master/worker_pipes.ts`). Without
+ * it, the channel is the worker's stdin and stdout.
+ */
+export const CHANNEL_ENV = "HB_CHANNEL";
 
 /** Frame kind: a JSON-encoded control object. */
 export const FRAME_CONTROL = 1;
@@ -31,16 +39,16 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Encodes a control object as one frame. */
-export function encodeControl(value: unknown): Uint8Array {
+export function encodeControl(value: unknown): Uint8Array<ArrayBuffer> {
   return encodeFrame(FRAME_CONTROL, encoder.encode(JSON.stringify(value)));
 }
 
 /** Encodes packet bytes as one frame. */
-export function encodePacket(bytes: Uint8Array): Uint8Array {
+export function encodePacket(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return encodeFrame(FRAME_PACKET, bytes);
 }
 
-function encodeFrame(kind: number, payload: Uint8Array): Uint8Array {
+function encodeFrame(kind: number, payload: Uint8Array): Uint8Array<ArrayBuffer> {
   if (payload.length + 1 > MAX_FRAME) {
     throw new RangeError(`frame of ${payload.length} bytes exceeds ${MAX_FRAME}`);
   }

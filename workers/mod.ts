@@ -20,7 +20,8 @@
  * @module
  */
 
-import { readFramesFrom, SyncFrameWriter } from "./channel.ts";
+import { CHANNEL_ENV, readFramesFrom, SyncFrameWriter } from "./channel.ts";
+import { adoptChannel } from "../sys/pipe.ts";
 import type { WorkerPort } from "./media.ts";
 import { mediumLabel, type MediumSpec } from "./media_spec.ts";
 import { setProcessTitle } from "../sys/proctitle.ts";
@@ -81,6 +82,19 @@ export async function workerMain(args: string[]): Promise<number> {
   } catch {
     console.error(`heartbeat: bad worker spec ${specText}`);
     return 2;
+  }
+  const channel = Deno.env.get(CHANNEL_ENV);
+  if (channel !== undefined) {
+    // the master's pipes become our stdin and stdout (sys/pipe.ts); nothing we start inherits
+    // the paths
+    Deno.env.delete(CHANNEL_ENV);
+    try {
+      const [inPath, outPath] = channel.split(" ");
+      adoptChannel(inPath, outPath);
+    } catch (e) {
+      console.error(`heartbeat: cannot open the channel to the master: ${e}`);
+      return 2;
+    }
   }
   setProcessTitle(workerTitle(role, spec));
   Deno.addSignalListener("SIGINT", () => {}); // the master handles interrupts
