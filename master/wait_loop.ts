@@ -12,10 +12,11 @@
  *
  * - **Blocking** (`block: true`, the master): poll(2) on the JS thread for the watched
  *   descriptors, plus the event loop's own epoll descriptors (found in `/proc/self/fd` when
- *   the loop is made), with the next timer as the timeout. Anything that needs the event loop
- *   (a signal, a resource script's output or exit, an API client, an FFI call's completion)
- *   makes one of those readable or interrupts the wait; the loop then hands over to the event
- *   loop for {@link BUSY_MS}: the second mode.
+ *   the loop is made) and those given to {@link WaitLoop.wakeOn} (the API server's), with the
+ *   next timer as the timeout. What needs the event loop (a signal, a resource script's output
+ *   or exit, an API client) makes one of those readable or interrupts the wait; the loop then
+ *   hands over to the event loop for {@link BUSY_MS}: the second mode. A call Deno completes
+ *   on its thread pool does not (see {@link PARK_EVERY_MS}).
  * - **Event loop**: the same poll(2) runs on a thread of Deno's pool (FFI `nonblocking`), so
  *   the event loop runs freely; a pipe of its own cancels that poll when the set or the next
  *   timer changes. Without `block` (tests, tools) the loop stays in this mode.
@@ -29,8 +30,15 @@
  * @module
  */
 
-import { POLLERR, POLLHUP, POLLIN, POLLNVAL } from "../sys/socket.ts";
-import { type PollEntry, pollFds, pollFdsOffThread } from "../sys/socket.ts";
+import {
+  type PollEntry,
+  POLLERR,
+  pollFds,
+  pollFdsOffThread,
+  POLLHUP,
+  POLLIN,
+  POLLNVAL,
+} from "../sys/socket.ts";
 import { closeFd, openPipe, type PipeFds, readSome, writeSome } from "../sys/pipe.ts";
 
 /**
@@ -127,7 +135,7 @@ export class WaitLoop {
   readonly #scratch = new Uint8Array(256);
   /** Callbacks ran since the last turn of the event loop ({@link #settle}). */
   #unsettled = false;
-  #port: MessagePort | undefined;
+  #channel: MessageChannel | undefined;
   #settled: (() => void) | undefined;
 
   /** A loop; {@link start} runs it. */
@@ -141,14 +149,6 @@ export class WaitLoop {
   /** Calls `onReady(revents)` whenever `fd` has one of `events` (or an error or hang-up). */
   watch(fd: number, events: number, onReady: (revents: number) => void): void {
     this.#watches.set(fd, { fd, events, onReady });
-    this.#changed();
-  }
-
-  /** Changes the events watched on `fd`. */
-  setEvents(fd: number, events: number): void {
-    const w = this.#watches.get(fd);
-    if (!w || w.events === events) return;
-    w.events = events;
     this.#changed();
   }
 
@@ -218,7 +218,8 @@ export class WaitLoop {
     this.#stopped = true;
     this.#changed();
     await this.#running;
-    this.#port?.close();
+    this.#channel?.port1.close();
+    this.#channel?.port2.close();
     if (this.#cancel) {
       closeFd(this.#cancel.read);
       closeFd(this.#cancel.write);
@@ -285,7 +286,7 @@ export class WaitLoop {
         // goes on through the event loop only, which its shutdown needs
         reportError(e);
         this.#block = false;
-        if (this.#offThread) this.#offThread = false;
+        this.#offThread = false;
         await new Promise((resolve) => denoSetTimeout(resolve, 10));
       }
     }
@@ -360,20 +361,21 @@ export class WaitLoop {
   }
 
   /**
-   * One turn of the event loop that does not sleep: a message to ourselves. JS that ran since
-   * the last turn may have started calls Deno completes on other threads (FFI, file system);
-   * Deno learns whom to wake for them only in its next turn, so a wait that blocked before it
-   * would never end on their completion. The turn also runs every pending promise reaction.
+   * One turn of the event loop that does not sleep: a message to ourselves. What the callbacks
+   * started runs on before the thread blocks again: every promise reaction, however long the
+   * chain, and the tasks queued meanwhile. (It does not make Deno see the completion of a call
+   * it finishes on another thread: only a sleep of the event loop does, see
+   * {@link PARK_EVERY_MS}.)
    */
   #settle(): Promise<void> {
-    if (!this.#port) {
-      const channel = new MessageChannel();
-      channel.port1.onmessage = () => this.#settled?.();
-      this.#port = channel.port2;
+    if (!this.#channel) {
+      this.#channel = new MessageChannel();
+      this.#channel.port1.onmessage = () => this.#settled?.();
     }
+    const port = this.#channel.port2;
     return new Promise((resolve) => {
       this.#settled = resolve;
-      this.#port!.postMessage(null);
+      port.postMessage(null);
     });
   }
 }

@@ -65,7 +65,7 @@ export class WorkerPipes {
       closeFd(this.#toWorker.write);
       throw e;
     }
-    loop.watch(this.#fromWorker.read, POLLIN, (r) => this.#onReady(r));
+    loop.watch(this.#fromWorker.read, POLLIN, () => this.#read());
   }
 
   /** The worker's `CHANNEL_ENV` value: the paths of its read end and of its write end. */
@@ -111,10 +111,6 @@ export class WorkerPipes {
     closeFd(this.#fromWorker.read);
     closeFd(this.#toWorker.write);
     this.#queue = [];
-  }
-
-  #onReady(_revents: number): void {
-    this.#read();
   }
 
   /** Reads until the pipe is empty; ends the channel at its end or on a corrupt frame. */
