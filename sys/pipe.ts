@@ -24,11 +24,7 @@ import {
   O_WRONLY,
   strerror,
 } from "./libc.ts";
-
-/** errno: try again (a non-blocking write to a full pipe). */
-export const EAGAIN = 11;
-/** errno: interrupted by a signal. */
-const EINTR = 4;
+import { EAGAIN, EINTR } from "./socket.ts";
 
 const symbols = {
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
